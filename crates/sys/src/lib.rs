@@ -1,1 +1,15 @@
-//! sys
+//! Thin, safe wrappers for the Linux calls that `nix`/`rustix` don't cover, and the home of
+//! berth's `unsafe`.
+//!
+//! - [`caps`]: capability names and sets, and applying them to the calling thread
+//!   (bounding set, capset, ambient set).
+//! - [`seccomp`]: loading a precompiled classic-BPF seccomp program.
+//! - [`process`]: `fork`, descriptor plumbing between fork and exec, terminal ioctls.
+//!
+//! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
+#![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod caps;
+pub mod process;
+pub mod seccomp;

@@ -1,0 +1,223 @@
+//! The runtime's input: what the engine wants a container (or an exec'd process) to be.
+//!
+//! This is berth's own wire contract between the daemon (which writes it as JSON into the
+//! container's run directory) and the shim (which reads it and calls [`crate::create`]). It follows
+//! the OCI runtime spec's vocabulary (mounts, namespaces, masked paths, capabilities, rlimits) but
+//! carries only what the runtime implements, with typed values, plus two things OCI doesn't have:
+//! the overlay layers of the root filesystem (mounted by the runtime inside the container's own
+//! mount namespace, so no mount is ever left on the host) and a precompiled seccomp program.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything needed to create a container's first process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Container ID (for error messages).
+    pub id: String,
+    /// The root filesystem.
+    pub rootfs: Rootfs,
+    /// Mount the root filesystem read-only after setup (`--read-only`).
+    #[serde(default)]
+    pub readonly_rootfs: bool,
+    /// Hostname in the UTS namespace.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Domain name in the UTS namespace.
+    #[serde(default)]
+    pub domainname: Option<String>,
+    /// Namespaces: listed kinds are created (no path) or joined (path); others are the host's.
+    pub namespaces: Vec<Namespace>,
+    /// Mounts, in order, on top of the root filesystem.
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    /// Device nodes created in the container's /dev.
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    /// Paths hidden from the container (/dev/null bound over files, empty read-only tmpfs over dirs).
+    #[serde(default)]
+    pub masked_paths: Vec<PathBuf>,
+    /// Paths made read-only.
+    #[serde(default)]
+    pub readonly_paths: Vec<PathBuf>,
+    /// `cgroup.procs` files the process joins (one per cgroup hierarchy) before it unshares the
+    /// cgroup namespace.
+    #[serde(default)]
+    pub cgroup_procs: Vec<PathBuf>,
+    /// `oom_score_adj` of the process.
+    #[serde(default)]
+    pub oom_score_adj: Option<i32>,
+    /// Kernel parameters written under /proc/sys inside the container's namespaces.
+    #[serde(default)]
+    pub sysctls: Vec<(String, String)>,
+    /// The process to run.
+    pub process: Process,
+}
+
+/// The container's root filesystem.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rootfs {
+    /// An overlay of read-only layers and a writable upper dir, mounted at `target`.
+    Overlay {
+        /// Lower dirs, the top layer first (overlayfs order).
+        lower: Vec<PathBuf>,
+        /// The writable upper dir.
+        upper: PathBuf,
+        /// overlayfs' work dir (same filesystem as `upper`).
+        work: PathBuf,
+        /// An empty directory to mount on.
+        target: PathBuf,
+    },
+    /// A plain directory used as it is (bind-mounted onto itself).
+    Dir(PathBuf),
+}
+
+impl Rootfs {
+    /// Where the root filesystem is mounted before pivot_root.
+    pub fn target(&self) -> &std::path::Path {
+        match self {
+            Rootfs::Overlay { target, .. } => target,
+            Rootfs::Dir(d) => d,
+        }
+    }
+}
+
+/// A namespace kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamespaceKind {
+    /// PID namespace.
+    Pid,
+    /// Mount namespace.
+    Mount,
+    /// UTS (hostname) namespace.
+    Uts,
+    /// IPC namespace.
+    Ipc,
+    /// Network namespace.
+    Network,
+    /// Cgroup namespace.
+    Cgroup,
+}
+
+impl NamespaceKind {
+    /// The name of the namespace's file under /proc/PID/ns.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            NamespaceKind::Pid => "pid",
+            NamespaceKind::Mount => "mnt",
+            NamespaceKind::Uts => "uts",
+            NamespaceKind::Ipc => "ipc",
+            NamespaceKind::Network => "net",
+            NamespaceKind::Cgroup => "cgroup",
+        }
+    }
+
+    pub(crate) fn clone_flag(self) -> nix::sched::CloneFlags {
+        use nix::sched::CloneFlags as F;
+        match self {
+            NamespaceKind::Pid => F::CLONE_NEWPID,
+            NamespaceKind::Mount => F::CLONE_NEWNS,
+            NamespaceKind::Uts => F::CLONE_NEWUTS,
+            NamespaceKind::Ipc => F::CLONE_NEWIPC,
+            NamespaceKind::Network => F::CLONE_NEWNET,
+            NamespaceKind::Cgroup => F::CLONE_NEWCGROUP,
+        }
+    }
+}
+
+/// A namespace to create (no path) or join (path to a namespace file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Namespace {
+    /// Which namespace.
+    pub kind: NamespaceKind,
+    /// Join this namespace instead of creating one.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+/// A mount inside the container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mount {
+    /// Absolute path in the container.
+    pub destination: PathBuf,
+    /// Filesystem type (`bind` for bind mounts).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Source: a host path for binds, a name for others.
+    #[serde(default)]
+    pub source: Option<PathBuf>,
+    /// fstab-style options (`ro`, `nosuid`, `rbind`, `rprivate`, `size=64m`, ...).
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// A device node in the container's /dev.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Device {
+    /// Absolute path in the container.
+    pub path: PathBuf,
+    /// `c` or `b`.
+    pub kind: char,
+    /// Major number.
+    pub major: u64,
+    /// Minor number.
+    pub minor: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    #[serde(default)]
+    pub uid: u32,
+    /// Group.
+    #[serde(default)]
+    pub gid: u32,
+}
+
+/// A process: the container's first one, or one started by `exec`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Process {
+    /// argv; `args[0]` is looked up in the process's PATH when it has no `/`.
+    pub args: Vec<String>,
+    /// Environment, `KEY=value`.
+    pub env: Vec<String>,
+    /// Working directory in the container; created (owned by the user) when missing.
+    pub cwd: PathBuf,
+    /// `user[:group]`, by name or number, resolved in the container's /etc/passwd and /etc/group.
+    #[serde(default)]
+    pub user: String,
+    /// Extra groups (`--group-add`), by name or number.
+    #[serde(default)]
+    pub additional_groups: Vec<String>,
+    /// Give the process a terminal.
+    #[serde(default)]
+    pub terminal: bool,
+    /// Initial terminal size (rows, cols).
+    #[serde(default)]
+    pub console_size: Option<(u16, u16)>,
+    /// Capabilities (names such as `CAP_CHOWN`) for the bounding, effective, permitted and
+    /// inheritable sets. Ambient stays empty for root, as Docker.
+    pub capabilities: Vec<String>,
+    /// Resource limits.
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    /// Set no_new_privs.
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    /// A precompiled seccomp program (file of `struct sock_filter`), or none (unconfined).
+    #[serde(default)]
+    pub seccomp: Option<PathBuf>,
+}
+
+/// A resource limit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rlimit {
+    /// `RLIMIT_NOFILE`, `nofile`, ... (case-insensitive; the `RLIMIT_` prefix is optional).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Soft limit.
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
+}
