@@ -1,1 +1,182 @@
-//! api
+//! The Docker Engine API over a unix socket, on top of the [`engine`].
+//!
+//! - [`serve`]: accepts connections and serves HTTP/1.1 with upgrades (the hijacked streams of
+//!   `attach` and `exec start`).
+//! - Version negotiation (moby's `api/server/middleware/version.go`): paths may carry a
+//!   `/v1.NN` prefix; versions from [`MIN_API_VERSION`] to [`API_VERSION`] are served, others get
+//!   400 with Docker's wording. Every response carries `Api-Version`, `Ostype` and `Server`.
+//! - Errors: engine errors map to HTTP statuses by kind in one place ([`error`]); the body is
+//!   `{"message": ...}` as the docker CLI expects.
+//! - Handlers are grouped by object: [`containers`], [`images`], [`system`]; streams (attach,
+//!   exec, logs) live in [`streams`]; wire ↔ domain conversion in [`convert`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod containers;
+pub mod convert;
+pub mod error;
+pub mod filters;
+pub mod images;
+pub mod query;
+pub mod streams;
+pub mod system;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tower::ServiceExt;
+
+pub use error::ApiError;
+
+/// The API version berth speaks (Docker Engine 28.3+).
+pub const API_VERSION: &str = "1.51";
+/// The oldest version served.
+pub const MIN_API_VERSION: &str = "1.24";
+/// berth's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The negotiated API version of a request (minor number of 1.x).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiVersion(pub u32);
+
+/// Shared handler state.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// The engine.
+    pub engine: engine::Engine,
+    /// Daemon facts for `/version` and `/info`.
+    pub meta: Arc<DaemonMeta>,
+}
+
+/// Facts about the daemon for `/version` and `/info`.
+#[derive(Debug, Clone, Default)]
+pub struct DaemonMeta {
+    /// Daemon ID.
+    pub id: String,
+    /// Where it listens.
+    pub host: String,
+    /// Debug logging on.
+    pub debug: bool,
+}
+
+fn minor(v: &str) -> Option<u32> {
+    v.strip_prefix("1.")?.parse().ok()
+}
+
+/// Splits `/v1.45/containers/json` into version 45 and `/containers/json`.
+pub fn split_version(path: &str) -> (Option<&str>, &str) {
+    if let Some(rest) = path.strip_prefix("/v") {
+        let end = rest.find('/').unwrap_or(rest.len());
+        let v = &rest[..end];
+        if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return (Some(v), if end == rest.len() { "/" } else { &rest[end..] });
+        }
+    }
+    (None, path)
+}
+
+/// The router of every endpoint (unversioned paths).
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .merge(system::routes())
+        .merge(containers::routes())
+        .merge(images::routes())
+        .with_state(api)
+}
+
+fn stamp(resp: &mut Response<Body>) {
+    let h = resp.headers_mut();
+    h.insert("api-version", hyper::header::HeaderValue::from_static(API_VERSION));
+    h.insert("ostype", hyper::header::HeaderValue::from_static("linux"));
+    h.insert("docker-experimental", hyper::header::HeaderValue::from_static("false"));
+    h.insert(hyper::header::SERVER, hyper::header::HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")));
+}
+
+async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let (version, rest) = split_version(&path);
+    let max = minor(API_VERSION).expect("valid constant");
+    let min = minor(MIN_API_VERSION).expect("valid constant");
+    let v = match version {
+        None => max,
+        Some(v) => match minor(v) {
+            Some(m) if m < min => {
+                let mut r = ApiError::bad_request(format!(
+                    "client version {v} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+                ))
+                .into_response();
+                stamp(&mut r);
+                return Ok(r);
+            }
+            Some(m) if m > max => {
+                let mut r = ApiError::bad_request(format!("client version {v} is too new. Maximum supported API version is {API_VERSION}")).into_response();
+                stamp(&mut r);
+                return Ok(r);
+            }
+            Some(m) => m,
+            None => {
+                let mut r = ApiError::not_found(format!("page not found")).into_response();
+                stamp(&mut r);
+                return Ok(r);
+            }
+        },
+    };
+    if version.is_some() {
+        let pq = match parts.uri.query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_owned(),
+        };
+        if let Ok(u) = pq.parse() {
+            parts.uri = u;
+        }
+    }
+    parts.extensions.insert(ApiVersion(v));
+    let req = Request::from_parts(parts, Body::new(body));
+    let mut resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    stamp(&mut resp);
+    Ok(resp)
+}
+
+/// Serves the API on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::UnixListener, api: Api) {
+    let router = router(api);
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let router = router.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(router.clone(), req));
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
+            if let Err(e) = conn.await {
+                tracing::debug!("connection: {e}");
+            }
+        });
+    }
+}
+
+use axum::response::IntoResponse;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_prefix() {
+        assert_eq!(split_version("/v1.45/containers/json"), (Some("1.45"), "/containers/json"));
+        assert_eq!(split_version("/containers/json"), (None, "/containers/json"));
+        assert_eq!(split_version("/v1.51"), (Some("1.51"), "/"));
+        assert_eq!(split_version("/volumes"), (None, "/volumes"));
+    }
+}

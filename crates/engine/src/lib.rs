@@ -1,1 +1,427 @@
-//! engine
+//! berth's engine: containers and images, their state and lifecycle, independent of any API.
+//!
+//! - [`Engine`]: opened on a root (`/var/lib/berth`) and an exec root (`/run/berth`); every
+//!   operation of the Docker-like surface (create, start, stop, exec, logs, images, ...) is a
+//!   method. The `api` crate maps the Docker Engine API onto it.
+//! - [`model`]: the domain types ([`model::Container`], its config and state).
+//! - [`spec`]: Docker's defaults turned into the runtime's configuration (pure).
+//! - [`shimctl`]: the client side of the per-container shim's socket protocol.
+//!
+//! Process model: the daemon never forks into namespaces. Starting a container spawns
+//! `berth shim RUNDIR` (the same binary), which creates and monitors the container; the engine
+//! talks to it over `RUNDIR/shim.sock`. Killing the daemon leaves containers running; a new
+//! engine on the same root reconnects to their shims, or reads the exit records of those that
+//! ended meanwhile ([`Engine::open`]).
+//!
+//! On-disk layout:
+//!
+//! ```text
+//! <root>/lock                      held while a daemon uses the root (a second one is refused)
+//! <root>/image/                    the image store (crate `image`)
+//! <root>/seccomp/<hex>.bpf         compiled seccomp programs (crate `seccomp`)
+//! <root>/containers/<id>/          container.json, upper/, work/, init/, hosts, hostname,
+//!                                  resolv.conf, container.log
+//! <exec-root>/containers/<id>/     shim.json, shim.sock, exit.json, rootfs/ (mount point; the
+//!                                  overlay is mounted only inside the container's mount namespace)
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod create;
+pub mod events;
+mod files;
+mod images;
+mod io;
+mod lifecycle;
+pub mod model;
+mod names;
+pub mod shimctl;
+pub mod spec;
+mod store;
+mod system;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use events::{Event, Events};
+pub use files::{ArchiveOptions, PathStat};
+pub use images::{ImageDeleteItem, LoadProgress};
+pub use io::{AttachOptions, AttachStream, ExecInfo, ExecOptions, ExecReader, LogLine, LogsOptions};
+pub use image::{Change, ChangeKind};
+/// Image store types the API needs.
+pub mod image_types {
+    pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
+}
+pub use lifecycle::WaitCondition;
+pub use model::{Container, ContainerConfig, CreateRequest, HostConfig, RestartPolicy, State, Status, Ulimit};
+pub use system::SystemInfo;
+
+/// What kind of failure an [`EngineError`] is (for mapping to API statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No such object.
+    NotFound,
+    /// Conflicts with the current state (name in use, container running, ...).
+    Conflict,
+    /// A bad request.
+    InvalidArgument,
+    /// Nothing to do (start a started container): HTTP 304.
+    NotModified,
+    /// Anything else.
+    Internal,
+}
+
+/// Engine errors.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such object; the message is Docker's (`No such container: x`).
+    #[error("{0}")]
+    NotFound(String),
+    /// A conflict; the message says with what.
+    #[error("{0}")]
+    Conflict(String),
+    /// A bad request.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Already in the asked-for state.
+    #[error("{0}")]
+    NotModified(String),
+    /// The container's process could not be started; `code` is Docker's exit status for it.
+    #[error("failed to create task for container: unable to start container process: {message}")]
+    Start {
+        /// 126 (can't run), 127 (not found) or 125.
+        code: u8,
+        /// What failed.
+        message: String,
+    },
+    /// The shim could not be reached or misbehaved.
+    #[error("shim of container {id}: {source}")]
+    Shim {
+        /// Container ID.
+        id: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file system operation failed.
+    #[error("{what}")]
+    Io {
+        /// What was being done, on which path.
+        what: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// From the image store.
+    #[error(transparent)]
+    Image(#[from] image::ImageError),
+    /// From cgroups.
+    #[error(transparent)]
+    Cgroup(#[from] cgroups::CgroupError),
+    /// From seccomp.
+    #[error("seccomp profile: {0}")]
+    Seccomp(#[from] seccomp::CompileError),
+    /// The daemon's root is used by another daemon.
+    #[error("{0}")]
+    Locked(String),
+}
+
+impl EngineError {
+    /// The error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::Conflict(_) | EngineError::Locked(_) => ErrorKind::Conflict,
+            EngineError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            EngineError::NotModified(_) => ErrorKind::NotModified,
+            EngineError::Image(e) => match e.kind() {
+                image::ErrorKind::NotFound => ErrorKind::NotFound,
+                image::ErrorKind::Conflict => ErrorKind::Conflict,
+                image::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+                _ => ErrorKind::Internal,
+            },
+            EngineError::Seccomp(e) if e.kind() == seccomp::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        EngineError::Io { what: what.into(), source }
+    }
+}
+
+/// Where the engine keeps things and what it runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Persistent state (`/var/lib/berth`).
+    pub root: PathBuf,
+    /// Runtime state (`/run/berth`).
+    pub exec_root: PathBuf,
+    /// berth's own executable: run as the shim, mounted as the init.
+    pub exe: PathBuf,
+    /// Parent cgroup of containers (relative to each hierarchy's root).
+    pub cgroup_parent: String,
+}
+
+/// What `wait` and friends watch.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Watch {
+    pub running: bool,
+    /// Incremented at every exit.
+    pub exits: u64,
+    pub exit_code: i32,
+    pub error: Option<String>,
+    pub removed: bool,
+}
+
+/// A container held by the engine.
+#[derive(Debug)]
+pub(crate) struct Ctr {
+    pub id: String,
+    /// The record; lock briefly, never across an await.
+    pub rec: Mutex<Container>,
+    /// Serialises lifecycle operations; never held while waiting for an exit.
+    pub op: Arc<tokio::sync::Mutex<()>>,
+    pub watch: tokio::sync::watch::Sender<Watch>,
+    /// Attach requests waiting for the container to start.
+    pub pending: Mutex<Vec<io::PendingAttach>>,
+    /// `<root>/containers/<id>`.
+    pub dir: PathBuf,
+    /// `<exec-root>/containers/<id>`.
+    pub run: PathBuf,
+}
+
+impl Ctr {
+    pub(crate) fn snapshot(&self) -> Container {
+        self.rec.lock().expect("container lock").clone()
+    }
+
+    pub(crate) fn socket(&self) -> PathBuf {
+        self.run.join("shim.sock")
+    }
+
+    /// Changes the record and saves it.
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Container) -> R) -> Result<R, EngineError> {
+        let mut c = self.rec.lock().expect("container lock");
+        let r = f(&mut c);
+        store::save(&self.dir, &c).map_err(|e| EngineError::io(format!("saving container {}", self.id), e))?;
+        Ok(r)
+    }
+}
+
+/// The engine. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub cfg: EngineConfig,
+    pub images: Arc<image::ImageStore>,
+    pub cgroups: Option<cgroups::Manager>,
+    pub seccomp: seccomp::Cache,
+    pub kernel: seccomp::KernelVersion,
+    pub last_cap: u8,
+    pub containers: RwLock<HashMap<String, Arc<Ctr>>>,
+    pub names: RwLock<HashMap<String, String>>,
+    pub execs: RwLock<HashMap<String, Arc<io::Exec>>>,
+    pub events: Events,
+    pub _lock: std::fs::File,
+}
+
+impl Engine {
+    /// Opens the engine on `cfg.root`, taking its lock, and recovers containers: running ones
+    /// are reconnected to their shims, those that ended meanwhile get their exit recorded, and
+    /// restart policies are applied.
+    pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        for d in [cfg.root.join("containers"), cfg.exec_root.join("containers")] {
+            std::fs::create_dir_all(&d).map_err(|e| EngineError::io(format!("creating {}", d.display()), e))?;
+        }
+        let lock_path = cfg.root.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| EngineError::io(format!("opening {}", lock_path.display()), e))?;
+        if lock.try_lock().is_err() {
+            let pid = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            return Err(EngineError::Locked(format!(
+                "another berth daemon (pid {}) is using the data root {}; stop it, or give this one its own --root and --exec-root",
+                pid.trim(),
+                cfg.root.display()
+            )));
+        }
+        let _ = lock.set_len(0);
+        let _ = std::fs::write(&lock_path, std::process::id().to_string());
+
+        let images = tokio::task::spawn_blocking({
+            let dir = cfg.root.join("image");
+            move || image::ImageStore::open(&dir)
+        })
+        .await
+        .expect("image store open task")?;
+        let cgroups = match cgroups::Manager::detect() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!("cgroups unavailable, containers run without them: {e}");
+                None
+            }
+        };
+        let kernel = seccomp::KernelVersion::current().unwrap_or(seccomp::KernelVersion::new(5, 10));
+        let last_cap = sys::caps::last_cap().unwrap_or(40);
+        let inner = Inner {
+            seccomp: seccomp::Cache::new(cfg.root.join("seccomp")),
+            cfg,
+            images: Arc::new(images),
+            cgroups,
+            kernel,
+            last_cap,
+            containers: RwLock::new(HashMap::new()),
+            names: RwLock::new(HashMap::new()),
+            execs: RwLock::new(HashMap::new()),
+            events: Events::default(),
+            _lock: lock,
+        };
+        let engine = Engine { inner: Arc::new(inner) };
+        engine.recover().await?;
+        Ok(engine)
+    }
+
+    pub(crate) fn cfg(&self) -> &EngineConfig {
+        &self.inner.cfg
+    }
+
+    /// The event bus.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
+        self.inner.cfg.root.join("containers").join(id)
+    }
+
+    pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
+        self.inner.cfg.exec_root.join("containers").join(id)
+    }
+
+    fn register(&self, c: Container) -> Arc<Ctr> {
+        let running = c.is_running();
+        let ctr = Arc::new(Ctr {
+            id: c.id.clone(),
+            dir: self.container_dir(&c.id),
+            run: self.run_dir(&c.id),
+            watch: tokio::sync::watch::channel(Watch { running, exit_code: c.state.exit_code, ..Default::default() }).0,
+            rec: Mutex::new(c.clone()),
+            op: Arc::new(tokio::sync::Mutex::new(())),
+            pending: Mutex::new(Vec::new()),
+        });
+        self.inner.names.write().expect("names lock").insert(c.name.clone(), c.id.clone());
+        self.inner.containers.write().expect("containers lock").insert(c.id.clone(), ctr.clone());
+        ctr
+    }
+
+    /// Finds a container by full ID, name (with or without `/`), or unique ID prefix.
+    pub(crate) fn lookup(&self, name_or_id: &str) -> Result<Arc<Ctr>, EngineError> {
+        let not_found = || EngineError::NotFound(format!("No such container: {name_or_id}"));
+        let key = name_or_id.strip_prefix('/').unwrap_or(name_or_id);
+        if key.is_empty() {
+            return Err(not_found());
+        }
+        let map = self.inner.containers.read().expect("containers lock");
+        if let Some(c) = map.get(key) {
+            return Ok(c.clone());
+        }
+        if let Some(id) = self.inner.names.read().expect("names lock").get(key)
+            && let Some(c) = map.get(id)
+        {
+            return Ok(c.clone());
+        }
+        let mut found = map.iter().filter(|(id, _)| id.starts_with(key)).map(|(_, c)| c.clone());
+        match (found.next(), found.next()) {
+            (Some(c), None) => Ok(c),
+            (Some(_), Some(_)) => Err(EngineError::NotFound(format!("multiple IDs found with provided prefix: {name_or_id}"))),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// A container's record.
+    pub fn inspect(&self, name_or_id: &str) -> Result<Container, EngineError> {
+        Ok(self.lookup(name_or_id)?.snapshot())
+    }
+
+    /// Every container's record, newest first.
+    pub fn containers(&self) -> Vec<Container> {
+        let mut v: Vec<Container> = self.inner.containers.read().expect("containers lock").values().map(|c| c.snapshot()).collect();
+        v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        v
+    }
+
+    /// The log file of a container.
+    pub fn log_path(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("container.log")
+    }
+
+    /// Files of a container that inspect shows.
+    pub fn container_file(&self, id: &str, name: &str) -> PathBuf {
+        self.container_dir(id).join(name)
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.cfg
+    }
+
+    /// Renames a container.
+    pub async fn rename(&self, name_or_id: &str, new_name: &str) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
+        if !names::valid(new_name) {
+            return Err(EngineError::InvalidArgument(format!("Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+        }
+        let _op = ctr.op.lock().await;
+        let old = ctr.snapshot().name;
+        if old == new_name {
+            return Err(EngineError::Conflict(format!("Renaming a container with the same name as its current name")));
+        }
+        {
+            let mut names = self.inner.names.write().expect("names lock");
+            if let Some(other) = names.get(new_name) {
+                return Err(EngineError::Conflict(format!(
+                    "Conflict. The container name \"/{new_name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+                )));
+            }
+            names.remove(&old);
+            names.insert(new_name.to_owned(), ctr.id.clone());
+        }
+        ctr.update(|c| c.name = new_name.to_owned())?;
+        let mut attrs = std::collections::BTreeMap::new();
+        attrs.insert("name".to_owned(), new_name.to_owned());
+        attrs.insert("oldName".to_owned(), format!("/{old}"));
+        self.inner.events.publish("container", "rename", &ctr.id, attrs);
+        Ok(())
+    }
+
+    /// The image store.
+    pub fn images(&self) -> &Arc<image::ImageStore> {
+        &self.inner.images
+    }
+}
+
+/// A random 64-hex-digit ID.
+pub(crate) fn random_id() -> String {
+    let mut b = [0u8; 32];
+    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    hex::encode(b)
+}
+
+/// Removes a directory tree, ignoring "not found".
+pub(crate) fn remove_tree(p: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}

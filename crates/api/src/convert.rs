@@ -1,0 +1,399 @@
+//! Between the Docker wire types (`api-types`) and the engine's domain types.
+
+use std::collections::BTreeMap;
+
+use api_types::container as w;
+use api_types::network::EndpointSettings;
+use chrono::{DateTime, SecondsFormat, Utc};
+use engine::model::{Container, ContainerConfig, CreateRequest, HostConfig, RestartPolicy, Status, Ulimit};
+
+use crate::ApiError;
+
+/// Go's zero time as Docker prints it for "never".
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// RFC 3339 with nanoseconds, Go's `RFC3339Nano` (trailing zeros trimmed).
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// RFC 3339 with all nine digits (Docker's `RFC3339NanoFixed`, used for log timestamps).
+pub fn rfc3339_fixed(ns: i64) -> String {
+    DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn time_or_zero(t: &Option<DateTime<Utc>>) -> String {
+    t.as_ref().map(rfc3339).unwrap_or_else(|| ZERO_TIME.to_owned())
+}
+
+/// Docker's `units.HumanDuration`.
+pub fn human_duration(secs: i64) -> String {
+    let s = secs.max(0);
+    if s < 1 {
+        return "Less than a second".into();
+    }
+    if s == 1 {
+        return "1 second".into();
+    }
+    if s < 60 {
+        return format!("{s} seconds");
+    }
+    let minutes = s / 60;
+    if minutes == 1 {
+        return "About a minute".into();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (s + 1800) / 3600;
+    if hours == 1 {
+        return "About an hour".into();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", s / 3600 / 24 / 365)
+}
+
+/// The `Status` column of `docker ps`.
+pub fn status_text(c: &Container, now: DateTime<Utc>) -> String {
+    let since = |t: &Option<DateTime<Utc>>| t.map(|t| (now - t).num_seconds()).unwrap_or(0);
+    match c.state.status {
+        Status::Running => format!("Up {}", human_duration(since(&c.state.started_at))),
+        Status::Paused => format!("Up {} (Paused)", human_duration(since(&c.state.started_at))),
+        Status::Restarting => format!("Restarting ({}) {} ago", c.state.exit_code, human_duration(since(&c.state.finished_at))),
+        Status::Removing => "Removal In Progress".into(),
+        Status::Dead => "Dead".into(),
+        Status::Created => "Created".into(),
+        Status::Exited => {
+            if c.state.finished_at.is_none() {
+                "Created".into()
+            } else {
+                format!("Exited ({}) {} ago", c.state.exit_code, human_duration(since(&c.state.finished_at)))
+            }
+        }
+    }
+}
+
+/// The `Command` of a container list entry (path and args joined, as dockerd does).
+pub fn command_text(c: &Container) -> String {
+    let mut parts = vec![c.path.clone()];
+    parts.extend(c.args.iter().cloned());
+    parts.join(" ")
+}
+
+fn opt_vec(v: &Option<Vec<String>>) -> Vec<String> {
+    v.clone().unwrap_or_default()
+}
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::bad_request(format!("{what} is not supported by this berth version"))
+}
+
+/// Parses a container create request, refusing settings berth doesn't implement (so that
+/// nothing is silently ignored).
+pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> Result<CreateRequest, ApiError> {
+    let c = req.config;
+    let hc = req.host_config.unwrap_or_default();
+    if c.healthcheck.as_ref().is_some_and(|h| !h.test.is_empty()) {
+        return Err(unsupported("a health check"));
+    }
+    if hc.binds.as_ref().is_some_and(|b| !b.is_empty()) || !hc.mounts.is_empty() || hc.volumes_from.as_ref().is_some_and(|v| !v.is_empty()) {
+        return Err(unsupported("mounting volumes or host paths"));
+    }
+    if hc.port_bindings.as_ref().is_some_and(|p| p.values().any(|b| b.as_ref().is_some_and(|b| !b.is_empty()))) || hc.publish_all_ports {
+        return Err(unsupported("publishing ports"));
+    }
+    if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(unsupported("--link"));
+    }
+    let r = &hc.resources;
+    if r.memory != 0
+        || r.memory_swap != 0
+        || r.memory_reservation != 0
+        || r.nano_cpus != 0
+        || r.cpu_shares != 0
+        || r.cpu_quota != 0
+        || r.cpu_period != 0
+        || !r.cpuset_cpus.is_empty()
+        || !r.cpuset_mems.is_empty()
+        || r.pids_limit.is_some_and(|p| p > 0)
+        || r.blkio_weight != 0
+        || r.oom_kill_disable == Some(true)
+        || r.devices.as_ref().is_some_and(|d| !d.is_empty())
+        || r.device_requests.as_ref().is_some_and(|d| !d.is_empty())
+    {
+        return Err(unsupported("resource limits and devices"));
+    }
+    if !hc.userns_mode.is_empty() && hc.userns_mode != "host" {
+        return Err(unsupported("user namespaces"));
+    }
+    if let Some(n) = &req.networking_config
+        && n.endpoints_config.values().any(|e| e.ipam_config.is_some() || e.aliases.as_ref().is_some_and(|a| !a.is_empty()))
+    {
+        return Err(unsupported("network endpoint settings"));
+    }
+    let console = (hc.console_size[0] > 0 && hc.console_size[1] > 0)
+        .then(|| (u16::try_from(hc.console_size[0]).unwrap_or(u16::MAX), u16::try_from(hc.console_size[1]).unwrap_or(u16::MAX)));
+    let config = ContainerConfig {
+        hostname: c.hostname,
+        domainname: c.domainname,
+        user: c.user,
+        attach_stdin: c.attach_stdin,
+        attach_stdout: c.attach_stdout,
+        attach_stderr: c.attach_stderr,
+        tty: c.tty,
+        open_stdin: c.open_stdin,
+        stdin_once: c.stdin_once,
+        env: opt_vec(&c.env),
+        cmd: c.cmd,
+        entrypoint: c.entrypoint,
+        image: c.image,
+        volumes: c.volumes.map(|v| v.into_keys().collect()).unwrap_or_default(),
+        working_dir: c.working_dir,
+        labels: c.labels.unwrap_or_default(),
+        stop_signal: (!c.stop_signal.is_empty()).then_some(c.stop_signal),
+        stop_timeout: c.stop_timeout,
+        exposed_ports: c.exposed_ports.into_keys().collect(),
+        network_disabled: c.network_disabled,
+        mac_address: c.mac_address,
+    };
+    let host_config = HostConfig {
+        network_mode: hc.network_mode,
+        restart_policy: RestartPolicy { name: hc.restart_policy.name, maximum_retry_count: hc.restart_policy.maximum_retry_count },
+        auto_remove: hc.auto_remove,
+        init: hc.init,
+        privileged: hc.privileged,
+        cap_add: opt_vec(&hc.cap_add),
+        cap_drop: opt_vec(&hc.cap_drop),
+        security_opt: opt_vec(&hc.security_opt),
+        readonly_rootfs: hc.readonly_rootfs,
+        group_add: opt_vec(&hc.group_add),
+        dns: opt_vec(&hc.dns),
+        dns_options: opt_vec(&hc.dns_options),
+        dns_search: opt_vec(&hc.dns_search),
+        extra_hosts: opt_vec(&hc.extra_hosts),
+        shm_size: hc.shm_size,
+        pid_mode: hc.pid_mode,
+        ipc_mode: hc.ipc_mode,
+        uts_mode: hc.uts_mode,
+        cgroupns_mode: hc.cgroupns_mode,
+        ulimits: hc.resources.ulimits.unwrap_or_default().into_iter().map(|u| Ulimit { name: u.name, soft: u.soft, hard: u.hard }).collect(),
+        oom_score_adj: hc.oom_score_adj,
+        sysctls: hc.sysctls,
+        console_size: console,
+        masked_paths: hc.masked_paths,
+        readonly_paths: hc.readonly_paths,
+        tmpfs: hc.tmpfs,
+        annotations: hc.annotations,
+        log_type: hc.log_config.r#type,
+    };
+    Ok(CreateRequest { name, config, host_config })
+}
+
+/// The wire `Config` of a container.
+pub fn config_out(c: &ContainerConfig) -> w::ContainerConfig {
+    w::ContainerConfig {
+        hostname: c.hostname.clone(),
+        domainname: c.domainname.clone(),
+        user: c.user.clone(),
+        attach_stdin: c.attach_stdin,
+        attach_stdout: c.attach_stdout,
+        attach_stderr: c.attach_stderr,
+        exposed_ports: c.exposed_ports.iter().map(|p| (p.clone(), api_types::EmptyObject)).collect(),
+        tty: c.tty,
+        open_stdin: c.open_stdin,
+        stdin_once: c.stdin_once,
+        env: Some(c.env.clone()),
+        cmd: c.cmd.clone(),
+        image: c.image.clone(),
+        volumes: (!c.volumes.is_empty()).then(|| c.volumes.iter().map(|v| (v.clone(), api_types::EmptyObject)).collect()),
+        working_dir: c.working_dir.clone(),
+        entrypoint: c.entrypoint.clone(),
+        network_disabled: c.network_disabled,
+        mac_address: c.mac_address.clone(),
+        labels: Some(c.labels.clone()),
+        stop_signal: c.stop_signal.clone().unwrap_or_default(),
+        stop_timeout: c.stop_timeout,
+        ..Default::default()
+    }
+}
+
+/// The wire `HostConfig` of a container.
+pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
+    let mut out = w::HostConfig {
+        network_mode: if h.network_mode.is_empty() { "bridge".into() } else { h.network_mode.clone() },
+        restart_policy: w::RestartPolicy {
+            name: if h.restart_policy.name.is_empty() { "no".into() } else { h.restart_policy.name.clone() },
+            maximum_retry_count: h.restart_policy.maximum_retry_count,
+        },
+        auto_remove: h.auto_remove,
+        init: h.init,
+        privileged: h.privileged,
+        cap_add: Some(h.cap_add.clone()).filter(|v| !v.is_empty()),
+        cap_drop: Some(h.cap_drop.clone()).filter(|v| !v.is_empty()),
+        security_opt: Some(h.security_opt.clone()).filter(|v| !v.is_empty()),
+        readonly_rootfs: h.readonly_rootfs,
+        group_add: Some(h.group_add.clone()).filter(|v| !v.is_empty()),
+        dns: Some(h.dns.clone()),
+        dns_options: Some(h.dns_options.clone()),
+        dns_search: Some(h.dns_search.clone()),
+        extra_hosts: Some(h.extra_hosts.clone()).filter(|v| !v.is_empty()),
+        shm_size: if h.shm_size > 0 { h.shm_size } else { 64 << 20 },
+        pid_mode: h.pid_mode.clone(),
+        ipc_mode: if h.ipc_mode.is_empty() { "private".into() } else { h.ipc_mode.clone() },
+        uts_mode: h.uts_mode.clone(),
+        cgroupns_mode: if h.cgroupns_mode.is_empty() { "private".into() } else { h.cgroupns_mode.clone() },
+        oom_score_adj: h.oom_score_adj,
+        sysctls: h.sysctls.clone(),
+        console_size: h.console_size.map(|(r, c)| [u64::from(r), u64::from(c)]).unwrap_or([0, 0]),
+        masked_paths: Some(h.masked_paths.clone().unwrap_or_else(|| engine::spec::MASKED_PATHS.iter().map(|s| (*s).to_owned()).collect())),
+        readonly_paths: Some(h.readonly_paths.clone().unwrap_or_else(|| engine::spec::READONLY_PATHS.iter().map(|s| (*s).to_owned()).collect())),
+        tmpfs: h.tmpfs.clone(),
+        annotations: h.annotations.clone(),
+        log_config: w::LogConfig { r#type: "berth".into(), config: Some(BTreeMap::new()) },
+        runtime: "berth".into(),
+        ..Default::default()
+    };
+    out.resources.ulimits = Some(h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect());
+    out.binds = None;
+    out
+}
+
+/// The network name a container shows for its mode.
+pub fn network_name(h: &HostConfig) -> String {
+    match h.network_mode.as_str() {
+        "" | "default" => "bridge".into(),
+        m => m.to_owned(),
+    }
+}
+
+fn networks(c: &Container) -> BTreeMap<String, EndpointSettings> {
+    let name = network_name(&c.host_config);
+    if name.starts_with("container:") {
+        return BTreeMap::new();
+    }
+    let mut m = BTreeMap::new();
+    m.insert(name, EndpointSettings::default());
+    m
+}
+
+/// `GET /containers/{id}/json`.
+pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectResponse {
+    let st = &c.state;
+    let file = |n: &str| engine.container_file(&c.id, n).display().to_string();
+    let run = engine.config().exec_root.join("containers").join(&c.id).join("rootfs").display().to_string();
+    let mut graph = BTreeMap::new();
+    graph.insert("UpperDir".to_owned(), file("upper"));
+    graph.insert("WorkDir".to_owned(), file("work"));
+    graph.insert("MergedDir".to_owned(), run);
+    w::ContainerInspectResponse {
+        id: c.id.clone(),
+        created: rfc3339(&c.created),
+        path: c.path.clone(),
+        args: c.args.clone(),
+        state: w::ContainerState {
+            status: st.status.as_str().to_owned(),
+            running: c.is_running(),
+            paused: st.status == Status::Paused,
+            restarting: st.status == Status::Restarting,
+            oom_killed: st.oom_killed,
+            dead: st.status == Status::Dead,
+            pid: i64::from(st.pid),
+            exit_code: i64::from(st.exit_code),
+            error: st.error.clone(),
+            started_at: time_or_zero(&st.started_at),
+            finished_at: time_or_zero(&st.finished_at),
+            health: None,
+        },
+        image: c.image_id.clone(),
+        resolv_conf_path: file("resolv.conf"),
+        hostname_path: file("hostname"),
+        hosts_path: file("hosts"),
+        log_path: file("container.log"),
+        name: format!("/{}", c.name),
+        restart_count: st.restart_count,
+        driver: "overlay2".into(),
+        platform: "linux".into(),
+        exec_ids: (!c.exec_ids.is_empty()).then(|| c.exec_ids.clone()),
+        host_config: host_config_out(&c.host_config),
+        graph_driver: w::DriverData { name: "overlay2".into(), data: graph },
+        mounts: Vec::new(),
+        config: config_out(&c.config),
+        network_settings: w::NetworkSettings {
+            sandbox_key: if c.is_running() && c.host_config.network_mode != "host" { format!("/proc/{}/ns/net", st.pid) } else { String::new() },
+            networks: networks(c),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// An item of `GET /containers/json`.
+pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>) -> w::ContainerSummary {
+    w::ContainerSummary {
+        id: c.id.clone(),
+        names: vec![format!("/{}", c.name)],
+        image: image_name,
+        image_id: c.image_id.clone(),
+        command: command_text(c),
+        created: c.created.timestamp(),
+        ports: Vec::new(),
+        labels: c.config.labels.clone(),
+        state: c.state.status.as_str().to_owned(),
+        status: status_text(c, now),
+        host_config: w::ContainerSummaryHostConfig { network_mode: network_name(&c.host_config), annotations: BTreeMap::new() },
+        network_settings: w::ContainerSummaryNetworkSettings { networks: networks(c) },
+        mounts: Vec::new(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations_like_docker() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(59), "59 seconds");
+        assert_eq!(human_duration(60), "About a minute");
+        assert_eq!(human_duration(119), "About a minute");
+        assert_eq!(human_duration(120), "2 minutes");
+        assert_eq!(human_duration(3599), "59 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+        assert_eq!(human_duration(5400), "2 hours");
+        assert_eq!(human_duration(47 * 3600), "47 hours");
+        assert_eq!(human_duration(48 * 3600), "2 days");
+        assert_eq!(human_duration(15 * 24 * 3600), "2 weeks");
+        assert_eq!(human_duration(61 * 24 * 3600), "2 months");
+        assert_eq!(human_duration(800 * 24 * 3600), "2 years");
+    }
+
+    #[test]
+    fn times() {
+        let t = DateTime::from_timestamp(1_700_000_000, 120_000_000).unwrap();
+        assert_eq!(rfc3339(&t), "2023-11-14T22:13:20.12Z");
+        assert_eq!(rfc3339_fixed(1_700_000_000_120_000_000), "2023-11-14T22:13:20.120000000Z");
+    }
+
+    #[test]
+    fn refuses_unsupported() {
+        let mut r = w::ContainerCreateRequest::default();
+        r.config.image = "busybox".into();
+        let mut hc = w::HostConfig::default();
+        hc.binds = Some(vec!["/a:/b".into()]);
+        r.host_config = Some(hc);
+        assert!(create_request(r, None).is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Docker's `filters` query parameter: `{"key":["value",...]}` (or the legacy
+//! `{"key":{"value":true}}`), validated against the keys an endpoint accepts.
+
+use std::collections::BTreeMap;
+
+use crate::ApiError;
+
+/// Parsed filters.
+#[derive(Debug, Clone, Default)]
+pub struct Filters(pub BTreeMap<String, Vec<String>>);
+
+impl Filters {
+    /// Parses the JSON and checks every key is one of `allowed`.
+    pub fn parse(json: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
+        let Some(json) = json.filter(|s| !s.is_empty()) else { return Ok(Self::default()) };
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
+        let obj = v.as_object().ok_or_else(|| ApiError::bad_request("invalid filter: not an object"))?;
+        let mut out = BTreeMap::new();
+        for (k, vals) in obj {
+            if !allowed.contains(&k.as_str()) {
+                return Err(ApiError::bad_request(format!("invalid filter '{k}'")));
+            }
+            let list: Vec<String> = match vals {
+                serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+                serde_json::Value::Object(m) => m.iter().filter(|(_, b)| b.as_bool() == Some(true)).map(|(k, _)| k.clone()).collect(),
+                serde_json::Value::String(s) => vec![s.clone()],
+                _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
+            };
+            out.insert(k.clone(), list);
+        }
+        Ok(Filters(out))
+    }
+
+    /// The values of `key` (empty when not given).
+    pub fn get(&self, key: &str) -> &[String] {
+        self.0.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether `key` was given.
+    pub fn has(&self, key: &str) -> bool {
+        self.0.get(key).is_some_and(|v| !v.is_empty())
+    }
+
+    /// Label filters: each value is `key`, `key=value` or `key!=value`; all must match.
+    pub fn match_labels(&self, key: &str, labels: &BTreeMap<String, String>) -> bool {
+        self.get(key).iter().all(|f| {
+            if let Some((k, v)) = f.split_once("!=") {
+                labels.get(k).is_none_or(|x| x != v)
+            } else if let Some((k, v)) = f.split_once('=') {
+                labels.get(k).is_some_and(|x| x == v)
+            } else {
+                labels.contains_key(f.as_str())
+            }
+        })
+    }
+
+    /// A boolean filter (`dangling=true`).
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(key).first().map(String::as_str) {
+            None => Ok(None),
+            Some("true" | "1") => Ok(Some(true)),
+            Some("false" | "0") => Ok(Some(false)),
+            Some(v) => Err(ApiError::bad_request(format!("invalid filter '{key}={v}'"))),
+        }
+    }
+}
+
+/// Matches `name` against a glob with `*`, `?` and `[...]` (Go's `path.Match`, for the image
+/// `reference` filter).
+pub fn glob(pattern: &str, name: &str) -> bool {
+    fn m(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => m(&p[1..], n) || (!n.is_empty() && n[0] != b'/' && m(p, &n[1..])),
+            (Some(b'?'), Some(c)) if *c != b'/' => m(&p[1..], &n[1..]),
+            (Some(b'['), Some(c)) => match p.iter().position(|&x| x == b']') {
+                Some(end) => {
+                    let set = &p[1..end];
+                    let (neg, set) = if set.first() == Some(&b'^') { (true, &set[1..]) } else { (false, set) };
+                    let mut hit = false;
+                    let mut i = 0;
+                    while i < set.len() {
+                        if i + 2 < set.len() && set[i + 1] == b'-' {
+                            hit |= set[i] <= *c && *c <= set[i + 2];
+                            i += 3;
+                        } else {
+                            hit |= set[i] == *c;
+                            i += 1;
+                        }
+                    }
+                    hit != neg && m(&p[end + 1..], &n[1..])
+                }
+                None => false,
+            },
+            (Some(a), Some(b)) if a == b => m(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    m(pattern.as_bytes(), name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_forms() {
+        let f = Filters::parse(Some(r#"{"status":["exited"],"label":{"a=b":true}}"#), &["status", "label"]).unwrap();
+        assert_eq!(f.get("status"), &["exited".to_owned()]);
+        assert_eq!(f.get("label"), &["a=b".to_owned()]);
+        assert!(Filters::parse(Some(r#"{"bogus":["x"]}"#), &["status"]).is_err());
+        assert!(Filters::parse(Some("not json"), &["status"]).is_err());
+        assert!(Filters::parse(None, &[]).unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn labels() {
+        let l: BTreeMap<String, String> = [("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())].into();
+        let f = Filters::parse(Some(r#"{"label":["a","b=2"]}"#), &["label"]).unwrap();
+        assert!(f.match_labels("label", &l));
+        let f = Filters::parse(Some(r#"{"label":["a=2"]}"#), &["label"]).unwrap();
+        assert!(!f.match_labels("label", &l));
+        let f = Filters::parse(Some(r#"{"label":["a!=2"]}"#), &["label"]).unwrap();
+        assert!(f.match_labels("label", &l));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("busybox:*", "busybox:latest"));
+        assert!(!glob("busy*", "a/busybox"));
+        assert!(glob("*/app", "user/app"));
+        assert!(glob("b?sybox", "busybox"));
+        assert!(glob("[a-c]usybox", "busybox"));
+        assert!(!glob("[^a-c]usybox", "busybox"));
+    }
+}

@@ -1,0 +1,356 @@
+//! `create`: a container record from the user's settings merged with the image's, and its
+//! directory (writable layer, init layer, /etc files).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::model::{CONTAINER_RECORD_VERSION, Container, ContainerConfig, CreateRequest, HostConfig, State};
+use crate::{Engine, EngineError, names, random_id, store};
+
+/// Merges the user's configuration with the image's, as Docker's `runconfig` merge does.
+pub(crate) fn merge(user: &mut ContainerConfig, img: Option<&image::ContainerConfig>) {
+    let Some(img) = img else { return };
+    if let Some(ienv) = &img.env {
+        if user.env.is_empty() {
+            user.env = ienv.clone();
+        } else {
+            for e in ienv {
+                let key = e.split('=').next().unwrap_or(e);
+                if !user.env.iter().any(|u| u.split('=').next().unwrap_or(u) == key) {
+                    user.env.push(e.clone());
+                }
+            }
+        }
+    }
+    if let Some(l) = &img.labels {
+        for (k, v) in l {
+            user.labels.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    if user.entrypoint.as_ref().is_none_or(|e| e.is_empty()) {
+        if user.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+            user.cmd = img.cmd.clone();
+        }
+        if user.entrypoint.is_none() {
+            user.entrypoint = img.entrypoint.clone();
+        }
+    }
+    if user.working_dir.is_empty() {
+        user.working_dir = img.working_dir.clone().unwrap_or_default();
+    }
+    if user.user.is_empty() {
+        user.user = img.user.clone().unwrap_or_default();
+    }
+    if let Some(p) = &img.exposed_ports {
+        for k in p.keys() {
+            if !user.exposed_ports.contains(k) {
+                user.exposed_ports.push(k.clone());
+            }
+        }
+    }
+    if let Some(v) = &img.volumes {
+        for k in v.keys() {
+            if !user.volumes.contains(k) {
+                user.volumes.push(k.clone());
+            }
+        }
+    }
+    if user.stop_signal.is_none() {
+        user.stop_signal = img.stop_signal.clone();
+    }
+    if user.stop_timeout.is_none() {
+        user.stop_timeout = img.stop_timeout;
+    }
+}
+
+/// The command line: entrypoint then cmd (`--entrypoint ""` clears the image's entrypoint).
+pub(crate) fn command(cfg: &ContainerConfig) -> Result<(String, Vec<String>), EngineError> {
+    let mut line: Vec<String> = match &cfg.entrypoint {
+        Some(e) if e.len() == 1 && e[0].is_empty() => Vec::new(),
+        Some(e) => e.clone(),
+        None => Vec::new(),
+    };
+    line.extend(cfg.cmd.clone().unwrap_or_default());
+    let mut it = line.into_iter();
+    let path = it.next().ok_or_else(|| EngineError::InvalidArgument("no command specified".into()))?;
+    Ok((path, it.collect()))
+}
+
+/// Checks host settings Docker refuses at create time.
+pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
+    let rp = &hc.restart_policy;
+    match rp.name.as_str() {
+        "" | "no" | "always" | "unless-stopped" => {
+            if rp.maximum_retry_count != 0 {
+                return Err(EngineError::InvalidArgument(format!("invalid restart policy: maximum retry count can only be used with 'on-failure'")));
+            }
+        }
+        "on-failure" => {
+            if rp.maximum_retry_count < 0 {
+                return Err(EngineError::InvalidArgument("invalid restart policy: maximum retry count cannot be negative".into()));
+            }
+        }
+        other => return Err(EngineError::InvalidArgument(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"))),
+    }
+    if hc.auto_remove && !rp.is_none() {
+        return Err(EngineError::InvalidArgument("can't create 'AutoRemove' container with restart policy".into()));
+    }
+    match hc.network_mode.as_str() {
+        "" | "default" | "bridge" | "none" | "host" => {}
+        m if m.starts_with("container:") => {}
+        m => return Err(EngineError::NotFound(format!("network {m} not found"))),
+    }
+    for opt in &hc.security_opt {
+        let (k, _) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
+        if !matches!(k, "seccomp" | "no-new-privileges" | "apparmor" | "label" | "systempaths" | "mask" | "unmask") {
+            return Err(EngineError::InvalidArgument(format!("invalid --security-opt: {opt:?}")));
+        }
+    }
+    Ok(())
+}
+
+/// /etc/hosts of a container without a network of its own beyond loopback.
+pub(crate) fn hosts_file(hostname: &str, extra: &[String]) -> Result<String, EngineError> {
+    let mut s = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for e in extra {
+        let (host, ip) = e.split_once(':').ok_or_else(|| EngineError::InvalidArgument(format!("invalid argument {e:?} for \"--add-host\" flag: bad format")))?;
+        s.push_str(&format!("{ip}\t{host}\n"));
+    }
+    let _ = hostname;
+    Ok(s)
+}
+
+/// The container's resolv.conf: the host's without loopback name servers (they can't be reached
+/// from the container's network namespace), or the user's `--dns*` settings.
+pub(crate) fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[String]) -> String {
+    let mut out = String::new();
+    let mut servers = 0;
+    for line in host.lines() {
+        let t = line.trim();
+        if let Some(ns) = t.strip_prefix("nameserver") {
+            let ns = ns.trim();
+            if !dns.is_empty() || ns.starts_with("127.") || ns == "::1" {
+                continue;
+            }
+            servers += 1;
+        } else if (t.starts_with("search") && !search.is_empty()) || (t.starts_with("options") && !options.is_empty()) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    for d in dns {
+        out.push_str(&format!("nameserver {d}\n"));
+        servers += 1;
+    }
+    let _ = servers;
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}
+
+fn write(path: &Path, data: &[u8]) -> Result<(), EngineError> {
+    std::fs::write(path, data).map_err(|e| EngineError::io(format!("writing {}", path.display()), e))
+}
+
+fn mkdir(path: &Path) -> Result<(), EngineError> {
+    std::fs::create_dir_all(path).map_err(|e| EngineError::io(format!("creating {}", path.display()), e))
+}
+
+/// Lays out a container's directory; the record is written last by the caller.
+fn make_dir(dir: &Path, c: &Container) -> Result<(), EngineError> {
+    mkdir(&dir.join("upper"))?;
+    mkdir(&dir.join("work"))?;
+    let init = dir.join("init");
+    for d in ["dev/pts", "dev/shm", "proc", "sys", "etc"] {
+        mkdir(&init.join(d))?;
+    }
+    for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv", "dev/console"] {
+        write(&init.join(f), b"")?;
+    }
+    let _ = std::os::unix::fs::symlink("/proc/mounts", init.join("etc/mtab"));
+    let hc = &c.host_config;
+    write(&dir.join("hostname"), format!("{}\n", c.config.hostname).as_bytes())?;
+    write(&dir.join("hosts"), hosts_file(&c.config.hostname, &hc.extra_hosts)?.as_bytes())?;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    write(&dir.join("resolv.conf"), resolv_conf(&host_resolv, &hc.dns, &hc.dns_search, &hc.dns_options).as_bytes())?;
+    write(&dir.join("container.log"), b"")?;
+    Ok(())
+}
+
+impl Engine {
+    /// Creates a container; returns its ID and warnings.
+    pub async fn create(&self, req: CreateRequest) -> Result<(String, Vec<String>), EngineError> {
+        let CreateRequest { name, mut config, host_config } = req;
+        if let Some(n) = &name {
+            let n = n.strip_prefix('/').unwrap_or(n);
+            if !names::valid(n) {
+                return Err(EngineError::InvalidArgument(format!("Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+            }
+        }
+        validate_host(&host_config)?;
+        if config.image.is_empty() {
+            return Err(EngineError::InvalidArgument("no image specified".into()));
+        }
+        let img = {
+            let store = self.images().clone();
+            let name = config.image.clone();
+            tokio::task::spawn_blocking(move || store.resolve(&name)).await.expect("image resolve task")?
+        };
+        merge(&mut config, img.config.config.as_ref());
+        let (path, args) = command(&config)?;
+        if let Some(s) = &config.stop_signal {
+            crate::lifecycle::parse_signal(s)?;
+        }
+        if host_config.network_mode.starts_with("container:") || host_config.pid_mode.starts_with("container:") {
+            for m in [&host_config.network_mode, &host_config.pid_mode, &host_config.ipc_mode] {
+                if let Some(other) = m.strip_prefix("container:") {
+                    self.lookup(other)?;
+                }
+            }
+        }
+
+        let id = random_id();
+        if config.hostname.is_empty() {
+            config.hostname = id[..12].to_owned();
+        }
+        if config.working_dir.is_empty() {
+            config.working_dir = "/".into();
+        } else if !config.working_dir.starts_with('/') {
+            return Err(EngineError::InvalidArgument(format!("the working directory '{}' is invalid, it needs to be an absolute path", config.working_dir)));
+        }
+        // Reserve the name.
+        let name = {
+            let mut map = self.inner.names.write().expect("names lock");
+            let name = match name {
+                Some(n) => {
+                    let n = n.strip_prefix('/').unwrap_or(&n).to_owned();
+                    if let Some(other) = map.get(&n) {
+                        return Err(EngineError::Conflict(format!(
+                            "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+                        )));
+                    }
+                    n
+                }
+                None => {
+                    let seed = u64::from_str_radix(&id[..16], 16).unwrap_or(0);
+                    let mut n = names::random(seed, 0);
+                    let mut retry = 0;
+                    while map.contains_key(&n) {
+                        retry += 1;
+                        n = names::random(seed.wrapping_add(u64::from(retry)), retry);
+                    }
+                    n
+                }
+            };
+            map.insert(name.clone(), id.clone());
+            name
+        };
+        let c = Container {
+            version: CONTAINER_RECORD_VERSION,
+            id: id.clone(),
+            name: name.clone(),
+            created: chrono::Utc::now(),
+            image_id: img.id.to_string(),
+            path,
+            args,
+            config,
+            host_config,
+            state: State::default(),
+            exec_ids: Vec::new(),
+        };
+        let dir = self.container_dir(&id);
+        let made = make_dir(&dir, &c).and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
+        if let Err(e) = made {
+            self.inner.names.write().expect("names lock").remove(&name);
+            let _ = crate::remove_tree(&dir);
+            return Err(e);
+        }
+        let ctr = self.register(c);
+        self.publish_container(&ctr, "create", BTreeMap::new());
+        Ok((id, Vec::new()))
+    }
+
+    /// Publishes a container event with Docker's standard attributes (name, image, labels).
+    pub(crate) fn publish_container(&self, ctr: &crate::Ctr, action: &str, mut attrs: BTreeMap<String, String>) {
+        let c = ctr.snapshot();
+        for (k, v) in &c.config.labels {
+            attrs.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        attrs.insert("name".into(), c.name.clone());
+        attrs.insert("image".into(), c.config.image.clone());
+        self.inner.events.publish("container", action, &c.id, attrs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn img() -> image::ContainerConfig {
+        image::ContainerConfig {
+            env: Some(vec!["PATH=/bin".into(), "A=img".into()]),
+            cmd: Some(vec!["sh".into()]),
+            entrypoint: None,
+            working_dir: Some("/w".into()),
+            labels: Some([("l".to_owned(), "img".to_owned())].into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn merge_like_docker() {
+        let mut u = ContainerConfig { env: vec!["A=user".into()], ..Default::default() };
+        merge(&mut u, Some(&img()));
+        assert_eq!(u.env, vec!["A=user", "PATH=/bin"]);
+        assert_eq!(u.cmd, Some(vec!["sh".to_owned()]));
+        assert_eq!(u.working_dir, "/w");
+        assert_eq!(command(&u).unwrap(), ("sh".to_owned(), vec![]));
+
+        let mut u = ContainerConfig { cmd: Some(vec!["echo".into(), "hi".into()]), ..Default::default() };
+        merge(&mut u, Some(&img()));
+        assert_eq!(command(&u).unwrap(), ("echo".to_owned(), vec!["hi".to_owned()]));
+
+        let mut i = img();
+        i.entrypoint = Some(vec!["/ep".into()]);
+        let mut u = ContainerConfig { entrypoint: Some(vec!["".into()]), cmd: Some(vec!["ls".into()]), ..Default::default() };
+        merge(&mut u, Some(&i));
+        assert_eq!(command(&u).unwrap(), ("ls".to_owned(), vec![]));
+
+        let mut u = ContainerConfig::default();
+        merge(&mut u, Some(&i));
+        assert_eq!(command(&u).unwrap(), ("/ep".to_owned(), vec!["sh".to_owned()]));
+    }
+
+    #[test]
+    fn no_command() {
+        let u = ContainerConfig::default();
+        assert!(matches!(command(&u), Err(EngineError::InvalidArgument(_))));
+    }
+
+    #[test]
+    fn host_validation() {
+        let mut hc = HostConfig { auto_remove: true, ..Default::default() };
+        hc.restart_policy.name = "always".into();
+        assert!(validate_host(&hc).is_err());
+        let mut hc = HostConfig::default();
+        hc.restart_policy.name = "sometimes".into();
+        assert!(validate_host(&hc).is_err());
+        hc.restart_policy.name = "on-failure".into();
+        hc.restart_policy.maximum_retry_count = 3;
+        assert!(validate_host(&hc).is_ok());
+    }
+
+    #[test]
+    fn resolv() {
+        let host = "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch lan\noptions edns0\n";
+        assert_eq!(resolv_conf(host, &[], &[], &[]), "nameserver 10.0.0.2\nsearch lan\noptions edns0\n");
+        assert_eq!(resolv_conf(host, &["1.1.1.1".into()], &["x".into()], &[]), "options edns0\nnameserver 1.1.1.1\nsearch x\n");
+    }
+}

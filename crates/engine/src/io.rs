@@ -1,0 +1,499 @@
+//! A container's streams: attach, exec, logs; and `top`, `resize`.
+
+use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shim::proto::{Exit, Request};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::model::{Status, Top};
+use crate::shimctl::{Frame, ShimConn, ShimReader, ShimWriter};
+use crate::{Engine, EngineError, random_id, spec};
+
+/// Which streams an attach wants.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttachOptions {
+    /// Feed stdin.
+    pub stdin: bool,
+    /// Receive stdout.
+    pub stdout: bool,
+    /// Receive stderr.
+    pub stderr: bool,
+}
+
+/// An attach that waits for the container to start.
+#[derive(Debug)]
+pub(crate) struct PendingAttach {
+    pub opts: AttachOptions,
+    pub tx: oneshot::Sender<ShimConn>,
+}
+
+/// The stream of an attach: connected now, or when the container starts.
+#[derive(Debug)]
+pub enum AttachStream {
+    /// Connected to the running container.
+    Ready(ShimConn),
+    /// Will be connected when the container starts.
+    Pending(oneshot::Receiver<ShimConn>),
+}
+
+impl AttachStream {
+    /// The connection (waits for the start if needed; None if the start failed or the container
+    /// went away).
+    pub async fn connect(self) -> Option<ShimConn> {
+        match self {
+            AttachStream::Ready(c) => Some(c),
+            AttachStream::Pending(rx) => rx.await.ok(),
+        }
+    }
+}
+
+/// An exec's settings.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// Command.
+    pub cmd: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<String>,
+    /// User (default: the container's).
+    pub user: String,
+    /// Working directory (default: the container's).
+    pub working_dir: String,
+    /// Terminal.
+    pub tty: bool,
+    /// Attach stdin.
+    pub attach_stdin: bool,
+    /// Attach stdout.
+    pub attach_stdout: bool,
+    /// Attach stderr.
+    pub attach_stderr: bool,
+    /// All capabilities, no seccomp.
+    pub privileged: bool,
+    /// Detach keys.
+    pub detach_keys: String,
+    /// Initial terminal size.
+    pub console_size: Option<(u16, u16)>,
+}
+
+#[derive(Debug, Default)]
+struct ExecState {
+    started: bool,
+    running: bool,
+    exit_code: Option<i32>,
+    pid: i32,
+}
+
+/// An exec instance.
+#[derive(Debug)]
+pub(crate) struct Exec {
+    pub id: String,
+    pub container_id: String,
+    pub opts: ExecOptions,
+    state: Mutex<ExecState>,
+}
+
+impl Exec {
+    fn record_exit(&self, exit: &Exit) {
+        let mut s = self.state.lock().expect("exec lock");
+        s.running = false;
+        s.exit_code = Some(exit.code);
+    }
+
+    /// The container stopped: a running exec is gone with it.
+    pub(crate) fn container_stopped(&self) {
+        let mut s = self.state.lock().expect("exec lock");
+        if s.running {
+            s.running = false;
+            s.exit_code.get_or_insert(137);
+        }
+    }
+}
+
+/// What exec inspect shows.
+#[derive(Debug, Clone)]
+pub struct ExecInfo {
+    /// Exec ID.
+    pub id: String,
+    /// Its container.
+    pub container_id: String,
+    /// Settings.
+    pub opts: ExecOptions,
+    /// Started and not exited.
+    pub running: bool,
+    /// Exit code once exited.
+    pub exit_code: Option<i32>,
+    /// PID while running.
+    pub pid: i32,
+}
+
+/// The output side of an exec: records the exit when it passes.
+#[derive(Debug)]
+pub struct ExecReader {
+    inner: ShimReader,
+    exec: Arc<Exec>,
+}
+
+impl ExecReader {
+    /// The next frame.
+    pub async fn next(&mut self) -> std::io::Result<Option<Frame>> {
+        let f = self.inner.next().await;
+        match &f {
+            Ok(Some(Frame::Exit(e))) => self.exec.record_exit(e),
+            Ok(None) | Err(_) => self.exec.container_stopped(),
+            _ => {}
+        }
+        f
+    }
+}
+
+/// Log reading options.
+#[derive(Debug, Clone, Default)]
+pub struct LogsOptions {
+    /// Keep streaming until the container stops.
+    pub follow: bool,
+    /// Only records at or after (ns since the epoch).
+    pub since_ns: Option<i64>,
+    /// Only records before.
+    pub until_ns: Option<i64>,
+    /// Only the last N lines.
+    pub tail: Option<usize>,
+    /// Include stdout.
+    pub stdout: bool,
+    /// Include stderr.
+    pub stderr: bool,
+}
+
+/// One log record.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// 1 stdout, 2 stderr.
+    pub stream: u8,
+    /// Nanoseconds since the epoch.
+    pub time_ns: i64,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+impl Engine {
+    /// Attaches to a container's first process. The attach is registered before this returns,
+    /// so a start that follows can't lose output.
+    pub async fn attach(&self, name_or_id: &str, opts: AttachOptions) -> Result<AttachStream, EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let c = ctr.snapshot();
+        if c.is_running() {
+            let mut conn = ShimConn::connect(&ctr.socket()).await.map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
+            let r = conn
+                .request(&Request::Attach { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr })
+                .await
+                .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
+            if let Some(e) = r.error {
+                return Err(EngineError::Conflict(e));
+            }
+            return Ok(AttachStream::Ready(conn));
+        }
+        let (tx, rx) = oneshot::channel();
+        ctr.pending.lock().expect("pending lock").push(PendingAttach { opts, tx });
+        Ok(AttachStream::Pending(rx))
+    }
+
+    /// Closes the first process's stdin (after a `StdinOnce` attach ends).
+    pub async fn close_stdin(&self, name_or_id: &str) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        ShimConn::call(&ctr.socket(), &Request::CloseStdin).await.map_err(|e| EngineError::Shim { id: ctr.id.clone(), source: e })?;
+        Ok(())
+    }
+
+    /// Resizes the container's terminal.
+    pub async fn resize(&self, name_or_id: &str, rows: u16, cols: u16) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        if !ctr.snapshot().is_running() {
+            return Err(EngineError::Conflict(format!("cannot resize a stopped container: {}", ctr.id)));
+        }
+        ShimConn::call(&ctr.socket(), &Request::Resize { exec: None, rows, cols })
+            .await
+            .map_err(|e| EngineError::Conflict(format!("resizing container {}: {e}", ctr.id)))?;
+        Ok(())
+    }
+
+    /// Creates an exec instance; returns its ID.
+    pub fn exec_create(&self, name_or_id: &str, opts: ExecOptions) -> Result<String, EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let c = ctr.snapshot();
+        if !c.is_running() {
+            return Err(EngineError::Conflict(format!("container {} is not running", c.id)));
+        }
+        if c.state.status == Status::Paused {
+            return Err(EngineError::Conflict(format!("container {} is paused, unpause the container before exec", c.id)));
+        }
+        if opts.cmd.is_empty() {
+            return Err(EngineError::InvalidArgument("no exec command specified".into()));
+        }
+        let id = random_id();
+        let exec = Arc::new(Exec { id: id.clone(), container_id: c.id.clone(), opts, state: Mutex::new(ExecState::default()) });
+        self.inner.execs.write().expect("execs lock").insert(id.clone(), exec);
+        let _ = ctr.update(|c| {
+            c.exec_ids.push(id.clone());
+        });
+        let mut attrs = BTreeMap::new();
+        attrs.insert("execID".to_owned(), id.clone());
+        self.publish_container(&ctr, "exec_create", attrs);
+        Ok(id)
+    }
+
+    fn exec_get(&self, id: &str) -> Result<Arc<Exec>, EngineError> {
+        self.inner.execs.read().expect("execs lock").get(id).cloned().ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
+    }
+
+    /// Exec inspect data.
+    pub fn exec_inspect(&self, id: &str) -> Result<ExecInfo, EngineError> {
+        let e = self.exec_get(id)?;
+        let s = e.state.lock().expect("exec lock");
+        Ok(ExecInfo { id: e.id.clone(), container_id: e.container_id.clone(), opts: e.opts.clone(), running: s.running, exit_code: s.exit_code, pid: s.pid })
+    }
+
+    /// Starts an exec. With `detach`, its output is dropped and None is returned; otherwise the
+    /// caller streams it.
+    pub async fn exec_start(&self, id: &str, detach: bool) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
+        let exec = self.exec_get(id)?;
+        {
+            let mut s = exec.state.lock().expect("exec lock");
+            if s.started {
+                return Err(EngineError::Conflict(format!("exec {id} has already been started")));
+            }
+            s.started = true;
+        }
+        let ctr = self.lookup(&exec.container_id)?;
+        let c = ctr.snapshot();
+        if !c.is_running() {
+            return Err(EngineError::Conflict(format!("container {} is not running", c.id)));
+        }
+        let o = &exec.opts;
+        let mut env = spec::process_env(&c);
+        for e in &o.env {
+            let key = e.split('=').next().unwrap_or(e);
+            env.retain(|x| x.split('=').next().unwrap_or(x) != key);
+            env.push(e.clone());
+        }
+        let mut view = c.clone();
+        view.host_config.privileged = c.host_config.privileged || o.privileged;
+        let caps = spec::capabilities(&view, self.inner.last_cap)?;
+        let seccomp = if view.host_config.privileged { None } else { self.seccomp_for(&c).await? };
+        let process = runtime::Process {
+            args: o.cmd.clone(),
+            env,
+            cwd: (if o.working_dir.is_empty() { &c.config.working_dir } else { &o.working_dir }).into(),
+            user: if o.user.is_empty() { c.config.user.clone() } else { o.user.clone() },
+            additional_groups: c.host_config.group_add.clone(),
+            terminal: o.tty,
+            console_size: o.console_size,
+            capabilities: caps,
+            rlimits: c
+                .host_config
+                .ulimits
+                .iter()
+                .map(|u| runtime::Rlimit { kind: u.name.clone(), soft: u.soft.max(0) as u64, hard: u.hard.max(0) as u64 })
+                .collect(),
+            no_new_privileges: spec::no_new_privileges(&c.host_config.security_opt),
+            seccomp,
+        };
+        let shim_id = |e| EngineError::Shim { id: c.id.clone(), source: e };
+        let mut conn = ShimConn::connect(&ctr.socket()).await.map_err(shim_id)?;
+        let resp = conn
+            .request(&Request::Exec { id: exec.id.clone(), process, stdin: o.attach_stdin && !detach })
+            .await
+            .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
+        if let Some(err) = resp.error {
+            let code = resp.code.unwrap_or(126);
+            exec.record_exit(&Exit { code: i32::from(code), signal: None, at_ns: 0, oom_killed: false });
+            return Err(EngineError::Start { code, message: err });
+        }
+        {
+            let mut s = exec.state.lock().expect("exec lock");
+            s.running = true;
+            s.pid = resp.pid.unwrap_or(0);
+        }
+        let mut attrs = BTreeMap::new();
+        attrs.insert("execID".to_owned(), exec.id.clone());
+        self.publish_container(&ctr, "exec_start", attrs);
+        let (r, w) = conn.split();
+        let mut reader = ExecReader { inner: r, exec };
+        if detach {
+            tokio::spawn(async move {
+                let _w = w;
+                while let Ok(Some(f)) = reader.next().await {
+                    if matches!(f, Frame::Exit(_)) {
+                        break;
+                    }
+                }
+            });
+            return Ok(None);
+        }
+        Ok(Some((reader, w)))
+    }
+
+    async fn seccomp_for(&self, c: &crate::Container) -> Result<Option<std::path::PathBuf>, EngineError> {
+        let caps = spec::capabilities(c, self.inner.last_cap)?;
+        self.seccomp_program(c, caps).await
+    }
+
+    /// Resizes an exec's terminal.
+    pub async fn exec_resize(&self, id: &str, rows: u16, cols: u16) -> Result<(), EngineError> {
+        let exec = self.exec_get(id)?;
+        let ctr = self.lookup(&exec.container_id)?;
+        ShimConn::call(&ctr.socket(), &Request::Resize { exec: Some(exec.id.clone()), rows, cols })
+            .await
+            .map_err(|e| EngineError::Conflict(format!("resizing exec {id}: {e}")))?;
+        Ok(())
+    }
+
+    /// Reads a container's log; with `follow`, keeps streaming until the container stops.
+    pub fn logs(&self, name_or_id: &str, opts: LogsOptions) -> Result<mpsc::Receiver<LogLine>, EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let path = self.log_path(&ctr.id);
+        let watch = ctr.watch.subscribe();
+        let (tx, rx) = mpsc::channel(256);
+        tokio::task::spawn_blocking(move || {
+            let Ok(mut f) = std::fs::File::open(&path) else { return };
+            let keep = |r: &shim::log::Record| {
+                (r.stream == shim::log::STDOUT && opts.stdout || r.stream == shim::log::STDERR && opts.stderr)
+                    && opts.since_ns.is_none_or(|s| r.time_ns >= s)
+                    && opts.until_ns.is_none_or(|u| r.time_ns < u)
+            };
+            let mut reader = shim::log::Reader::new(std::io::BufReader::with_capacity(256 * 1024, &mut f));
+            let mut backlog: std::collections::VecDeque<LogLine> = std::collections::VecDeque::new();
+            let mut lines = 0usize;
+            while let Ok(Some(r)) = reader.next_record() {
+                if !keep(&r) {
+                    continue;
+                }
+                let partial = r.partial;
+                let line = LogLine { stream: r.stream, time_ns: r.time_ns, data: r.data };
+                match opts.tail {
+                    Some(n) => {
+                        backlog.push_back(line);
+                        if !partial {
+                            lines += 1;
+                        }
+                        while lines > n {
+                            // Drop whole lines from the front.
+                            while let Some(front) = backlog.pop_front() {
+                                if front.data.last() == Some(&b'\n') {
+                                    break;
+                                }
+                            }
+                            lines -= 1;
+                        }
+                    }
+                    None => {
+                        if tx.blocking_send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            for l in backlog {
+                if tx.blocking_send(l).is_err() {
+                    return;
+                }
+            }
+            if !opts.follow {
+                return;
+            }
+            let mut offset = reader.offset;
+            drop(reader);
+            loop {
+                let running = watch.borrow().running;
+                if f.seek(SeekFrom::Start(offset)).is_err() {
+                    return;
+                }
+                let mut r = shim::log::Reader::new(&mut f);
+                let mut got = false;
+                while let Ok(Some(rec)) = r.next_record() {
+                    got = true;
+                    if opts.until_ns.is_some_and(|u| rec.time_ns >= u) {
+                        return;
+                    }
+                    if keep(&rec) && tx.blocking_send(LogLine { stream: rec.stream, time_ns: rec.time_ns, data: rec.data }).is_err() {
+                        return;
+                    }
+                }
+                offset += r.offset;
+                if !running && !got {
+                    return;
+                }
+                if tx.is_closed() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        Ok(rx)
+    }
+
+    /// The container's processes, as `ps` shows them (`ps_args` default `-ef`).
+    pub async fn top(&self, name_or_id: &str, ps_args: Option<&str>) -> Result<Top, EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let c = ctr.snapshot();
+        if !c.is_running() {
+            return Err(EngineError::Conflict(format!("container {} is not running", c.id)));
+        }
+        let pids: Vec<i32> = match self.cgroup_of(&c.id) {
+            Some(cg) => tokio::task::spawn_blocking(move || cg.pids()).await.expect("pids task")?,
+            None => vec![c.state.pid],
+        };
+        let args: Vec<String> = ps_args.unwrap_or("-ef").split_whitespace().map(str::to_owned).collect();
+        let out = tokio::process::Command::new("ps").args(&args).output().await.map_err(|e| EngineError::io("running ps", e))?;
+        if !out.status.success() {
+            return Err(EngineError::InvalidArgument(format!(
+                "ps: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
+    }
+}
+
+/// Keeps the `ps` rows whose PID column is one of `pids` (Docker's parsing).
+pub(crate) fn parse_ps(output: &str, pids: &[i32]) -> Result<Top, EngineError> {
+    let mut lines = output.lines();
+    let header = lines.next().ok_or_else(|| EngineError::InvalidArgument("ps printed nothing".into()))?;
+    let titles: Vec<String> = header.split_whitespace().map(str::to_owned).collect();
+    let pid_col = titles
+        .iter()
+        .position(|t| t == "PID")
+        .ok_or_else(|| EngineError::InvalidArgument("Couldn't find PID field in ps output".into()))?;
+    let mut processes = Vec::new();
+    for line in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(pid) = fields.get(pid_col).and_then(|p| p.parse::<i32>().ok()) else { continue };
+        if !pids.contains(&pid) {
+            continue;
+        }
+        // The last column (the command) may contain spaces.
+        let n = titles.len();
+        let mut row: Vec<String> = fields.iter().take(n - 1).map(|s| (*s).to_owned()).collect();
+        row.push(fields.iter().skip(n - 1).copied().collect::<Vec<_>>().join(" "));
+        processes.push(row);
+    }
+    Ok(Top { titles, processes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_parsing() {
+        let out = "UID PID PPID C STIME TTY TIME CMD\nroot 10 1 0 10:00 ? 00:00:00 sh -c sleep 1\nroot 11 10 0 10:00 ? 00:00:00 sleep 1\nroot 99 1 0 10:00 ? 00:00:00 other\n";
+        let t = parse_ps(out, &[10, 11]).unwrap();
+        assert_eq!(t.titles.len(), 8);
+        assert_eq!(t.processes.len(), 2);
+        assert_eq!(t.processes[0][7], "sh -c sleep 1");
+        assert!(parse_ps("A B\n1 2\n", &[1]).is_err());
+    }
+}

@@ -1,0 +1,756 @@
+//! start, stop, kill, restart, pause, remove, wait; exits, restart policies and recovery after
+//! a daemon restart.
+//!
+//! Locking rule: `Ctr::op` serialises lifecycle operations, and is never held while waiting for
+//! a container to exit (the exit handler needs it).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shim::proto::{Exit, Request};
+use tokio::io::AsyncBufReadExt;
+
+use crate::model::{Container, Status};
+use crate::shimctl::{Frame, ShimConn};
+use crate::spec::{self, JoinedNamespaces, SpecInputs};
+use crate::{Ctr, Engine, EngineError, Watch, store};
+
+/// What `wait` waits for (Docker's conditions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// Until the container is not running (at once if it isn't).
+    NotRunning,
+    /// Until its next exit.
+    NextExit,
+    /// Until it is removed.
+    Removed,
+}
+
+/// Parses `SIGTERM`, `TERM`, `15`, `sigkill`.
+pub fn parse_signal(s: &str) -> Result<i32, EngineError> {
+    let bad = || EngineError::InvalidArgument(format!("Invalid signal: {s}"));
+    if let Ok(n) = s.parse::<i32>() {
+        return if (1..=64).contains(&n) { Ok(n) } else { Err(bad()) };
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    if let Some(rt) = name.strip_prefix("RTMIN") {
+        let off: i32 = if rt.is_empty() { 0 } else { rt.strip_prefix('+').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
+        return Ok(libc::SIGRTMIN() + off);
+    }
+    if let Some(rt) = name.strip_prefix("RTMAX") {
+        let off: i32 = if rt.is_empty() { 0 } else { rt.strip_prefix('-').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
+        return Ok(libc::SIGRTMAX() - off);
+    }
+    format!("SIG{name}").parse::<nix::sys::signal::Signal>().map(|s| s as i32).map_err(|_| bad())
+}
+
+fn shim_err(id: &str, e: std::io::Error) -> EngineError {
+    EngineError::Shim { id: id.to_owned(), source: e }
+}
+
+impl Engine {
+    /// Starts a created or stopped container.
+    pub async fn start(&self, name_or_id: &str) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        let c = ctr.snapshot();
+        match c.state.status {
+            Status::Running => return Err(EngineError::NotModified("container already started".into())),
+            Status::Paused => return Err(EngineError::Conflict("cannot start a paused container, try unpause instead".into())),
+            Status::Removing | Status::Dead => {
+                return Err(EngineError::Conflict(format!("container is marked for removal and cannot be started")));
+            }
+            _ => {}
+        }
+        let r = self.start_locked(&ctr).await;
+        drop(_op);
+        if r.is_err() && ctr.snapshot().host_config.auto_remove {
+            // As dockerd: a `--rm` container that failed to start is removed.
+            let _ = self.remove(&ctr.id, true).await;
+        }
+        r
+    }
+
+    fn cgroup(&self, id: &str) -> Result<Option<cgroups::Cgroup>, EngineError> {
+        match &self.inner.cgroups {
+            Some(m) => Ok(Some(m.cgroup(format!("{}/{id}", self.cfg().cgroup_parent))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Namespace files of another container (`container:<x>` modes).
+    fn joined(&self, c: &Container) -> Result<JoinedNamespaces, EngineError> {
+        let ns = |mode: &str, kind: &str| -> Result<Option<PathBuf>, EngineError> {
+            let Some(other) = mode.strip_prefix("container:") else { return Ok(None) };
+            let o = self.lookup(other)?.snapshot();
+            if !o.is_running() {
+                return Err(EngineError::Conflict(format!("cannot join network of a non running container: {}", o.id)));
+            }
+            Ok(Some(PathBuf::from(format!("/proc/{}/ns/{kind}", o.state.pid))))
+        };
+        let hc = &c.host_config;
+        Ok(JoinedNamespaces { net: ns(&hc.network_mode, "net")?, pid: ns(&hc.pid_mode, "pid")?, ipc: ns(&hc.ipc_mode, "ipc")? })
+    }
+
+    /// The seccomp program for a container (compiled once per profile and capability set).
+    pub(crate) async fn seccomp_program(&self, c: &Container, caps: Vec<String>) -> Result<Option<PathBuf>, EngineError> {
+        if c.host_config.privileged {
+            return Ok(None);
+        }
+        let mut profile = seccomp::DEFAULT_PROFILE_JSON.to_owned();
+        for o in &c.host_config.security_opt {
+            if let Some(v) = o.strip_prefix("seccomp=").or_else(|| o.strip_prefix("seccomp:")) {
+                if v == "unconfined" {
+                    return Ok(None);
+                }
+                profile = v.to_owned();
+            }
+        }
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let opts = seccomp::CompileOptions { caps: &caps, kernel: engine.inner.kernel };
+            let key = seccomp::CacheKey::new(&profile, &opts);
+            let bpf = engine.inner.seccomp.get_or_compile(&profile, &opts)?;
+            Ok(bpf.map(|_| engine.inner.seccomp.path(&key)))
+        })
+        .await
+        .expect("seccomp task")
+    }
+
+    fn cgroup_mounts(&self) -> Vec<(String, String, String)> {
+        let Some(m) = &self.inner.cgroups else { return Vec::new() };
+        match m.mode() {
+            cgroups::Mode::V2 => vec![(String::new(), "cgroup2".into(), String::new())],
+            _ => {
+                let mut v = vec![(String::new(), "tmpfs".into(), "mode=755".into())];
+                for p in m.mount_points() {
+                    let Some(name) = p.file_name().and_then(|n| n.to_str()) else { continue };
+                    if name == "unified" {
+                        v.push((name.into(), "cgroup2".into(), String::new()));
+                    } else if name == "systemd" {
+                        v.push((name.into(), "cgroup".into(), "name=systemd".into()));
+                    } else {
+                        v.push((name.into(), "cgroup".into(), name.replace(',', ",")));
+                    }
+                }
+                v
+            }
+        }
+    }
+
+    /// Starts the container; the caller holds `ctr.op`.
+    pub(crate) async fn start_locked(&self, ctr: &Arc<Ctr>) -> Result<(), EngineError> {
+        let c = ctr.snapshot();
+        let result = self.launch(ctr, &c).await;
+        match result {
+            Ok(pid) => {
+                ctr.update(|c| {
+                    c.state.status = Status::Running;
+                    c.state.pid = pid;
+                    c.state.started_at = Some(chrono::Utc::now());
+                    c.state.error.clear();
+                    c.state.exit_code = 0;
+                    c.state.oom_killed = false;
+                    c.state.manually_stopped = false;
+                })?;
+                ctr.watch.send_modify(|w| {
+                    w.running = true;
+                    w.error = None;
+                });
+                self.publish_container(ctr, "start", BTreeMap::new());
+                Ok(())
+            }
+            Err(e) => {
+                let code = match &e {
+                    EngineError::Start { code, .. } => i32::from(*code),
+                    _ => 128,
+                };
+                let msg = e.to_string();
+                let _ = ctr.update(|c| {
+                    c.state.exit_code = code;
+                    c.state.error = msg.clone();
+                    if c.state.status == Status::Restarting {
+                        c.state.status = Status::Exited;
+                    }
+                });
+                ctr.watch.send_modify(|w| {
+                    w.exit_code = code;
+                    w.error = Some(msg);
+                });
+                // Pending attaches can't be served.
+                ctr.pending.lock().expect("pending lock").clear();
+                Err(e)
+            }
+        }
+    }
+
+    /// Spawns the shim, connects waiting attaches, starts the process. Cleans up on failure.
+    async fn launch(&self, ctr: &Arc<Ctr>, c: &Container) -> Result<i32, EngineError> {
+        let run = ctr.run.clone();
+        let _ = crate::remove_tree(&run);
+        std::fs::create_dir_all(run.join("rootfs")).map_err(|e| EngineError::io(format!("creating {}", run.display()), e))?;
+        let cg = self.cgroup(&c.id)?;
+        let r = self.launch_inner(ctr, c, cg.as_ref()).await;
+        if r.is_err() {
+            if let Some(cg) = &cg {
+                let cg = cg.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+                    cg.destroy()
+                })
+                .await;
+            }
+            let _ = crate::remove_tree(&run);
+        }
+        r
+    }
+
+    async fn launch_inner(&self, ctr: &Arc<Ctr>, c: &Container, cg: Option<&cgroups::Cgroup>) -> Result<i32, EngineError> {
+        let run = &ctr.run;
+        let layers = {
+            let store = self.images().clone();
+            let id = c.image_id.clone();
+            tokio::task::spawn_blocking(move || -> Result<_, EngineError> { let d: oci::Digest = id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?; Ok(store.layers(&d)?) }).await.expect("layers task")?
+        };
+        let caps = spec::capabilities(c, self.inner.last_cap)?;
+        let seccomp = self.seccomp_program(c, caps).await?;
+        let cgroup_procs = match cg {
+            Some(cg) => {
+                let cg2 = cg.clone();
+                let privileged = c.host_config.privileged;
+                tokio::task::spawn_blocking(move || -> Result<(), cgroups::CgroupError> {
+                    cg2.create()?;
+                    if !privileged {
+                        cg2.set_devices(&cgroups::default_device_rules())?;
+                    }
+                    Ok(())
+                })
+                .await
+                .expect("cgroup task")?;
+                cg.procs_files()
+            }
+            None => Vec::new(),
+        };
+        let host_devices = if c.host_config.privileged { host_devices() } else { Vec::new() };
+        let inputs = SpecInputs {
+            layers,
+            init_layer: ctr.dir.join("init"),
+            upper: ctr.dir.join("upper"),
+            work: ctr.dir.join("work"),
+            rootfs: run.join("rootfs"),
+            hosts: ctr.dir.join("hosts"),
+            hostname: ctr.dir.join("hostname"),
+            resolv_conf: ctr.dir.join("resolv.conf"),
+            cgroup_procs,
+            cgroup_mounts: self.cgroup_mounts(),
+            seccomp,
+            init_binary: self.cfg().exe.clone(),
+            joined: self.joined(c)?,
+            host_devices,
+            last_cap: self.inner.last_cap,
+        };
+        let runtime_cfg = spec::build(c, &inputs)?;
+        let shim_cfg = shim::ShimConfig {
+            id: c.id.clone(),
+            runtime: runtime_cfg,
+            open_stdin: c.config.open_stdin,
+            log_path: ctr.dir.join("container.log"),
+            socket: run.join("shim.sock"),
+            exit_file: run.join("exit.json"),
+        };
+        let data = serde_json::to_vec(&shim_cfg).expect("shim config serialises");
+        std::fs::write(run.join(shim::CONFIG_FILE), data).map_err(|e| EngineError::io(format!("writing shim config of {}", c.id), e))?;
+
+        let mut child = tokio::process::Command::new(&self.cfg().exe)
+            .arg("shim")
+            .arg(run)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(false)
+            .spawn()
+            .map_err(|e| EngineError::io(format!("running shim {}", self.cfg().exe.display()), e))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        // Reap the shim whenever it ends.
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        let mut line = String::new();
+        let mut reader = tokio::io::BufReader::new(stdout);
+        reader.read_line(&mut line).await.map_err(|e| shim_err(&c.id, e))?;
+        let report: shim::StartReport = serde_json::from_str(line.trim())
+            .map_err(|e| shim_err(&c.id, std::io::Error::other(format!("bad start report {line:?}: {e}"))))?;
+        if let Some(err) = report.error {
+            return Err(EngineError::Start { code: report.code.unwrap_or(125), message: err });
+        }
+        let pid = report.pid.unwrap_or(0);
+        let socket = ctr.socket();
+
+        // The exit watcher first, so no exit can be missed.
+        let mut waiter = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?;
+        waiter.request(&Request::Wait).await.map_err(|e| shim_err(&c.id, e))?;
+        // Attach clients that came before start get the first byte of output.
+        let pending: Vec<_> = std::mem::take(&mut *ctr.pending.lock().expect("pending lock"));
+        for p in pending {
+            match ShimConn::connect(&socket).await {
+                Ok(mut conn) => {
+                    let req = Request::Attach { stdin: p.opts.stdin, stdout: p.opts.stdout, stderr: p.opts.stderr };
+                    if conn.request(&req).await.is_ok() {
+                        let _ = p.tx.send(conn);
+                    }
+                }
+                Err(e) => tracing::warn!(container = %c.id, "attach before start: {e}"),
+            }
+        }
+        let resp = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?.request(&Request::Start).await.map_err(|e| shim_err(&c.id, e))?;
+        if let Some(err) = resp.error {
+            // The process is gone; the shim records its exit and ends.
+            let _ = waiter.next().await;
+            return Err(EngineError::Start { code: resp.code.unwrap_or(125), message: err });
+        }
+        let engine = self.clone();
+        let ctr2 = ctr.clone();
+        tokio::spawn(async move { engine.monitor(ctr2, waiter).await });
+        Ok(pid)
+    }
+
+    /// Waits for the shim's exit frame and handles the exit.
+    async fn monitor(&self, ctr: Arc<Ctr>, mut conn: ShimConn) {
+        let exit = loop {
+            match conn.next().await {
+                Ok(Some(Frame::Exit(e))) => break Some(e),
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => break None,
+            }
+        };
+        let exit = exit.or_else(|| shim::read_exit_file(&ctr.run.join("exit.json")).ok());
+        self.handle_exit(&ctr, exit).await;
+    }
+
+    /// Records an exit, frees the container's resources, applies its restart policy or removal.
+    ///
+    /// Boxed: it can start the container again, which spawns a monitor that calls this, and
+    /// the compiler needs a named type to prove that cycle `Send`.
+    pub(crate) fn handle_exit<'a>(&'a self, ctr: &'a Arc<Ctr>, exit: Option<Exit>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(self.handle_exit_inner(ctr, exit))
+    }
+
+    async fn handle_exit_inner(&self, ctr: &Arc<Ctr>, exit: Option<Exit>) {
+        let op = ctr.op.lock().await;
+        if !ctr.snapshot().is_running() {
+            return;
+        }
+        let mut exit = exit.unwrap_or(Exit { code: 255, signal: None, at_ns: crate::events::now_ns(), oom_killed: false });
+        if let Ok(Some(cg)) = self.cgroup(&ctr.id) {
+            let r = tokio::task::spawn_blocking(move || {
+                let oom = cg.stats().ok().and_then(|s| s.memory).is_some_and(|_| false);
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+                let _ = cg.destroy();
+                oom
+            })
+            .await;
+            exit.oom_killed = r.unwrap_or(false);
+        }
+        let _ = crate::remove_tree(&ctr.run);
+        let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
+        let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
+            let c = ctr.rec.lock().expect("container lock");
+            (c.host_config.restart_policy.clone(), c.state.manually_stopped, c.host_config.auto_remove, c.state.started_at, c.state.restart_count)
+        };
+        let restart = !manually_stopped
+            && match policy.name.as_str() {
+                "always" | "unless-stopped" => true,
+                "on-failure" => exit.code != 0 && (policy.maximum_retry_count == 0 || restart_count < policy.maximum_retry_count),
+                _ => false,
+            };
+        let _ = ctr.update(|c| {
+            c.state.status = if restart { Status::Restarting } else { Status::Exited };
+            c.state.pid = 0;
+            c.state.exit_code = exit.code;
+            c.state.oom_killed = exit.oom_killed;
+            c.state.finished_at = Some(finished);
+        });
+        for e in self.inner.execs.read().expect("execs lock").values() {
+            if e.container_id == ctr.id {
+                e.container_stopped();
+            }
+        }
+        let mut attrs = BTreeMap::new();
+        attrs.insert("exitCode".to_owned(), exit.code.to_string());
+        self.publish_container(ctr, "die", attrs);
+        ctr.watch.send_modify(|w| {
+            w.running = false;
+            w.exits += 1;
+            w.exit_code = exit.code;
+        });
+        drop(op);
+        if restart {
+            // Docker's back-off: 100 ms doubling per restart, reset after 10 s of running.
+            let ran = started_at.map(|s| finished.signed_duration_since(s).num_seconds()).unwrap_or(0);
+            let delay = if ran >= 10 { Duration::from_millis(100) } else { Duration::from_millis(100u64 << restart_count.clamp(0, 9)) };
+            let engine = self.clone();
+            let ctr = ctr.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay.min(Duration::from_secs(60))).await;
+                let _op = ctr.op.lock().await;
+                if ctr.snapshot().state.status != Status::Restarting {
+                    return;
+                }
+                let _ = ctr.update(|c| c.state.restart_count += 1);
+                if let Err(e) = engine.start_locked(&ctr).await {
+                    tracing::error!(container = %ctr.id, "restart failed: {e}");
+                    let _ = ctr.update(|c| c.state.status = Status::Exited);
+                }
+            });
+        } else if auto_remove {
+            let engine = self.clone();
+            let id = ctr.id.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.remove(&id, true).await {
+                    tracing::error!(container = %id, "auto-remove failed: {e}");
+                }
+            });
+        }
+    }
+
+    /// Sends a signal to the container's first process (`docker kill`).
+    pub async fn kill(&self, name_or_id: &str, signal: Option<&str>) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let sig = parse_signal(signal.unwrap_or("SIGKILL"))?;
+        let c = ctr.snapshot();
+        if !c.is_running() {
+            return Err(EngineError::Conflict(format!("cannot kill container: {}: container {} is not running", name_or_id, c.id)));
+        }
+        ctr.update(|c| c.state.manually_stopped = true)?;
+        self.signal(&ctr, sig, sig == libc::SIGKILL).await?;
+        let mut attrs = BTreeMap::new();
+        attrs.insert("signal".to_owned(), sig.to_string());
+        self.publish_container(&ctr, "kill", attrs);
+        Ok(())
+    }
+
+    async fn signal(&self, ctr: &Ctr, sig: i32, all: bool) -> Result<(), EngineError> {
+        if ctr.snapshot().state.status == Status::Paused && (sig == libc::SIGKILL || sig == libc::SIGTERM) {
+            // A frozen process can't act on a signal; SIGKILL works on frozen tasks in v2 but not v1.
+            if let Ok(Some(cg)) = self.cgroup(&ctr.id) {
+                let _ = tokio::task::spawn_blocking(move || cg.thaw()).await;
+            }
+            let _ = ctr.update(|c| c.state.status = Status::Running);
+        }
+        match ShimConn::call(&ctr.socket(), &Request::Kill { exec: None, signal: sig, all }).await {
+            Ok(_) => Ok(()),
+            // The process may have exited between our check and the shim's.
+            Err(e) if e.to_string().contains("already exited") => Ok(()),
+            Err(e) => Err(shim_err(&ctr.id, e)),
+        }
+    }
+
+    /// Waits until the container's exit counter passes `after`, or the timeout.
+    async fn wait_exit(&self, ctr: &Ctr, after: u64, timeout: Option<Duration>) -> bool {
+        let mut rx = ctr.watch.subscribe();
+        let fut = rx.wait_for(|w| w.exits > after || !w.running || w.removed);
+        match timeout {
+            Some(t) => matches!(tokio::time::timeout(t, fut).await, Ok(Ok(_))),
+            None => fut.await.is_ok(),
+        }
+    }
+
+    /// Stops the container: its stop signal, then SIGKILL after `timeout` seconds (default: its
+    /// StopTimeout or 10; negative: wait forever).
+    pub async fn stop(&self, name_or_id: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let c = ctr.snapshot();
+        if c.state.status == Status::Restarting {
+            ctr.update(|c| {
+                c.state.manually_stopped = true;
+                c.state.status = Status::Exited;
+            })?;
+            return Ok(());
+        }
+        if !c.is_running() {
+            return Err(EngineError::NotModified("container already stopped".into()));
+        }
+        ctr.update(|c| c.state.manually_stopped = true)?;
+        self.stop_running(&ctr, timeout, signal).await?;
+        self.publish_container(&ctr, "stop", BTreeMap::new());
+        Ok(())
+    }
+
+    pub(crate) async fn stop_running(&self, ctr: &Ctr, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
+        let c = ctr.snapshot();
+        let exits = ctr.watch.borrow().exits;
+        let sig = parse_signal(signal.or(c.config.stop_signal.as_deref()).unwrap_or("SIGTERM"))?;
+        let secs = timeout.or(c.config.stop_timeout).unwrap_or(10);
+        if sig != libc::SIGKILL {
+            self.signal(ctr, sig, false).await?;
+            let limit = (secs >= 0).then(|| Duration::from_secs(u64::try_from(secs).unwrap_or(0)));
+            if self.wait_exit(ctr, exits, limit).await {
+                return Ok(());
+            }
+        }
+        self.signal(ctr, libc::SIGKILL, true).await?;
+        if !self.wait_exit(ctr, exits, Some(Duration::from_secs(30))).await {
+            return Err(EngineError::Conflict(format!("container {} did not stop after SIGKILL", ctr.id)));
+        }
+        Ok(())
+    }
+
+    /// Restarts the container (stop if running, then start).
+    pub async fn restart(&self, name_or_id: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        if ctr.snapshot().is_running() {
+            ctr.update(|c| c.state.manually_stopped = true)?;
+            self.stop_running(&ctr, timeout, signal).await?;
+        }
+        let _op = ctr.op.lock().await;
+        if ctr.snapshot().is_running() {
+            return Ok(());
+        }
+        self.start_locked(&ctr).await?;
+        self.publish_container(&ctr, "restart", BTreeMap::new());
+        Ok(())
+    }
+
+    /// Freezes the container.
+    pub async fn pause(&self, name_or_id: &str) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        let c = ctr.snapshot();
+        match c.state.status {
+            Status::Running => {}
+            Status::Paused => return Err(EngineError::Conflict(format!("container {} is already paused", c.id))),
+            _ => return Err(EngineError::Conflict(format!("container {} is not running", c.id))),
+        }
+        let cg = self.cgroup(&c.id)?.ok_or_else(|| EngineError::Conflict("pausing needs the freezer cgroup".into()))?;
+        tokio::task::spawn_blocking(move || cg.freeze()).await.expect("freeze task")?;
+        ctr.update(|c| c.state.status = Status::Paused)?;
+        self.publish_container(&ctr, "pause", BTreeMap::new());
+        Ok(())
+    }
+
+    /// Thaws the container.
+    pub async fn unpause(&self, name_or_id: &str) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let _op = ctr.op.lock().await;
+        let c = ctr.snapshot();
+        if c.state.status != Status::Paused {
+            return Err(EngineError::Conflict(format!("container {} is not paused", c.id)));
+        }
+        let cg = self.cgroup(&c.id)?.ok_or_else(|| EngineError::Conflict("pausing needs the freezer cgroup".into()))?;
+        tokio::task::spawn_blocking(move || cg.thaw()).await.expect("thaw task")?;
+        ctr.update(|c| c.state.status = Status::Running)?;
+        self.publish_container(&ctr, "unpause", BTreeMap::new());
+        Ok(())
+    }
+
+    /// Registers a wait now (so that a start right after can't be missed) and returns a future
+    /// resolving to (exit code, error) when the condition holds.
+    pub fn wait(
+        &self,
+        name_or_id: &str,
+        cond: WaitCondition,
+    ) -> Result<impl std::future::Future<Output = (i32, Option<String>)> + Send + 'static, EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let mut rx = ctr.watch.subscribe();
+        let start: Watch = rx.borrow().clone();
+        Ok(async move {
+            let done = rx
+                .wait_for(|w| match cond {
+                    WaitCondition::NotRunning => !w.running,
+                    WaitCondition::NextExit => w.exits > start.exits || w.removed,
+                    WaitCondition::Removed => w.removed,
+                })
+                .await
+                .map(|w| (w.exit_code, w.error.clone()));
+            match done {
+                Ok(r) => r,
+                // The container was dropped: report what we last knew.
+                Err(_) => (start.exit_code, None),
+            }
+        })
+    }
+
+    /// Removes a container (`force`: kill it first if it runs).
+    pub async fn remove(&self, name_or_id: &str, force: bool) -> Result<(), EngineError> {
+        let ctr = self.lookup(name_or_id)?;
+        let c = ctr.snapshot();
+        if c.is_running() || c.state.status == Status::Restarting {
+            if !force {
+                let what = if c.state.status == Status::Paused { "paused" } else { "running" };
+                return Err(EngineError::Conflict(format!(
+                    "cannot remove container \"/{}\": container is {what}: stop the container before removing or force remove",
+                    c.name
+                )));
+            }
+            ctr.update(|c| c.state.manually_stopped = true)?;
+            if c.state.status == Status::Restarting {
+                ctr.update(|c| c.state.status = Status::Exited)?;
+            } else {
+                let exits = ctr.watch.borrow().exits;
+                self.signal(&ctr, libc::SIGKILL, true).await?;
+                if !self.wait_exit(&ctr, exits, Some(Duration::from_secs(30))).await {
+                    return Err(EngineError::Conflict(format!("could not kill container {}", c.id)));
+                }
+            }
+        }
+        let _op = ctr.op.lock().await;
+        {
+            let c = ctr.snapshot();
+            if c.is_running() {
+                return Err(EngineError::Conflict(format!("container {} was started again while being removed", c.id)));
+            }
+            if c.state.status == Status::Removing {
+                return Err(EngineError::Conflict(format!("removal of container {} is already in progress", c.id)));
+            }
+        }
+        ctr.rec.lock().expect("container lock").state.status = Status::Removing;
+        let dir = ctr.dir.clone();
+        let run = ctr.run.clone();
+        // Rename first so a crash mid-delete leaves no half container that looks whole.
+        let trash = dir.with_file_name(format!(".removing-{}", ctr.id));
+        let res = tokio::task::spawn_blocking(move || {
+            std::fs::rename(&dir, &trash)?;
+            let _ = crate::remove_tree(&run);
+            crate::remove_tree(&trash)
+        })
+        .await
+        .expect("remove task");
+        if let Err(e) = res {
+            ctr.rec.lock().expect("container lock").state.status = Status::Dead;
+            return Err(EngineError::io(format!("removing container {}", ctr.id), e));
+        }
+        self.inner.containers.write().expect("containers lock").remove(&ctr.id);
+        self.inner.names.write().expect("names lock").remove(&c.name);
+        self.inner.execs.write().expect("execs lock").retain(|_, e| e.container_id != ctr.id);
+        self.publish_container(&ctr, "destroy", BTreeMap::new());
+        ctr.watch.send_modify(|w| {
+            w.removed = true;
+            w.running = false;
+        });
+        drop(_op);
+        self.image_gc().await;
+        Ok(())
+    }
+
+    /// Removes stopped containers; returns their IDs.
+    pub async fn prune_containers(&self, filter: impl Fn(&Container) -> bool) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for c in self.containers() {
+            if !c.is_running() && c.state.status != Status::Restarting && filter(&c) && self.remove(&c.id, false).await.is_ok() {
+                out.push(c.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// After opening: reconnect to running containers' shims, record exits that happened while
+    /// no daemon ran, remove half-created leftovers, and start containers whose restart policy
+    /// asks for it.
+    pub(crate) async fn recover(&self) -> Result<(), EngineError> {
+        let dir = self.cfg().root.join("containers");
+        let (records, broken) = store::load_all(&dir).map_err(|e| EngineError::io(format!("reading {}", dir.display()), e))?;
+        for b in broken {
+            tracing::warn!("removing incomplete container directory {}", b.display());
+            let _ = crate::remove_tree(&b);
+        }
+        let mut to_start = Vec::new();
+        for mut c in records {
+            if c.state.status == Status::Removing {
+                c.state.status = Status::Dead;
+            }
+            let was_running = c.is_running() || c.state.status == Status::Restarting;
+            let policy = c.host_config.restart_policy.name.clone();
+            let manually = c.state.manually_stopped;
+            let ctr = self.register(c);
+            if was_running {
+                let socket = ctr.socket();
+                let alive = match ShimConn::connect(&socket).await {
+                    Ok(mut conn) => match conn.request(&Request::Wait).await {
+                        Ok(_) => {
+                            let engine = self.clone();
+                            let ctr2 = ctr.clone();
+                            tokio::spawn(async move { engine.monitor(ctr2, conn).await });
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                    Err(_) => false,
+                };
+                if !alive {
+                    let exit = shim::read_exit_file(&ctr.run.join("exit.json")).ok();
+                    if ctr.snapshot().state.status == Status::Restarting {
+                        let _ = ctr.update(|c| c.state.status = Status::Running);
+                    }
+                    self.handle_exit(&ctr, exit).await;
+                }
+            } else if policy == "always" || (policy == "unless-stopped" && !manually) {
+                to_start.push(ctr);
+            }
+        }
+        // `always` containers come back after a daemon restart, even if stopped by hand before.
+        for ctr in to_start {
+            let c = ctr.snapshot();
+            if c.state.status == Status::Created && c.state.started_at.is_none() {
+                continue;
+            }
+            let _op = ctr.op.lock().await;
+            if let Err(e) = self.start_locked(&ctr).await {
+                tracing::error!(container = %ctr.id, "restart policy start failed: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every character and block device of the host's /dev (for `--privileged`).
+fn host_devices() -> Vec<runtime::Device> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from("/dev")];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+            let ft = m.file_type();
+            if ft.is_dir() {
+                if !matches!(p.to_str(), Some("/dev/pts" | "/dev/shm" | "/dev/mqueue")) {
+                    stack.push(p);
+                }
+            } else if ft.is_char_device() || ft.is_block_device() {
+                if p == PathBuf::from("/dev/console") || p == PathBuf::from("/dev/ptmx") {
+                    continue;
+                }
+                let rdev = m.rdev();
+                out.push(runtime::Device {
+                    path: p,
+                    kind: if ft.is_char_device() { 'c' } else { 'b' },
+                    major: rustix::fs::major(rdev).into(),
+                    minor: rustix::fs::minor(rdev).into(),
+                    mode: m.mode() & 0o7777,
+                    uid: m.uid(),
+                    gid: m.gid(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
+        assert_eq!(parse_signal("term").unwrap(), 15);
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), libc::SIGRTMIN() + 3);
+        assert!(parse_signal("SIGNOPE").is_err());
+        assert!(parse_signal("0").is_err());
+    }
+}

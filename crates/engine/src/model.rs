@@ -1,0 +1,270 @@
+//! The engine's domain types: what a container is asked to be, what it is, and its state.
+//!
+//! These are persisted as `containers/<id>/container.json` (format version in [`Container`]),
+//! and are not the Docker API's wire types: the `api` crate maps between the two.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A container's configuration, as created (user settings merged with the image's).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerConfig {
+    /// Hostname (defaults to the short ID).
+    pub hostname: String,
+    /// Domain name.
+    pub domainname: String,
+    /// `user[:group]`.
+    pub user: String,
+    /// Attach stdin when running in the foreground (informational, as Docker).
+    pub attach_stdin: bool,
+    /// Attach stdout.
+    pub attach_stdout: bool,
+    /// Attach stderr.
+    pub attach_stderr: bool,
+    /// Give the first process a terminal.
+    pub tty: bool,
+    /// Keep stdin open (`-i`).
+    pub open_stdin: bool,
+    /// Close stdin when the first attached client detaches.
+    pub stdin_once: bool,
+    /// Environment, image's then user's (`KEY=value`).
+    pub env: Vec<String>,
+    /// Command (after the entrypoint).
+    pub cmd: Option<Vec<String>>,
+    /// Entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// The image as the user named it.
+    pub image: String,
+    /// Anonymous volume paths (from the image and `-v /path`).
+    pub volumes: Vec<String>,
+    /// Working directory (defaults to `/`).
+    pub working_dir: String,
+    /// Labels (image's, then user's).
+    pub labels: BTreeMap<String, String>,
+    /// Stop signal (name or number).
+    pub stop_signal: Option<String>,
+    /// Seconds `stop` waits before SIGKILL.
+    pub stop_timeout: Option<i64>,
+    /// Exposed ports (`80/tcp`).
+    pub exposed_ports: Vec<String>,
+    /// Whether networking is disabled.
+    pub network_disabled: bool,
+    /// MAC address asked for.
+    pub mac_address: String,
+}
+
+/// Restart policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RestartPolicy {
+    /// `""`/`no`, `always`, `unless-stopped`, `on-failure`.
+    pub name: String,
+    /// For `on-failure`: how many restarts at most (0 = unlimited).
+    pub maximum_retry_count: i64,
+}
+
+impl RestartPolicy {
+    /// Whether the policy is `no`.
+    pub fn is_none(&self) -> bool {
+        self.name.is_empty() || self.name == "no"
+    }
+}
+
+/// A resource limit (`--ulimit`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    /// `nofile`, `nproc`, ...
+    pub name: String,
+    /// Soft limit.
+    pub soft: i64,
+    /// Hard limit.
+    pub hard: i64,
+}
+
+/// Host-dependent settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostConfig {
+    /// `none`, `host`, `default`/`bridge`, `container:<id>`, or a network name.
+    pub network_mode: String,
+    /// Restart policy.
+    pub restart_policy: RestartPolicy,
+    /// Remove the container when it exits (`--rm`).
+    pub auto_remove: bool,
+    /// Run berth's init as PID 1 (`--init`).
+    pub init: Option<bool>,
+    /// All capabilities, devices, no seccomp, no masked paths.
+    pub privileged: bool,
+    /// Capabilities added.
+    pub cap_add: Vec<String>,
+    /// Capabilities dropped.
+    pub cap_drop: Vec<String>,
+    /// `seccomp=unconfined|<json>`, `no-new-privileges[:true|false]`, ...
+    pub security_opt: Vec<String>,
+    /// Read-only root filesystem.
+    pub readonly_rootfs: bool,
+    /// Extra groups for the process.
+    pub group_add: Vec<String>,
+    /// DNS servers.
+    pub dns: Vec<String>,
+    /// DNS options.
+    pub dns_options: Vec<String>,
+    /// DNS search domains.
+    pub dns_search: Vec<String>,
+    /// `host:ip` entries for /etc/hosts.
+    pub extra_hosts: Vec<String>,
+    /// Size of /dev/shm in bytes (0 = 64 MiB).
+    pub shm_size: i64,
+    /// `pid` namespace mode: `""` or `host` or `container:<id>`.
+    pub pid_mode: String,
+    /// `ipc` namespace mode: `""`, `private`, `shareable`, `host`, `none`, `container:<id>`.
+    pub ipc_mode: String,
+    /// `uts` namespace mode: `""` or `host`.
+    pub uts_mode: String,
+    /// `cgroupns` mode: `private` or `host`.
+    pub cgroupns_mode: String,
+    /// Resource limits.
+    pub ulimits: Vec<Ulimit>,
+    /// `oom_score_adj`.
+    pub oom_score_adj: i64,
+    /// Namespaced sysctls.
+    pub sysctls: BTreeMap<String, String>,
+    /// Initial terminal size (rows, cols).
+    pub console_size: Option<(u16, u16)>,
+    /// Paths masked in place of Docker's defaults, when given.
+    pub masked_paths: Option<Vec<String>>,
+    /// Read-only paths in place of Docker's defaults, when given.
+    pub readonly_paths: Option<Vec<String>>,
+    /// `--tmpfs` mounts: path → options.
+    pub tmpfs: BTreeMap<String, String>,
+    /// Annotations (OCI).
+    pub annotations: BTreeMap<String, String>,
+    /// The log driver's type (only `json-file`-like "berth" logging exists; kept for inspect).
+    pub log_type: String,
+}
+
+/// The lifecycle states of a container, as Docker names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Created, never started (or failed to start).
+    #[default]
+    Created,
+    /// Its first process runs.
+    Running,
+    /// Frozen.
+    Paused,
+    /// Waiting to be restarted by its restart policy.
+    Restarting,
+    /// Being removed.
+    Removing,
+    /// Its first process exited.
+    Exited,
+    /// Failed removal; unusable.
+    Dead,
+}
+
+impl Status {
+    /// Docker's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Restarting => "restarting",
+            Status::Removing => "removing",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+/// A container's runtime state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// Lifecycle state.
+    pub status: Status,
+    /// PID of the first process (host PID namespace), 0 when not running.
+    pub pid: i32,
+    /// Exit code of the last run.
+    pub exit_code: i32,
+    /// Error of the last start, if it failed.
+    pub error: String,
+    /// Killed by the OOM killer.
+    pub oom_killed: bool,
+    /// When it last started (RFC 3339 with nanoseconds; Docker's zero time when never).
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it last exited.
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Restarts done by the restart policy.
+    pub restart_count: i64,
+    /// Stopped by a user (`stop`, `kill`): restart policies leave it alone.
+    pub manually_stopped: bool,
+}
+
+/// A container as the engine keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Container {
+    /// Format version of this record.
+    pub version: u32,
+    /// 64 hex digits.
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// Creation time.
+    pub created: chrono::DateTime<chrono::Utc>,
+    /// The image's ID (`sha256:…`).
+    pub image_id: String,
+    /// The command's path (first word of entrypoint + cmd).
+    pub path: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Configuration.
+    pub config: ContainerConfig,
+    /// Host configuration.
+    pub host_config: HostConfig,
+    /// Runtime state.
+    pub state: State,
+    /// IDs of this container's execs (informational).
+    #[serde(default)]
+    pub exec_ids: Vec<String>,
+}
+
+/// Current version of the container record format.
+pub const CONTAINER_RECORD_VERSION: u32 = 1;
+
+impl Container {
+    /// The first 12 hex digits.
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+
+    /// Whether the first process runs (paused counts as running, as Docker).
+    pub fn is_running(&self) -> bool {
+        matches!(self.state.status, Status::Running | Status::Paused)
+    }
+}
+
+/// What `create` gets: the user's settings before merging with the image.
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// Name (`None`: a random one).
+    pub name: Option<String>,
+    /// User configuration (empty fields: take the image's).
+    pub config: ContainerConfig,
+    /// Host configuration.
+    pub host_config: HostConfig,
+}
+
+
+/// A process in a container's cgroup, as `top` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Top {
+    /// Column titles.
+    pub titles: Vec<String>,
+    /// Rows.
+    pub processes: Vec<Vec<String>>,
+}

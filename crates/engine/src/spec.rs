@@ -1,0 +1,399 @@
+//! From a container record to the runtime's [`runtime::Config`]: Docker's defaults (mounts,
+//! devices, capabilities, masked and read-only paths, namespaces) with the user's settings
+//! applied. Pure: every input is in [`SpecInputs`]; unit-tested below.
+
+use std::path::{Path, PathBuf};
+
+use runtime::{Config, Device, Mount, Namespace, NamespaceKind, Process, Rlimit, Rootfs};
+
+use crate::EngineError;
+use crate::model::Container;
+
+/// Docker's masked paths (moby `oci/defaults.go`).
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Docker's read-only paths.
+pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/// Where berth's init is mounted in containers run with `--init` (Docker's path).
+pub const INIT_PATH: &str = "/sbin/docker-init";
+
+/// The default PATH when the image sets none (Docker's).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A host path a container reaches through a namespace file, for `container:<id>` modes.
+#[derive(Debug, Clone, Default)]
+pub struct JoinedNamespaces {
+    /// Network namespace to join.
+    pub net: Option<PathBuf>,
+    /// PID namespace to join.
+    pub pid: Option<PathBuf>,
+    /// IPC namespace to join.
+    pub ipc: Option<PathBuf>,
+}
+
+/// Everything [`build`] needs besides the container.
+#[derive(Debug, Clone)]
+pub struct SpecInputs {
+    /// Image layers' diff dirs, bottom first.
+    pub layers: Vec<PathBuf>,
+    /// The container's init layer (mount points for hosts, hostname, ...), above the image.
+    pub init_layer: PathBuf,
+    /// The writable layer.
+    pub upper: PathBuf,
+    /// overlayfs work dir.
+    pub work: PathBuf,
+    /// Mount point for the root filesystem.
+    pub rootfs: PathBuf,
+    /// The container's /etc/hosts, /etc/hostname, /etc/resolv.conf on the host.
+    pub hosts: PathBuf,
+    /// See `hosts`.
+    pub hostname: PathBuf,
+    /// See `hosts`.
+    pub resolv_conf: PathBuf,
+    /// `cgroup.procs` files to join.
+    pub cgroup_procs: Vec<PathBuf>,
+    /// cgroup filesystems to mount at /sys/fs/cgroup: (subdir or "" for cgroup2, fstype, options).
+    pub cgroup_mounts: Vec<(String, String, String)>,
+    /// The compiled seccomp program, or None for unconfined.
+    pub seccomp: Option<PathBuf>,
+    /// berth's own executable (bind-mounted as the init).
+    pub init_binary: PathBuf,
+    /// Namespaces shared with other containers.
+    pub joined: JoinedNamespaces,
+    /// Host devices for privileged containers.
+    pub host_devices: Vec<Device>,
+    /// Highest capability number of the kernel.
+    pub last_cap: u8,
+}
+
+/// Docker's default device nodes.
+pub fn default_devices() -> Vec<Device> {
+    [("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0)]
+        .into_iter()
+        .map(|(p, major, minor)| Device { path: PathBuf::from(p), kind: 'c', major, minor, mode: 0o666, uid: 0, gid: 0 })
+        .collect()
+}
+
+/// The capability set of a container: Docker's defaults (or all when privileged) with
+/// `--cap-add`/`--cap-drop` applied (`ALL` allowed in both).
+pub fn capabilities(c: &Container, last_cap: u8) -> Result<Vec<String>, EngineError> {
+    use sys::caps::{self, CapSet};
+    let bad = |e: caps::UnknownCapError| EngineError::InvalidArgument(e.to_string());
+    if c.host_config.privileged {
+        return Ok(CapSet::all(last_cap).names().into_iter().map(str::to_owned).collect());
+    }
+    let mut set = CapSet::from_names(&caps::DOCKER_DEFAULTS).map_err(bad)?;
+    let is_all = |s: &str| s.eq_ignore_ascii_case("all");
+    if c.host_config.cap_add.iter().any(|s| is_all(s)) {
+        set = CapSet::all(last_cap);
+    }
+    for d in &c.host_config.cap_drop {
+        if is_all(d) {
+            set = CapSet::EMPTY;
+        } else {
+            set.remove(caps::from_name(d).map_err(bad)?);
+        }
+    }
+    for a in c.host_config.cap_add.iter().filter(|s| !is_all(s)) {
+        let n = caps::from_name(a).map_err(bad)?;
+        if n > last_cap {
+            return Err(EngineError::InvalidArgument(format!("capability {a} is not supported by this kernel")));
+        }
+        set.insert(n);
+    }
+    Ok(set.names().into_iter().map(str::to_owned).collect())
+}
+
+/// Whether `no-new-privileges` is set in the security options.
+pub fn no_new_privileges(security_opt: &[String]) -> bool {
+    security_opt.iter().any(|o| matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"))
+}
+
+/// The environment of the first process: PATH when the config lacks one, HOSTNAME, TERM with a
+/// terminal, then the container's own (Docker's `CreateDaemonEnvironment`).
+pub fn process_env(c: &Container) -> Vec<String> {
+    let mut env = Vec::with_capacity(c.config.env.len() + 3);
+    if !c.config.env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push(format!("PATH={DEFAULT_PATH}"));
+    }
+    env.push(format!("HOSTNAME={}", c.config.hostname));
+    if c.config.tty {
+        env.push("TERM=xterm".to_owned());
+    }
+    env.extend(c.config.env.iter().cloned());
+    env
+}
+
+fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
+    Mount {
+        destination: PathBuf::from(dest),
+        kind: kind.to_owned(),
+        source: Some(PathBuf::from(source)),
+        options: options.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+fn bind(dest: &str, source: &Path, options: &[&str]) -> Mount {
+    Mount {
+        destination: PathBuf::from(dest),
+        kind: "bind".to_owned(),
+        source: Some(source.to_owned()),
+        options: options.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+/// Parses a `--tmpfs` option string into mount options, with Docker's defaults.
+fn tmpfs_options(opts: &str) -> Vec<String> {
+    let mut out: Vec<String> = vec!["nosuid".into(), "nodev".into(), "noexec".into()];
+    for o in opts.split(',').filter(|s| !s.is_empty()) {
+        match o {
+            "exec" => out.retain(|x| x != "noexec"),
+            "suid" => out.retain(|x| x != "nosuid"),
+            "dev" => out.retain(|x| x != "nodev"),
+            _ => out.push(o.to_owned()),
+        }
+    }
+    out
+}
+
+/// Builds the runtime configuration of `c`'s first process.
+pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
+    let hc = &c.host_config;
+    let privileged = hc.privileged;
+
+    // Namespaces.
+    let mut namespaces = vec![Namespace { kind: NamespaceKind::Mount, path: None }];
+    match hc.pid_mode.as_str() {
+        "host" => {}
+        _ => namespaces.push(Namespace { kind: NamespaceKind::Pid, path: inp.joined.pid.clone() }),
+    }
+    if hc.uts_mode != "host" {
+        namespaces.push(Namespace { kind: NamespaceKind::Uts, path: None });
+    }
+    if hc.ipc_mode != "host" {
+        namespaces.push(Namespace { kind: NamespaceKind::Ipc, path: inp.joined.ipc.clone() });
+    }
+    if hc.network_mode != "host" {
+        namespaces.push(Namespace { kind: NamespaceKind::Network, path: inp.joined.net.clone() });
+    }
+    if hc.cgroupns_mode != "host" {
+        namespaces.push(Namespace { kind: NamespaceKind::Cgroup, path: None });
+    }
+
+    // Mounts, in Docker's order.
+    let shm_size = if hc.shm_size > 0 { hc.shm_size } else { 64 << 20 };
+    let shm_opt = format!("size={}k", shm_size / 1024);
+    let sys_ro: &[&str] = if privileged { &["nosuid", "noexec", "nodev"] } else { &["nosuid", "noexec", "nodev", "ro"] };
+    let mut mounts = vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
+        mount("/dev/pts", "devpts", "devpts", &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+        mount("/sys", "sysfs", "sysfs", sys_ro),
+    ];
+    if hc.cgroupns_mode != "host" && !inp.cgroup_mounts.is_empty() {
+        let ro: &str = if privileged { "rw" } else { "ro" };
+        for (sub, fstype, data) in &inp.cgroup_mounts {
+            let dest = if sub.is_empty() { "/sys/fs/cgroup".to_owned() } else { format!("/sys/fs/cgroup/{sub}") };
+            let mut opts = vec!["nosuid".to_owned(), "noexec".to_owned(), "nodev".to_owned(), ro.to_owned()];
+            if !data.is_empty() {
+                opts.push(data.clone());
+            }
+            mounts.push(Mount { destination: PathBuf::from(dest), kind: fstype.clone(), source: Some(PathBuf::from(fstype)), options: opts });
+        }
+    }
+    mounts.push(mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]));
+    mounts.push(mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt]));
+    for (path, opts) in &hc.tmpfs {
+        mounts.push(Mount { destination: PathBuf::from(path), kind: "tmpfs".into(), source: Some("tmpfs".into()), options: tmpfs_options(opts) });
+    }
+    mounts.push(bind("/etc/resolv.conf", &inp.resolv_conf, &["rbind", "rprivate"]));
+    mounts.push(bind("/etc/hostname", &inp.hostname, &["rbind", "rprivate"]));
+    mounts.push(bind("/etc/hosts", &inp.hosts, &["rbind", "rprivate"]));
+    let init = hc.init.unwrap_or(false);
+    if init {
+        mounts.push(bind(INIT_PATH, &inp.init_binary, &["bind", "ro"]));
+    }
+
+    // The command.
+    let mut args: Vec<String> = Vec::new();
+    if init {
+        args.push(INIT_PATH.to_owned());
+        args.push("--".to_owned());
+    }
+    args.push(c.path.clone());
+    args.extend(c.args.iter().cloned());
+
+    let caps = capabilities(c, inp.last_cap)?;
+    let rlimits = hc
+        .ulimits
+        .iter()
+        .map(|u| Rlimit { kind: u.name.clone(), soft: u64::try_from(u.soft).unwrap_or(u64::MAX), hard: u64::try_from(u.hard).unwrap_or(u64::MAX) })
+        .collect();
+    let process = Process {
+        args,
+        env: process_env(c),
+        cwd: PathBuf::from(if c.config.working_dir.is_empty() { "/" } else { &c.config.working_dir }),
+        user: c.config.user.clone(),
+        additional_groups: hc.group_add.clone(),
+        terminal: c.config.tty,
+        console_size: hc.console_size,
+        capabilities: caps,
+        rlimits,
+        no_new_privileges: no_new_privileges(&hc.security_opt),
+        seccomp: if privileged { None } else { inp.seccomp.clone() },
+    };
+
+    let mut devices = default_devices();
+    if privileged {
+        for d in &inp.host_devices {
+            if !devices.iter().any(|x| x.path == d.path) {
+                devices.push(d.clone());
+            }
+        }
+    }
+    let masked = match (&hc.masked_paths, privileged) {
+        (_, true) => Vec::new(),
+        (Some(m), _) => m.iter().map(PathBuf::from).collect(),
+        (None, _) => MASKED_PATHS.iter().map(PathBuf::from).collect(),
+    };
+    let readonly = match (&hc.readonly_paths, privileged) {
+        (_, true) => Vec::new(),
+        (Some(m), _) => m.iter().map(PathBuf::from).collect(),
+        (None, _) => READONLY_PATHS.iter().map(PathBuf::from).collect(),
+    };
+
+    let mut lower: Vec<PathBuf> = vec![inp.init_layer.clone()];
+    lower.extend(inp.layers.iter().rev().cloned());
+    Ok(Config {
+        id: c.id.clone(),
+        rootfs: Rootfs::Overlay { lower, upper: inp.upper.clone(), work: inp.work.clone(), target: inp.rootfs.clone() },
+        readonly_rootfs: hc.readonly_rootfs,
+        hostname: (hc.uts_mode != "host").then(|| c.config.hostname.clone()),
+        domainname: (hc.uts_mode != "host" && !c.config.domainname.is_empty()).then(|| c.config.domainname.clone()),
+        namespaces,
+        mounts,
+        devices,
+        masked_paths: masked,
+        readonly_paths: readonly,
+        cgroup_procs: inp.cgroup_procs.clone(),
+        oom_score_adj: (hc.oom_score_adj != 0).then(|| i32::try_from(hc.oom_score_adj).unwrap_or(0)),
+        sysctls: hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        process,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ContainerConfig, HostConfig, State};
+
+    fn container() -> Container {
+        Container {
+            version: 1,
+            id: "a".repeat(64),
+            name: "t".into(),
+            created: chrono::Utc::now(),
+            image_id: String::new(),
+            path: "sh".into(),
+            args: vec!["-c".into(), "true".into()],
+            config: ContainerConfig { hostname: "aaaaaaaaaaaa".into(), env: vec!["PATH=/bin".into(), "A=1".into()], ..Default::default() },
+            host_config: HostConfig::default(),
+            state: State::default(),
+            exec_ids: vec![],
+        }
+    }
+
+    fn inputs() -> SpecInputs {
+        SpecInputs {
+            layers: vec!["/l/1".into(), "/l/2".into()],
+            init_layer: "/c/init".into(),
+            upper: "/c/upper".into(),
+            work: "/c/work".into(),
+            rootfs: "/r/rootfs".into(),
+            hosts: "/c/hosts".into(),
+            hostname: "/c/hostname".into(),
+            resolv_conf: "/c/resolv.conf".into(),
+            cgroup_procs: vec![],
+            cgroup_mounts: vec![],
+            seccomp: Some("/s/x.bpf".into()),
+            init_binary: "/usr/bin/berth".into(),
+            joined: JoinedNamespaces::default(),
+            host_devices: vec![],
+            last_cap: 40,
+        }
+    }
+
+    #[test]
+    fn defaults_match_docker() {
+        let cfg = build(&container(), &inputs()).unwrap();
+        assert_eq!(cfg.process.capabilities.len(), 14);
+        assert_eq!(cfg.process.args, vec!["sh", "-c", "true"]);
+        assert_eq!(cfg.process.env, vec!["HOSTNAME=aaaaaaaaaaaa", "PATH=/bin", "A=1"]);
+        assert_eq!(cfg.masked_paths.len(), MASKED_PATHS.len());
+        assert_eq!(cfg.devices.len(), 6);
+        let Rootfs::Overlay { lower, .. } = &cfg.rootfs else { panic!() };
+        assert_eq!(lower, &vec![PathBuf::from("/c/init"), "/l/2".into(), "/l/1".into()]);
+        assert!(cfg.namespaces.iter().any(|n| n.kind == NamespaceKind::Network));
+        assert_eq!(cfg.process.seccomp.as_deref(), Some(Path::new("/s/x.bpf")));
+        assert!(cfg.mounts.iter().any(|m| m.destination == Path::new("/etc/hosts")));
+    }
+
+    #[test]
+    fn init_and_tty() {
+        let mut c = container();
+        c.host_config.init = Some(true);
+        c.config.tty = true;
+        let cfg = build(&c, &inputs()).unwrap();
+        assert_eq!(&cfg.process.args[..3], &["/sbin/docker-init", "--", "sh"]);
+        assert!(cfg.process.env.contains(&"TERM=xterm".to_owned()));
+        assert!(cfg.mounts.iter().any(|m| m.destination == Path::new(INIT_PATH) && m.options.contains(&"ro".to_owned())));
+    }
+
+    #[test]
+    fn caps_add_drop() {
+        let mut c = container();
+        c.host_config.cap_add = vec!["NET_ADMIN".into()];
+        c.host_config.cap_drop = vec!["CAP_CHOWN".into(), "mknod".into()];
+        let caps = capabilities(&c, 40).unwrap();
+        assert!(caps.contains(&"CAP_NET_ADMIN".to_owned()));
+        assert!(!caps.contains(&"CAP_CHOWN".to_owned()));
+        assert_eq!(caps.len(), 13);
+        c.host_config.cap_drop = vec!["ALL".into()];
+        c.host_config.cap_add = vec!["KILL".into()];
+        assert_eq!(capabilities(&c, 40).unwrap(), vec!["CAP_KILL"]);
+        c.host_config.cap_add = vec!["BOGUS".into()];
+        assert!(capabilities(&c, 40).is_err());
+    }
+
+    #[test]
+    fn privileged_and_host_modes() {
+        let mut c = container();
+        c.host_config.privileged = true;
+        c.host_config.network_mode = "host".into();
+        c.host_config.pid_mode = "host".into();
+        let cfg = build(&c, &inputs()).unwrap();
+        assert_eq!(cfg.process.capabilities.len(), 41);
+        assert!(cfg.masked_paths.is_empty());
+        assert!(cfg.process.seccomp.is_none());
+        assert!(!cfg.namespaces.iter().any(|n| matches!(n.kind, NamespaceKind::Network | NamespaceKind::Pid)));
+    }
+
+    #[test]
+    fn tmpfs_opts() {
+        assert_eq!(tmpfs_options("size=1m,exec"), vec!["nosuid", "nodev", "size=1m"]);
+    }
+}
