@@ -360,8 +360,10 @@ async fn wait(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQu
     // Registered before the response: the client starts the container only after our headers.
     let fut = api.engine.wait(&id, cond)?;
     let stream = futures_util::stream::once(async move {
-        let (code, err) = fut.await;
-        let resp = w::ContainerWaitResponse { status_code: i64::from(code), error: err.map(|m| w::ContainerWaitExitError { message: m }) };
+        // The start error, if any, was the start request's answer; repeating it here would make
+        // clients print it twice.
+        let (code, _err) = fut.await;
+        let resp = w::ContainerWaitResponse { status_code: i64::from(code), error: None };
         Ok::<_, io::Error>(Bytes::from(serde_json::to_vec(&resp).unwrap_or_default()))
     });
     let mut r = Response::new(Body::from_stream(stream));
@@ -409,13 +411,12 @@ async fn attach(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): Raw
         let (Some(upgraded), Some(attached)) = (upgraded, attached) else { return };
         let Some(conn) = attached.connect().await else { return };
         let (r, wr) = conn.split();
-        let input = InputMode { stdin: opts.stdin, detach: tty.then_some(keys) };
-        let eng = engine.clone();
-        let id2 = cid.clone();
-        streams::bridge(upgraded, r, wr, tty, input, move |end, _w| async move {
+        let input = InputMode { stdin: opts.stdin, detach: tty.then_some(keys), eof_ends_session: tty || !stdin_once };
+        streams::bridge(upgraded, r, wr, tty, input, move |end, mut w| async move {
             if end == InputEnd::Eof && stdin_once {
-                let _ = eng.close_stdin(&id2).await;
+                let _ = w.close_stdin().await;
             }
+            w
         })
         .await;
     });
@@ -538,8 +539,12 @@ async fn exec_start(State(api): State<Api>, Path(id): Path<String>, mut req: Req
     let on_upgrade = hyper::upgrade::on(&mut req);
     let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20).await.map_err(|e| ApiError::bad_request(e.to_string()))?;
     let cfg: xw::ExecStartConfig = parse_json(&body)?;
+    let console = cfg
+        .console_size
+        .filter(|c| c[0] > 0 && c[1] > 0)
+        .map(|c| (u16::try_from(c[0]).unwrap_or(u16::MAX), u16::try_from(c[1]).unwrap_or(u16::MAX)));
     if cfg.detach {
-        match api.engine.exec_start(&id, true).await {
+        match api.engine.exec_start(&id, true, console).await {
             Ok(_) => return Ok(StatusCode::OK.into_response()),
             Err(e) => return Err(e.into()),
         }
@@ -554,13 +559,14 @@ async fn exec_start(State(api): State<Api>, Path(id): Path<String>, mut req: Req
     let stdin = info.opts.attach_stdin;
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else { return };
-        match engine.exec_start(&id, false).await {
+        match engine.exec_start(&id, false, console).await {
             Ok(Some((r, wr))) => {
-                let input = InputMode { stdin, detach: tty.then_some(keys) };
+                let input = InputMode { stdin, detach: tty.then_some(keys), eof_ends_session: tty };
                 streams::bridge(upgraded, r, wr, tty, input, |end, mut w| async move {
                     if end == InputEnd::Eof {
                         let _ = w.close_stdin().await;
                     }
+                    w
                 })
                 .await;
             }

@@ -231,7 +231,7 @@ pub fn config_out(c: &ContainerConfig) -> w::ContainerConfig {
 /// The wire `HostConfig` of a container.
 pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
     let mut out = w::HostConfig {
-        network_mode: if h.network_mode.is_empty() { "bridge".into() } else { h.network_mode.clone() },
+        network_mode: network_name(h),
         restart_policy: w::RestartPolicy {
             name: if h.restart_policy.name.is_empty() { "no".into() } else { h.restart_policy.name.clone() },
             maximum_retry_count: h.restart_policy.maximum_retry_count,

@@ -137,19 +137,23 @@ pub enum InputEnd {
     /// The client typed the detach sequence.
     Detached,
 }
-
 /// How a hijacked stream handles the client's input.
 #[derive(Debug)]
 pub struct InputMode {
-    /// Forward stdin at all.
+    /// Read the client's input at all (the stream carries stdin). Without it the client's
+    /// input side is ignored, even its end (the docker CLI half-closes at once).
     pub stdin: bool,
     /// Detach sequence (only with a terminal, as Docker).
     pub detach: Option<Vec<u8>>,
+    /// Whether the end of the client's input ends the session (moby: with a terminal, or
+    /// without `StdinOnce`) instead of just closing the process's stdin.
+    pub eof_ends_session: bool,
 }
 
 /// Bridges a hijacked connection and a shim stream until the process's output ends (returns
-/// the exit, if seen) or the client detaches. `on_input_end` runs when the client's input
-/// ends by EOF (e.g. to close the container's stdin).
+/// the exit, if seen), the client detaches, or its input ends when that ends the session.
+/// `on_input_end` runs when the client's input ends otherwise (e.g. to close the process's
+/// stdin) and hands the writer back (dropping it would half-close the shim connection).
 pub async fn bridge<F, Fut>(
     upgraded: hyper::upgrade::Upgraded,
     mut shim_r: impl FrameSource,
@@ -160,36 +164,41 @@ pub async fn bridge<F, Fut>(
 ) -> Option<shim::proto::Exit>
 where
     F: FnOnce(InputEnd, ShimWriter) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
+    Fut: std::future::Future<Output = ShimWriter> + Send + 'static,
 {
     let io = TokioIo::new(upgraded);
     let (mut cr, mut cw) = tokio::io::split(io);
-    let (detach_tx, mut detach_rx) = tokio::sync::oneshot::channel::<()>();
-    let forward_stdin = input.stdin;
+    let (end_tx, mut end_rx) = tokio::sync::oneshot::channel::<()>();
     let mut proxy = EscapeProxy::new(input.detach.unwrap_or_default());
-    let input_task = tokio::spawn(async move {
-        let mut buf = vec![0u8; 32 * 1024];
-        let end = loop {
-            match cr.read(&mut buf).await {
-                Ok(0) | Err(_) => break InputEnd::Eof,
-                Ok(n) => {
-                    let (data, detached) = proxy.feed(&buf[..n]);
-                    if forward_stdin && !data.is_empty() && shim_w.stdin(&data).await.is_err() {
-                        break InputEnd::Eof;
-                    }
-                    if detached {
-                        break InputEnd::Detached;
+    let eof_ends = input.eof_ends_session;
+    let input_task = input.stdin.then(|| {
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 32 * 1024];
+            let end = loop {
+                match cr.read(&mut buf).await {
+                    Ok(0) | Err(_) => break InputEnd::Eof,
+                    Ok(n) => {
+                        let (data, detached) = proxy.feed(&buf[..n]);
+                        if !data.is_empty() && shim_w.stdin(&data).await.is_err() {
+                            break InputEnd::Eof;
+                        }
+                        if detached {
+                            break InputEnd::Detached;
+                        }
                     }
                 }
+            };
+            if end == InputEnd::Detached || eof_ends {
+                let _ = end_tx.send(());
+                Some(shim_w)
+            } else {
+                Some(on_input_end(end, shim_w).await)
             }
-        };
-        if end == InputEnd::Detached {
-            let _ = detach_tx.send(());
-        } else {
-            on_input_end(end, shim_w).await;
-        }
+        })
     });
     let mut exit = None;
+    // The input task drops its sender when the input ended without ending the session.
+    let mut watch_end = input_task.is_some();
     loop {
         tokio::select! {
             f = shim_r.next_frame() => match f {
@@ -205,12 +214,19 @@ where
                 }
                 Ok(None) | Err(_) => break,
             },
-            _ = &mut detach_rx => break,
+            r = &mut end_rx, if watch_end => {
+                if r.is_ok() {
+                    break;
+                }
+                watch_end = false;
+            }
         }
     }
     let _ = cw.flush().await;
     let _ = cw.shutdown().await;
-    input_task.abort();
+    if let Some(t) = input_task {
+        t.abort();
+    }
     exit
 }
 

@@ -4,11 +4,25 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let argv0 = args.first().map(|a| a.rsplit('/').next().unwrap_or(a).to_owned()).unwrap_or_default();
+    if argv0 == "docker-init" || argv0 == "berth-init" {
+        std::process::exit(init::main(args));
+    }
     if args.get(1).map(String::as_str) == Some("shim") {
         let Some(dir) = args.get(2) else {
             eprintln!("usage: berth shim RUNDIR");
             std::process::exit(2);
         };
         std::process::exit(shim::main(std::path::Path::new(dir)));
+    }
+    match cli::main(args) {
+        cli::Outcome::Exit(code) => std::process::exit(code),
+        cli::Outcome::Daemon { root, exec_root, host, log_level } => {
+            let opts = daemon::Options { root, exec_root, host, log_level };
+            if let Err(e) = daemon::run(opts) {
+                eprintln!("berth daemon: {e:#}");
+                std::process::exit(1);
+            }
+        }
     }
 }

@@ -1,1 +1,352 @@
-//! cli
+//! berth's command line: the docker CLI's commands, flags, output and exit codes, spoken to a
+//! berth daemon over its Docker Engine API socket (`-H`/`BERTH_HOST`, default
+//! `unix:///run/berth/berth.sock`).
+//!
+//! - [`run`]: `run`, `create`, `start`, `attach`, `exec`, `wait`, `logs` (the streaming ones).
+//! - [`containers`]: `ps`, `inspect`, `top`, `stop`, `kill`, `restart`, `rm`, `rename`, `pause`,
+//!   `unpause`, `diff`, `export`, `cp`, `container prune`.
+//! - [`images`]: `images`, `load`, `save`, `import`, `tag`, `rmi`, `history`, `image inspect`,
+//!   `image prune`.
+//! - [`system`]: `version`, `info`.
+//! - [`format`]: Docker's units, durations and table output.
+//!
+//! Exit codes follow docker: 0, 1 for errors, 125 when `run` fails in the daemon, 126/127 when
+//! the command can't be run or found, otherwise the container's own exit code.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod containers;
+pub mod format;
+pub mod images;
+pub mod run;
+pub mod system;
+mod term;
+
+use clap::{Parser, Subcommand};
+
+/// Top-level command line.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about = "A container engine: runs OCI and Docker images as process trees", disable_help_subcommand = true)]
+pub struct Cli {
+    /// Daemon socket to connect to.
+    #[arg(short = 'H', long = "host", env = "BERTH_HOST", global = true, value_name = "unix:///path")]
+    pub host: Option<String>,
+    /// Debug output.
+    #[arg(short = 'D', long = "debug", global = true)]
+    pub debug: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Daemon(DaemonArgs),
+    /// Create and run a new container from an image.
+    Run(run::RunArgs),
+    /// Create a new container.
+    Create(run::CreateArgs),
+    /// Start one or more stopped containers.
+    Start(run::StartArgs),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(run::AttachArgs),
+    /// Execute a command in a running container.
+    Exec(run::ExecArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(run::WaitArgs),
+    /// Fetch the logs of a container.
+    Logs(run::LogsArgs),
+    /// List containers.
+    #[command(alias = "ls")]
+    Ps(containers::PsArgs),
+    /// Return low-level information on Docker objects.
+    Inspect(containers::InspectArgs),
+    /// Display the running processes of a container.
+    Top(containers::TopArgs),
+    /// Stop one or more running containers.
+    Stop(containers::StopArgs),
+    /// Kill one or more running containers.
+    Kill(containers::KillArgs),
+    /// Restart one or more containers.
+    Restart(containers::StopArgs),
+    /// Remove one or more containers.
+    Rm(containers::RmArgs),
+    /// Rename a container.
+    Rename(containers::RenameArgs),
+    /// Pause all processes within one or more containers.
+    Pause(containers::NamesArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(containers::NamesArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(containers::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(containers::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(containers::CpArgs),
+    /// Manage containers.
+    Container {
+        /// The container command.
+        #[command(subcommand)]
+        command: ContainerCommand,
+    },
+    /// List images.
+    Images(images::ImagesArgs),
+    /// Load an image from a tar archive or STDIN.
+    Load(images::LoadArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default).
+    Save(images::SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(images::ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
+    Tag(images::TagArgs),
+    /// Remove one or more images.
+    Rmi(images::RmiArgs),
+    /// Show the history of an image.
+    History(images::HistoryArgs),
+    /// Manage images.
+    Image {
+        /// The image command.
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+    /// Show the berth version information.
+    Version(system::VersionArgs),
+    /// Display system-wide information.
+    Info(system::InfoArgs),
+}
+
+/// `berth container ...`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// List containers.
+    #[command(alias = "list", alias = "ps")]
+    Ls(containers::PsArgs),
+    /// Create and run a new container from an image.
+    Run(run::RunArgs),
+    /// Create a new container.
+    Create(run::CreateArgs),
+    /// Start one or more stopped containers.
+    Start(run::StartArgs),
+    /// Attach to a running container.
+    Attach(run::AttachArgs),
+    /// Execute a command in a running container.
+    Exec(run::ExecArgs),
+    /// Block until one or more containers stop.
+    Wait(run::WaitArgs),
+    /// Fetch the logs of a container.
+    Logs(run::LogsArgs),
+    /// Display detailed information on one or more containers.
+    Inspect(containers::InspectArgs),
+    /// Display the running processes of a container.
+    Top(containers::TopArgs),
+    /// Stop one or more running containers.
+    Stop(containers::StopArgs),
+    /// Kill one or more running containers.
+    Kill(containers::KillArgs),
+    /// Restart one or more containers.
+    Restart(containers::StopArgs),
+    /// Remove one or more containers.
+    #[command(alias = "remove")]
+    Rm(containers::RmArgs),
+    /// Rename a container.
+    Rename(containers::RenameArgs),
+    /// Pause all processes within one or more containers.
+    Pause(containers::NamesArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(containers::NamesArgs),
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(containers::DiffArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(containers::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(containers::CpArgs),
+    /// Remove all stopped containers.
+    Prune(containers::PruneArgs),
+}
+
+/// `berth image ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images.
+    #[command(alias = "list")]
+    Ls(images::ImagesArgs),
+    /// Load an image from a tar archive or STDIN.
+    Load(images::LoadArgs),
+    /// Save one or more images to a tar archive.
+    Save(images::SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(images::ImportArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
+    Tag(images::TagArgs),
+    /// Remove one or more images.
+    #[command(alias = "remove")]
+    Rm(images::RmiArgs),
+    /// Show the history of an image.
+    History(images::HistoryArgs),
+    /// Display detailed information on one or more images.
+    Inspect(images::ImageInspectArgs),
+    /// Remove unused images.
+    Prune(images::PruneArgs),
+}
+
+/// `berth daemon` flags.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Root directory of persistent state.
+    #[arg(long, default_value = "/var/lib/berth")]
+    pub root: std::path::PathBuf,
+    /// Root directory of runtime state.
+    #[arg(long = "exec-root", default_value = "/run/berth")]
+    pub exec_root: std::path::PathBuf,
+    /// Logging level (error, warn, info, debug, trace).
+    #[arg(short = 'l', long = "log-level", default_value = "info")]
+    pub log_level: String,
+}
+
+/// What the binary should do after parsing.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Run the daemon with these options (the binary wires the `daemon` crate).
+    Daemon {
+        /// Root.
+        root: std::path::PathBuf,
+        /// Exec root.
+        exec_root: std::path::PathBuf,
+        /// Socket.
+        host: String,
+        /// Log level.
+        log_level: String,
+    },
+    /// Exit with this status.
+    Exit(i32),
+}
+
+/// Prints an error the way the docker CLI does and returns its exit status.
+pub fn report(e: &anyhow::Error) -> i32 {
+    eprintln!("{e:#}");
+    1
+}
+
+/// Parses the command line and runs a client command; `daemon` is handed back to the caller.
+pub fn main(args: Vec<String>) -> Outcome {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 125,
+            };
+            let _ = e.print();
+            return Outcome::Exit(code);
+        }
+    };
+    let host = cli.host.clone().unwrap_or_else(|| client::DEFAULT_HOST.to_owned());
+    if let Command::Daemon(d) = cli.command {
+        return Outcome::Daemon { root: d.root, exec_root: d.exec_root, host, log_level: if cli.debug { "debug".into() } else { d.log_level } };
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: starting the runtime: {e}");
+            return Outcome::Exit(1);
+        }
+    };
+    let code = rt.block_on(async move {
+        let c = match client::Client::new(&host) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
+        };
+        dispatch(&c, cli.command).await
+    });
+    // Don't wait for a blocked stdin reader or other stragglers.
+    rt.shutdown_background();
+    Outcome::Exit(code)
+}
+
+async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
+    use Command as C;
+    let r: anyhow::Result<i32> = match cmd {
+        C::Daemon(_) => unreachable!("handled by main"),
+        C::Run(a) => return run::run(c, a).await,
+        C::Create(a) => run::create(c, a).await,
+        C::Start(a) => run::start(c, a).await,
+        C::Attach(a) => run::attach(c, a).await,
+        C::Exec(a) => return run::exec(c, a).await,
+        C::Wait(a) => run::wait(c, a).await,
+        C::Logs(a) => run::logs(c, a).await,
+        C::Ps(a) => containers::ps(c, a).await,
+        C::Inspect(a) => containers::inspect(c, a).await,
+        C::Top(a) => containers::top(c, a).await,
+        C::Stop(a) => containers::stop(c, a, false).await,
+        C::Kill(a) => containers::kill(c, a).await,
+        C::Restart(a) => containers::stop(c, a, true).await,
+        C::Rm(a) => containers::rm(c, a).await,
+        C::Rename(a) => containers::rename(c, a).await,
+        C::Pause(a) => containers::pause(c, a, true).await,
+        C::Unpause(a) => containers::pause(c, a, false).await,
+        C::Diff(a) => containers::diff(c, a).await,
+        C::Export(a) => containers::export(c, a).await,
+        C::Cp(a) => containers::cp(c, a).await,
+        C::Container { command } => return dispatch_container(c, command).await,
+        C::Images(a) => images::images(c, a).await,
+        C::Load(a) => images::load(c, a).await,
+        C::Save(a) => images::save(c, a).await,
+        C::Import(a) => images::import(c, a).await,
+        C::Tag(a) => images::tag(c, a).await,
+        C::Rmi(a) => images::rmi(c, a).await,
+        C::History(a) => images::history(c, a).await,
+        C::Image { command } => return dispatch_image(c, command).await,
+        C::Version(a) => system::version(c, a).await,
+        C::Info(a) => system::info(c, a).await,
+    };
+    r.unwrap_or_else(|e| report(&e))
+}
+
+async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
+    use ContainerCommand as C;
+    let r: anyhow::Result<i32> = match cmd {
+        C::Ls(a) => containers::ps(c, a).await,
+        C::Run(a) => return run::run(c, a).await,
+        C::Create(a) => run::create(c, a).await,
+        C::Start(a) => run::start(c, a).await,
+        C::Attach(a) => run::attach(c, a).await,
+        C::Exec(a) => return run::exec(c, a).await,
+        C::Wait(a) => run::wait(c, a).await,
+        C::Logs(a) => run::logs(c, a).await,
+        C::Inspect(a) => containers::inspect(c, a).await,
+        C::Top(a) => containers::top(c, a).await,
+        C::Stop(a) => containers::stop(c, a, false).await,
+        C::Kill(a) => containers::kill(c, a).await,
+        C::Restart(a) => containers::stop(c, a, true).await,
+        C::Rm(a) => containers::rm(c, a).await,
+        C::Rename(a) => containers::rename(c, a).await,
+        C::Pause(a) => containers::pause(c, a, true).await,
+        C::Unpause(a) => containers::pause(c, a, false).await,
+        C::Diff(a) => containers::diff(c, a).await,
+        C::Export(a) => containers::export(c, a).await,
+        C::Cp(a) => containers::cp(c, a).await,
+        C::Prune(a) => containers::prune(c, a).await,
+    };
+    r.unwrap_or_else(|e| report(&e))
+}
+
+async fn dispatch_image(c: &client::Client, cmd: ImageCommand) -> i32 {
+    use ImageCommand as C;
+    let r: anyhow::Result<i32> = match cmd {
+        C::Ls(a) => images::images(c, a).await,
+        C::Load(a) => images::load(c, a).await,
+        C::Save(a) => images::save(c, a).await,
+        C::Import(a) => images::import(c, a).await,
+        C::Tag(a) => images::tag(c, a).await,
+        C::Rm(a) => images::rmi(c, a).await,
+        C::History(a) => images::history(c, a).await,
+        C::Inspect(a) => images::inspect(c, a).await,
+        C::Prune(a) => images::prune(c, a).await,
+    };
+    r.unwrap_or_else(|e| report(&e))
+}

@@ -1,1 +1,110 @@
-//! daemon
+//! `berth daemon`: wiring. Parses nothing itself (the CLI does), sets up logging, opens the
+//! engine on its roots, listens on the API socket and serves until SIGTERM/SIGINT. Stopping the
+//! daemon leaves containers running (their shims are separate processes); the next daemon on
+//! the same root finds them again.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+/// The daemon's settings (from `berth daemon` flags).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Persistent state.
+    pub root: PathBuf,
+    /// Runtime state.
+    pub exec_root: PathBuf,
+    /// Where to listen (`unix:///run/berth/berth.sock`).
+    pub host: String,
+    /// `error`, `warn`, `info`, `debug`, `trace`.
+    pub log_level: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("/var/lib/berth"),
+            exec_root: PathBuf::from("/run/berth"),
+            host: "unix:///run/berth/berth.sock".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+fn socket_path(host: &str) -> anyhow::Result<PathBuf> {
+    match host.strip_prefix("unix://") {
+        Some(p) if p.starts_with('/') => Ok(PathBuf::from(p)),
+        _ if host.starts_with('/') => Ok(PathBuf::from(host)),
+        _ => bail!("invalid --host {host:?}: berth listens on a unix socket (unix:///path/to/socket)"),
+    }
+}
+
+/// Binds the API socket: refuses when another daemon answers there, replaces a stale one.
+async fn bind(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if path.exists() {
+        if tokio::net::UnixStream::connect(path).await.is_ok() {
+            bail!("another daemon is already listening on {}", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("removing stale socket {}", path.display()))?;
+    }
+    let l = tokio::net::UnixListener::bind(path).with_context(|| format!("listening on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).with_context(|| format!("chmod {}", path.display()))?;
+    Ok(l)
+}
+
+/// The daemon's persistent ID (for `info`).
+fn daemon_id(root: &std::path::Path) -> String {
+    let p = root.join("engine-id");
+    if let Ok(s) = std::fs::read_to_string(&p) {
+        return s.trim().to_owned();
+    }
+    let mut b = [0u8; 16];
+    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
+    let id: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let id = format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..]);
+    let _ = std::fs::write(&p, &id);
+    id
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(opts: Options) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("warn,berth={0},engine={0},api={0},daemon={0}", opts.log_level))
+        .with_context(|| format!("invalid --log-level {:?}", opts.log_level))?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).init();
+    if !nix::unistd::Uid::effective().is_root() {
+        bail!("berth daemon needs to run as root");
+    }
+    let sock = socket_path(&opts.host)?;
+    let exe = std::env::current_exe().context("finding berth's own executable")?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
+    rt.block_on(async move {
+        let engine = engine::Engine::open(engine::EngineConfig {
+            root: opts.root.clone(),
+            exec_root: opts.exec_root.clone(),
+            exe,
+            cgroup_parent: "berth".into(),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let listener = bind(&sock).await?;
+        let meta = Arc::new(api::DaemonMeta { id: daemon_id(&opts.root), host: opts.host.clone(), debug: opts.log_level == "debug" });
+        tracing::info!(root = %opts.root.display(), socket = %sock.display(), "berth daemon ready");
+        let server = tokio::spawn(api::serve(listener, api::Api { engine, meta }));
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down; containers keep running");
+        server.abort();
+        let _ = std::fs::remove_file(&sock);
+        Ok(())
+    })
+}

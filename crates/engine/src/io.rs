@@ -255,7 +255,8 @@ impl Engine {
 
     /// Starts an exec. With `detach`, its output is dropped and None is returned; otherwise the
     /// caller streams it.
-    pub async fn exec_start(&self, id: &str, detach: bool) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
+    /// `console` overrides the terminal size given at create (clients send it with start).
+    pub async fn exec_start(&self, id: &str, detach: bool, console: Option<(u16, u16)>) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
         let exec = self.exec_get(id)?;
         {
             let mut s = exec.state.lock().expect("exec lock");
@@ -287,7 +288,7 @@ impl Engine {
             user: if o.user.is_empty() { c.config.user.clone() } else { o.user.clone() },
             additional_groups: c.host_config.group_add.clone(),
             terminal: o.tty,
-            console_size: o.console_size,
+            console_size: console.or(o.console_size),
             capabilities: caps,
             rlimits: c
                 .host_config
@@ -305,9 +306,9 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
         if let Some(err) = resp.error {
-            let code = resp.code.unwrap_or(126);
-            exec.record_exit(&Exit { code: i32::from(code), signal: None, at_ns: 0, oom_killed: false });
-            return Err(EngineError::Start { code, message: err });
+            // dockerd reports 126 for every exec that could not be started.
+            exec.record_exit(&Exit { code: 126, signal: None, at_ns: 0, oom_killed: false });
+            return Err(EngineError::ExecStart { message: err });
         }
         {
             let mut s = exec.state.lock().expect("exec lock");

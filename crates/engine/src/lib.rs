@@ -95,6 +95,12 @@ pub enum EngineError {
         /// What failed.
         message: String,
     },
+    /// A process could not be started in a running container (`exec`).
+    #[error("exec failed: unable to start container process: {message}")]
+    ExecStart {
+        /// What failed.
+        message: String,
+    },
     /// The shim could not be reached or misbehaved.
     #[error("shim of container {id}: {source}")]
     Shim {

@@ -208,6 +208,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         let ro: &str = if privileged { "rw" } else { "ro" };
         for (sub, fstype, data) in &inp.cgroup_mounts {
             let dest = if sub.is_empty() { "/sys/fs/cgroup".to_owned() } else { format!("/sys/fs/cgroup/{sub}") };
+            let ro = if fstype == "tmpfs" { "rw" } else { ro };
             let mut opts = vec!["nosuid".to_owned(), "noexec".to_owned(), "nodev".to_owned(), ro.to_owned()];
             if !data.is_empty() {
                 opts.push(data.clone());
@@ -270,11 +271,16 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         (Some(m), _) => m.iter().map(PathBuf::from).collect(),
         (None, _) => MASKED_PATHS.iter().map(PathBuf::from).collect(),
     };
-    let readonly = match (&hc.readonly_paths, privileged) {
+    let mut readonly: Vec<PathBuf> = match (&hc.readonly_paths, privileged) {
         (_, true) => Vec::new(),
         (Some(m), _) => m.iter().map(PathBuf::from).collect(),
         (None, _) => READONLY_PATHS.iter().map(PathBuf::from).collect(),
     };
+    if !privileged && mounts.iter().any(|m| m.destination == Path::new("/sys/fs/cgroup")) {
+        // The cgroup tmpfs is mounted writable so its mount points can be made, then made
+        // read-only here (each cgroup filesystem in it is read-only already).
+        readonly.push(PathBuf::from("/sys/fs/cgroup"));
+    }
 
     let mut lower: Vec<PathBuf> = vec![inp.init_layer.clone()];
     lower.extend(inp.layers.iter().rev().cloned());

@@ -1,1 +1,66 @@
-//! image
+//! The local image store: images loaded from archives (`docker load`), imported from root
+//! filesystem tars (`docker import`), saved back (`docker save`), tagged, listed, removed and
+//! garbage collected. Registries come later; they will feed the same store.
+//!
+//! Main types:
+//! - [`ImageStore`]: the store, opened on a root directory. Thread-safe (`Send + Sync`); its
+//!   methods are synchronous and meant to be called from `spawn_blocking`.
+//! - [`Image`], [`ImageSummary`], [`HistoryEntry`]: what `inspect`, `images` and `history` show.
+//! - [`ImageConfig`]: the Docker image configuration (`config.json` of an image).
+//! - [`ImportOptions`] and [`apply_changes`]: `docker import` and its Dockerfile-like `--change` lines.
+//! - [`changes()`]: a container's filesystem changes from its overlayfs upper dir (`docker diff`).
+//! - [`pack_dir`], [`pack_path`], [`unpack_into`]: tar streams of a directory tree (`export`,
+//!   `cp` out of a container) and a scoped, symlink-safe unpack into a container (`cp` in).
+//! - [`ImageError`] with [`ImageError::kind`]; [`UnpackError`] (unsafe or corrupt tars),
+//!   [`LayerError`] and [`ContentError`] inside it.
+//!
+//! On-disk layout (all under the store root; every file is replaced atomically by writing a
+//! `.tmp-*` sibling, fsyncing and renaming; `.tmp-*` leftovers are removed by [`ImageStore::open`]):
+//!
+//! ```text
+//! blobs/sha256/<hex>          content-addressed blobs: configs, manifests, layer tars as received
+//! layers/<chain-id hex>/diff  one unpacked layer, shared by every image that has it
+//! layers/<chain-id hex>/layer.json   {"diff_id", "parent", "size"}
+//! images/<image-id hex>.json  image record: manifest digest, layers, size (written last)
+//! repositories.json           references: {"refs": {"docker.io/library/busybox:latest": "sha256:…"}}
+//! ```
+//!
+//! The formats of `layer.json`, the image records and `repositories.json` are documented in
+//! `store.rs` and `layer.rs` next to their serde types; all carry `"version": 1`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod archive;
+mod change;
+mod changes;
+mod compress;
+mod config;
+mod content;
+mod durable;
+mod error;
+mod import;
+mod layer;
+mod load;
+mod pack;
+mod remove;
+mod safepath;
+mod save;
+mod store;
+mod tarmeta;
+#[cfg(test)]
+mod testtar;
+mod unpack;
+
+pub use change::{ChangeError, apply_changes};
+pub use changes::{Change, ChangeKind, ChangesError, changes};
+pub use config::{ContainerConfig, Empty, HealthConfig, History, ImageConfig, RootFs};
+pub use content::ContentError;
+pub use error::{ErrorKind, ImageError};
+pub use import::ImportOptions;
+pub use layer::LayerError;
+pub use load::LoadedImage;
+pub use pack::{PackError, pack_dir, pack_path};
+pub use remove::{ContainerUse, PruneReport, RemoveEntry};
+pub use safepath::UnsafeReason;
+pub use store::{GcReport, HistoryEntry, Image, ImageStore, ImageSummary};
+pub use unpack::{UnpackError, UnpackOptions, UnpackStats, unpack_into};

@@ -231,7 +231,8 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
         mount(Some(src), tpath.as_str(), None::<&str>, flags, None::<&str>).map_err(|e| err(what(), e))?;
         let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !extra.is_empty() {
-            remount(&tpath, extra).map_err(|e| err(what(), e))?;
+            let mounted = ensure_in_root(root, &dest, target_is_dir).map_err(|e| err(what(), e))?;
+            remount(&fd_path(mounted.as_fd()), extra).map_err(|e| err(what(), e))?;
         }
     } else {
         let src = m.source.as_deref().map(|p| p.as_os_str()).unwrap_or(OsStr::new(&m.kind));
@@ -244,13 +245,19 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
             Err(nix::errno::Errno::EPERM) if m.kind == "sysfs" => {
                 mount(Some("/sys"), tpath.as_str(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
                     .map_err(|e| err(what(), e))?;
-                remount(&tpath, opts.flags | MsFlags::MS_RDONLY).map_err(|e| err(what(), e))?;
+                let mounted = ensure_in_root(root, &dest, true).map_err(|e| err(what(), e))?;
+                remount(&fd_path(mounted.as_fd()), opts.flags | MsFlags::MS_RDONLY).map_err(|e| err(what(), e))?;
             }
             Err(e) => return Err(err(what(), e)),
         }
     }
-    for p in &opts.propagation {
-        mount(None::<&str>, tpath.as_str(), None::<&str>, *p, None::<&str>).map_err(|e| err(what(), e))?;
+    if !opts.propagation.is_empty() {
+        // `target` still names what was under the new mount; resolve again to reach the mount.
+        let mounted = ensure_in_root(root, &dest, target_is_dir).map_err(|e| err(what(), e))?;
+        let mpath = fd_path(mounted.as_fd());
+        for p in &opts.propagation {
+            mount(None::<&str>, mpath.as_str(), None::<&str>, *p, None::<&str>).map_err(|e| err(what(), e))?;
+        }
     }
     Ok(())
 }

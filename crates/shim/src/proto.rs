@@ -10,7 +10,7 @@
 //! |------|-----------|---------|
 //! | 1 `REQUEST`  | client → shim | JSON [`Request`] |
 //! | 2 `STDIN`    | client → shim | bytes for the process's stdin |
-//! | 3 `STDIN_EOF`| client → shim | none: close the process's stdin |
+//! | 3 `STDIN_EOF`| client → shim | none: close the process's stdin (exec streams, and attach streams with stdin) |
 //! | 1 `RESPONSE` | shim → client | JSON [`Response`] |
 //! | 4 `STDOUT`   | shim → client | output bytes (all output, with a terminal) |
 //! | 5 `STDERR`   | shim → client | error output bytes |

@@ -23,6 +23,8 @@ const MAX_CLIENT_BACKLOG: usize = 8 << 20;
 const MAX_STDIN_BACKLOG: usize = 1 << 20;
 /// After the first process exits, how long to wait for the last output.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// Output read buffer.
+const READ_BUF: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
@@ -40,6 +42,8 @@ struct Client {
     mode: Mode,
     closing: bool,
     dead: bool,
+    /// The client shut down its sending side (it may still read).
+    eof: bool,
 }
 
 impl Client {
@@ -139,7 +143,7 @@ impl Server {
             clients: Vec::new(),
             finished: false,
             drain_deadline: None,
-            buf: vec![0u8; 64 * 1024],
+            buf: vec![0u8; READ_BUF],
         }
     }
 
@@ -206,7 +210,7 @@ impl Server {
         for (i, c) in self.clients.iter().enumerate() {
             let Some(c) = c else { continue };
             let mut ev = 0;
-            if !c.closing && self.stdin_room(&c.mode) {
+            if !c.closing && !c.eof && self.stdin_room(&c.mode) {
                 ev |= libc::POLLIN;
             }
             if !c.out.is_empty() {
@@ -243,7 +247,12 @@ impl Server {
                 if revents & libc::POLLOUT != 0 {
                     self.flush_client(i);
                 }
-                if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+                if revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                    // Gone both ways.
+                    if let Some(c) = self.client(i) {
+                        c.dead = true;
+                    }
+                } else if revents & libc::POLLIN != 0 {
                     self.read_client(i);
                 }
             }
@@ -255,7 +264,7 @@ impl Server {
             match self.listener.accept() {
                 Ok((sock, _)) => {
                     let _ = sock.set_nonblocking(true);
-                    let c = Client { sock, dec: Decoder::default(), out: Vec::new(), mode: Mode::Control, closing: false, dead: false };
+                    let c = Client { sock, dec: Decoder::default(), out: Vec::new(), mode: Mode::Control, closing: false, dead: false, eof: false };
                     match self.clients.iter().position(|c| c.is_none()) {
                         Some(i) => self.clients[i] = Some(c),
                         None => self.clients.push(Some(c)),
@@ -300,66 +309,58 @@ impl Server {
 
     /// Reads what a process wrote; logs it (first process only) and forwards it.
     fn read_output(&mut self, exec: Option<usize>, stream: u8) {
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.len() < READ_BUF {
+            buf.resize(READ_BUF, 0);
+        }
         loop {
-            let mut buf = std::mem::take(&mut self.buf);
             let r = {
-                let Some(p) = self.proc_mut(exec) else { return };
+                let Some(p) = self.proc_mut(exec) else { break };
                 let fd = if stream == log::STDOUT { &p.stdout } else { &p.stderr };
-                let Some(fd) = fd else {
-                    self.buf = buf;
-                    return;
-                };
+                let Some(fd) = fd else { break };
                 nix::unistd::read(fd, &mut buf)
             };
             match r {
-                Ok(0) | Err(nix::errno::Errno::EIO) | Err(nix::errno::Errno::EBADF) => {
-                    self.buf = buf;
+                Err(nix::errno::Errno::EAGAIN) => break,
+                Err(nix::errno::Errno::EINTR) => continue,
+                // EOF, or EIO from a terminal whose other side is gone.
+                Ok(0) | Err(_) => {
                     if let Some(p) = self.proc_mut(exec) {
                         if stream == log::STDOUT { p.stdout = None } else { p.stderr = None }
                     }
-                    return;
-                }
-                Err(nix::errno::Errno::EAGAIN) => {
-                    self.buf = buf;
-                    return;
-                }
-                Err(nix::errno::Errno::EINTR) => {
-                    self.buf = buf;
-                }
-                Err(_) => {
-                    self.buf = buf;
-                    if let Some(p) = self.proc_mut(exec) {
-                        if stream == log::STDOUT { p.stdout = None } else { p.stderr = None }
-                    }
-                    return;
+                    break;
                 }
                 Ok(n) => {
-                    let data = &buf[..n];
-                    let frame_kind = if stream == log::STDOUT { kind::STDOUT } else { kind::STDERR };
-                    match exec {
-                        None => {
-                            if let Some(l) = &mut self.log {
-                                let _ = l.log(stream, now_ns(), data);
-                            }
-                            for c in self.clients.iter_mut().flatten() {
-                                if let Mode::Attach { stdout, stderr, .. } = c.mode
-                                    && ((stream == log::STDOUT && stdout) || (stream == log::STDERR && stderr))
-                                {
-                                    c.send(frame_kind, data);
-                                }
-                            }
-                        }
-                        Some(i) => {
-                            let client = self.execs[i].as_ref().and_then(|p| p.client);
-                            if let Some(c) = client.and_then(|c| self.clients.get_mut(c)).and_then(|c| c.as_mut()) {
-                                c.send(frame_kind, data);
-                            }
-                        }
+                    self.forward(exec, stream, &buf[..n]);
+                    if n < buf.len() {
+                        break;
                     }
-                    self.buf = buf;
-                    if n < self.buf.len() {
-                        return;
+                }
+            }
+        }
+        self.buf = buf;
+    }
+
+    /// Logs (first process only) and sends output to the clients that want it.
+    fn forward(&mut self, exec: Option<usize>, stream: u8, data: &[u8]) {
+        let frame_kind = if stream == log::STDOUT { kind::STDOUT } else { kind::STDERR };
+        match exec {
+            None => {
+                if let Some(l) = &mut self.log {
+                    let _ = l.log(stream, now_ns(), data);
+                }
+                for c in self.clients.iter_mut().flatten() {
+                    if let Mode::Attach { stdout, stderr, .. } = c.mode
+                        && ((stream == log::STDOUT && stdout) || (stream == log::STDERR && stderr))
+                    {
+                        c.send(frame_kind, data);
                     }
+                }
+            }
+            Some(i) => {
+                let client = self.execs.get(i).and_then(|p| p.as_ref()).and_then(|p| p.client);
+                if let Some(c) = client.and_then(|c| self.clients.get_mut(c)).and_then(|c| c.as_mut()) {
+                    c.send(frame_kind, data);
                 }
             }
         }
@@ -436,7 +437,12 @@ impl Server {
             let mut buf = [0u8; 32 * 1024];
             match c.sock.read(&mut buf) {
                 Ok(0) => {
-                    c.dead = true;
+                    // A half-close: a stream client may still want output. A control client
+                    // with nothing left to read is done.
+                    c.eof = true;
+                    if c.mode == Mode::Control && c.out.is_empty() {
+                        c.dead = true;
+                    }
                 }
                 Ok(n) => c.dec.push(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => {}
@@ -479,6 +485,8 @@ impl Server {
                 }
             },
             (kind::STDIN, Mode::Attach { stdin: true, .. }) => self.queue_stdin(None, payload),
+            // In order with the data before it (a separate close_stdin request could overtake it).
+            (kind::STDIN_EOF, Mode::Attach { stdin: true, .. }) => self.close_stdin(None),
             (kind::STDIN, Mode::Exec(id)) => {
                 let slot = self.exec_ids.get(id).copied();
                 if slot.is_some() {
@@ -491,8 +499,6 @@ impl Server {
                     self.close_stdin(slot);
                 }
             }
-            // Attach clients' stdin EOF means nothing by itself: the daemon decides (StdinOnce)
-            // and sends close_stdin.
             _ => {}
         }
     }

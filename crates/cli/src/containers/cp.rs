@@ -1,0 +1,994 @@
+//! `berth cp`: copies between a container and the local filesystem with docker's semantics
+//! (docker/cli `cli/command/container/cp.go` over moby's `pkg/archive/copy.go`).
+//!
+//! The API moves tar archives: `GET /containers/{id}/archive?path=` returns the path as a tar
+//! whose top entry is named after it (its stat in the `X-Docker-Container-Path-Stat` header),
+//! and `PUT` extracts a tar into an existing directory. What lands where is decided on the
+//! client from both sides' stats, as [`prepare`] does it:
+//!
+//! - destination is an existing directory: the source goes inside it, under its own name;
+//! - otherwise the archive is extracted into the destination's parent with the top entry
+//!   renamed to the destination's base name (a directory onto an existing file is an error,
+//!   and so is a file onto `dir/` that does not exist);
+//! - `SRC/.` names a directory's contents rather than the directory.
+//!
+//! Local extraction never leaves the destination: absolute and `..` entries are refused, and so
+//! is any entry whose parent inside the destination is a symlink, so an archive cannot plant a
+//! link and then write through it. Owners are not changed (docker's `NoLchown`).
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, anyhow, bail};
+use api_types::container::PathStat;
+use bytes::Bytes;
+use client::{Client, ClientError};
+use hyper::Method;
+use tokio::io::AsyncWriteExt;
+
+use super::{CpArgs, container_path};
+use crate::format::human_size_prec;
+use crate::format::output::{self, os_error};
+use crate::format::query::Query;
+
+/// Go's `os.ModeDir`, in [`PathStat::mode`].
+const MODE_DIR: u32 = 1 << 31;
+/// Go's `os.ModeSymlink`.
+const MODE_SYMLINK: u32 = 1 << 27;
+/// Go's `os.ModeDevice`.
+const MODE_DEVICE: u32 = 1 << 26;
+/// Go's `os.ModeIrregular`.
+const MODE_IRREGULAR: u32 = 1 << 19;
+
+/// Go's `path/filepath` functions on `/`-separated strings, which the copy rules are written in.
+mod gopath {
+    /// `filepath.Clean`.
+    pub fn clean(p: &str) -> String {
+        let rooted = p.starts_with('/');
+        let mut out: Vec<&str> = Vec::new();
+        for c in p.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if out.last().is_some_and(|l| *l != "..") {
+                        out.pop();
+                    } else if !rooted {
+                        out.push("..");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        let joined = out.join("/");
+        match (rooted, joined.is_empty()) {
+            (true, _) => format!("/{joined}"),
+            (false, true) => ".".into(),
+            (false, false) => joined,
+        }
+    }
+
+    /// `filepath.Dir`.
+    pub fn dir(p: &str) -> String {
+        match p.rfind('/') {
+            Some(i) => clean(&p[..=i]),
+            None => ".".into(),
+        }
+    }
+
+    /// `filepath.Base`.
+    pub fn base(p: &str) -> String {
+        if p.is_empty() {
+            return ".".into();
+        }
+        let t = p.trim_end_matches('/');
+        if t.is_empty() {
+            return "/".into();
+        }
+        t.rsplit('/').next().unwrap_or(t).to_owned()
+    }
+
+    /// `filepath.Join` of two elements.
+    pub fn join(a: &str, b: &str) -> String {
+        match (a.is_empty(), b.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => clean(b),
+            (false, true) => clean(a),
+            (false, false) => clean(&format!("{a}/{b}")),
+        }
+    }
+
+    /// `filepath.Split`: the directory with its trailing slash, and the file.
+    pub fn split(p: &str) -> (&str, &str) {
+        match p.rfind('/') {
+            Some(i) => (&p[..=i], &p[i + 1..]),
+            None => ("", p),
+        }
+    }
+
+    /// The last element is `.` (`dir/.`).
+    pub fn specifies_current_dir(p: &str) -> bool {
+        base(p) == "."
+    }
+
+    /// moby's `assertsDirectory`: ends in `/` or `/.`.
+    pub fn asserts_directory(p: &str) -> bool {
+        p.ends_with('/') || specifies_current_dir(p)
+    }
+
+    /// moby's `PreserveTrailingDotOrSeparator`.
+    pub fn preserve_trailing(cleaned: &str, original: &str) -> String {
+        let mut out = cleaned.to_owned();
+        if !specifies_current_dir(&out) && specifies_current_dir(original) {
+            if !out.ends_with('/') {
+                out.push('/');
+            }
+            out.push('.');
+        }
+        if !out.ends_with('/') && original.ends_with('/') {
+            out.push('/');
+        }
+        out
+    }
+
+    /// moby's `SplitPathDirEntry`: parent and base, keeping a trailing `.`.
+    pub fn split_dir_entry(p: &str) -> (String, String) {
+        let mut cleaned = clean(p);
+        if specifies_current_dir(p) {
+            cleaned.push_str("/.");
+        }
+        (dir(&cleaned), base(&cleaned))
+    }
+
+    /// moby's `GetRebaseName`: the resolved path with the original's trailing `/` or `/.`,
+    /// and the original base name when resolving changed it.
+    pub fn rebase_name(path: &str, resolved: &str) -> (String, String) {
+        let mut resolved = resolved.to_owned();
+        if specifies_current_dir(path) && !specifies_current_dir(&resolved) {
+            resolved.push_str("/.");
+        }
+        if path.ends_with('/') && !resolved.ends_with('/') {
+            resolved.push('/');
+        }
+        let name = if base(path) == base(&resolved) { String::new() } else { base(path) };
+        (resolved, name)
+    }
+}
+
+use gopath::{join, split_dir_entry};
+
+/// What is known about one side of a copy (moby's `CopyInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct CopyInfo {
+    path: String,
+    exists: bool,
+    is_dir: bool,
+    rebase_name: String,
+}
+
+/// docker's `splitCpArg`: `CONTAINER:PATH`, unless the argument is an absolute path or a
+/// relative one starting with `.` (so `./a:b` is a local file).
+fn split_cp_arg(arg: &str) -> (Option<&str>, &str) {
+    if arg.starts_with('/') {
+        return (None, arg);
+    }
+    match arg.split_once(':') {
+        Some((ctr, _)) if ctr.starts_with('.') => (None, arg),
+        Some(("", path)) => (None, path),
+        Some((ctr, path)) => (Some(ctr), path),
+        None => (None, arg),
+    }
+}
+
+/// docker's `resolveLocalPath`: absolute, cleaned, keeping a trailing `/` or `/.`.
+fn resolve_local_path(p: &str) -> anyhow::Result<String> {
+    let abs = if p.starts_with('/') {
+        gopath::clean(p)
+    } else {
+        let cwd = std::env::current_dir().context("getting the current directory")?;
+        join(&cwd.to_string_lossy(), p)
+    };
+    Ok(gopath::preserve_trailing(&abs, p))
+}
+
+/// moby's `PrepareArchiveCopy`: the directory to extract into and, when the top entry of the
+/// archive must be renamed, `(old name, new name)`.
+fn prepare(src: &CopyInfo, dst: &CopyInfo) -> anyhow::Result<(String, Option<(String, String)>)> {
+    let (dst_dir, dst_base) = split_dir_entry(&dst.path);
+    let (_, src_base) = split_dir_entry(&src.path);
+    // berth (like dockerd for `/.`) names the entries of a container's `/` `.`.
+    let src_base = if src_base == "/" { ".".to_owned() } else { src_base };
+    let src_base = if src.rebase_name.is_empty() { src_base } else { src.rebase_name.clone() };
+    if dst.exists && dst.is_dir {
+        return Ok((dst.path.clone(), None));
+    }
+    if dst.exists && src.is_dir {
+        bail!("cannot copy directory");
+    }
+    if !dst.exists && !src.is_dir && gopath::asserts_directory(&dst.path) {
+        bail!("no such directory");
+    }
+    Ok((dst_dir, Some((src_base, dst_base))))
+}
+
+/// Renames the first component of an entry name (moby's `RebaseArchiveEntries`).
+fn rebase(name: &str, old: &str, new: &str) -> String {
+    let (first, rest) = match name.split_once('/') {
+        Some((f, r)) => (f, Some(r)),
+        None => (name, None),
+    };
+    if first != old {
+        return name.to_owned();
+    }
+    match rest {
+        Some(r) => format!("{new}/{r}"),
+        None => new.to_owned(),
+    }
+}
+
+// ---- the container side ----
+
+fn archive_path(ctr: &str, path: &str) -> String {
+    let mut q = Query::new();
+    q.set("path", path);
+    q.to_path(&container_path(ctr, "/archive"))
+}
+
+/// Decodes standard base64 (with or without padding).
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).unwrap_or(0));
+        }
+    }
+    Some(out)
+}
+
+fn stat_from_headers(h: &hyper::HeaderMap) -> anyhow::Result<PathStat> {
+    let raw = h.get("x-docker-container-path-stat").and_then(|v| v.to_str().ok()).unwrap_or("");
+    base64_decode(raw)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| anyhow!("unable to decode container path stat header"))
+}
+
+/// `HEAD /containers/{id}/archive`: the stat of a path in the container.
+async fn stat(c: &Client, ctr: &str, path: &str) -> anyhow::Result<PathStat> {
+    let resp = c.send(Method::HEAD, &archive_path(ctr, path), client::empty(), None).await?;
+    stat_from_headers(resp.headers())
+}
+
+// ---- the local side ----
+
+/// docker's `ValidateOutputPath` for a local destination.
+fn validate_output_path(path: &str) -> anyhow::Result<()> {
+    let dir = gopath::dir(&gopath::clean(path));
+    if !dir.is_empty() && dir != "." && matches!(fs::metadata(&dir), Err(e) if e.kind() == io::ErrorKind::NotFound) {
+        bail!("invalid output path: directory {dir:?} does not exist");
+    }
+    match fs::metadata(path) {
+        Ok(m) if m.file_type().is_block_device() || m.file_type().is_char_device() => {
+            bail!("invalid output path: {path:?} must be a directory or a regular file: got a device")
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(os_error("stat", Path::new(path), &e)),
+    }
+}
+
+/// moby's `CopyInfoDestinationPath`: follows symlinks at the destination (at most 10); a
+/// destination that does not exist needs an existing parent directory.
+fn dest_info(path: &str) -> anyhow::Result<CopyInfo> {
+    let original = path.to_owned();
+    let mut path = path.to_owned();
+    let mut st = fs::symlink_metadata(&path);
+    let mut n = 0;
+    while let Ok(m) = &st
+        && m.file_type().is_symlink()
+    {
+        if n > 10 {
+            bail!("too many symlinks in {original}");
+        }
+        let target = fs::read_link(&path).map_err(|e| os_error("readlink", Path::new(&path), &e))?;
+        let target = target.to_string_lossy();
+        path = if target.starts_with('/') { target.into_owned() } else { join(&split_dir_entry(&path).0, &target) };
+        st = fs::symlink_metadata(&path);
+        n += 1;
+    }
+    match st {
+        Ok(m) => Ok(CopyInfo { path, exists: true, is_dir: m.is_dir(), rebase_name: String::new() }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let (parent, _) = split_dir_entry(&path);
+            let pm = fs::metadata(&parent).map_err(|e| os_error("stat", Path::new(&parent), &e))?;
+            if !pm.is_dir() {
+                bail!("not a directory");
+            }
+            Ok(CopyInfo { path, ..CopyInfo::default() })
+        }
+        Err(e) => Err(os_error("lstat", Path::new(&path), &e)),
+    }
+}
+
+/// moby's `CopyInfoSourcePath`: resolves symlinks in the parent (and, with `-L`, the path
+/// itself, remembering the name it was given).
+fn source_info(path: &str, follow: bool) -> anyhow::Result<CopyInfo> {
+    let canon = |p: &str| -> anyhow::Result<String> {
+        let r = fs::canonicalize(p).map_err(|e| os_error("lstat", Path::new(p), &e))?;
+        Ok(r.to_string_lossy().into_owned())
+    };
+    let (resolved, rebase_name) = if follow {
+        gopath::rebase_name(path, &canon(path)?)
+    } else {
+        let (dir, base) = gopath::split(path);
+        let dir = canon(if dir.is_empty() { "." } else { dir })?;
+        let resolved = if dir.ends_with('/') { format!("{dir}{base}") } else { format!("{dir}/{base}") };
+        let name = if path.ends_with('/') && gopath::base(path) != gopath::base(&resolved) {
+            gopath::base(path)
+        } else {
+            String::new()
+        };
+        (resolved, name)
+    };
+    let m = fs::symlink_metadata(&resolved).map_err(|e| os_error("lstat", Path::new(&resolved), &e))?;
+    Ok(CopyInfo { path: resolved, exists: true, is_dir: m.is_dir(), rebase_name })
+}
+
+/// Adds `fs_path` (not following symlinks) and everything below it to `b`, named `name`.
+/// Sockets are skipped, as docker does; hard links within the tree stay links.
+fn append_tree<W: Write>(
+    b: &mut tar::Builder<W>,
+    fs_path: &Path,
+    name: &str,
+    links: &mut HashMap<(u64, u64), String>,
+) -> anyhow::Result<()> {
+    let meta = fs::symlink_metadata(fs_path).map_err(|e| os_error("lstat", fs_path, &e))?;
+    let ft = meta.file_type();
+    if ft.is_socket() {
+        return Ok(());
+    }
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    let werr = |e: io::Error| anyhow!("writing the archive of {}: {e}", fs_path.display());
+    if ft.is_dir() {
+        h.set_size(0);
+        b.append_data(&mut h, format!("{name}/"), io::empty()).map_err(werr)?;
+        let mut children: Vec<_> = fs::read_dir(fs_path)
+            .map_err(|e| os_error("open", fs_path, &e))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| os_error("readdirent", fs_path, &e))?;
+        children.sort();
+        for child in children {
+            let child_name = format!("{name}/{}", child.to_string_lossy());
+            append_tree(b, &fs_path.join(&child), &child_name, links)?;
+        }
+    } else if ft.is_symlink() {
+        let target = fs::read_link(fs_path).map_err(|e| os_error("readlink", fs_path, &e))?;
+        h.set_size(0);
+        b.append_link(&mut h, name, &target).map_err(werr)?;
+    } else if ft.is_file() {
+        if meta.nlink() > 1 {
+            if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                b.append_link(&mut h, name, first).map_err(werr)?;
+                return Ok(());
+            }
+            links.insert((meta.dev(), meta.ino()), name.to_owned());
+        }
+        let f = File::open(fs_path).map_err(|e| os_error("open", fs_path, &e))?;
+        // Keep the stream valid if the file changes size while it is read.
+        let size = meta.len();
+        let data = f.take(size).chain(io::repeat(0)).take(size);
+        b.append_data(&mut h, name, data).map_err(werr)?;
+    } else {
+        h.set_size(0);
+        b.append_data(&mut h, name, io::empty()).map_err(werr)?;
+    }
+    Ok(())
+}
+
+/// Checks that `rel` stays inside the destination; returns its components (none for `.`).
+fn safe_components(name: &str) -> anyhow::Result<Vec<String>> {
+    if name.starts_with('/') {
+        bail!("refusing to extract {name:?}: absolute path");
+    }
+    let cleaned = gopath::clean(name);
+    if cleaned == ".." || cleaned.starts_with("../") {
+        bail!("refusing to extract {name:?}: it is outside of the destination");
+    }
+    Ok(cleaned.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_owned).collect())
+}
+
+/// Makes sure every parent of `comps` under `dest` is a real directory (creating missing
+/// ones), never a symlink, and returns the full path.
+fn prepare_parents(dest: &Path, comps: &[String], name: &str) -> anyhow::Result<PathBuf> {
+    let mut p = dest.to_path_buf();
+    for (i, c) in comps.iter().enumerate() {
+        p.push(c);
+        if i + 1 == comps.len() {
+            break;
+        }
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                bail!("refusing to extract {name:?}: {} is a symbolic link", p.display())
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => bail!("cannot extract {name:?}: {} is not a directory", p.display()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(&p).map_err(|e| os_error("mkdir", &p, &e))?;
+            }
+            Err(e) => return Err(os_error("lstat", &p, &e)),
+        }
+    }
+    Ok(p)
+}
+
+fn set_mtime(path: &Path, mtime: u64) {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+    if let Ok(f) = File::open(path) {
+        let _ = f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t));
+    }
+}
+
+/// moby's `Untar` with `NoLchown` and `NoOverwriteDirNonDir`, into `dest`, renaming top
+/// entries by `renames` on the way.
+fn extract(r: impl Read, dest: &Path, renames: &[(String, String)]) -> anyhow::Result<()> {
+    let mut archive = tar::Archive::new(r);
+    let mut dirs: Vec<(PathBuf, u32, u64)> = Vec::new();
+    let corrupt = |e: io::Error| anyhow!("reading the archive: {e}");
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut e = entry.map_err(corrupt)?;
+        let kind = e.header().entry_type();
+        if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
+            continue;
+        }
+        let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let name = renames.iter().fold(raw, |n, (old, new)| rebase(&n, old, new));
+        let comps = safe_components(&name)?;
+        let mode = e.header().mode().unwrap_or(0o644) & 0o7777;
+        let mtime = e.header().mtime().unwrap_or(0);
+        let is_dir = kind == tar::EntryType::Directory || (kind == tar::EntryType::Regular && name.ends_with('/'));
+        let path = prepare_parents(dest, &comps, &name)?;
+        match fs::symlink_metadata(&path) {
+            Ok(m) => {
+                if m.is_dir() && !is_dir {
+                    bail!("cannot overwrite directory {:?} with non-directory {:?}", path.display().to_string(), dest.display().to_string());
+                }
+                if !m.is_dir() && is_dir {
+                    bail!("cannot overwrite non-directory {:?} with directory {:?}", path.display().to_string(), dest.display().to_string());
+                }
+                if m.is_dir() && comps.is_empty() {
+                    continue;
+                }
+                if !m.is_dir() {
+                    fs::remove_file(&path).map_err(|e| os_error("remove", &path, &e))?;
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(os_error("lstat", &path, &err)),
+        }
+        if is_dir {
+            if !path.is_dir() {
+                fs::create_dir(&path).map_err(|e| os_error("mkdir", &path, &e))?;
+            }
+            dirs.push((path, mode, mtime));
+            continue;
+        }
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .custom_flags(libc_o_nofollow())
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| os_error("open", &path, &e))?;
+                io::copy(&mut e, &mut f).map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(|e| os_error("chmod", &path, &e))?;
+                let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime);
+                let _ = f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t));
+            }
+            tar::EntryType::Symlink => {
+                let target = e.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                std::os::unix::fs::symlink(&target, &path).map_err(|e| os_error("symlink", &path, &e))?;
+            }
+            tar::EntryType::Link => {
+                let target = e.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                let target = renames.iter().fold(target, |n, (old, new)| rebase(&n, old, new));
+                let tcomps = safe_components(&target)?;
+                let tpath = prepare_parents(dest, &tcomps, &target)?;
+                fs::hard_link(&tpath, &path).map_err(|e| os_error("link", &path, &e))?;
+            }
+            tar::EntryType::Fifo => {
+                nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(mode))
+                    .map_err(|e| os_error("mkfifo", &path, &io::Error::from(e)))?;
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(|e| os_error("chmod", &path, &e))?;
+            }
+            tar::EntryType::Char | tar::EntryType::Block => {
+                let sflag = if kind == tar::EntryType::Char {
+                    nix::sys::stat::SFlag::S_IFCHR
+                } else {
+                    nix::sys::stat::SFlag::S_IFBLK
+                };
+                let major = e.header().device_major().ok().flatten().unwrap_or(0);
+                let minor = e.header().device_minor().ok().flatten().unwrap_or(0);
+                let dev = nix::sys::stat::makedev(u64::from(major), u64::from(minor));
+                nix::sys::stat::mknod(&path, sflag, nix::sys::stat::Mode::from_bits_truncate(mode), dev)
+                    .map_err(|e| os_error("mknod", &path, &io::Error::from(e)))?;
+            }
+            other => bail!("unhandled tar header type {:?} for {name:?}", other.as_byte() as char),
+        }
+    }
+    // Directories last, deepest first: their mode may forbid writing into them, and creating
+    // their children changed their mtime.
+    for (path, mode, mtime) in dirs.iter().rev() {
+        fs::set_permissions(path, fs::Permissions::from_mode(*mode)).map_err(|e| os_error("chmod", path, &e))?;
+        set_mtime(path, *mtime);
+    }
+    Ok(())
+}
+
+/// `O_NOFOLLOW`, so a symlink raced into place is never written through.
+fn libc_o_nofollow() -> i32 {
+    nix::fcntl::OFlag::O_NOFOLLOW.bits()
+}
+
+/// Reads a tar coming from the network in a blocking thread.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    buf: Bytes,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.buf.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(b) => self.buf = b,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.buf = self.buf.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Writes into the request body from a blocking thread, counting bytes.
+struct BodyWriter {
+    inner: tokio::io::DuplexStream,
+    rt: tokio::runtime::Handle,
+    count: Arc<AtomicU64>,
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.rt.block_on(self.inner.write(buf))?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.rt.block_on(self.inner.flush())
+    }
+}
+
+// ---- the two directions ----
+
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    follow_link: bool,
+    copy_uid_gid: bool,
+    quiet: bool,
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn size_text(n: u64) -> String {
+    human_size_prec(n as f64, 3)
+}
+
+async fn copy_from_container(c: &Client, ctr: &str, src: &str, dst: &str, o: Options) -> anyhow::Result<i32> {
+    let dst_path = if dst == "-" { dst.to_owned() } else { resolve_local_path(dst)? };
+    if dst_path != "-" {
+        validate_output_path(&dst_path)?;
+    }
+    let mut src_path = src.to_owned();
+    let mut rebase_name = String::new();
+    if o.follow_link
+        && let Ok(st) = stat(c, ctr, &src_path).await
+        && st.mode & MODE_SYMLINK != 0
+    {
+        let target = if st.link_target.starts_with('/') {
+            st.link_target.clone()
+        } else {
+            join(&split_dir_entry(&src_path).0, &st.link_target)
+        };
+        (src_path, rebase_name) = gopath::rebase_name(&src_path, &target);
+    }
+    let resp = c.send(Method::GET, &archive_path(ctr, &src_path), client::empty(), None).await?;
+    let st = stat_from_headers(resp.headers())?;
+    let mut body = resp.into_body();
+    if dst_path == "-" {
+        output::copy_body(&mut body, &mut io::stdout().lock()).await?;
+        return Ok(0);
+    }
+    let src_info = CopyInfo { path: src_path.clone(), exists: true, is_dir: st.mode & MODE_DIR != 0, rebase_name };
+    let dst_info = dest_info(&dst_path)?;
+    let mut renames = Vec::new();
+    if !src_info.rebase_name.is_empty() {
+        let (_, base) = split_dir_entry(&src_info.path);
+        renames.push((base, src_info.rebase_name.clone()));
+    }
+    let (dst_dir, rename) = prepare(&src_info, &dst_info)?;
+    renames.extend(rename);
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let dir = PathBuf::from(dst_dir);
+    let task = tokio::task::spawn_blocking(move || extract(ChunkReader { rx, buf: Bytes::new() }, &dir, &renames));
+    let mut total = 0u64;
+    let mut net: Option<ClientError> = None;
+    loop {
+        match client::next_chunk(&mut body).await {
+            Ok(Some(chunk)) => {
+                total += chunk.len() as u64;
+                if tx.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                net = Some(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let extracted = task.await.map_err(|e| anyhow!("extracting: {e}"))?;
+    if let Some(e) = net {
+        return Err(e.into());
+    }
+    extracted?;
+    if !o.quiet {
+        eprintln!("Successfully copied {} to {dst_path}", size_text(total));
+    }
+    Ok(0)
+}
+
+async fn copy_to_container(c: &Client, ctr: &str, src: &str, dst: &str, o: Options) -> anyhow::Result<i32> {
+    let src_path = if src == "-" { src.to_owned() } else { resolve_local_path(src)? };
+    let mut dst_info = CopyInfo { path: dst.to_owned(), ..CopyInfo::default() };
+    let mut st = stat(c, ctr, dst).await;
+    if let Ok(s) = &st
+        && s.mode & MODE_SYMLINK != 0
+    {
+        let target = if s.link_target.starts_with('/') {
+            s.link_target.clone()
+        } else {
+            join(&split_dir_entry(dst).0, &s.link_target)
+        };
+        dst_info.path = target.clone();
+        st = stat(c, ctr, &target).await;
+    }
+    // A destination that cannot be stat'ed may still work if its parent exists: the
+    // extraction will tell.
+    if let Ok(s) = &st {
+        if s.mode & MODE_DEVICE != 0 {
+            bail!("destination \"{ctr}:{dst}\" must be a directory or a regular file: got a device");
+        }
+        if s.mode & MODE_IRREGULAR != 0 {
+            bail!("destination \"{ctr}:{dst}\" must be a directory or a regular file: got an irregular file");
+        }
+        dst_info.exists = true;
+        dst_info.is_dir = s.mode & MODE_DIR != 0;
+    }
+
+    let count = Arc::new(AtomicU64::new(0));
+    let (resolved, body, task) = if src_path == "-" {
+        if !dst_info.is_dir {
+            bail!("destination \"{ctr}:{dst}\" must be a directory");
+        }
+        let stdin = output::stdin_file().context("reading stdin")?;
+        (dst_info.path.clone(), client::reader_body(stdin), None)
+    } else {
+        let src_info = source_info(&src_path, o.follow_link)?;
+        let (src_dir, src_base) = split_dir_entry(&src_info.path);
+        let (dst_dir, rename) = prepare(&src_info, &dst_info)?;
+        let top = match rename {
+            Some((_, new)) => new,
+            None if !src_info.rebase_name.is_empty() => src_info.rebase_name.clone(),
+            None => src_base.clone(),
+        };
+        let fs_path = if src_base == "." { PathBuf::from(&src_dir) } else { Path::new(&src_dir).join(&src_base) };
+        let (rd, wr) = tokio::io::duplex(256 * 1024);
+        let w = BodyWriter { inner: wr, rt: tokio::runtime::Handle::current(), count: count.clone() };
+        let task = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut b = tar::Builder::new(BufWriter::with_capacity(256 * 1024, w));
+            append_tree(&mut b, &fs_path, &top, &mut HashMap::new())?;
+            b.into_inner()
+                .and_then(|mut w| w.flush())
+                .map_err(|e| anyhow!("writing the archive: {e}"))?;
+            Ok(())
+        });
+        (dst_dir, client::reader_body(rd), Some(task))
+    };
+    let mut q = Query::new();
+    q.set("path", resolved).set("noOverwriteDirNonDir", "true");
+    if o.copy_uid_gid {
+        q.set("copyUIDGID", "true");
+    }
+    let path = q.to_path(&container_path(ctr, "/archive"));
+    let sent = c.send(Method::PUT, &path, body, Some("application/x-tar")).await;
+    if let Some(task) = task {
+        // A local failure explains a truncated upload better than the daemon can.
+        task.await.map_err(|e| anyhow!("archiving: {e}"))??;
+    }
+    sent?;
+    if !o.quiet {
+        eprintln!("Successfully copied {} to {ctr}:{}", size_text(count.load(Ordering::Relaxed)), dst_info.path);
+    }
+    Ok(0)
+}
+
+/// `berth cp`.
+pub async fn cp(c: &Client, a: CpArgs) -> anyhow::Result<i32> {
+    if a.src.is_empty() {
+        bail!("source can not be empty");
+    }
+    if a.dest.is_empty() {
+        bail!("destination can not be empty");
+    }
+    // Progress and the summary line are for people: off when stdout is not a terminal.
+    let o = Options { follow_link: a.follow_link, copy_uid_gid: a.archive, quiet: a.quiet || !output::stdout_is_terminal() };
+    match (split_cp_arg(&a.src), split_cp_arg(&a.dest)) {
+        ((Some(ctr), src), (None, dst)) => copy_from_container(c, ctr, src, dst, o).await,
+        ((None, src), (Some(ctr), dst)) => copy_to_container(c, ctr, src, dst, o).await,
+        ((Some(_), _), (Some(_), _)) => bail!("copying between containers is not supported"),
+        ((None, _), (None, _)) => bail!("must specify at least one container source"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gopath::*;
+    use super::*;
+
+    #[test]
+    fn go_paths() {
+        assert_eq!(clean("/a//b/./c/../d/"), "/a/b/d");
+        assert_eq!(clean("../a/.."), "..");
+        assert_eq!(clean("/../a"), "/a");
+        assert_eq!(clean(""), ".");
+        assert_eq!(dir("/a/b/."), "/a/b");
+        assert_eq!(dir("/a/b"), "/a");
+        assert_eq!(dir("b"), ".");
+        assert_eq!(base("/a/b/"), "b");
+        assert_eq!(base("/"), "/");
+        assert_eq!(base("/a/."), ".");
+        assert_eq!(split_dir_entry("/a/b/."), ("/a/b".into(), ".".into()));
+        assert_eq!(split_dir_entry("/a/b/"), ("/a".into(), "b".into()));
+        assert_eq!(split_dir_entry("/"), ("/".into(), "/".into()));
+        assert_eq!(preserve_trailing("/a/b", "b/."), "/a/b/.");
+        assert_eq!(preserve_trailing("/a/b", "b/"), "/a/b/");
+        assert_eq!(preserve_trailing("/a/b", "b"), "/a/b");
+        assert_eq!(rebase_name("/x/link/", "/x/target"), ("/x/target/".into(), "link".into()));
+        assert_eq!(rebase_name("/x/link/.", "/x/target"), ("/x/target/.".into(), String::new()));
+        assert_eq!(rebase_name("/x/t", "/x/t"), ("/x/t".into(), String::new()));
+        assert!(asserts_directory("a/") && asserts_directory("a/.") && !asserts_directory("a"));
+    }
+
+    #[test]
+    fn cp_args() {
+        assert_eq!(split_cp_arg("web:/etc/hosts"), (Some("web"), "/etc/hosts"));
+        assert_eq!(split_cp_arg("/tmp/a:b"), (None, "/tmp/a:b"));
+        assert_eq!(split_cp_arg("./a:b"), (None, "./a:b"));
+        assert_eq!(split_cp_arg("file"), (None, "file"));
+        assert_eq!(split_cp_arg("-"), (None, "-"));
+        assert_eq!(split_cp_arg("web:"), (Some("web"), ""));
+    }
+
+    fn info(path: &str, exists: bool, is_dir: bool) -> CopyInfo {
+        CopyInfo { path: path.into(), exists, is_dir, rebase_name: String::new() }
+    }
+
+    #[test]
+    fn copy_rules() {
+        let file = info("/etc/hosts", true, false);
+        let dir = info("/etc", true, true);
+        // Into an existing directory: unchanged, extracted inside it.
+        assert_eq!(prepare(&file, &info("/tmp/out", true, true)).unwrap(), ("/tmp/out".into(), None));
+        // Onto an existing file: renamed to it.
+        assert_eq!(
+            prepare(&file, &info("/tmp/out", true, false)).unwrap(),
+            ("/tmp".into(), Some(("hosts".into(), "out".into())))
+        );
+        // A directory onto a file: refused.
+        assert_eq!(prepare(&dir, &info("/tmp/out", true, false)).unwrap_err().to_string(), "cannot copy directory");
+        // A directory to a new name.
+        assert_eq!(prepare(&dir, &info("/tmp/new", false, false)).unwrap(), ("/tmp".into(), Some(("etc".into(), "new".into()))));
+        // A file to `new/`: the directory must exist.
+        assert_eq!(prepare(&file, &info("/tmp/new/", false, false)).unwrap_err().to_string(), "no such directory");
+        // Contents of a directory to a new name.
+        assert_eq!(
+            prepare(&info("/etc/.", true, true), &info("/tmp/new", false, false)).unwrap(),
+            ("/tmp".into(), Some((".".into(), "new".into())))
+        );
+        // The container's root.
+        assert_eq!(prepare(&info("/", true, true), &info("/tmp/new", false, false)).unwrap().1, Some((".".into(), "new".into())));
+        // Followed symlinks keep the name they were given.
+        let mut linked = info("/real/target", true, false);
+        linked.rebase_name = "link".into();
+        assert_eq!(prepare(&linked, &info("/tmp/x", false, false)).unwrap().1, Some(("link".into(), "x".into())));
+    }
+
+    #[test]
+    fn rebasing() {
+        assert_eq!(rebase("etc", "etc", "new"), "new");
+        assert_eq!(rebase("etc/", "etc", "new"), "new/");
+        assert_eq!(rebase("etc/hosts", "etc", "new"), "new/hosts");
+        assert_eq!(rebase("etcx/hosts", "etc", "new"), "etcx/hosts");
+        assert_eq!(rebase("./a", ".", "new"), "new/a");
+        assert_eq!(rebase(".", ".", "new"), "new");
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+        assert_eq!(base64_decode("YQ").unwrap(), b"a");
+        assert!(base64_decode("a*b").is_none());
+        let stat = r#"{"name":"etc","size":4096,"mode":2147484141,"mtime":"2025-02-17T17:43:39Z","linkTarget":""}"#;
+        let mut h = hyper::HeaderMap::new();
+        h.insert("x-docker-container-path-stat", hyper::header::HeaderValue::from_str(&encode(stat.as_bytes())).unwrap());
+        let st = stat_from_headers(&h).unwrap();
+        assert_eq!(st.name, "etc");
+        assert_ne!(st.mode & MODE_DIR, 0);
+    }
+
+    fn encode(b: &[u8]) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+            out.push(T[(n >> 18) as usize & 63] as char);
+            out.push(T[(n >> 12) as usize & 63] as char);
+            out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+            out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        }
+        out
+    }
+
+    fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, kind, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_mode(if *kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+            h.set_mtime(1_000_000);
+            match kind {
+                tar::EntryType::Symlink | tar::EntryType::Link => {
+                    h.set_size(0);
+                    b.append_link(&mut h, name, data).unwrap();
+                }
+                _ => {
+                    h.set_size(data.len() as u64);
+                    b.append_data(&mut h, name, data.as_bytes()).unwrap();
+                }
+            }
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn extract_renames_and_keeps_inside() {
+        let d = tempfile::tempdir().unwrap();
+        let t = tar_of(&[
+            ("etc/", tar::EntryType::Directory, ""),
+            ("etc/hosts", tar::EntryType::Regular, "127.0.0.1 localhost\n"),
+            ("etc/link", tar::EntryType::Symlink, "/etc/passwd"),
+            ("etc/hard", tar::EntryType::Link, "etc/hosts"),
+        ]);
+        extract(&t[..], d.path(), &[("etc".into(), "out".into())]).unwrap();
+        assert_eq!(fs::read_to_string(d.path().join("out/hosts")).unwrap(), "127.0.0.1 localhost\n");
+        assert_eq!(fs::read_link(d.path().join("out/link")).unwrap(), Path::new("/etc/passwd"));
+        assert_eq!(fs::metadata(d.path().join("out/hard")).unwrap().nlink(), 2);
+        let m = fs::metadata(d.path().join("out/hosts")).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o644);
+        assert_eq!(m.mtime(), 1_000_000);
+        assert_eq!(fs::metadata(d.path().join("out")).unwrap().mtime(), 1_000_000);
+
+        // Extracting the same archive again replaces the files.
+        extract(&t[..], d.path(), &[("etc".into(), "out".into())]).unwrap();
+    }
+
+    #[test]
+    fn extract_refuses_escapes() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let t = tar_of(&[
+            ("a", tar::EntryType::Symlink, &outside.path().to_string_lossy()),
+            ("a/evil", tar::EntryType::Regular, "x"),
+        ]);
+        let err = extract(&t[..], d.path(), &[]).unwrap_err();
+        assert!(err.to_string().contains("is a symbolic link"), "{err}");
+        assert!(!outside.path().join("evil").exists());
+
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        h.set_entry_type(tar::EntryType::Regular);
+        // `append_data` refuses `..`, so write the name into the header by hand.
+        h.as_old_mut().name[..7].copy_from_slice(b"../evil");
+        h.set_cksum();
+        b.append(&h, &b"x"[..]).unwrap();
+        let t = b.into_inner().unwrap();
+        let err = extract(&t[..], d.path(), &[]).unwrap_err();
+        assert!(err.to_string().contains("outside of the destination"), "{err}");
+
+        let t = tar_of(&[("f", tar::EntryType::Regular, "x")]);
+        fs::create_dir(d.path().join("f")).unwrap();
+        let err = extract(&t[..], d.path(), &[]).unwrap_err();
+        assert!(err.to_string().starts_with("cannot overwrite directory"), "{err}");
+    }
+
+    #[test]
+    fn archives_round_trip() {
+        let src = tempfile::tempdir().unwrap();
+        fs::create_dir(src.path().join("dir")).unwrap();
+        fs::write(src.path().join("dir/a"), "hello").unwrap();
+        fs::hard_link(src.path().join("dir/a"), src.path().join("dir/b")).unwrap();
+        std::os::unix::fs::symlink("a", src.path().join("dir/l")).unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        append_tree(&mut b, &src.path().join("dir"), "copy", &mut HashMap::new()).unwrap();
+        let t = b.into_inner().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        extract(&t[..], dst.path(), &[]).unwrap();
+        assert_eq!(fs::read_to_string(dst.path().join("copy/a")).unwrap(), "hello");
+        assert_eq!(fs::metadata(dst.path().join("copy/b")).unwrap().nlink(), 2);
+        assert_eq!(fs::read_link(dst.path().join("copy/l")).unwrap(), Path::new("a"));
+
+        // Contents only (`dir/.` into an existing directory).
+        let mut b = tar::Builder::new(Vec::new());
+        append_tree(&mut b, &src.path().join("dir"), ".", &mut HashMap::new()).unwrap();
+        let t = b.into_inner().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        extract(&t[..], dst.path(), &[]).unwrap();
+        assert_eq!(fs::read_to_string(dst.path().join("a")).unwrap(), "hello");
+    }
+
+    #[test]
+    fn local_destinations() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_string_lossy().into_owned();
+        let i = dest_info(&root).unwrap();
+        assert!(i.exists && i.is_dir);
+        let i = dest_info(&format!("{root}/new")).unwrap();
+        assert!(!i.exists);
+        assert!(dest_info(&format!("{root}/no/new")).is_err());
+        std::os::unix::fs::symlink(d.path(), d.path().join("l")).unwrap();
+        let i = dest_info(&format!("{root}/l")).unwrap();
+        assert_eq!(i.path, root);
+        assert!(i.is_dir);
+        let err = validate_output_path(&format!("{root}/no/such")).unwrap_err();
+        assert_eq!(err.to_string(), format!("invalid output path: directory \"{root}/no\" does not exist"));
+        let i = source_info(&format!("{root}/l/"), false).unwrap();
+        assert!(i.is_dir);
+    }
+}

@@ -1,0 +1,355 @@
+//! Tar streams of directory trees: `docker export` (a container's whole root) and `docker cp`
+//! out of a container (one file or directory under a chosen name).
+//!
+//! The walk holds directory fds and opens every child with `O_NOFOLLOW` relative to its
+//! parent, so a container swapping a directory for a symlink mid-walk cannot make us read host
+//! files. Entries are in name order; hard links within the stream are kept (by inode);
+//! `security.capability` goes into a PAX record as Docker does; sockets are skipped (tar
+//! cannot hold them). A file that grows or shrinks while it is read is cut or zero-padded to
+//! the size in its header, so the stream always stays valid.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
+
+const WRITE_BUFFER: usize = 1 << 20;
+const CAPABILITY_XATTR: &str = "security.capability";
+
+/// Why a tree could not be packed.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to {op} {path}")]
+pub struct PackError {
+    op: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+/// Streams the contents of `dir` (not `dir` itself) as a tar, names relative to it.
+pub fn pack_dir(dir: &Path, w: impl Write) -> Result<(), PackError> {
+    let root = rfs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| PackError {
+        op: "open",
+        path: dir.to_owned(),
+        source: e.into(),
+    })?;
+    let mut p = Packer::new(w, dir);
+    p.children(&root, "")?;
+    p.finish()
+}
+
+/// Streams `src` (a file, directory or symlink; not followed) as a tar whose top entry is
+/// named `name`, as `docker cp container:/path -` does.
+pub fn pack_path(src: &Path, name: &str, w: impl Write) -> Result<(), PackError> {
+    let parent = src
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("/"));
+    let base = src.file_name().map_or(&b"."[..], |n| n.as_bytes());
+    let dir = rfs::open(
+        parent,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| PackError {
+        op: "open",
+        path: parent.to_owned(),
+        source: e.into(),
+    })?;
+    let mut p = Packer::new(w, parent);
+    p.entry(dir.as_fd(), base, name.trim_end_matches('/'))?;
+    p.finish()
+}
+
+struct Packer<W: Write> {
+    b: tar::Builder<BufWriter<W>>,
+    origin: PathBuf,
+    links: HashMap<(u64, u64), String>,
+}
+
+impl<W: Write> Packer<W> {
+    fn new(w: W, origin: &Path) -> Self {
+        Self {
+            b: tar::Builder::new(BufWriter::with_capacity(WRITE_BUFFER, w)),
+            origin: origin.to_owned(),
+            links: HashMap::new(),
+        }
+    }
+
+    fn err(&self, op: &'static str, rel: &str) -> impl FnOnce(io::Error) -> PackError {
+        let path = self.origin.join(rel);
+        move |source| PackError { op, path, source }
+    }
+
+    fn children(&mut self, dir: &OwnedFd, prefix: &str) -> Result<(), PackError> {
+        let mut names = Vec::new();
+        let mut d = rfs::Dir::read_from(dir).map_err(|e| self.err("list", prefix)(e.into()))?;
+        while let Some(e) = d.read() {
+            let n = e
+                .map_err(|e| self.err("list", prefix)(e.into()))?
+                .file_name()
+                .to_bytes()
+                .to_vec();
+            if n != b"." && n != b".." {
+                names.push(n);
+            }
+        }
+        names.sort();
+        for n in names {
+            let name = String::from_utf8_lossy(&n);
+            let path = if prefix.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            self.entry(dir.as_fd(), &n, &path)?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, dir: BorrowedFd<'_>, name: &[u8], path: &str) -> Result<(), PackError> {
+        let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| self.err("stat", path)(e.into()))?;
+        let ft = FileType::from_raw_mode(st.st_mode);
+        let mut h = header(&st);
+        match ft {
+            FileType::Directory => {
+                let fd = rfs::openat(
+                    dir,
+                    name,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| self.err("open", path)(e.into()))?;
+                h.set_entry_type(tar::EntryType::Directory);
+                self.b
+                    .append_data(&mut h, format!("{path}/"), io::empty())
+                    .map_err(self.err("write", path))?;
+                self.children(&fd, path)
+            }
+            FileType::RegularFile => {
+                let key = (st.st_dev, st.st_ino);
+                if st.st_nlink > 1 {
+                    if let Some(first) = self.links.get(&key).cloned() {
+                        h.set_entry_type(tar::EntryType::Link);
+                        h.set_size(0);
+                        return self
+                            .b
+                            .append_link(&mut h, path, first)
+                            .map_err(self.err("write", path));
+                    }
+                    self.links.insert(key, path.to_owned());
+                }
+                let fd = rfs::openat(
+                    dir,
+                    name,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| self.err("open", path)(e.into()))?;
+                let mut cap = vec![0u8; 256];
+                if let Ok(n) = rfs::fgetxattr(&fd, CAPABILITY_XATTR, &mut cap[..]) {
+                    let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
+                    self.b
+                        .append_pax_extensions([(key.as_str(), &cap[..n])])
+                        .map_err(self.err("write", path))?;
+                }
+                let size = u64::try_from(st.st_size).unwrap_or(0);
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(size);
+                let data = Exact {
+                    inner: File::from(fd),
+                    left: size,
+                };
+                self.b
+                    .append_data(&mut h, path, data)
+                    .map_err(self.err("write", path))
+            }
+            FileType::Symlink => {
+                let target = rfs::readlinkat(dir, name, Vec::new())
+                    .map_err(|e| self.err("read link", path)(e.into()))?;
+                h.set_entry_type(tar::EntryType::Symlink);
+                let target = PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes()));
+                self.b
+                    .append_link(&mut h, path, target)
+                    .map_err(self.err("write", path))
+            }
+            FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
+                h.set_entry_type(match ft {
+                    FileType::CharacterDevice => tar::EntryType::Char,
+                    FileType::BlockDevice => tar::EntryType::Block,
+                    _ => tar::EntryType::Fifo,
+                });
+                if ft != FileType::Fifo {
+                    h.set_device_major(rfs::major(st.st_rdev))
+                        .map_err(self.err("write", path))?;
+                    h.set_device_minor(rfs::minor(st.st_rdev))
+                        .map_err(self.err("write", path))?;
+                }
+                self.b
+                    .append_data(&mut h, path, io::empty())
+                    .map_err(self.err("write", path))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn finish(self) -> Result<(), PackError> {
+        let origin = self.origin.clone();
+        let werr = |source| PackError {
+            op: "write archive of",
+            path: origin.clone(),
+            source,
+        };
+        let mut inner = self.b.into_inner().map_err(werr)?;
+        inner.flush().map_err(werr)
+    }
+}
+
+fn header(st: &Stat) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(st.st_mode & 0o7777);
+    h.set_uid(u64::from(st.st_uid));
+    h.set_gid(u64::from(st.st_gid));
+    h.set_mtime(u64::try_from(st.st_mtime).unwrap_or(0));
+    h.set_size(0);
+    h
+}
+
+/// Yields exactly `left` bytes of `inner`, zero-padding if it ends early.
+struct Exact<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = match self.inner.read(&mut buf[..want])? {
+            0 => {
+                buf[..want].fill(0);
+                want
+            }
+            n => n,
+        };
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unpack::{UnpackOptions, unpack_into};
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn pack_then_unpack_roundtrip() {
+        let src = tempfile::tempdir().unwrap();
+        let s = src.path();
+        fs::create_dir_all(s.join("etc/deep")).unwrap();
+        fs::write(s.join("etc/passwd"), b"root").unwrap();
+        fs::hard_link(s.join("etc/passwd"), s.join("etc/passwd.lnk")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", s.join("pw")).unwrap();
+        rfs::mknodat(
+            rfs::CWD,
+            s.join("fifo").as_path(),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o640),
+            0,
+        )
+        .unwrap();
+        fs::write(s.join(format!("long-{}", "x".repeat(150))), b"long").unwrap();
+        rfs::chownat(
+            rfs::CWD,
+            s.join("etc/passwd").as_path(),
+            Some(rfs::Uid::from_raw(12)),
+            Some(rfs::Gid::from_raw(34)),
+            AtFlags::empty(),
+        )
+        .unwrap();
+
+        let mut tar = Vec::new();
+        pack_dir(s, &mut tar).unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let d = dst.path();
+        unpack_into(
+            d,
+            Path::new("/"),
+            &tar[..],
+            &UnpackOptions {
+                copy_uid_gid: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(fs::read(d.join("etc/passwd")).unwrap(), b"root");
+        let m = fs::metadata(d.join("etc/passwd")).unwrap();
+        assert_eq!((m.nlink(), m.uid(), m.gid()), (2, 12, 34));
+        assert_eq!(
+            fs::read_link(d.join("pw")).unwrap(),
+            Path::new("/etc/passwd")
+        );
+        assert!(d.join("etc/deep").is_dir());
+        assert_eq!(
+            fs::symlink_metadata(d.join("fifo")).unwrap().mode() & 0o7777,
+            0o640
+        );
+        assert_eq!(
+            fs::read(d.join(format!("long-{}", "x".repeat(150)))).unwrap(),
+            b"long"
+        );
+
+        let mut tar = Vec::new();
+        pack_path(&s.join("etc"), "renamed", &mut tar).unwrap();
+        let names: Vec<String> = tar::Archive::new(&tar[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "renamed/",
+                "renamed/deep/",
+                "renamed/passwd",
+                "renamed/passwd.lnk"
+            ]
+        );
+    }
+
+    #[test]
+    fn exact_pads_and_truncates() {
+        let mut out = Vec::new();
+        Exact {
+            inner: &b"abc"[..],
+            left: 5,
+        }
+        .read_to_end(&mut out)
+        .unwrap();
+        assert_eq!(out, b"abc\0\0");
+        let mut out = Vec::new();
+        Exact {
+            inner: &b"abcdef"[..],
+            left: 2,
+        }
+        .read_to_end(&mut out)
+        .unwrap();
+        assert_eq!(out, b"ab");
+    }
+}
