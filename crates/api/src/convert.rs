@@ -291,7 +291,7 @@ fn networks(c: &Container) -> BTreeMap<String, EndpointSettings> {
 pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectResponse {
     let st = &c.state;
     let file = |n: &str| engine.container_file(&c.id, n).display().to_string();
-    let run = engine.config().exec_root.join("containers").join(&c.id).join("rootfs").display().to_string();
+    let run = engine.config().exec_root.join("containers").join(&c.id).display().to_string();
     let mut graph = BTreeMap::new();
     graph.insert("UpperDir".to_owned(), file("upper"));
     graph.insert("WorkDir".to_owned(), file("work"));

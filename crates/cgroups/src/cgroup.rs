@@ -433,6 +433,16 @@ impl Cgroup {
     pub fn stats(&self) -> Result<Stats, CgroupError> {
         stats::read(self)
     }
+
+    /// How many processes of this cgroup the kernel's OOM killer has killed (`oom_kill` in
+    /// v1's `memory.oom_control` or v2's `memory.events`); `None` without a memory controller
+    /// or on kernels that don't count.
+    pub fn oom_kills(&self) -> Option<u64> {
+        let dir = self.dir_for(Controller::Memory)?;
+        let file = if dir.version == Version::V2 { "memory.events" } else { "memory.oom_control" };
+        let text = std::fs::read_to_string(dir.path.join(file)).ok()?;
+        text.lines().find_map(|l| l.strip_prefix("oom_kill ")).and_then(|n| n.trim().parse().ok())
+    }
 }
 
 fn millis(d: Duration) -> u64 {

@@ -5,20 +5,22 @@
 //! Archives are streamed both ways: `load` and `import` send the file (or stdin) as the request
 //! body as it is read, `save` writes the response to stdout or to `-o FILE` through a temporary
 //! file that is renamed into place only when the whole archive arrived. The JSON-lines replies
-//! of `load` and `import` are shown as docker's `jsonmessage` does ([`display_stream`]).
+//! of `load` and `import` are shown as docker's `jsonmessage` does (module `progress`).
+
+mod progress;
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use api_types::image::{
-    HistoryResponseItem, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary, JsonMessage,
+    HistoryResponseItem, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary,
 };
 use client::Client;
 use hyper::Method;
-use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+use self::progress::{display_stream, is_json};
 use crate::containers::get_raw;
 use crate::format::inspect;
 use crate::format::output::{self, AtomicFile, os_error};
@@ -49,7 +51,7 @@ pub struct ImagesArgs {
     /// Only show image IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Only images matching this reference (a glob, e.g. `busybox:*`)
+    /// Only images matching this reference (a glob, e.g. busybox:*)
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub repository: Option<String>,
 }
@@ -166,8 +168,12 @@ pub struct PruneArgs {
     /// Remove all unused images, not just dangling ones
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long = "filter", value_name = "filter")]
+    /// Filter values (`until=<timestamp>`, `label=<key>[=<value>]`)
+    #[arg(
+        long = "filter",
+        value_name = "filter",
+        help = "Provide filter values (e.g. \"until=<timestamp>\")"
+    )]
     pub filter: Vec<Filter>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
@@ -180,8 +186,7 @@ fn image_path(name: &str, rest: &str) -> String {
 
 // ---- images ----
 
-const DEFAULT_IMAGES_FORMAT: &str =
-    "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
+const DEFAULT_IMAGES_FORMAT: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
 const DIGEST_IMAGES_FORMAT: &str = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
 
 /// docker's `NewImageFormat`.
@@ -207,7 +212,14 @@ fn image_header() -> Value {
     })
 }
 
-fn image_row(img: &ImageSummary, trunc: bool, now: f64, repo: &str, tag: &str, digest: &str) -> Value {
+fn image_row(
+    img: &ImageSummary,
+    trunc: bool,
+    now: f64,
+    repo: &str,
+    tag: &str,
+    digest: &str,
+) -> Value {
     let na_or = |n: i64, f: &dyn Fn(i64) -> String| if n == -1 { "N/A".to_owned() } else { f(n) };
     json!({
         "ID": if trunc { truncate_id(&img.id).to_owned() } else { img.id.clone() },
@@ -230,7 +242,13 @@ fn image_row(img: &ImageSummary, trunc: bool, now: f64, repo: &str, tag: &str, d
 
 /// docker's `imageFormat`: one row per repository and tag (and digest, when shown); one
 /// `<none>` row for a dangling image.
-fn image_rows(img: &ImageSummary, trunc: bool, show_digests: bool, need_digest: bool, now: f64) -> Vec<Value> {
+fn image_rows(
+    img: &ImageSummary,
+    trunc: bool,
+    show_digests: bool,
+    need_digest: bool,
+    now: f64,
+) -> Vec<Value> {
     let dangling = (img.repo_tags.is_empty() && img.repo_digests.is_empty())
         || (img.repo_tags == ["<none>:<none>"] && img.repo_digests == ["<none>@<none>"]);
     if dangling {
@@ -296,122 +314,30 @@ pub async fn images(c: &Client, a: ImagesArgs) -> anyhow::Result<i32> {
     let mut q = Query::new();
     q.flag("all", a.all).filters(&f);
     let list: Vec<ImageSummary> = c.get(&q.to_path("/images/json")).await?;
-    let source = a.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("table");
+    let source = a
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("table");
     let fmt = image_format(source, a.quiet, a.digests);
     let need_digest = a.digests || fmt.contains("{{.Digest}}");
     let now = format::now_secs();
-    let rows: Vec<Value> = list.iter().flat_map(|i| image_rows(i, !a.no_trunc, a.digests, need_digest, now)).collect();
+    let rows: Vec<Value> = list
+        .iter()
+        .flat_map(|i| image_rows(i, !a.no_trunc, a.digests, need_digest, now))
+        .collect();
     print(&format::render_list(&fmt, &image_header(), &rows)?);
     if let Some(name) = &a.repository
         && list.is_empty()
         && [
-            "build", "history", "import", "inspect", "list", "load", "ls", "prune", "pull", "push", "rm", "save", "tag",
+            "build", "history", "import", "inspect", "list", "load", "ls", "prune", "pull", "push",
+            "rm", "save", "tag",
         ]
         .contains(&name.as_str())
     {
         eprintln!("\nNo images found matching {name:?}: did you mean \"berth image {name}\"?");
     }
     Ok(0)
-}
-
-// ---- JSON message streams ----
-
-/// Renders docker's `JSONProgress` (`[=====>    ]  1.2MB/3.4MB`) for a terminal.
-fn progress_text(m: &JsonMessage) -> String {
-    let Some(p) = &m.progress_detail else { return m.progress.clone().unwrap_or_default() };
-    let (current, total) = (p.current.unwrap_or(0), p.total.unwrap_or(0));
-    if current <= 0 && total <= 0 {
-        return String::new();
-    }
-    if total <= 0 {
-        return format!("{:>8}", human_size(as_f64(current)));
-    }
-    #[allow(clippy::cast_possible_truncation)]
-    let pct = ((as_f64(current) / as_f64(total) * 100.0) as i64 / 2).clamp(0, 50);
-    let pct = usize::try_from(pct).unwrap_or(0);
-    let bar = format!("[{}>{}] ", "=".repeat(pct), " ".repeat(50 - pct));
-    let numbers = if current > total {
-        format!("{:>8}", human_size(as_f64(current)))
-    } else {
-        format!("{:>8}/{}", human_size(as_f64(current)), human_size(as_f64(total)))
-    };
-    format!("{bar}{numbers}")
-}
-
-/// Shows a JSON-lines progress stream as docker's `jsonmessage.DisplayJSONMessagesStream`:
-/// `stream` text as is, `status` lines, progress bars only on a terminal. An `error` in the
-/// stream ends it with that message.
-pub async fn display_stream(body: &mut Incoming, terminal: bool) -> anyhow::Result<()> {
-    let mut buf: Vec<u8> = Vec::new();
-    let mut out = String::new();
-    let mut progress_line = false;
-    let mut eof = false;
-    while !eof {
-        match client::next_chunk(body).await? {
-            Some(chunk) => buf.extend_from_slice(&chunk),
-            None => eof = true,
-        }
-        loop {
-            let mut it = serde_json::Deserializer::from_slice(&buf).into_iter::<JsonMessage>();
-            let msg = match it.next() {
-                None => {
-                    buf.clear();
-                    break;
-                }
-                Some(Ok(m)) => m,
-                Some(Err(e)) if e.is_eof() && !eof => break,
-                Some(Err(e)) => bail!("unexpected response from the daemon: {e}"),
-            };
-            let used = it.byte_offset();
-            buf.drain(..used);
-            if let Some(e) = msg.error_detail.as_ref().and_then(|d| d.message.clone()).or_else(|| msg.error.clone()) {
-                if progress_line {
-                    out.push('\n');
-                }
-                print(&out);
-                return Err(anyhow!(e));
-            }
-            if msg.aux.is_some() {
-                continue;
-            }
-            let progress = progress_text(&msg);
-            let has_progress = msg.progress_detail.is_some() && !progress.is_empty();
-            if !terminal && has_progress {
-                continue;
-            }
-            if progress_line {
-                out.push_str(if has_progress { "\r\x1b[2K" } else { "\n" });
-                progress_line = false;
-            }
-            if let Some(id) = msg.id.as_deref().filter(|i| !i.is_empty()) {
-                out.push_str(id);
-                out.push_str(": ");
-            }
-            let status = msg.status.clone().unwrap_or_default();
-            if terminal && has_progress {
-                out.push_str(&format!("{status} {progress}"));
-                progress_line = true;
-            } else if let Some(s) = msg.stream.as_deref().filter(|s| !s.is_empty()) {
-                out.push_str(s);
-            } else {
-                out.push_str(&status);
-                out.push('\n');
-            }
-            print(&out);
-            out.clear();
-        }
-    }
-    if progress_line {
-        print("\n");
-    }
-    Ok(())
-}
-
-fn is_json(resp: &hyper::Response<Incoming>) -> bool {
-    resp.headers()
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 // ---- load, save, import ----
@@ -425,12 +351,23 @@ pub async fn load(c: &Client, a: LoadArgs) -> anyhow::Result<i32> {
             }
             client::reader_body(output::stdin_file().context("reading stdin")?)
         }
-        Some(p) => client::reader_body(tokio::fs::File::open(p).await.map_err(|e| os_error("open", p, &e))?),
+        Some(p) => client::reader_body(
+            tokio::fs::File::open(p)
+                .await
+                .map_err(|e| os_error("open", p, &e))?,
+        ),
     };
     let terminal = output::stdout_is_terminal();
     let mut q = Query::new();
     q.set("quiet", if a.quiet || !terminal { "1" } else { "0" });
-    let resp = c.send(Method::POST, &q.to_path("/images/load"), body, Some("application/x-tar")).await?;
+    let resp = c
+        .send(
+            Method::POST,
+            &q.to_path("/images/load"),
+            body,
+            Some("application/x-tar"),
+        )
+        .await?;
     let json = is_json(&resp);
     let mut body = resp.into_body();
     if json {
@@ -443,7 +380,7 @@ pub async fn load(c: &Client, a: LoadArgs) -> anyhow::Result<i32> {
 
 /// `berth save`: the images as one tar, to `-o FILE` or a non-terminal stdout.
 pub async fn save(c: &Client, a: SaveArgs) -> anyhow::Result<i32> {
-    let mut file = match &a.output {
+    let file = match &a.output {
         None if output::stdout_is_terminal() => {
             bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
         }
@@ -454,20 +391,15 @@ pub async fn save(c: &Client, a: SaveArgs) -> anyhow::Result<i32> {
     for name in &a.images {
         q.set("names", name.as_str());
     }
-    let resp = c.send(Method::GET, &q.to_path("/images/get"), client::empty(), None).await?;
-    let mut body = resp.into_body();
-    match file.as_mut() {
-        Some(f) => {
-            output::copy_body(&mut body, f).await?;
-        }
-        None => {
-            output::copy_body(&mut body, &mut std::io::stdout().lock()).await?;
-        }
-    }
-    if let Some(f) = file {
-        f.commit()?;
-    }
-    Ok(0)
+    let resp = c
+        .send(
+            Method::GET,
+            &q.to_path("/images/get"),
+            client::empty(),
+            None,
+        )
+        .await?;
+    output::body_to_output(&mut resp.into_body(), file).await
 }
 
 /// `berth import`: a root filesystem tarball (file or stdin) becomes a one-layer image.
@@ -480,7 +412,9 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
         q.set("fromSrc", a.source.as_str());
         client::empty()
     } else {
-        let f = tokio::fs::File::open(&a.source).await.map_err(|e| os_error("open", a.source.as_ref(), &e))?;
+        let f = tokio::fs::File::open(&a.source)
+            .await
+            .map_err(|e| os_error("open", a.source.as_ref(), &e))?;
         q.set("fromSrc", "-");
         client::reader_body(f)
     };
@@ -489,11 +423,16 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
         q.set("repo", r);
     }
     q.non_empty("message", a.message.as_deref().unwrap_or(""));
-    q.non_empty("platform", &a.platform.as_deref().unwrap_or("").to_lowercase());
+    q.non_empty(
+        "platform",
+        &a.platform.as_deref().unwrap_or("").to_lowercase(),
+    );
     for ch in &a.change {
         q.set("changes", ch.as_str());
     }
-    let resp = c.send(Method::POST, &q.to_path("/images/create"), body, None).await?;
+    let resp = c
+        .send(Method::POST, &q.to_path("/images/create"), body, None)
+        .await?;
     display_stream(&mut resp.into_body(), output::stdout_is_terminal()).await?;
     Ok(0)
 }
@@ -501,22 +440,35 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
 // ---- tag, rmi ----
 
 fn is_hex_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `berth tag`: the target is normalised (`busybox` is `docker.io/library/busybox:latest`).
 pub async fn tag(c: &Client, a: TagArgs) -> anyhow::Result<i32> {
     if !is_hex_id(&a.source) && oci::Reference::parse(&a.source).is_err() {
-        let e = oci::Reference::parse(&a.source).err().map(|e| e.to_string()).unwrap_or_default();
-        bail!("Error parsing reference: {:?} is not a valid repository/tag: {e}", a.source);
+        let e = oci::Reference::parse(&a.source)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        bail!(
+            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+            a.source
+        );
     }
-    let r = oci::Reference::parse(&a.target)
-        .map_err(|e| anyhow!("Error parsing reference: {:?} is not a valid repository/tag: {e}", a.target))?;
+    let r = oci::Reference::parse(&a.target).map_err(|e| {
+        anyhow!(
+            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+            a.target
+        )
+    })?;
     if r.digest().is_some() {
         bail!("refusing to create a tag with a digest reference");
     }
     let mut q = Query::new();
-    q.set("repo", r.repository()).set("tag", r.tag().unwrap_or("latest"));
+    q.set("repo", r.repository())
+        .set("tag", r.tag().unwrap_or("latest"));
     c.post(&q.to_path(&image_path(&a.source, "/tag"))).await?;
     Ok(0)
 }
@@ -529,7 +481,13 @@ pub async fn rmi(c: &Client, a: RmiArgs) -> anyhow::Result<i32> {
     let mut errs = Vec::new();
     let mut fatal = false;
     for name in &a.images {
-        let r: Result<Vec<ImageDeleteResponseItem>, _> = c.json(Method::DELETE, &q.to_path(&image_path(name, "")), None::<&()>).await;
+        let r: Result<Vec<ImageDeleteResponseItem>, _> = c
+            .json(
+                Method::DELETE,
+                &q.to_path(&image_path(name, "")),
+                None::<&()>,
+            )
+            .await;
         match r {
             Ok(items) => {
                 let mut out = String::new();
@@ -555,8 +513,10 @@ pub async fn rmi(c: &Client, a: RmiArgs) -> anyhow::Result<i32> {
 
 // ---- history ----
 
-const DEFAULT_HISTORY_FORMAT: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-const NON_HUMAN_HISTORY_FORMAT: &str = "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const DEFAULT_HISTORY_FORMAT: &str =
+    "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const NON_HUMAN_HISTORY_FORMAT: &str =
+    "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 /// 2000-01-01: older creation times are shown as `N/A`.
 const HISTORY_EPOCH: i64 = 946_684_800;
 
@@ -599,10 +559,22 @@ fn history_header() -> Value {
 /// `berth history`.
 pub async fn history(c: &Client, a: HistoryArgs) -> anyhow::Result<i32> {
     let items: Option<Vec<HistoryResponseItem>> = c.get(&image_path(&a.image, "/history")).await?;
-    let source = a.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("table");
+    let source = a
+        .format
+        .as_deref()
+        .filter(|f| !f.is_empty())
+        .unwrap_or("table");
     let now = format::now_secs();
-    let rows: Vec<Value> = items.unwrap_or_default().iter().map(|h| history_row(h, !a.no_trunc, a.human, now)).collect();
-    print(&format::render_list(history_format(source, a.quiet, a.human), &history_header(), &rows)?);
+    let rows: Vec<Value> = items
+        .unwrap_or_default()
+        .iter()
+        .map(|h| history_row(h, !a.no_trunc, a.human, now))
+        .collect();
+    print(&format::render_list(
+        history_format(source, a.quiet, a.human),
+        &history_header(),
+        &rows,
+    )?);
     Ok(0)
 }
 
@@ -630,7 +602,9 @@ pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     }
     let mut q = Query::new();
     q.filters(&f);
-    let r: ImagePruneResponse = c.json(Method::POST, &q.to_path("/images/prune"), None::<&()>).await?;
+    let r: ImagePruneResponse = c
+        .json(Method::POST, &q.to_path("/images/prune"), None::<&()>)
+        .await?;
     let mut out = String::new();
     let mut reclaimed = 0;
     if !r.images_deleted.is_empty() {
@@ -646,7 +620,10 @@ pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     }
     #[allow(clippy::cast_precision_loss)]
     let reclaimed = reclaimed as f64;
-    out.push_str(&format!("Total reclaimed space: {}\n", human_size(reclaimed)));
+    out.push_str(&format!(
+        "Total reclaimed space: {}\n",
+        human_size(reclaimed)
+    ));
     print(&out);
     let _ = std::io::stdout().flush();
     Ok(0)
@@ -661,7 +638,10 @@ mod tests {
         use clap::{CommandFactory, Parser};
         crate::Cli::command().debug_assert();
         let cli = crate::Cli::try_parse_from(["berth", "history", "--human=false", "busybox"]);
-        assert!(matches!(cli.map(|c| c.command), Ok(crate::Command::History(HistoryArgs { human: false, .. }))));
+        assert!(matches!(
+            cli.map(|c| c.command),
+            Ok(crate::Command::History(HistoryArgs { human: false, .. }))
+        ));
     }
 
     const ID: &str = "sha256:4c01db0b339cdbd6f0d2c7d4b0b3bb8b4e7f3e7a5c1a9d57b7c0f1f6e44f5d4a";
@@ -683,7 +663,10 @@ mod tests {
     fn table(images: &[ImageSummary], fmt: &str, digests: bool, trunc: bool) -> String {
         let fmt = image_format(fmt, false, digests);
         let need = digests || fmt.contains("{{.Digest}}");
-        let rows: Vec<Value> = images.iter().flat_map(|i| image_rows(i, trunc, digests, need, 1_700_000_000.0)).collect();
+        let rows: Vec<Value> = images
+            .iter()
+            .flat_map(|i| image_rows(i, trunc, digests, need, 1_700_000_000.0))
+            .collect();
         format::render_list(&fmt, &image_header(), &rows).unwrap()
     }
 
@@ -697,7 +680,10 @@ mod tests {
              busybox      1.36      4c01db0b339c   3 days ago   4.26MB\n\
              <none>       <none>    4c01db0b339c   3 days ago   4.26MB\n"
         );
-        assert_eq!(table(&[], "table", false, true), "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n");
+        assert_eq!(
+            table(&[], "table", false, true),
+            "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"
+        );
         let out = table(&images, "{{.ID}}", false, false);
         assert_eq!(out, format!("{ID}\n{ID}\n{ID}\n"));
     }
@@ -705,7 +691,10 @@ mod tests {
     #[test]
     fn images_with_digests() {
         let digested = format!("busybox@{DIGEST}");
-        let images = [img(&["busybox:latest"], &[&digested]), img(&[], &[&format!("alpine@{DIGEST}")])];
+        let images = [
+            img(&["busybox:latest"], &[&digested]),
+            img(&[], &[&format!("alpine@{DIGEST}")]),
+        ];
         let out = table(&images, "table", true, true);
         assert_eq!(
             out,
@@ -720,7 +709,10 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["Tag"], "<none>");
         assert_eq!(rows[0]["Digest"], "");
-        assert_eq!(image_format("table {{.ID}}", false, true), "table {{.ID}}\t{{.Digest}}");
+        assert_eq!(
+            image_format("table {{.ID}}", false, true),
+            "table {{.ID}}\t{{.Digest}}"
+        );
         assert_eq!(image_format("{{.ID}}", true, false), "{{.ID}}");
     }
 
@@ -734,10 +726,25 @@ mod tests {
                 size: 0,
                 ..Default::default()
             },
-            HistoryResponseItem { id: "<missing>".into(), created: 0, created_by: "ADD file".into(), size: 4_264_960, comment: "imported".into(), ..Default::default() },
+            HistoryResponseItem {
+                id: "<missing>".into(),
+                created: 0,
+                created_by: "ADD file".into(),
+                size: 4_264_960,
+                comment: "imported".into(),
+                ..Default::default()
+            },
         ];
-        let rows: Vec<Value> = items.iter().map(|h| history_row(h, true, true, 1_700_000_000.0)).collect();
-        let out = format::render_list(history_format("table", false, true), &history_header(), &rows).unwrap();
+        let rows: Vec<Value> = items
+            .iter()
+            .map(|h| history_row(h, true, true, 1_700_000_000.0))
+            .collect();
+        let out = format::render_list(
+            history_format("table", false, true),
+            &history_header(),
+            &rows,
+        )
+        .unwrap();
         assert_eq!(
             out,
             "IMAGE          CREATED       CREATED BY                                      SIZE      COMMENT\n\
@@ -747,15 +754,5 @@ mod tests {
         let row = history_row(&items[1], false, false, 0.0);
         assert_eq!(row["Size"], "4264960");
         assert_eq!(row["CreatedSince"], row["CreatedAt"]);
-    }
-
-    #[test]
-    fn progress_bars() {
-        let m = JsonMessage {
-            progress_detail: Some(api_types::image::ProgressDetail { current: Some(500_000), total: Some(1_000_000), ..Default::default() }),
-            ..Default::default()
-        };
-        assert_eq!(progress_text(&m), format!("[{}>{}]    500kB/1MB", "=".repeat(25), " ".repeat(25)));
-        assert_eq!(progress_text(&JsonMessage::default()), "");
     }
 }

@@ -104,7 +104,10 @@ fn client_version(go_names: bool) -> Value {
         m.insert("Platform".into(), Value::Null);
     }
     m.insert("Version".into(), CLIENT_VERSION.into());
-    m.insert(if go_names { "APIVersion" } else { "ApiVersion" }.into(), client::API_VERSION.into());
+    m.insert(
+        if go_names { "APIVersion" } else { "ApiVersion" }.into(),
+        client::API_VERSION.into(),
+    );
     m.insert("DefaultAPIVersion".into(), client::API_VERSION.into());
     m.insert("GitCommit".into(), GIT_COMMIT.into());
     m.insert("GoVersion".into(), "rust".into());
@@ -132,11 +135,17 @@ fn server_version(v: &SystemVersion, go_names: bool) -> Value {
         ("Experimental", v.experimental.to_string()),
     ];
     if !v.components.iter().any(|c| c.name == "Engine") {
-        v.components.push(api_types::system::ComponentVersion { name: "Engine".into(), version: v.version.clone(), details: Default::default() });
+        v.components.push(api_types::system::ComponentVersion {
+            name: "Engine".into(),
+            version: v.version.clone(),
+            details: Default::default(),
+        });
     }
     for comp in v.components.iter_mut().filter(|c| c.name == "Engine") {
         for (k, val) in &top {
-            comp.details.entry((*k).to_owned()).or_insert_with(|| val.clone());
+            comp.details
+                .entry((*k).to_owned())
+                .or_insert_with(|| val.clone());
         }
         if let Some(b) = comp.details.get_mut("BuildTime") {
             *b = reformat_date(b);
@@ -176,7 +185,11 @@ pub async fn version(c: &Client, a: VersionArgs) -> anyhow::Result<i32> {
         "Server": server.as_ref().map_or(Value::Null, |v| server_version(v, go_names)),
     });
     let rendered = tmpl.render(&data);
-    let mut tw = TabWriter::new(TabConfig { minwidth: 20, padding: 1, ..TabConfig::default() });
+    let mut tw = TabWriter::new(TabConfig {
+        minwidth: 20,
+        padding: 1,
+        ..TabConfig::default()
+    });
     let (out, exec_err) = match rendered {
         Ok(s) => (s, None),
         Err(e) => (String::new(), Some(e)),
@@ -208,7 +221,9 @@ fn security_options(opts: &[String]) -> Result<Vec<SecurityOpt>, String> {
         let mut name = String::new();
         let mut kvs = Vec::new();
         for s in opt.split(',') {
-            let (k, v) = s.split_once('=').ok_or_else(|| format!("invalid security option {s:?}"))?;
+            let (k, v) = s
+                .split_once('=')
+                .ok_or_else(|| format!("invalid security option {s:?}"))?;
             if k.is_empty() || v.is_empty() {
                 return Err("invalid empty security option".into());
             }
@@ -270,7 +285,10 @@ fn server_info_text(i: &SystemInfo) -> (String, Vec<String>) {
     o.line(format!("  Volume: {}", i.plugins.volume.join(" ")));
     o.line(format!("  Network: {}", i.plugins.network.join(" ")));
     if !i.plugins.authorization.is_empty() {
-        o.line(format!("  Authorization: {}", i.plugins.authorization.join(" ")));
+        o.line(format!(
+            "  Authorization: {}",
+            i.plugins.authorization.join(" ")
+        ));
     }
     o.line(format!("  Log: {}", i.plugins.log.join(" ")));
     if !i.cdi_spec_dirs.is_empty() {
@@ -287,7 +305,10 @@ fn server_info_text(i: &SystemInfo) -> (String, Vec<String>) {
     }
     o.line(format!(" Swarm: {}", i.swarm.local_node_state));
     if !i.runtimes.is_empty() {
-        o.line(format!(" Runtimes: {}", i.runtimes.keys().cloned().collect::<Vec<_>>().join(" ")));
+        o.line(format!(
+            " Runtimes: {}",
+            i.runtimes.keys().cloned().collect::<Vec<_>>().join(" ")
+        ));
         o.line(format!(" Default Runtime: {}", i.default_runtime));
     }
     if i.os_type == "linux" {
@@ -320,7 +341,10 @@ fn server_info_text(i: &SystemInfo) -> (String, Vec<String>) {
     o.non_empty(" OSType:", &i.os_type);
     o.non_empty(" Architecture:", &i.architecture);
     o.line(format!(" CPUs: {}", i.ncpu));
-    o.line(format!(" Total Memory: {}", bytes_size(crate::format::as_f64(i.mem_total))));
+    o.line(format!(
+        " Total Memory: {}",
+        bytes_size(crate::format::as_f64(i.mem_total))
+    ));
     o.non_empty(" Name:", &i.name);
     o.non_empty(" ID:", &i.id);
     o.line(format!(" Docker Root Dir: {}", i.docker_root_dir));
@@ -389,11 +413,18 @@ fn needs_server(format: &str) -> bool {
     if format == "json" || format == "{{json .}}" {
         return true;
     }
-    if !format.as_bytes().windows(2).any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic()) {
+    if !format
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic())
+    {
         return true;
     }
     match Template::parse_plain(format) {
-        Ok(t) => t.with_missing_key(MissingKey::Error).render(&json!({"ClientInfo": client_info_value()})).is_err(),
+        Ok(t) => t
+            .with_missing_key(MissingKey::Error)
+            .render(&json!({"ClientInfo": client_info_value()}))
+            .is_err(),
         Err(_) => true,
     }
 }
@@ -433,7 +464,11 @@ pub async fn info(c: &Client, a: InfoArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
 
-    let text = if format == "json" { "{{json .}}" } else { format };
+    let text = if format == "json" {
+        "{{json .}}"
+    } else {
+        format
+    };
     let tmpl = match Template::parse_plain(text) {
         Ok(t) => t,
         Err(e) => {
@@ -483,8 +518,15 @@ mod tests {
             "Client": client_version(true),
             "Server": server.map_or(Value::Null, |v| server_version(v, true)),
         });
-        let out = Template::parse_named("version", VERSION_TEMPLATE).unwrap().render(&data).unwrap();
-        let mut tw = TabWriter::new(TabConfig { minwidth: 20, padding: 1, ..TabConfig::default() });
+        let out = Template::parse_named("version", VERSION_TEMPLATE)
+            .unwrap()
+            .render(&data)
+            .unwrap();
+        let mut tw = TabWriter::new(TabConfig {
+            minwidth: 20,
+            padding: 1,
+            ..TabConfig::default()
+        });
         tw.write_str(&out);
         tw.write_str("\n");
         tw.finish()
@@ -498,9 +540,15 @@ mod tests {
         details.insert("Os".to_owned(), "linux".to_owned());
         details.insert("Arch".to_owned(), "amd64".to_owned());
         let v = SystemVersion {
-            platform: api_types::system::VersionPlatform { name: "berth".into() },
+            platform: api_types::system::VersionPlatform {
+                name: "berth".into(),
+            },
             components: vec![
-                api_types::system::ComponentVersion { name: "Engine".into(), version: "0.1.0".into(), details },
+                api_types::system::ComponentVersion {
+                    name: "Engine".into(),
+                    version: "0.1.0".into(),
+                    details,
+                },
                 api_types::system::ComponentVersion {
                     name: "shim".into(),
                     version: "0.1.0".into(),
@@ -520,7 +568,14 @@ mod tests {
         let want_server = "\nServer: berth\n Engine:\n  Version:          0.1.0\n  API version:      1.51 (minimum version 1.24)\n  Go version:       rust\n  Git commit:       deadbee\n  Built:            \n  OS/Arch:          linux/amd64\n  Experimental:     false\n shim:\n  Version:          0.1.0\n  GitCommit:        abc\n";
         assert!(out.starts_with("Client:\n Version:           "), "{out}");
         assert!(out.contains("\n API version:       1.51\n"), "{out}");
-        assert!(out.contains(&format!("\n OS/Arch:           {}/{}\n Context:           default\n", std::env::consts::OS, go_arch())), "{out}");
+        assert!(
+            out.contains(&format!(
+                "\n OS/Arch:           {}/{}\n Context:           default\n",
+                std::env::consts::OS,
+                go_arch()
+            )),
+            "{out}"
+        );
         assert!(out.ends_with(want_server), "{out}");
         let out = render_version(None);
         assert!(out.ends_with(" Context:           default\n"), "{out}");
@@ -541,12 +596,20 @@ mod tests {
             cgroup_driver: "cgroupfs".into(),
             cgroup_version: "2".into(),
             logging_driver: "json-file".into(),
-            plugins: api_types::system::PluginsInfo { volume: vec!["local".into()], network: vec!["bridge".into(), "host".into()], authorization: vec![], log: vec!["json-file".into()] },
+            plugins: api_types::system::PluginsInfo {
+                volume: vec!["local".into()],
+                network: vec!["bridge".into(), "host".into()],
+                authorization: vec![],
+                log: vec!["json-file".into()],
+            },
             runtimes: BTreeMap::from([("berth".to_owned(), Default::default())]),
             default_runtime: "berth".into(),
             os_type: "linux".into(),
             init_binary: "berth-init".into(),
-            security_options: vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()],
+            security_options: vec![
+                "name=seccomp,profile=builtin".into(),
+                "name=cgroupns".into(),
+            ],
             kernel_version: "6.1.0".into(),
             operating_system: "Debian GNU/Linux 12 (bookworm)".into(),
             architecture: "x86_64".into(),
@@ -563,7 +626,12 @@ mod tests {
             out,
             " Containers: 3\n  Running: 1\n  Paused: 0\n  Stopped: 2\n Images: 4\n Server Version: 0.1.0\n Storage Driver: overlay2\n  Backing Filesystem: extfs\n Logging Driver: json-file\n Cgroup Driver: cgroupfs\n Cgroup Version: 2\n Plugins:\n  Volume: local\n  Network: bridge host\n  Log: json-file\n Swarm: inactive\n Runtimes: berth\n Default Runtime: berth\n Init Binary: berth-init\n containerd version: \n runc version: \n init version: \n Security Options:\n  seccomp\n   Profile: builtin\n  cgroupns\n Kernel Version: 6.1.0\n Operating System: Debian GNU/Linux 12 (bookworm)\n OSType: linux\n Architecture: x86_64\n CPUs: 2\n Total Memory: 23.46GiB\n Name: host\n ID: ABCD\n Docker Root Dir: /var/lib/berth\n Debug Mode: false\n Experimental: false\n Live Restore Enabled: false\n\n"
         );
-        assert_eq!(client_info_text(), format!("Client:\n Version:    {CLIENT_VERSION}\n Context:    default\n Debug Mode: false\n"));
+        assert_eq!(
+            client_info_text(),
+            format!(
+                "Client:\n Version:    {CLIENT_VERSION}\n Context:    default\n Debug Mode: false\n"
+            )
+        );
     }
 
     #[test]
@@ -578,7 +646,10 @@ mod tests {
     fn security_option_decoding() {
         assert_eq!(
             security_options(&["name=seccomp,profile=builtin".into(), "apparmor".into()]).unwrap(),
-            vec![("seccomp".into(), vec![("profile".into(), "builtin".into())]), ("apparmor".into(), vec![])]
+            vec![
+                ("seccomp".into(), vec![("profile".into(), "builtin".into())]),
+                ("apparmor".into(), vec![])
+            ]
         );
         assert!(security_options(&["name=x,bad".into()]).is_err());
     }

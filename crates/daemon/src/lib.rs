@@ -90,6 +90,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             exec_root: opts.exec_root.clone(),
             exe,
             cgroup_parent: "berth".into(),
+            debug: matches!(opts.log_level.as_str(), "debug" | "trace"),
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;

@@ -163,24 +163,41 @@ fn mkdir(path: &Path) -> Result<(), EngineError> {
     std::fs::create_dir_all(path).map_err(|e| EngineError::io(format!("creating {}", path.display()), e))
 }
 
-/// Lays out a container's directory; the record is written last by the caller.
+/// Makes the shared init layer if it isn't there: the mount points every container gets, so that
+/// creating them never shows up as a change of the container (`diff`, `export`, `commit`), as
+/// Docker's per-container init layer does. One layer serves all containers: its content never
+/// depends on the container.
+pub(crate) fn ensure_init_layer(path: &Path) -> std::io::Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    let tmp = path.with_file_name(format!(".init-layer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    for d in ["dev/pts", "dev/shm", "proc", "sys", "etc"] {
+        std::fs::create_dir_all(tmp.join(d))?;
+    }
+    for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv", "dev/console"] {
+        std::fs::write(tmp.join(f), b"")?;
+    }
+    std::os::unix::fs::symlink("/proc/mounts", tmp.join("etc/mtab"))?;
+    match std::fs::rename(&tmp, path) {
+        Ok(()) => Ok(()),
+        // Another daemon on the same root can't exist (lock); a leftover can.
+        Err(_) if path.is_dir() => std::fs::remove_dir_all(&tmp),
+        Err(e) => Err(e),
+    }
+}
+
+/// Lays out a container's directory; the record is written last by the caller. Kept to a few
+/// inodes: on a slow disk every create costs.
 fn make_dir(dir: &Path, c: &Container) -> Result<(), EngineError> {
     mkdir(&dir.join("upper"))?;
     mkdir(&dir.join("work"))?;
-    let init = dir.join("init");
-    for d in ["dev/pts", "dev/shm", "proc", "sys", "etc"] {
-        mkdir(&init.join(d))?;
-    }
-    for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf", ".dockerenv", "dev/console"] {
-        write(&init.join(f), b"")?;
-    }
-    let _ = std::os::unix::fs::symlink("/proc/mounts", init.join("etc/mtab"));
     let hc = &c.host_config;
     write(&dir.join("hostname"), format!("{}\n", c.config.hostname).as_bytes())?;
     write(&dir.join("hosts"), hosts_file(&c.config.hostname, &hc.extra_hosts)?.as_bytes())?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     write(&dir.join("resolv.conf"), resolv_conf(&host_resolv, &hc.dns, &hc.dns_search, &hc.dns_options).as_bytes())?;
-    write(&dir.join("container.log"), b"")?;
     Ok(())
 }
 

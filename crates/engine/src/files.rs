@@ -157,7 +157,7 @@ impl Engine {
             let digest: oci::Digest = c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
             let layers = self.images().layers(&digest)?;
             let dir = self.container_dir(&c.id);
-            let mut lowers = vec![dir.join("init")];
+            let mut lowers = vec![self.init_layer()];
             lowers.extend(layers.into_iter().rev());
             detached_overlay(&lowers, &dir.join("upper"), &dir.join("work")).map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
         };
@@ -289,8 +289,11 @@ impl Engine {
         let id = ctr.id.clone();
         tokio::task::spawn_blocking(move || {
             let _op = op;
+            // Bind the whole `Root`: a closure capturing only `root.path` would drop the
+            // descriptor that keeps the mount alive.
+            let root = root;
             if let Err(e) = image::pack_dir(&root.path, w) {
-                tracing::warn!("exporting container {id}: {e}");
+                tracing::warn!("exporting container {id}: {e:#}");
             }
         });
         Ok(())

@@ -271,7 +271,7 @@ impl Engine {
             return Err(EngineError::Conflict(format!("container {} is not running", c.id)));
         }
         let o = &exec.opts;
-        let mut env = spec::process_env(&c);
+        let mut env = spec::process_env(&c, o.tty);
         for e in &o.env {
             let key = e.split('=').next().unwrap_or(e);
             env.retain(|x| x.split('=').next().unwrap_or(x) != key);

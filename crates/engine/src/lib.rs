@@ -19,10 +19,13 @@
 //! <root>/lock                      held while a daemon uses the root (a second one is refused)
 //! <root>/image/                    the image store (crate `image`)
 //! <root>/seccomp/<hex>.bpf         compiled seccomp programs (crate `seccomp`)
-//! <root>/containers/<id>/          container.json, upper/, work/, init/, hosts, hostname,
-//!                                  resolv.conf, container.log
-//! <exec-root>/containers/<id>/     shim.json, shim.sock, exit.json, rootfs/ (mount point; the
-//!                                  overlay is mounted only inside the container's mount namespace)
+//! <root>/init-layer/               mount points every container has (/etc/hosts, /dev/console...),
+//!                                  the lowest-but-one overlay layer of every container (read-only)
+//! <root>/containers/<id>/          container.json, upper/, work/, hosts, hostname, resolv.conf,
+//!                                  container.log
+//! <exec-root>/containers/<id>/     shim.sock, exit.json (only when no daemon took the exit); the
+//!                                  directory is also the mount point of the root filesystem, which
+//!                                  is mounted only inside the container's own mount namespace
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -168,6 +171,8 @@ pub struct EngineConfig {
     pub exe: PathBuf,
     /// Parent cgroup of containers (relative to each hierarchy's root).
     pub cgroup_parent: String,
+    /// Shims keep a `shim.log` of their own diagnostics.
+    pub debug: bool,
 }
 
 /// What `wait` and friends watch.
@@ -293,6 +298,7 @@ impl Engine {
             _lock: lock,
         };
         let engine = Engine { inner: Arc::new(inner) };
+        create::ensure_init_layer(&engine.init_layer()).map_err(|e| EngineError::io("creating the init layer", e))?;
         engine.recover().await?;
         Ok(engine)
     }
@@ -308,6 +314,11 @@ impl Engine {
 
     pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
         self.inner.cfg.root.join("containers").join(id)
+    }
+
+    /// The layer of mount points every container has above its image (shared by all).
+    pub(crate) fn init_layer(&self) -> PathBuf {
+        self.inner.cfg.root.join("init-layer")
     }
 
     pub(crate) fn run_dir(&self, id: &str) -> PathBuf {

@@ -191,7 +191,7 @@ impl Engine {
     async fn launch(&self, ctr: &Arc<Ctr>, c: &Container) -> Result<i32, EngineError> {
         let run = ctr.run.clone();
         let _ = crate::remove_tree(&run);
-        std::fs::create_dir_all(run.join("rootfs")).map_err(|e| EngineError::io(format!("creating {}", run.display()), e))?;
+        std::fs::create_dir_all(&run).map_err(|e| EngineError::io(format!("creating {}", run.display()), e))?;
         let cg = self.cgroup(&c.id)?;
         let r = self.launch_inner(ctr, c, cg.as_ref()).await;
         if r.is_err() {
@@ -210,13 +210,16 @@ impl Engine {
 
     async fn launch_inner(&self, ctr: &Arc<Ctr>, c: &Container, cg: Option<&cgroups::Cgroup>) -> Result<i32, EngineError> {
         let run = &ctr.run;
+        let t0 = std::time::Instant::now();
         let layers = {
             let store = self.images().clone();
             let id = c.image_id.clone();
             tokio::task::spawn_blocking(move || -> Result<_, EngineError> { let d: oci::Digest = id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?; Ok(store.layers(&d)?) }).await.expect("layers task")?
         };
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: layers");
         let caps = spec::capabilities(c, self.inner.last_cap)?;
         let seccomp = self.seccomp_program(c, caps).await?;
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: seccomp");
         let cgroup_procs = match cg {
             Some(cg) => {
                 let cg2 = cg.clone();
@@ -234,13 +237,14 @@ impl Engine {
             }
             None => Vec::new(),
         };
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: cgroup");
         let host_devices = if c.host_config.privileged { host_devices() } else { Vec::new() };
         let inputs = SpecInputs {
             layers,
-            init_layer: ctr.dir.join("init"),
+            init_layer: self.init_layer(),
             upper: ctr.dir.join("upper"),
             work: ctr.dir.join("work"),
-            rootfs: run.join("rootfs"),
+            rootfs: run.clone(),
             hosts: ctr.dir.join("hosts"),
             hostname: ctr.dir.join("hostname"),
             resolv_conf: ctr.dir.join("resolv.conf"),
@@ -260,19 +264,22 @@ impl Engine {
             log_path: ctr.dir.join("container.log"),
             socket: run.join("shim.sock"),
             exit_file: run.join("exit.json"),
+            debug: self.cfg().debug,
         };
         let data = serde_json::to_vec(&shim_cfg).expect("shim config serialises");
-        std::fs::write(run.join(shim::CONFIG_FILE), data).map_err(|e| EngineError::io(format!("writing shim config of {}", c.id), e))?;
-
         let mut child = tokio::process::Command::new(&self.cfg().exe)
             .arg("shim")
             .arg(run)
-            .stdin(std::process::Stdio::null())
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(false)
             .spawn()
             .map_err(|e| EngineError::io(format!("running shim {}", self.cfg().exe.display()), e))?;
+        // The configuration goes over stdin: no file to write and remove on a hot path.
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, &data).await.map_err(|e| shim_err(&c.id, e))?;
+        drop(stdin);
         let stdout = child.stdout.take().expect("piped stdout");
         // Reap the shim whenever it ends.
         tokio::spawn(async move {
@@ -286,12 +293,14 @@ impl Engine {
         if let Some(err) = report.error {
             return Err(EngineError::Start { code: report.code.unwrap_or(125), message: err });
         }
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: shim-created");
         let pid = report.pid.unwrap_or(0);
         let socket = ctr.socket();
 
         // The exit watcher first, so no exit can be missed.
         let mut waiter = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?;
         waiter.request(&Request::Wait).await.map_err(|e| shim_err(&c.id, e))?;
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: waiter");
         // Attach clients that came before start get the first byte of output.
         let pending: Vec<_> = std::mem::take(&mut *ctr.pending.lock().expect("pending lock"));
         for p in pending {
@@ -305,12 +314,14 @@ impl Engine {
                 Err(e) => tracing::warn!(container = %c.id, "attach before start: {e}"),
             }
         }
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: attaches");
         let resp = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?.request(&Request::Start).await.map_err(|e| shim_err(&c.id, e))?;
         if let Some(err) = resp.error {
             // The process is gone; the shim records its exit and ends.
             let _ = waiter.next().await;
             return Err(EngineError::Start { code: resp.code.unwrap_or(125), message: err });
         }
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: started");
         let engine = self.clone();
         let ctr2 = ctr.clone();
         tokio::spawn(async move { engine.monitor(ctr2, waiter).await });
@@ -326,8 +337,13 @@ impl Engine {
                 Ok(None) | Err(_) => break None,
             }
         };
+        let from_shim = exit.is_some();
         let exit = exit.or_else(|| shim::read_exit_file(&ctr.run.join("exit.json")).ok());
         self.handle_exit(&ctr, exit).await;
+        if from_shim {
+            // Recorded: the shim need not leave an exit file.
+            let _ = conn.ack().await;
+        }
     }
 
     /// Records an exit, frees the container's resources, applies its restart policy or removal.
@@ -346,7 +362,8 @@ impl Engine {
         let mut exit = exit.unwrap_or(Exit { code: 255, signal: None, at_ns: crate::events::now_ns(), oom_killed: false });
         if let Ok(Some(cg)) = self.cgroup(&ctr.id) {
             let r = tokio::task::spawn_blocking(move || {
-                let oom = cg.stats().ok().and_then(|s| s.memory).is_some_and(|_| false);
+                // The cgroup is new at every start, so any OOM kill counted is this run's.
+                let oom = cg.oom_kills().is_some_and(|n| n > 0);
                 let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
                 let _ = cg.destroy();
                 oom

@@ -85,6 +85,11 @@ impl ShimConn {
         }
     }
 
+    /// Tells the shim its exit was recorded (on a `wait` stream).
+    pub async fn ack(&mut self) -> io::Result<()> {
+        self.stream.write_all(&proto::encode(kind::ACK, &[])).await
+    }
+
     /// Splits into a reader of frames and a writer of stdin.
     pub fn split(self) -> (ShimReader, ShimWriter) {
         let (r, w) = self.stream.into_split();

@@ -125,13 +125,13 @@ pub fn no_new_privileges(security_opt: &[String]) -> bool {
 
 /// The environment of the first process: PATH when the config lacks one, HOSTNAME, TERM with a
 /// terminal, then the container's own (Docker's `CreateDaemonEnvironment`).
-pub fn process_env(c: &Container) -> Vec<String> {
+pub fn process_env(c: &Container, tty: bool) -> Vec<String> {
     let mut env = Vec::with_capacity(c.config.env.len() + 3);
     if !c.config.env.iter().any(|e| e.starts_with("PATH=")) {
         env.push(format!("PATH={DEFAULT_PATH}"));
     }
     env.push(format!("HOSTNAME={}", c.config.hostname));
-    if c.config.tty {
+    if tty {
         env.push("TERM=xterm".to_owned());
     }
     env.extend(c.config.env.iter().cloned());
@@ -246,7 +246,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         .collect();
     let process = Process {
         args,
-        env: process_env(c),
+        env: process_env(c, c.config.tty),
         cwd: PathBuf::from(if c.config.working_dir.is_empty() { "/" } else { &c.config.working_dir }),
         user: c.config.user.clone(),
         additional_groups: hc.group_add.clone(),

@@ -202,6 +202,10 @@ pub(crate) fn rlimit_resource(kind: &str) -> Option<Resource> {
 /// setuid so the permitted set survives it.
 fn drop_privileges(p: &Process, user: &ExecUser, seccomp: Option<&[u8]>) -> Result<(), ChildError> {
     let caps = CapSet::from_names(&p.capabilities).map_err(|e| ChildError::setup(e.to_string()))?;
+    // A capability the runtime itself lacks (a host or an outer container that dropped it) can't
+    // be given; `--privileged` means "everything we have", as runc does.
+    let held = caps::permitted().map_err(|e| ChildError::setup(format!("capget: {e}")))?;
+    let caps = CapSet(caps.0 & held.0);
     let last = caps::last_cap().map_err(|e| ChildError::setup(format!("reading cap_last_cap: {e}")))?;
     if let Some(bpf) = seccomp
         && !p.no_new_privileges

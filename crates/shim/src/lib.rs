@@ -10,9 +10,13 @@
 //! - runs `exec` processes in the container and streams their stdio;
 //! - answers on a unix socket in the run directory ([`proto`]), so a restarted daemon finds it.
 //!
-//! Start-up contract: the daemon writes [`ShimConfig`] to `RUNDIR/shim.json` and runs the shim
-//! with stdout on a pipe. The shim prints one JSON line ([`StartReport`]): the container's PID once
-//! it is created and the socket listens, or an error; then it detaches from that pipe.
+//! Start-up contract: the daemon runs the shim with the [`ShimConfig`] as JSON on stdin and
+//! stdout on a pipe. The shim prints one JSON line ([`StartReport`]): the container's PID once it
+//! is created and the socket listens, or an error; then it detaches from both pipes.
+//!
+//! Exit records: the shim sends the first process's exit to `wait` clients; the daemon answers
+//! with `ACK` once it has recorded it. Only when no daemon acknowledged it (none was running)
+//! does the shim write `exit.json` in the run directory for the next daemon to find.
 #![warn(missing_docs)]
 
 pub mod log;
@@ -26,9 +30,6 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-
-/// The file in the run directory that holds the [`ShimConfig`].
-pub const CONFIG_FILE: &str = "shim.json";
 
 /// What the daemon tells the shim.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,6 +46,10 @@ pub struct ShimConfig {
     pub socket: PathBuf,
     /// Where the exit record goes.
     pub exit_file: PathBuf,
+    /// Write the shim's own diagnostics to `shim.log` in the run directory (else they are
+    /// dropped: one file less to create per container).
+    #[serde(default)]
+    pub debug: bool,
 }
 
 /// The one line the shim prints at start-up.
@@ -80,9 +85,12 @@ pub fn main(rundir: &Path) -> i32 {
     // Our own session: the daemon's terminal signals must not reach us or the container.
     let _ = sys::process::setsid();
     match setup(rundir) {
-        Ok((server, pid)) => {
+        Ok((server, pid, debug)) => {
             report(&StartReport { pid: Some(pid), ..Default::default() });
-            detach_stdio(rundir);
+            detach_stdio(rundir, debug);
+            // Set-up code (config parsing, the runtime) won't run again here; let its pages go
+            // so the shim's resident memory is the event loop's.
+            sys::process::trim_file_pages();
             match server.run() {
                 Ok(()) => 0,
                 Err(e) => {
@@ -98,11 +106,13 @@ pub fn main(rundir: &Path) -> i32 {
     }
 }
 
-fn setup(rundir: &Path) -> Result<(server::Server, i32), (String, u8)> {
+fn setup(rundir: &Path) -> Result<(server::Server, i32, bool), (String, u8)> {
     let fail = |what: &str, e: &dyn std::fmt::Display| (format!("{what}: {e}"), 125u8);
-    let cfg_path = rundir.join(CONFIG_FILE);
-    let data = std::fs::read(&cfg_path).map_err(|e| fail(&format!("reading {}", cfg_path.display()), &e))?;
-    let cfg: ShimConfig = serde_json::from_slice(&data).map_err(|e| fail(&format!("parsing {}", cfg_path.display()), &e))?;
+    let _ = rundir;
+    let mut data = Vec::with_capacity(16 * 1024);
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut data).map_err(|e| fail("reading the configuration on stdin", &e))?;
+    let cfg: ShimConfig = serde_json::from_slice(&data).map_err(|e| fail("parsing the configuration on stdin", &e))?;
+    drop(data);
     let sigfd = sys::process::signalfd(&[libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGPIPE])
         .map_err(|e| fail("creating the signalfd", &e))?;
     let log = std::fs::OpenOptions::new()
@@ -122,19 +132,23 @@ fn setup(rundir: &Path) -> Result<(server::Server, i32), (String, u8)> {
     let _ = std::fs::set_permissions(&cfg.socket, std::fs::Permissions::from_mode(0o600));
     listener.set_nonblocking(true).map_err(|e| fail("socket", &e))?;
     let pid = created.pid();
+    let debug = cfg.debug;
     let server = server::Server::new(cfg, listener, sigfd, Some(log::Writer::new(log)), created, io);
-    Ok((server, pid))
+    Ok((server, pid, debug))
 }
 
-/// Points stdin and stdout at /dev/null (the daemon's pipe must not stay open) and stderr at
-/// the run directory's `shim.log`.
-fn detach_stdio(rundir: &Path) {
+/// Points stdin and stdout at /dev/null (the daemon's pipes must not stay open), and stderr at
+/// the run directory's `shim.log` when debugging, else at /dev/null too.
+fn detach_stdio(rundir: &Path, debug: bool) {
     if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         let null = OwnedFd::from(null);
         let _ = sys::process::dup_onto(null.as_fd(), 0);
         let _ = sys::process::dup_onto(null.as_fd(), 1);
+        if !debug {
+            let _ = sys::process::dup_onto(null.as_fd(), 2);
+        }
     }
-    if let Ok(f) = std::fs::OpenOptions::new().append(true).create(true).open(rundir.join("shim.log")) {
+    if debug && let Ok(f) = std::fs::OpenOptions::new().append(true).create(true).open(rundir.join("shim.log")) {
         let f = OwnedFd::from(f);
         let _ = sys::process::dup_onto(f.as_fd(), 2);
     }

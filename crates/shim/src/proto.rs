@@ -15,6 +15,7 @@
 //! | 4 `STDOUT`   | shim → client | output bytes (all output, with a terminal) |
 //! | 5 `STDERR`   | shim → client | error output bytes |
 //! | 6 `EXIT`     | shim → client | JSON [`Exit`] |
+//! | 7 `ACK`      | client → shim | none: the exit (of a `wait` stream) is recorded; no exit file needed |
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,8 @@ pub mod kind {
     pub const STDERR: u8 = 5;
     /// Process exit.
     pub const EXIT: u8 = 6;
+    /// The daemon recorded the exit it was sent.
+    pub const ACK: u8 = 7;
 }
 
 /// Largest payload accepted; larger frames are a protocol error.

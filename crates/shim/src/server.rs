@@ -107,6 +107,8 @@ pub(crate) struct Server {
     exec_ids: HashMap<String, usize>,
     clients: Vec<Option<Client>>,
     finished: bool,
+    /// The daemon acknowledged the exit: no exit file needed.
+    acked: bool,
     drain_deadline: Option<Instant>,
     buf: Vec<u8>,
 }
@@ -142,6 +144,7 @@ impl Server {
             exec_ids: HashMap::new(),
             clients: Vec::new(),
             finished: false,
+            acked: false,
             drain_deadline: None,
             buf: vec![0u8; READ_BUF],
         }
@@ -174,7 +177,15 @@ impl Server {
             }
             if let Some(t) = finished_at {
                 let flushed = self.clients.iter().flatten().all(|c| c.out.is_empty());
-                if flushed || t.elapsed() > Duration::from_secs(1) {
+                // A daemon that waits will acknowledge; without one, leave the exit file.
+                let waiter = self.clients.iter().flatten().any(|c| c.mode == Mode::Wait && !c.dead);
+                if (flushed && (self.acked || !waiter)) || t.elapsed() > Duration::from_secs(2) {
+                    if !self.acked {
+                        let exit = self.main.exit.clone().expect("finished after the exit");
+                        if let Err(e) = write_exit_file(&self.cfg.exit_file, &exit) {
+                            eprintln!("berth-shim {}: writing {}: {e}", self.cfg.id, self.cfg.exit_file.display());
+                        }
+                    }
                     let _ = std::fs::remove_file(&self.cfg.socket);
                     return Ok(());
                 }
@@ -493,6 +504,12 @@ impl Server {
                     self.queue_stdin(slot, payload);
                 }
             }
+            (kind::ACK, Mode::Wait) => {
+                self.acked = true;
+                if let Some(c) = self.client(i) {
+                    c.closing = true;
+                }
+            }
             (kind::STDIN_EOF, Mode::Exec(id)) => {
                 let slot = self.exec_ids.get(id).copied();
                 if slot.is_some() {
@@ -525,7 +542,6 @@ impl Server {
                     c.respond(&Response::default());
                     if let Some(e) = exit {
                         c.send(kind::EXIT, &serde_json::to_vec(&e).expect("serialises"));
-                        c.closing = true;
                     }
                 }
                 return;
@@ -682,14 +698,14 @@ impl Server {
         let exit = self.main.exit.clone().expect("finish runs after the exit");
         self.main.stdout = None;
         self.main.stderr = None;
-        if let Err(e) = write_exit_file(&self.cfg.exit_file, &exit) {
-            eprintln!("berth-shim {}: writing {}: {e}", self.cfg.id, self.cfg.exit_file.display());
-        }
         let payload = serde_json::to_vec(&exit).expect("serialises");
         for c in self.clients.iter_mut().flatten() {
-            if matches!(c.mode, Mode::Attach { .. } | Mode::Wait) {
+            if matches!(c.mode, Mode::Attach { .. }) {
                 c.send(kind::EXIT, &payload);
                 c.closing = true;
+            } else if c.mode == Mode::Wait {
+                // Kept open for the daemon's ACK.
+                c.send(kind::EXIT, &payload);
             }
         }
     }

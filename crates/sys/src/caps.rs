@@ -203,6 +203,19 @@ pub fn set(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> io::Res
     if r != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
+/// The calling thread's permitted set.
+pub fn permitted() -> io::Result<CapSet> {
+    let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget writes two data structs (version 3 layout) into `data`, which is valid and
+    // writable, and reads the header.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(CapSet(u64::from(data[0].permitted) | (u64::from(data[1].permitted) << 32)))
+}
+
 /// Clears the ambient set, then raises each capability of `ambient` in it. Each must already be
 /// permitted and inheritable.
 pub fn set_ambient(ambient: CapSet) -> io::Result<()> {

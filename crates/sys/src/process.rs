@@ -178,3 +178,43 @@ pub fn signalfd(signals: &[i32]) -> io::Result<std::os::fd::OwnedFd> {
         Ok(std::os::fd::OwnedFd::from_raw_fd(fd))
     }
 }
+
+/// Drops this process's page-table entries for read-only file mappings that were never
+/// written (code, read-only data): the pages stay in the page cache and fault back in when used.
+/// A long-lived process that ran a lot of code once (the shim's set-up) then keeps only what it
+/// still runs resident. Mappings with private (copied-on-write) pages are left alone: RELRO
+/// regions are written at start-up (relocations) and then made read-only, and dropping them
+/// would lose those writes.
+pub fn trim_file_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && !first.ends_with(':') {
+            // A mapping header: "start-end perms offset dev inode [path]".
+            let mut f = line.split_whitespace();
+            let (Some(range), Some(perms), Some(_), Some(_), Some(inode)) = (f.next(), f.next(), f.next(), f.next(), f.next()) else {
+                current = None;
+                continue;
+            };
+            current = None;
+            if inode == "0" || perms.as_bytes().get(1) != Some(&b'-') {
+                continue;
+            }
+            if let Some((a, b)) = range.split_once('-')
+                && let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                current = Some((start, end));
+            }
+        } else if let Some(rest) = line.strip_prefix("Anonymous:") {
+            let Some((start, end)) = current.take() else { continue };
+            if rest.trim() != "0 kB" {
+                continue;
+            }
+            // SAFETY: [start, end) is a read-only, file-backed mapping of this process without
+            // private pages (smaps says so); MADV_DONTNEED only drops page-table entries, which
+            // the kernel refills from the file on the next access: no data can be lost.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        }
+    }
+}
