@@ -437,11 +437,14 @@ impl Engine {
     pub async fn kill(&self, name_or_id: &str, signal: Option<&str>) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
         let sig = parse_signal(signal.unwrap_or("SIGKILL"))?;
-        let c = ctr.snapshot();
-        if !c.is_running() {
-            return Err(EngineError::Conflict(format!("cannot kill container: {}: container {} is not running", name_or_id, c.id)));
+        {
+            let _op = ctr.op.lock().await;
+            let c = ctr.snapshot();
+            if !c.is_running() {
+                return Err(EngineError::Conflict(format!("cannot kill container: {}: container {} is not running", name_or_id, c.id)));
+            }
+            ctr.update(|c| c.state.manually_stopped = true)?;
         }
-        ctr.update(|c| c.state.manually_stopped = true)?;
         self.signal(&ctr, sig, sig == libc::SIGKILL).await?;
         let mut attrs = BTreeMap::new();
         attrs.insert("signal".to_owned(), sig.to_string());
@@ -479,18 +482,23 @@ impl Engine {
     /// StopTimeout or 10; negative: wait forever).
     pub async fn stop(&self, name_or_id: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
-        let c = ctr.snapshot();
-        if c.state.status == Status::Restarting {
-            ctr.update(|c| {
-                c.state.manually_stopped = true;
-                c.state.status = Status::Exited;
-            })?;
-            return Ok(());
+        {
+            // Under the lifecycle lock: a restart-policy start in progress finishes first, so
+            // the stop can't be lost to it.
+            let _op = ctr.op.lock().await;
+            let c = ctr.snapshot();
+            if c.state.status == Status::Restarting {
+                ctr.update(|c| {
+                    c.state.manually_stopped = true;
+                    c.state.status = Status::Exited;
+                })?;
+                return Ok(());
+            }
+            if !c.is_running() {
+                return Err(EngineError::NotModified("container already stopped".into()));
+            }
+            ctr.update(|c| c.state.manually_stopped = true)?;
         }
-        if !c.is_running() {
-            return Err(EngineError::NotModified("container already stopped".into()));
-        }
-        ctr.update(|c| c.state.manually_stopped = true)?;
         self.stop_running(&ctr, timeout, signal).await?;
         self.publish_container(&ctr, "stop", BTreeMap::new());
         Ok(())
@@ -518,8 +526,15 @@ impl Engine {
     /// Restarts the container (stop if running, then start).
     pub async fn restart(&self, name_or_id: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
-        if ctr.snapshot().is_running() {
-            ctr.update(|c| c.state.manually_stopped = true)?;
+        let running = {
+            let _op = ctr.op.lock().await;
+            let running = ctr.snapshot().is_running();
+            if running {
+                ctr.update(|c| c.state.manually_stopped = true)?;
+            }
+            running
+        };
+        if running {
             self.stop_running(&ctr, timeout, signal).await?;
         }
         let _op = ctr.op.lock().await;
@@ -593,6 +608,7 @@ impl Engine {
     /// Removes a container (`force`: kill it first if it runs).
     pub async fn remove(&self, name_or_id: &str, force: bool) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
+        let op = ctr.op.lock().await;
         let c = ctr.snapshot();
         if c.is_running() || c.state.status == Status::Restarting {
             if !force {
@@ -605,13 +621,17 @@ impl Engine {
             ctr.update(|c| c.state.manually_stopped = true)?;
             if c.state.status == Status::Restarting {
                 ctr.update(|c| c.state.status = Status::Exited)?;
+                drop(op);
             } else {
+                drop(op);
                 let exits = ctr.watch.borrow().exits;
                 self.signal(&ctr, libc::SIGKILL, true).await?;
                 if !self.wait_exit(&ctr, exits, Some(Duration::from_secs(30))).await {
                     return Err(EngineError::Conflict(format!("could not kill container {}", c.id)));
                 }
             }
+        } else {
+            drop(op);
         }
         let _op = ctr.op.lock().await;
         {

@@ -8,6 +8,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
+/// Connects to a unix socket, also at paths longer than `sun_path` allows (107 bytes): those
+/// are reached through `/proc/self/fd/N/name` of their directory.
+async fn connect_path(socket: &Path) -> io::Result<UnixStream> {
+    if socket.as_os_str().len() < 100 {
+        return UnixStream::connect(socket).await;
+    }
+    let dir = socket.parent().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let name = socket.file_name().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let d = std::fs::File::open(dir)?;
+    let short = Path::new("/proc/self/fd").join(std::os::fd::AsRawFd::as_raw_fd(&d).to_string()).join(name);
+    let r = UnixStream::connect(&short).await;
+    drop(d);
+    r
+}
+
 /// A connection to a container's shim.
 #[derive(Debug)]
 pub struct ShimConn {
@@ -54,7 +69,7 @@ async fn read_frame(r: &mut (impl AsyncReadExt + Unpin), dec: &mut Decoder) -> i
 impl ShimConn {
     /// Connects to the shim listening at `socket`.
     pub async fn connect(socket: &Path) -> io::Result<Self> {
-        Ok(Self { stream: UnixStream::connect(socket).await?, dec: Decoder::default() })
+        Ok(Self { stream: connect_path(socket).await?, dec: Decoder::default() })
     }
 
     /// Sends a request and reads its response.

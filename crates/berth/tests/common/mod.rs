@@ -1,0 +1,337 @@
+//! Test harness: a private berth daemon per test (own root, exec root and socket in a temp
+//! dir), the berth CLI and the real docker CLI pointed at it, a busybox image built from Debian's
+//! busybox-static, and cleanup that runs even when the test fails (Drop).
+//!
+//! These tests need root (namespaces, mounts, cgroups); run as another user they fail with a
+//! clear message instead of skipping.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The berth binary under test.
+pub fn berth_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_berth"))
+}
+
+/// The docker CLI used for the end-to-end checks.
+pub fn docker_bin() -> PathBuf {
+    for p in ["/usr/local/bin/docker", "/usr/bin/docker"] {
+        if Path::new(p).exists() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!("the docker CLI is needed for the end-to-end tests (apt-get install docker.io, or /usr/local/bin/docker)");
+}
+
+/// Fails the test unless running as root.
+pub fn require_root() {
+    assert!(nix::unistd::Uid::effective().is_root(), "berth's integration tests create real containers and must run as root");
+}
+
+/// A busybox rootfs tarball, built once per machine by tests/make-busybox.sh.
+pub fn busybox_tar() -> PathBuf {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let out = dir.join("busybox-rootfs.tar");
+        if out.exists() {
+            return out;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/make-busybox.sh");
+        let tmp = dir.join(format!("busybox-rootfs.tar.{}", std::process::id()));
+        let st = Command::new("sh").arg(&script).arg(&tmp).status().expect("running make-busybox.sh");
+        assert!(st.success(), "make-busybox.sh failed (is busybox-static installed?)");
+        std::fs::rename(&tmp, &out).expect("placing the busybox tarball");
+        out
+    })
+    .clone()
+}
+
+/// The result of a CLI run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "command failed: stdout={:?} stderr={:?}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// stdout without the trailing newline.
+    pub fn out(&self) -> &str {
+        self.stdout.trim_end_matches('\n')
+    }
+}
+
+/// A private daemon.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub exec_root: PathBuf,
+    pub socket: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Starts a daemon and waits until it answers.
+    pub fn start() -> Daemon {
+        require_root();
+        let dir = tempfile::Builder::new().prefix("berth-test-").tempdir_in("/tmp").expect("temp dir");
+        let root = dir.path().join("root");
+        let exec_root = dir.path().join("run");
+        let socket = dir.path().join("berth.sock");
+        let mut d = Daemon { root, exec_root, socket, child: None, dir };
+        d.spawn();
+        d
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).expect("daemon log");
+        let child = Command::new(berth_bin())
+            .arg("daemon")
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket.display()))
+            .arg("--log-level")
+            .arg("debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("starting berth daemon");
+        self.child = Some(child);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if UnixStream::connect(&self.socket).is_ok() {
+                return;
+            }
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(st)) = c.try_wait()
+            {
+                panic!("berth daemon exited at start ({st}); log:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("berth daemon did not answer on {} within 20 s; log:\n{}", self.socket.display(), self.log());
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// The `-H` value.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The daemon's PID.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).expect("daemon running")
+    }
+
+    /// Runs the berth CLI.
+    pub fn berth(&self, args: &[&str]) -> Run {
+        Run::from(self.berth_cmd(args).output().expect("running berth"))
+    }
+
+    /// Runs the berth CLI with `input` on stdin.
+    pub fn berth_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        run_with_stdin(self.berth_cmd(args), input)
+    }
+
+    /// A berth command to customise.
+    pub fn berth_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(berth_bin());
+        c.env("BERTH_HOST", self.host()).args(args).stdin(Stdio::null());
+        c
+    }
+
+    /// Runs the docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Run {
+        Run::from(self.docker_cmd(args).output().expect("running docker"))
+    }
+
+    /// Runs the docker CLI with `input` on stdin.
+    pub fn docker_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        run_with_stdin(self.docker_cmd(args), input)
+    }
+
+    /// A docker command to customise.
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(docker_bin());
+        let cfg = self.dir.path().join("docker-config");
+        c.env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", cfg).env_remove("DOCKER_API_VERSION").args(args).stdin(Stdio::null());
+        c
+    }
+
+    /// Imports the busybox image as `busybox:latest` (CMD sh).
+    pub fn busybox(&self) {
+        let tar = busybox_tar();
+        let r = self.berth(&["import", tar.to_str().expect("utf-8 path"), "busybox:latest", "-c", "CMD [\"sh\"]"]);
+        assert_eq!(r.code, 0, "import failed: {r:?}");
+    }
+
+    /// Kills the daemon with SIGKILL (containers keep running).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same root.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// Stops the daemon with SIGTERM.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// IDs of this daemon's containers (from its state directory).
+    pub fn container_ids(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.join("containers"))
+            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.len() == 64).collect())
+            .unwrap_or_default()
+    }
+
+    /// Shims of this daemon still running.
+    pub fn shims(&self) -> Vec<i32> {
+        let needle = self.exec_root.to_string_lossy().into_owned();
+        processes_with(&needle).into_iter().filter(|(_, cmd)| cmd.contains(" shim ")).map(|(p, _)| p).collect()
+    }
+
+    /// Asserts nothing of this daemon's containers is left: mounts under its directories,
+    /// cgroups, shims, container directories.
+    #[track_caller]
+    pub fn assert_clean(&self, ids: &[String]) {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&dir)).collect();
+        assert!(leaked.is_empty(), "mounts left behind: {leaked:#?}");
+        for id in ids {
+            for h in ["memory", "pids", "cpu", "freezer", "unified"] {
+                let p = Path::new("/sys/fs/cgroup").join(h).join("berth").join(id);
+                assert!(!p.exists(), "cgroup left behind: {}", p.display());
+            }
+            assert!(!self.root.join("containers").join(id).exists(), "container directory left behind: {id}");
+            assert!(!self.exec_root.join("containers").join(id).exists(), "run directory left behind: {id}");
+        }
+        let shims = self.shims();
+        assert!(shims.is_empty(), "shims left running: {shims:?}");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Best effort, also after a failed test: remove every container (which stops them and
+        // frees their cgroups), stop the daemon, kill stray shims and their containers.
+        if self.child.is_none() && UnixStream::connect(&self.socket).is_err() {
+            self.spawn_quietly();
+        }
+        let ids = self.container_ids();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = self.berth(&args);
+        }
+        self.stop();
+        for pid in self.shims() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        for id in &ids {
+            for h in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"] {
+                let p = Path::new("/sys/fs/cgroup").join(h).join("berth").join(id);
+                let _ = std::fs::remove_dir(&p);
+            }
+        }
+    }
+}
+
+impl Daemon {
+    fn spawn_quietly(&mut self) {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.spawn()));
+        if r.is_err() {
+            self.child = None;
+        }
+    }
+}
+
+fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Run {
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawning");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("waiting");
+    let _ = writer.join();
+    Run::from(out)
+}
+
+/// (pid, command line) of processes whose command line contains `needle`.
+pub fn processes_with(needle: &str) -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(mut f) = std::fs::File::open(e.path().join("cmdline")) else { continue };
+        let mut b = Vec::new();
+        let _ = f.read_to_end(&mut b);
+        let cmd = String::from_utf8_lossy(&b).replace('\0', " ");
+        if cmd.contains(needle) {
+            out.push((pid, cmd));
+        }
+    }
+    out
+}
+
+/// Waits until `f` returns true (polling), or panics after `secs`.
+#[track_caller]
+pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
