@@ -1024,6 +1024,7 @@ pub async fn attach(c: &Client, a: AttachArgs) -> anyhow::Result<i32> {
         u8::from(stdin),
         a.detach_keys.as_deref().map(|k| format!("&detachKeys={}", enc(k))).unwrap_or_default()
     );
+    let waiter = register_wait(c, &info.id, false).await?;
     let (io, _) = c.hijack(Method::POST, &q, None).await?;
     if a.sig_proxy && !info.config.tty {
         proxy_signals(c, &info.id);
@@ -1038,8 +1039,11 @@ pub async fn attach(c: &Client, a: AttachArgs) -> anyhow::Result<i32> {
     match stream(io, info.config.tty, stdin, keys).await? {
         StreamEnd::Detached => Ok(0),
         StreamEnd::Done => {
-            let after = inspect(c, &info.id).await.ok();
-            Ok(after.filter(|i| !i.state.running).map_or(0, |i| i32::try_from(i.state.exit_code).unwrap_or(1)))
+            // The stream ends when the container exits: its wait (registered before) says how.
+            match tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await {
+                Ok(Ok(code)) => Ok(code),
+                _ => Ok(0),
+            }
         }
     }
 }

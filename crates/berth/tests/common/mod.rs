@@ -6,6 +6,8 @@
 //! clear message instead of skipping.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
