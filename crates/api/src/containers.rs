@@ -107,7 +107,7 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
         if f.has("status") && !f.get("status").iter().any(|s| s == st) {
             continue;
         }
-        if !exited.is_empty() && !(c.state.status == engine::Status::Exited && exited.contains(&c.state.exit_code)) {
+        if !exited.is_empty() && (c.state.status != engine::Status::Exited || !exited.contains(&c.state.exit_code)) {
             continue;
         }
         if f.has("id") && !f.get("id").iter().any(|i| c.id.starts_with(i.as_str())) {

@@ -14,7 +14,16 @@ pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// RFC 3339 with nanoseconds, Go's `RFC3339Nano` (trailing zeros trimmed).
 pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    let s = t.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    // "…:20.120000000Z" → "…:20.12Z"; "…:20.000000000Z" → "…:20Z".
+    let (head, _) = s.split_once('Z').unwrap_or((&s, ""));
+    match head.split_once('.') {
+        Some((secs, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() { format!("{secs}Z") } else { format!("{secs}.{frac}Z") }
+        }
+        None => s,
+    }
 }
 
 /// RFC 3339 with all nine digits (Docker's `RFC3339NanoFixed`, used for log timestamps).
@@ -384,6 +393,7 @@ mod tests {
     fn times() {
         let t = DateTime::from_timestamp(1_700_000_000, 120_000_000).unwrap();
         assert_eq!(rfc3339(&t), "2023-11-14T22:13:20.12Z");
+        assert_eq!(rfc3339(&DateTime::from_timestamp(1_700_000_000, 0).unwrap()), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339_fixed(1_700_000_000_120_000_000), "2023-11-14T22:13:20.120000000Z");
     }
 
@@ -391,9 +401,7 @@ mod tests {
     fn refuses_unsupported() {
         let mut r = w::ContainerCreateRequest::default();
         r.config.image = "busybox".into();
-        let mut hc = w::HostConfig::default();
-        hc.binds = Some(vec!["/a:/b".into()]);
-        r.host_config = Some(hc);
+        r.host_config = Some(w::HostConfig { binds: Some(vec!["/a:/b".into()]), ..Default::default() });
         assert!(create_request(r, None).is_err());
     }
 }

@@ -121,7 +121,7 @@ async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>
             }
             Some(m) => m,
             None => {
-                let mut r = ApiError::not_found(format!("page not found")).into_response();
+                let mut r = ApiError::not_found("page not found".to_string()).into_response();
                 stamp(&mut r);
                 return Ok(r);
             }

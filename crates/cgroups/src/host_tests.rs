@@ -344,12 +344,14 @@ fn kill_loop_with_v1_freezer_catches_forks() {
     let m = v1_only();
     let mut f = Fixture::new(&m, "v1kill");
     f.cg.create().expect("create");
-    let pid = f.spawn(
-        Command::new("sh")
-            .args(["-c", "sleep 1000 & sleep 1000 & wait"])
-            .stdin(Stdio::null()),
-    );
+    // The shell forks only once it is in the cgroup (signalled by a flag file), so its children
+    // are born inside it.
+    let flag = std::env::temp_dir().join(format!("berth-cg-flag-{}", std::process::id()));
+    let _ = std::fs::remove_file(&flag);
+    let script = format!("while [ ! -e {} ]; do sleep 0.01; done; sleep 1000 & sleep 1000 & wait", flag.display());
+    let pid = f.spawn(Command::new("sh").args(["-c", &script]).stdin(Stdio::null()));
     f.cg.add_pid(pid).expect("add pid");
+    std::fs::write(&flag, b"").expect("flag");
     // Wait for the shell's two children to appear (they inherit the cgroup).
     for _ in 0..200 {
         if f.cg.pids().expect("pids").len() == 3 {
@@ -357,6 +359,7 @@ fn kill_loop_with_v1_freezer_catches_forks() {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    let _ = std::fs::remove_file(&flag);
     assert_eq!(f.cg.pids().expect("pids").len(), 3);
     f.cg.freeze().expect("freeze");
     f.cg.kill_all(Signal::SIGKILL)

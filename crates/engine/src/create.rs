@@ -82,7 +82,7 @@ pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
     match rp.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if rp.maximum_retry_count != 0 {
-                return Err(EngineError::InvalidArgument(format!("invalid restart policy: maximum retry count can only be used with 'on-failure'")));
+                return Err(EngineError::InvalidArgument("invalid restart policy: maximum retry count can only be used with 'on-failure'".into()));
             }
         }
         "on-failure" => {

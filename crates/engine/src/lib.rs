@@ -402,7 +402,7 @@ impl Engine {
         let _op = ctr.op.lock().await;
         let old = ctr.snapshot().name;
         if old == new_name {
-            return Err(EngineError::Conflict(format!("Renaming a container with the same name as its current name")));
+            return Err(EngineError::Conflict("Renaming a container with the same name as its current name".into()));
         }
         {
             let mut names = self.inner.names.write().expect("names lock");

@@ -61,7 +61,7 @@ impl Engine {
             Status::Running => return Err(EngineError::NotModified("container already started".into())),
             Status::Paused => return Err(EngineError::Conflict("cannot start a paused container, try unpause instead".into())),
             Status::Removing | Status::Dead => {
-                return Err(EngineError::Conflict(format!("container is marked for removal and cannot be started")));
+                return Err(EngineError::Conflict("container is marked for removal and cannot be started".into()));
             }
             _ => {}
         }
@@ -133,7 +133,7 @@ impl Engine {
                     } else if name == "systemd" {
                         v.push((name.into(), "cgroup".into(), "name=systemd".into()));
                     } else {
-                        v.push((name.into(), "cgroup".into(), name.replace(',', ",")));
+                        v.push((name.into(), "cgroup".into(), name.to_owned()));
                     }
                 }
                 v
@@ -758,7 +758,7 @@ fn host_devices() -> Vec<runtime::Device> {
                     stack.push(p);
                 }
             } else if ft.is_char_device() || ft.is_block_device() {
-                if p == PathBuf::from("/dev/console") || p == PathBuf::from("/dev/ptmx") {
+                if p == std::path::Path::new("/dev/console") || p == std::path::Path::new("/dev/ptmx") {
                     continue;
                 }
                 let rdev = m.rdev();

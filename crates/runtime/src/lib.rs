@@ -236,6 +236,7 @@ fn child_create(config: &Config, seccomp: Option<&[u8]>, stdio: Stdio, chan: &Ch
 }
 
 fn setup_container(config: &Config, chan: &Channel) -> Result<Option<OwnedFd>, ChildError> {
+    nix::sys::prctl::set_dumpable(false).map_err(|e| ChildError::setup(format!("prctl(PR_SET_DUMPABLE): {e}")))?;
     sys::process::reset_signals().map_err(|e| ChildError::setup(format!("resetting signals: {e}")))?;
     join_cgroup(config)?;
     let mut new = CloneFlags::empty();
@@ -289,6 +290,10 @@ fn child_exec(
     chan: &Channel,
 ) -> ChildError {
     let r = (|| {
+        // Until it execs, this process is the shim's copy entering the container: not dumpable,
+        // so container processes can't ptrace it or open its /proc files (CVE-2019-5736's
+        // class of attacks). execve makes the new program dumpable again.
+        nix::sys::prctl::set_dumpable(false).map_err(|e| ChildError::setup(format!("prctl(PR_SET_DUMPABLE): {e}")))?;
         sys::process::reset_signals().map_err(|e| ChildError::setup(format!("resetting signals: {e}")))?;
         join_cgroup(config)?;
         for (kind, fd) in nss {

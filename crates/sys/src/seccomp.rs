@@ -9,7 +9,7 @@ use std::io;
 /// seccomp filter. The thread must have no_new_privs set or hold CAP_SYS_ADMIN.
 pub fn load_filter(program: &[u8]) -> io::Result<()> {
     const INSN: usize = std::mem::size_of::<libc::sock_filter>();
-    if program.is_empty() || program.len() % INSN != 0 || program.len() / INSN > usize::from(u16::MAX) {
+    if program.is_empty() || !program.len().is_multiple_of(INSN) || program.len() / INSN > usize::from(u16::MAX) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "seccomp program has an invalid size"));
     }
     // Copy into properly aligned storage: the byte slice may have any alignment.
