@@ -131,8 +131,7 @@ impl<W: Write> Packer<W> {
                 )
                 .map_err(|e| self.err("open", path)(e.into()))?;
                 h.set_entry_type(tar::EntryType::Directory);
-                self.b
-                    .append_data(&mut h, format!("{path}/"), io::empty())
+                self.put(&mut h, &format!("{path}/"), None, io::empty())
                     .map_err(self.err("write", path))?;
                 self.children(&fd, path)
             }
@@ -143,8 +142,7 @@ impl<W: Write> Packer<W> {
                         h.set_entry_type(tar::EntryType::Link);
                         h.set_size(0);
                         return self
-                            .b
-                            .append_link(&mut h, path, first)
+                            .put(&mut h, path, Some(first.as_bytes()), io::empty())
                             .map_err(self.err("write", path));
                     }
                     self.links.insert(key, path.to_owned());
@@ -170,17 +168,14 @@ impl<W: Write> Packer<W> {
                     inner: File::from(fd),
                     left: size,
                 };
-                self.b
-                    .append_data(&mut h, path, data)
+                self.put(&mut h, path, None, data)
                     .map_err(self.err("write", path))
             }
             FileType::Symlink => {
                 let target = rfs::readlinkat(dir, name, Vec::new())
                     .map_err(|e| self.err("read link", path)(e.into()))?;
                 h.set_entry_type(tar::EntryType::Symlink);
-                let target = PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes()));
-                self.b
-                    .append_link(&mut h, path, target)
+                self.put(&mut h, path, Some(target.as_bytes()), io::empty())
                     .map_err(self.err("write", path))
             }
             FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
@@ -195,12 +190,46 @@ impl<W: Write> Packer<W> {
                     h.set_device_minor(rfs::minor(st.st_rdev))
                         .map_err(self.err("write", path))?;
                 }
-                self.b
-                    .append_data(&mut h, path, io::empty())
+                self.put(&mut h, path, None, io::empty())
                     .map_err(self.err("write", path))
             }
             _ => Ok(()),
         }
+    }
+
+    /// Appends one entry. Names starting with `./` (a `cp` of `dir/.`, whose entries Docker's
+    /// clients expect as `./x`) are written as they are: the `tar` crate's path setters would
+    /// normalise the `./` away. Long raw names and link targets go into PAX records.
+    fn put(&mut self, h: &mut tar::Header, path: &str, link: Option<&[u8]>, data: impl Read) -> io::Result<()> {
+        if !path.starts_with("./") {
+            return match link {
+                Some(l) => self.b.append_link(h, path, PathBuf::from(std::ffi::OsStr::from_bytes(l))),
+                None => self.b.append_data(h, path, data),
+            };
+        }
+        let mut pax: Vec<(&str, &[u8])> = Vec::new();
+        if path.len() > 100 {
+            pax.push(("path", path.as_bytes()));
+        }
+        if let Some(l) = link
+            && l.len() > 100
+        {
+            pax.push(("linkpath", l));
+        }
+        if !pax.is_empty() {
+            self.b.append_pax_extensions(pax)?;
+        }
+        let old = h.as_old_mut();
+        old.name = [0; 100];
+        let n = path.len().min(100);
+        old.name[..n].copy_from_slice(&path.as_bytes()[..n]);
+        if let Some(l) = link {
+            old.linkname = [0; 100];
+            let n = l.len().min(100);
+            old.linkname[..n].copy_from_slice(&l[..n]);
+        }
+        h.set_cksum();
+        self.b.append(h, data)
     }
 
     fn finish(self) -> Result<(), PackError> {
