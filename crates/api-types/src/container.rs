@@ -12,16 +12,12 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
 pub use self::host::{
-    DeviceMapping, DeviceRequest, HostConfig, LogConfig, Resources, RestartPolicy, ThrottleDevice,
-    Ulimit, WeightDevice,
+    DeviceMapping, DeviceRequest, HostConfig, LogConfig, Resources, RestartPolicy, ThrottleDevice, Ulimit, WeightDevice,
 };
 pub use self::inspect::{
-    Address, ContainerInspectResponse, ContainerState, DriverData, Health, HealthcheckResult,
-    NetworkSettings,
+    Address, ContainerInspectResponse, ContainerState, DriverData, Health, HealthcheckResult, NetworkSettings,
 };
-pub use self::mount::{
-    BindOptions, ImageOptions, Mount, MountDriver, MountPoint, TmpfsOptions, VolumeOptions,
-};
+pub use self::mount::{BindOptions, ImageOptions, Mount, MountDriver, MountPoint, TmpfsOptions, VolumeOptions};
 use crate::EmptyObject;
 use crate::gojson::{is_default, is_none_or_empty, null_default, str_slice};
 use crate::image::OciDescriptor;
@@ -58,10 +54,7 @@ pub struct ContainerConfig {
     #[serde(deserialize_with = "null_default")]
     pub attach_stderr: bool,
     /// Exposed ports as a set: `{"80/tcp": {}}`.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub exposed_ports: BTreeMap<String, EmptyObject>,
     /// Allocate a pseudo-TTY.
     #[serde(deserialize_with = "null_default")]
@@ -98,29 +91,20 @@ pub struct ContainerConfig {
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub network_disabled: bool,
     /// MAC address (deprecated since API v1.44; use `EndpointSettings.MacAddress`).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub mac_address: String,
     /// `ONBUILD` triggers from the image.
     pub on_build: Option<Vec<String>>,
     /// User labels.
     pub labels: Option<BTreeMap<String, String>>,
     /// Stop signal, a name (`SIGTERM`) or number.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub stop_signal: String,
     /// Seconds to wait before killing on stop; `None` is the daemon default (10).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
     /// Shell for the shell form of `RUN`, `CMD` and `ENTRYPOINT`.
-    #[serde(
-        skip_serializing_if = "is_none_or_empty",
-        deserialize_with = "str_slice"
-    )]
+    #[serde(skip_serializing_if = "is_none_or_empty", deserialize_with = "str_slice")]
     pub shell: Option<Vec<String>>,
 }
 
@@ -131,10 +115,7 @@ pub struct ContainerConfig {
 #[serde(default, rename_all = "PascalCase")]
 pub struct HealthConfig {
     /// `[]` inherit, `["NONE"]` disable, `["CMD", args...]` or `["CMD-SHELL", command]`.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub test: Vec<String>,
     /// Time between checks.
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
@@ -240,16 +221,10 @@ pub struct ContainerSummary {
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerSummaryHostConfig {
     /// Network mode, or the name of the primary network.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub network_mode: String,
     /// Container annotations.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -267,11 +242,7 @@ pub struct ContainerSummaryNetworkSettings {
 #[serde(default, rename_all = "PascalCase")]
 pub struct Port {
     /// Host IP the port is published on; omitted for unpublished ports.
-    #[serde(
-        rename = "IP",
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "IP", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub ip: String,
     /// Port in the container.
     #[serde(deserialize_with = "null_default")]
@@ -313,10 +284,7 @@ pub struct ContainerWaitResponse {
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerWaitExitError {
     /// Details of the error.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub message: String,
 }
 
@@ -499,17 +467,9 @@ mod tests {
 
     #[test]
     fn change_kind_is_an_integer() {
-        let change = FilesystemChange {
-            path: "/tmp".to_owned(),
-            kind: ChangeKind::Deleted,
-        };
-        assert_eq!(
-            serde_json::to_value(&change).expect("encodes"),
-            json!({"Path": "/tmp", "Kind": 2})
-        );
-        assert!(
-            serde_json::from_value::<FilesystemChange>(json!({"Path": "/", "Kind": 3})).is_err()
-        );
+        let change = FilesystemChange { path: "/tmp".to_owned(), kind: ChangeKind::Deleted };
+        assert_eq!(serde_json::to_value(&change).expect("encodes"), json!({"Path": "/tmp", "Kind": 2}));
+        assert!(serde_json::from_value::<FilesystemChange>(json!({"Path": "/", "Kind": 3})).is_err());
     }
 
     #[test]
@@ -526,13 +486,7 @@ mod tests {
 
     #[test]
     fn wait_response_omits_empty_error() {
-        let ok = ContainerWaitResponse {
-            status_code: 3,
-            error: None,
-        };
-        assert_eq!(
-            serde_json::to_value(&ok).expect("encodes"),
-            json!({"StatusCode": 3})
-        );
+        let ok = ContainerWaitResponse { status_code: 3, error: None };
+        assert_eq!(serde_json::to_value(&ok).expect("encodes"), json!({"StatusCode": 3}));
     }
 }

@@ -15,22 +15,13 @@ use crate::gojson::{is_default, null_default};
 #[serde(default)]
 pub struct EventMessage {
     /// Deprecated copy of `Action` (container and image events).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub status: String,
     /// Deprecated copy of `Actor.ID` (container and image events).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub id: String,
     /// Deprecated copy of the `image` attribute (container events).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub from: String,
     /// Object type: `container`, `image`, `volume`, `network`, `daemon`, `plugin`, `builder`, ...
     #[serde(rename = "Type", deserialize_with = "null_default")]
@@ -42,20 +33,13 @@ pub struct EventMessage {
     #[serde(rename = "Actor", deserialize_with = "null_default")]
     pub actor: EventActor,
     /// `local` for engine events, `swarm` for cluster events.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub scope: String,
     /// Unix seconds.
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub time: i64,
     /// Unix nanoseconds.
-    #[serde(
-        rename = "timeNano",
-        skip_serializing_if = "is_default",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "timeNano", skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub time_nano: i64,
 }
 

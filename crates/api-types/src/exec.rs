@@ -116,9 +116,6 @@ pub struct ProcessConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
     /// User; omitted when empty.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub user: String,
 }

@@ -93,15 +93,9 @@ mod tests {
 
     #[test]
     fn str_slice_accepts_string_array_null_and_missing() {
-        assert_eq!(
-            probe(r#"{"cmd": "date"}"#).cmd,
-            Some(vec!["date".to_owned()])
-        );
+        assert_eq!(probe(r#"{"cmd": "date"}"#).cmd, Some(vec!["date".to_owned()]));
         assert_eq!(probe(r#"{"cmd": ""}"#).cmd, Some(vec![String::new()]));
-        assert_eq!(
-            probe(r#"{"cmd": ["a", "b"]}"#).cmd,
-            Some(vec!["a".to_owned(), "b".to_owned()])
-        );
+        assert_eq!(probe(r#"{"cmd": ["a", "b"]}"#).cmd, Some(vec!["a".to_owned(), "b".to_owned()]));
         assert_eq!(probe(r#"{"cmd": []}"#).cmd, Some(vec![]));
         assert_eq!(probe(r#"{"cmd": null}"#).cmd, None);
         assert_eq!(probe("{}").cmd, None);

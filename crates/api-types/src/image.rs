@@ -91,19 +91,13 @@ pub struct ImageInspect {
     #[serde(deserialize_with = "null_default")]
     pub architecture: String,
     /// CPU variant, e.g. `v7`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub variant: String,
     /// Operating system, e.g. `linux`.
     #[serde(deserialize_with = "null_default")]
     pub os: String,
     /// Operating system version (Windows).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub os_version: String,
     /// Total size of all layers in bytes.
     #[serde(deserialize_with = "null_default")]
@@ -134,10 +128,7 @@ pub struct ImageConfig {
     #[serde(deserialize_with = "null_default")]
     pub user: String,
     /// Exposed ports as a set: `{"80/tcp": {}}`.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub exposed_ports: BTreeMap<String, EmptyObject>,
     /// Environment, `VAR=value`.
     pub env: Option<Vec<String>>,
@@ -161,10 +152,7 @@ pub struct ImageConfig {
     /// Image labels.
     pub labels: Option<BTreeMap<String, String>>,
     /// Stop signal.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub stop_signal: String,
     /// Shell for the shell form of `RUN`, `CMD` and `ENTRYPOINT`.
     #[serde(skip_serializing_if = "is_none_or_empty")]
@@ -176,16 +164,10 @@ pub struct ImageConfig {
 #[serde(default, rename_all = "PascalCase")]
 pub struct RootFs {
     /// Always `layers`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub r#type: String,
     /// Layer diff IDs, bottom first.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub layers: Vec<String>,
 }
 
@@ -262,16 +244,10 @@ pub struct OciDescriptor {
     #[serde(deserialize_with = "null_default")]
     pub size: i64,
     /// Download URLs.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub urls: Vec<String>,
     /// Annotations.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub annotations: BTreeMap<String, String>,
     /// Embedded content, base64.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,10 +256,7 @@ pub struct OciDescriptor {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<OciPlatform>,
     /// Artifact media type.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub artifact_type: String,
 }
 
@@ -298,24 +271,13 @@ pub struct OciPlatform {
     #[serde(deserialize_with = "null_default")]
     pub os: String,
     /// Operating system version.
-    #[serde(
-        rename = "os.version",
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "os.version", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub os_version: String,
     /// Required OS features.
-    #[serde(
-        rename = "os.features",
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "os.features", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub os_features: Vec<String>,
     /// CPU variant, e.g. `v8`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub variant: String,
 }
 
@@ -467,30 +429,17 @@ mod tests {
 
     #[test]
     fn delete_item_has_exactly_the_set_field() {
-        let item = ImageDeleteResponseItem {
-            untagged: Some("busybox:latest".to_owned()),
-            deleted: None,
-        };
-        assert_eq!(
-            serde_json::to_value(&item).expect("encodes"),
-            json!({"Untagged": "busybox:latest"})
-        );
+        let item = ImageDeleteResponseItem { untagged: Some("busybox:latest".to_owned()), deleted: None };
+        assert_eq!(serde_json::to_value(&item).expect("encodes"), json!({"Untagged": "busybox:latest"}));
     }
 
     #[test]
     fn json_message_omits_unset_fields() {
-        assert_eq!(
-            serde_json::to_value(JsonMessage::default()).expect("encodes"),
-            json!({})
-        );
+        assert_eq!(serde_json::to_value(JsonMessage::default()).expect("encodes"), json!({}));
         let msg = JsonMessage {
             status: Some("Downloading".to_owned()),
             id: Some("a46fbb00284b".to_owned()),
-            progress_detail: Some(ProgressDetail {
-                current: Some(1),
-                total: Some(2),
-                ..Default::default()
-            }),
+            progress_detail: Some(ProgressDetail { current: Some(1), total: Some(2), ..Default::default() }),
             ..Default::default()
         };
         assert_eq!(

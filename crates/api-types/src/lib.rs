@@ -104,10 +104,7 @@ mod tests {
     #[test]
     fn empty_object_is_braces_and_reads_anything() {
         let set = BTreeMap::from([("80/tcp".to_owned(), EmptyObject)]);
-        assert_eq!(
-            serde_json::to_string(&set).expect("encodes"),
-            r#"{"80/tcp":{}}"#
-        );
+        assert_eq!(serde_json::to_string(&set).expect("encodes"), r#"{"80/tcp":{}}"#);
         let read: BTreeMap<String, EmptyObject> =
             serde_json::from_str(r#"{"a": {}, "b": null, "c": {"x": 1}}"#).expect("decodes");
         assert_eq!(read.len(), 3);

@@ -74,25 +74,13 @@ pub struct EndpointSettings {
 #[serde(default)]
 pub struct EndpointIPAMConfig {
     /// IPv4 address.
-    #[serde(
-        rename = "IPv4Address",
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "IPv4Address", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub ipv4_address: String,
     /// IPv6 address.
-    #[serde(
-        rename = "IPv6Address",
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "IPv6Address", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub ipv6_address: String,
     /// Link-local addresses.
-    #[serde(
-        rename = "LinkLocalIPs",
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "LinkLocalIPs", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub link_local_ips: Vec<String>,
 }
 
@@ -149,16 +137,10 @@ pub struct Network {
     #[serde(deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
     /// Peer nodes of an overlay network.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub peers: Vec<PeerInfo>,
     /// Swarm service attachments, with `verbose=true` only; kept as raw JSON.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub services: BTreeMap<String, serde_json::Value>,
 }
 
@@ -181,29 +163,16 @@ pub struct Ipam {
 #[serde(default, rename_all = "PascalCase")]
 pub struct IpamConfig {
     /// Subnet in CIDR form.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub subnet: String,
     /// Sub-range for dynamic allocation, CIDR form.
-    #[serde(
-        rename = "IPRange",
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "IPRange", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub ip_range: String,
     /// Gateway address.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub gateway: String,
     /// Reserved addresses by name (Go's `AuxAddress`).
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub auxiliary_addresses: BTreeMap<String, String>,
 }
 

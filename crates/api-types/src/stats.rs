@@ -14,16 +14,10 @@ use crate::gojson::{is_default, null_default};
 #[serde(default)]
 pub struct ContainerStatsResponse {
     /// Container name with a leading `/`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub name: String,
     /// Container ID.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub id: String,
     /// When this sample was taken, RFC 3339 with nanoseconds.
     #[serde(deserialize_with = "null_default")]
@@ -53,10 +47,7 @@ pub struct ContainerStatsResponse {
     #[serde(deserialize_with = "null_default")]
     pub memory_stats: MemoryStats,
     /// Per-interface network counters; omitted when the container has no network.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub networks: BTreeMap<String, NetworkStats>,
 }
 
@@ -158,10 +149,7 @@ pub struct CpuUsage {
     #[serde(deserialize_with = "null_default")]
     pub total_usage: u64,
     /// Per-CPU time (cgroup v1 only).
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub percpu_usage: Vec<u64>,
     /// Kernel-mode time in nanoseconds.
     #[serde(deserialize_with = "null_default")]
@@ -197,10 +185,7 @@ pub struct MemoryStats {
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub max_usage: u64,
     /// The cgroup's `memory.stat` counters (Linux).
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub stats: BTreeMap<String, u64>,
     /// Times the limit was hit (cgroup v1).
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
@@ -248,15 +233,9 @@ pub struct NetworkStats {
     #[serde(deserialize_with = "null_default")]
     pub tx_dropped: u64,
     /// Endpoint ID (Windows only).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub endpoint_id: String,
     /// Instance ID (Windows only).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub instance_id: String,
 }

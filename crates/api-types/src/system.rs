@@ -17,10 +17,7 @@ pub struct SystemVersion {
     #[serde(deserialize_with = "null_default")]
     pub platform: VersionPlatform,
     /// Versions of the engine and its components (containerd, runc, docker-init).
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub components: Vec<ComponentVersion>,
     /// Daemon version.
     #[serde(deserialize_with = "null_default")]
@@ -29,11 +26,7 @@ pub struct SystemVersion {
     #[serde(deserialize_with = "null_default")]
     pub api_version: String,
     /// Lowest API version supported.
-    #[serde(
-        rename = "MinAPIVersion",
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "MinAPIVersion", skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub min_api_version: String,
     /// Source commit.
     #[serde(deserialize_with = "null_default")]
@@ -48,19 +41,13 @@ pub struct SystemVersion {
     #[serde(deserialize_with = "null_default")]
     pub arch: String,
     /// `uname -r`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub kernel_version: String,
     /// Experimental features enabled.
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub experimental: bool,
     /// Build time.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub build_time: String,
 }
 
@@ -84,10 +71,7 @@ pub struct ComponentVersion {
     #[serde(deserialize_with = "null_default")]
     pub version: String,
     /// Free-form details (`ApiVersion`, `GitCommit`, ... for `Engine`).
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub details: BTreeMap<String, String>,
 }
 
@@ -124,10 +108,7 @@ pub struct SystemInfo {
     #[serde(deserialize_with = "null_default")]
     pub driver_status: Vec<[String; 2]>,
     /// Label/value pairs shown by legacy Swarm standalone only.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub system_status: Vec<[String; 2]>,
     /// Available plugins by type.
     #[serde(deserialize_with = "null_default")]
@@ -139,11 +120,7 @@ pub struct SystemInfo {
     #[serde(deserialize_with = "null_default")]
     pub swap_limit: bool,
     /// Kernel TCP memory limit support (cgroup v1; omitted when false).
-    #[serde(
-        rename = "KernelMemoryTCP",
-        skip_serializing_if = "is_default",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "KernelMemoryTCP", skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub kernel_memory_tcp: bool,
     /// CFS period support.
     #[serde(deserialize_with = "null_default")]
@@ -185,10 +162,7 @@ pub struct SystemInfo {
     #[serde(deserialize_with = "null_default")]
     pub cgroup_driver: String,
     /// `1` or `2`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub cgroup_version: String,
     /// Number of `/events` subscribers.
     #[serde(deserialize_with = "null_default")]
@@ -277,25 +251,16 @@ pub struct SystemInfo {
     #[serde(deserialize_with = "null_default")]
     pub security_options: Vec<String>,
     /// License summary; omitted when empty.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub product_license: String,
     /// Default local address pools.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub default_address_pools: Vec<NetworkAddressPool>,
     /// Firewall backend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firewall_backend: Option<FirewallInfo>,
     /// Devices discovered by device drivers (CDI).
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub discovered_devices: Vec<DeviceInfo>,
     /// Warnings about the daemon's configuration, printed by `docker info`.
     #[serde(deserialize_with = "null_default")]
@@ -364,34 +329,19 @@ pub struct IndexInfo {
 #[serde(default, rename_all = "camelCase")]
 pub struct Runtime {
     /// Binary name or path.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub path: String,
     /// Extra arguments.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub runtime_args: Vec<String>,
     /// containerd shim type (not in the spec; sent by dockerd for shim-based runtimes).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub runtime_type: String,
     /// Shim options (not in the spec).
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub options: BTreeMap<String, serde_json::Value>,
     /// Runtime-specific information, e.g. `org.opencontainers.runtime-spec.features`.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub status: BTreeMap<String, String>,
 }
 
@@ -403,10 +353,7 @@ pub struct Commit {
     #[serde(rename = "ID", deserialize_with = "null_default")]
     pub id: String,
     /// Expected commit; only sent to clients older than API v1.49.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub expected: String,
 }
 
@@ -444,10 +391,7 @@ pub struct SwarmInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<serde_json::Value>,
     /// Swarm warnings (dockerd also appends them to `SystemInfo.Warnings`).
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub warnings: Vec<String>,
 }
 
@@ -485,10 +429,7 @@ pub struct PeerNode {
 #[serde(default, rename_all = "PascalCase")]
 pub struct ContainerdInfo {
     /// containerd socket address.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub address: String,
     /// containerd namespaces used by the daemon.
     #[serde(deserialize_with = "null_default")]
@@ -515,10 +456,7 @@ pub struct FirewallInfo {
     #[serde(deserialize_with = "null_default")]
     pub driver: String,
     /// Label/value pairs.
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub info: Vec<[String; 2]>,
 }
 
@@ -563,16 +501,10 @@ pub struct GenericResource {
 #[serde(default, rename_all = "PascalCase")]
 pub struct NamedGenericResource {
     /// Resource kind.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub kind: String,
     /// Resource value.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub value: String,
 }
 
@@ -581,10 +513,7 @@ pub struct NamedGenericResource {
 #[serde(default, rename_all = "PascalCase")]
 pub struct DiscreteGenericResource {
     /// Resource kind.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub kind: String,
     /// Resource amount.
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
@@ -619,11 +548,7 @@ pub struct BuildCache {
     pub id: String,
     /// Parent record IDs. dockerd's Go tag misspells the key as `" Parents"` (leading space);
     /// berth writes the spec's `Parents` and reads both.
-    #[serde(
-        alias = " Parents",
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(alias = " Parents", skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub parents: Vec<String>,
     /// Record type: `regular`, `exec.cachemount`, `source.local`, ...
     #[serde(deserialize_with = "null_default")]
@@ -661,14 +586,8 @@ mod tests {
         let v = serde_json::to_value(SystemInfo::default()).expect("encodes");
         assert_eq!(v["Swarm"]["LocalNodeState"], json!("inactive"));
         assert_eq!(v["Swarm"]["RemoteManagers"], json!(null));
-        assert_eq!(
-            v["RegistryConfig"],
-            json!({"InsecureRegistryCIDRs": [], "IndexConfigs": {}, "Mirrors": []})
-        );
-        assert_eq!(
-            v["Plugins"],
-            json!({"Volume": [], "Network": [], "Authorization": [], "Log": []})
-        );
+        assert_eq!(v["RegistryConfig"], json!({"InsecureRegistryCIDRs": [], "IndexConfigs": {}, "Mirrors": []}));
+        assert_eq!(v["Plugins"], json!({"Volume": [], "Network": [], "Authorization": [], "Log": []}));
         assert_eq!(v["ContainerdCommit"], json!({"ID": ""}));
         assert_eq!(v["DriverStatus"], json!([]));
         assert!(v.get("CgroupVersion").is_none());
@@ -685,8 +604,7 @@ mod tests {
 
     #[test]
     fn build_cache_parents_reads_dockerds_misspelt_key() {
-        let rec: BuildCache =
-            serde_json::from_str(r#"{"ID": "a", " Parents": ["b"]}"#).expect("decodes");
+        let rec: BuildCache = serde_json::from_str(r#"{"ID": "a", " Parents": ["b"]}"#).expect("decodes");
         assert_eq!(rec.parents, ["b"]);
         let v = serde_json::to_value(&rec).expect("encodes");
         assert_eq!(v["Parents"], json!(["b"]));
@@ -694,10 +612,7 @@ mod tests {
 
     #[test]
     fn df_sections_not_requested_are_null() {
-        let df = SystemDataUsageResponse {
-            images: Some(vec![]),
-            ..Default::default()
-        };
+        let df = SystemDataUsageResponse { images: Some(vec![]), ..Default::default() };
         let v = serde_json::to_value(&df).expect("encodes");
         assert_eq!(v["Images"], json!([]));
         assert_eq!(v["Containers"], json!(null));

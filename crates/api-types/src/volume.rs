@@ -21,16 +21,10 @@ pub struct Volume {
     #[serde(deserialize_with = "null_default")]
     pub mountpoint: String,
     /// Creation time, RFC 3339.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub created_at: String,
     /// Driver-provided status details; omitted if the driver has none.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub status: BTreeMap<String, serde_json::Value>,
     /// User labels; dockerd sends `null` when there are none.
     pub labels: Option<BTreeMap<String, String>>,
@@ -64,28 +58,16 @@ pub struct VolumeUsageData {
 #[serde(default, rename_all = "PascalCase")]
 pub struct VolumeCreateOptions {
     /// Volume name; empty means generate one.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub name: String,
     /// Driver; empty means `local`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub driver: String,
     /// Driver options (`type`, `device`, `o` for `local`).
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub driver_opts: BTreeMap<String, String>,
     /// User labels.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
     /// Swarm cluster volume spec; kept as raw JSON, berth has no swarm mode.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,21 +16,20 @@ use std::fs;
 use std::path::PathBuf;
 
 use api_types::container::{
-    ChangeKind, ContainerConfig, ContainerCreateRequest, ContainerCreateResponse,
-    ContainerInspectResponse, ContainerPruneResponse, ContainerState, ContainerSummary,
-    ContainerTopResponse, ContainerUpdateRequest, ContainerUpdateResponse, ContainerWaitResponse,
-    FilesystemChange, HealthConfig, HostConfig, Mount, MountPoint, NetworkSettings, Port,
-    Resources,
+    ChangeKind, ContainerConfig, ContainerCreateRequest, ContainerCreateResponse, ContainerInspectResponse,
+    ContainerPruneResponse, ContainerState, ContainerSummary, ContainerTopResponse, ContainerUpdateRequest,
+    ContainerUpdateResponse, ContainerWaitResponse, FilesystemChange, HealthConfig, HostConfig, Mount, MountPoint,
+    NetworkSettings, Port, Resources,
 };
 use api_types::events::EventMessage;
 use api_types::exec::{ExecConfig, ExecInspectResponse, ExecStartConfig};
 use api_types::image::{
-    HistoryResponseItem, ImageConfig, ImageDeleteResponseItem, ImageInspect, ImageManifestSummary,
-    ImagePruneResponse, ImageSummary, JsonMessage, OciDescriptor,
+    HistoryResponseItem, ImageConfig, ImageDeleteResponseItem, ImageInspect, ImageManifestSummary, ImagePruneResponse,
+    ImageSummary, JsonMessage, OciDescriptor,
 };
 use api_types::network::{
-    EndpointSettings, Ipam, Network, NetworkConnectRequest, NetworkCreateRequest,
-    NetworkCreateResponse, NetworkDisconnectRequest, NetworkPruneResponse, NetworkingConfig,
+    EndpointSettings, Ipam, Network, NetworkConnectRequest, NetworkCreateRequest, NetworkCreateResponse,
+    NetworkDisconnectRequest, NetworkPruneResponse, NetworkingConfig,
 };
 use api_types::stats::{BlkioStats, ContainerStatsResponse};
 use api_types::system::{BuildCache, SystemDataUsageResponse, SystemInfo, SystemVersion};
@@ -44,9 +43,7 @@ use serde_json::Value;
 const MAP_KEY: &str = "key";
 
 fn testdata(rel: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
@@ -170,10 +167,7 @@ where
         }
     }
 
-    decode::<T>(
-        &format!("{name} from {{}}"),
-        &Value::Object(Default::default()),
-    );
+    decode::<T>(&format!("{name} from {{}}"), &Value::Object(Default::default()));
 }
 
 #[test]
@@ -265,10 +259,7 @@ fn spec_create_example() {
     let raw = testdata("spec/examples/container-create.json");
     let fixture = without_keys(raw, &["HostConfig"], &["MaximumIOps", "MaximumIOBps"]);
     let mut fixture = fixture;
-    fixture["HostConfig"]["DeviceRequests"][0]
-        .as_object_mut()
-        .expect("object")
-        .remove("DeviceIDs\"");
+    fixture["HostConfig"]["DeviceRequests"][0].as_object_mut().expect("object").remove("DeviceIDs\"");
 
     let req: ContainerCreateRequest = decode("create", &fixture);
     // `"Entrypoint": ""` is Docker's strslice: a one-element command, the empty string. It is
@@ -281,26 +272,11 @@ fn spec_create_example() {
     let host = req.host_config.expect("HostConfig");
     assert_eq!(host.resources.nano_cpus, 500_000);
     assert_eq!(host.resources.pids_limit, Some(0));
-    assert_eq!(
-        host.resources
-            .blkio_weight_device
-            .as_deref()
-            .map(<[_]>::len),
-        Some(1)
-    );
+    assert_eq!(host.resources.blkio_weight_device.as_deref().map(<[_]>::len), Some(1));
     assert_eq!(host.log_config.r#type, "json-file");
     let net = req.networking_config.expect("NetworkingConfig");
-    assert_eq!(
-        net.endpoints_config["isolated_nw"]
-            .aliases
-            .as_deref()
-            .map(<[_]>::len),
-        Some(2)
-    );
-    assert_eq!(
-        net.endpoints_config["database_nw"],
-        EndpointSettings::default()
-    );
+    assert_eq!(net.endpoints_config["isolated_nw"].aliases.as_deref().map(<[_]>::len), Some(2));
+    assert_eq!(net.endpoints_config["database_nw"], EndpointSettings::default());
 }
 
 #[test]
@@ -337,10 +313,7 @@ fn spec_examples() {
 
     // The spec's connect example says `Priority`; the field is `GwPriority`, so it is dropped.
     let mut connect = testdata("spec/examples/network-connect.json");
-    connect["EndpointConfig"]
-        .as_object_mut()
-        .expect("object")
-        .remove("Priority");
+    connect["EndpointConfig"].as_object_mut().expect("object").remove("Priority");
     let connect: NetworkConnectRequest = decode("connect", &connect);
     assert_eq!(connect.container, "3613f73ba0e4");
 
@@ -360,11 +333,7 @@ where
 {
     let fixture = testdata(&format!("dockerd/{file}.json"));
     let decoded: T = decode(file, &fixture);
-    assert_eq!(
-        encode(file, &decoded),
-        fixture,
-        "{file}: re-encoded differently"
-    );
+    assert_eq!(encode(file, &decoded), fixture, "{file}: re-encoded differently");
     decoded
 }
 
@@ -374,10 +343,7 @@ fn dockerd_documents_round_trip_exactly() {
     assert_eq!(inspect.config.cmd, Some(vec!["sh".to_owned()]));
     assert_eq!(inspect.config.entrypoint, None);
     assert_eq!(inspect.host_config.binds, None);
-    assert_eq!(
-        inspect.host_config.masked_paths.as_deref().map(<[_]>::len),
-        Some(2)
-    );
+    assert_eq!(inspect.host_config.masked_paths.as_deref().map(<[_]>::len), Some(2));
     assert_eq!(inspect.exec_ids, None);
 
     let list: Vec<ContainerSummary> = check_dockerd("container-list");

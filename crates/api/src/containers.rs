@@ -64,8 +64,23 @@ fn parse_json<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
 }
 
-const LIST_FILTERS: &[&str] =
-    &["id", "name", "label", "status", "ancestor", "exited", "before", "since", "health", "volume", "network", "publish", "expose", "isolation", "is-task"];
+const LIST_FILTERS: &[&str] = &[
+    "id",
+    "name",
+    "label",
+    "status",
+    "ancestor",
+    "exited",
+    "before",
+    "since",
+    "health",
+    "volume",
+    "network",
+    "publish",
+    "expose",
+    "isolation",
+    "is-task",
+];
 
 async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
@@ -113,7 +128,7 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
         if f.has("id") && !f.get("id").iter().any(|i| c.id.starts_with(i.as_str())) {
             continue;
         }
-        if f.has("name") && !f.get("name").iter().any(|n| c.name.contains(n.trim_start_matches('/'))) {
+        if f.has("name") && !f.get("name").iter().any(|n| crate::filters::name_matches(n, &c.name)) {
             continue;
         }
         if !f.match_labels("label", &c.config.labels) {
@@ -223,21 +238,22 @@ async fn logs(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQu
     let tty = c.config.tty;
     let rx = api.engine.logs(&id, opts)?;
     let mut at_line_start = [true, true, true];
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) }).map(move |l| {
-        let mut data = l.data;
-        if timestamps {
-            let idx = usize::from(l.stream.min(2));
-            if at_line_start[idx] {
-                let mut v = convert::rfc3339_fixed(l.time_ns).into_bytes();
-                v.push(b' ');
-                v.extend_from_slice(&data);
-                data = v;
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) }).map(move |l| {
+            let mut data = l.data;
+            if timestamps {
+                let idx = usize::from(l.stream.min(2));
+                if at_line_start[idx] {
+                    let mut v = convert::rfc3339_fixed(l.time_ns).into_bytes();
+                    v.push(b' ');
+                    v.extend_from_slice(&data);
+                    data = v;
+                }
+                at_line_start[idx] = data.last() == Some(&b'\n');
             }
-            at_line_start[idx] = data.last() == Some(&b'\n');
-        }
-        let bytes = if tty { data } else { streams::mux_frame(l.stream, &data) };
-        Ok::<_, io::Error>(Bytes::from(bytes))
-    });
+            let bytes = if tty { data } else { streams::mux_frame(l.stream, &data) };
+            Ok::<_, io::Error>(Bytes::from(bytes))
+        });
     let mut r = Response::new(Body::from_stream(stream));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(streams::content_type(tty)));
     Ok(r)
@@ -266,7 +282,83 @@ fn pipe_body() -> (Body, Box<dyn io::Write + Send>) {
     (body, Box::new(tokio_util::io::SyncIoBridge::new(wr)))
 }
 
-/// A blocking reader of a request body.
+/// A blocking reader of a request body, and the task that feeds it. When the reader stops
+/// early (the engine refused the upload), the task keeps reading and discarding the rest, so the
+/// client finishes sending and gets the error instead of a broken pipe (Go's servers do this
+/// too); await [`BodyPipe::drained`] before answering.
+pub struct BodyPipe {
+    /// The body's bytes, for the blocking side.
+    pub reader: Box<dyn io::Read + Send>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The most a refused upload is drained before the connection is dropped anyway.
+const DRAIN_LIMIT: u64 = 4 << 30;
+
+impl BodyPipe {
+    /// Waits until the body has been read to its end (bounded by a minute and [`DRAIN_LIMIT`]).
+    pub async fn drained(task: tokio::task::JoinHandle<()>) {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(60), task).await;
+    }
+
+    /// Splits into the reader and the feeding task.
+    pub fn split(self) -> (Box<dyn io::Read + Send>, tokio::task::JoinHandle<()>) {
+        (self.reader, self.task)
+    }
+}
+
+struct ChanReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    cur: Bytes,
+}
+
+impl io::Read for ChanReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        self.cur = self.cur.slice(n..);
+        Ok(n)
+    }
+}
+
+/// See [`BodyPipe`].
+pub fn body_pipe(body: Body) -> BodyPipe {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(16);
+    let task = tokio::spawn(async move {
+        let mut stream = body.into_data_stream();
+        let mut sending = true;
+        let mut discarded = 0u64;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(c) if sending => {
+                    if tx.send(Ok(c)).await.is_err() {
+                        sending = false;
+                    }
+                }
+                Ok(c) => {
+                    discarded += c.len() as u64;
+                    if discarded > DRAIN_LIMIT {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(e))).await;
+                    return;
+                }
+            }
+        }
+    });
+    BodyPipe { reader: Box::new(ChanReader { rx, cur: Bytes::new() }), task }
+}
+
+/// A blocking reader of a request body (see [`body_pipe`] for uploads that may be refused).
 pub fn body_reader(body: Body) -> Box<dyn io::Read + Send> {
     let s = body.into_data_stream().map(|r| r.map_err(io::Error::other));
     Box::new(tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(s)))
@@ -289,7 +381,10 @@ async fn resize(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): Raw
 
 fn dims(q: &Query) -> Result<(u16, u16), ApiError> {
     let get = |k: &str| -> Result<u16, ApiError> {
-        q.get(k).unwrap_or("0").parse().map_err(|_| ApiError::bad_request(format!("invalid {k}: {:?}", q.get(k).unwrap_or(""))))
+        q.get(k)
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("invalid {k}: {:?}", q.get(k).unwrap_or(""))))
     };
     Ok((get("h")?, get("w")?))
 }
@@ -325,7 +420,10 @@ async fn kill(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQu
 
 async fn rename(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
-    let name = q.get("name").filter(|n| !n.is_empty()).ok_or_else(|| ApiError::bad_request("Neither old nor new names may be empty"))?;
+    let name = q
+        .get("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("Neither old nor new names may be empty"))?;
     api.engine.rename(&id, name).await?;
     Ok(no_content())
 }
@@ -371,14 +469,24 @@ async fn wait(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQu
     Ok(r)
 }
 
-async fn attach(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery, mut req: Request) -> Result<Response, ApiError> {
+async fn attach(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    mut req: Request,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
     let c = api.engine.inspect(&id)?;
     let keys = match q.get("detachKeys").filter(|k| !k.is_empty()) {
-        Some(k) => streams::parse_detach_keys(k).map_err(|e| ApiError::bad_request(format!("Invalid detach keys ({k}) provided: {e}")))?,
+        Some(k) => streams::parse_detach_keys(k)
+            .map_err(|e| ApiError::bad_request(format!("Invalid detach keys ({k}) provided: {e}")))?,
         None => streams::DEFAULT_DETACH_KEYS.to_vec(),
     };
-    let opts = AttachOptions { stdin: q.bool("stdin") && c.config.open_stdin, stdout: q.bool("stdout"), stderr: q.bool("stderr") };
+    let opts = AttachOptions {
+        stdin: q.bool("stdin") && c.config.open_stdin,
+        stdout: q.bool("stdout"),
+        stderr: q.bool("stderr"),
+    };
     let want_logs = q.bool("logs");
     let stream_live = q.bool_or("stream", false) || !want_logs;
     let tty = c.config.tty;
@@ -392,7 +500,9 @@ async fn attach(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): Raw
         let mut upgraded = Some(upgraded);
         if want_logs {
             // Replay the log first (docker-py's attach with logs=1).
-            if let Ok(mut rx) = engine.logs(&cid, LogsOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() }) {
+            if let Ok(mut rx) =
+                engine.logs(&cid, LogsOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() })
+            {
                 use tokio::io::AsyncWriteExt;
                 let mut io = hyper_util::rt::TokioIo::new(upgraded.take().expect("set above"));
                 while let Some(l) = rx.recv().await {
@@ -426,7 +536,13 @@ async fn attach(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): Raw
 /// The `X-Docker-Container-Path-Stat` header value.
 fn stat_header(s: &engine::PathStat) -> HeaderValue {
     use base64_lite::encode;
-    let st = w::PathStat { name: s.name.clone(), size: s.size, mode: s.mode, mtime: convert::rfc3339(&s.mtime), link_target: s.link_target.clone() };
+    let st = w::PathStat {
+        name: s.name.clone(),
+        size: s.size,
+        mode: s.mode,
+        mtime: convert::rfc3339(&s.mtime),
+        link_target: s.link_target.clone(),
+    };
     let json = serde_json::to_vec(&st).unwrap_or_default();
     HeaderValue::from_str(&encode(&json)).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -437,7 +553,9 @@ mod base64_lite {
         const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
         for c in data.chunks(3) {
-            let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
             out.push(T[(n >> 18) as usize & 63] as char);
             out.push(T[(n >> 12) as usize & 63] as char);
             out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
@@ -461,7 +579,11 @@ fn archive_path(q: &Query) -> Result<String, ApiError> {
     q.get("path").filter(|p| !p.is_empty()).map(str::to_owned).ok_or_else(|| ApiError::bad_request("path is required"))
 }
 
-async fn archive_head(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn archive_head(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
     let st = api.engine.stat_path(&id, &archive_path(&q)?).await?;
     let mut r = StatusCode::OK.into_response();
@@ -469,7 +591,11 @@ async fn archive_head(State(api): State<Api>, Path(id): Path<String>, RawQuery(q
     Ok(r)
 }
 
-async fn archive_get(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn archive_get(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
     let (body, w) = pipe_body();
     let st = api.engine.archive_get(&id, &archive_path(&q)?, w).await?;
@@ -479,10 +605,21 @@ async fn archive_get(State(api): State<Api>, Path(id): Path<String>, RawQuery(q)
     Ok(r)
 }
 
-async fn archive_put(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery, body: Body) -> Result<Response, ApiError> {
+async fn archive_put(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
-    let opts = engine::ArchiveOptions { no_overwrite_dir_non_dir: q.bool("noOverwriteDirNonDir"), copy_uid_gid: q.bool("copyUIDGID") };
-    api.engine.archive_put(&id, &archive_path(&q)?, body_reader(body), opts).await?;
+    let opts = engine::ArchiveOptions {
+        no_overwrite_dir_non_dir: q.bool("noOverwriteDirNonDir"),
+        copy_uid_gid: q.bool("copyUIDGID"),
+    };
+    let (reader, feeder) = body_pipe(body).split();
+    let r = api.engine.archive_put(&id, &archive_path(&q)?, reader, opts).await;
+    BodyPipe::drained(feeder).await;
+    r?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -493,7 +630,9 @@ async fn prune(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response
     let sizes: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let deleted = api
         .engine
-        .prune_containers(|c| f.match_labels("label", &c.config.labels) && until.is_none_or(|u| c.created.timestamp() < u))
+        .prune_containers(|c| {
+            f.match_labels("label", &c.config.labels) && until.is_none_or(|u| c.created.timestamp() < u)
+        })
         .await?;
     let _ = sizes;
     Ok(json(StatusCode::OK, &w::ContainerPruneResponse { containers_deleted: deleted, space_reclaimed: 0 }))
@@ -504,7 +643,9 @@ pub fn parse_until(s: &str) -> Result<i64, ApiError> {
     if let Ok(ns) = parse_timestamp(s) {
         return Ok(ns / 1_000_000_000);
     }
-    chrono::DateTime::parse_from_rfc3339(s).map(|d| d.timestamp()).map_err(|_| ApiError::bad_request(format!("invalid filter 'until={s}'")))
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.timestamp())
+        .map_err(|_| ApiError::bad_request(format!("invalid filter 'until={s}'")))
 }
 
 async fn exec_create(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
@@ -515,7 +656,8 @@ async fn exec_create(State(api): State<Api>, Path(id): Path<String>, body: Bytes
         .filter(|c| c.len() == 2 && c[0] > 0 && c[1] > 0)
         .map(|c| (u16::try_from(c[0]).unwrap_or(u16::MAX), u16::try_from(c[1]).unwrap_or(u16::MAX)));
     if let Some(k) = Some(cfg.detach_keys.as_str()).filter(|k| !k.is_empty()) {
-        streams::parse_detach_keys(k).map_err(|e| ApiError::bad_request(format!("Invalid detach keys ({k}) provided: {e}")))?;
+        streams::parse_detach_keys(k)
+            .map_err(|e| ApiError::bad_request(format!("Invalid detach keys ({k}) provided: {e}")))?;
     }
     let opts = ExecOptions {
         cmd: cfg.cmd.unwrap_or_default(),
@@ -537,7 +679,9 @@ async fn exec_create(State(api): State<Api>, Path(id): Path<String>, body: Bytes
 async fn exec_start(State(api): State<Api>, Path(id): Path<String>, mut req: Request) -> Result<Response, ApiError> {
     let info = api.engine.exec_inspect(&id)?;
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20).await.map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body = axum::body::to_bytes(std::mem::take(req.body_mut()), 1 << 20)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let cfg: xw::ExecStartConfig = parse_json(&body)?;
     let console = cfg
         .console_size
@@ -576,7 +720,8 @@ async fn exec_start(State(api): State<Api>, Path(id): Path<String>, mut req: Req
                 use tokio::io::AsyncWriteExt;
                 let mut io = hyper_util::rt::TokioIo::new(upgraded);
                 let msg = format!("{}\r\n", crate::ApiError::from(e).message);
-                let bytes = if tty { msg.into_bytes() } else { streams::mux_frame(streams::stream::STDOUT, msg.as_bytes()) };
+                let bytes =
+                    if tty { msg.into_bytes() } else { streams::mux_frame(streams::stream::STDOUT, msg.as_bytes()) };
                 let _ = io.write_all(&bytes).await;
                 let _ = io.shutdown().await;
             }
@@ -585,7 +730,11 @@ async fn exec_start(State(api): State<Api>, Path(id): Path<String>, mut req: Req
     Ok(streams::upgrade_response(tty))
 }
 
-async fn exec_resize(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn exec_resize(
+    State(api): State<Api>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
     let (h, w) = dims(&q)?;
     api.engine.exec_resize(&id, h, w).await?;
@@ -602,7 +751,13 @@ async fn exec_inspect(State(api): State<Api>, Path(id): Path<String>) -> Result<
         id: e.id.clone(),
         running: e.running,
         exit_code: e.exit_code.map(i64::from),
-        process_config: Some(xw::ProcessConfig { privileged: Some(e.opts.privileged), user: e.opts.user.clone(), tty: e.opts.tty, entrypoint: entry, arguments: cmd }),
+        process_config: Some(xw::ProcessConfig {
+            privileged: Some(e.opts.privileged),
+            user: e.opts.user.clone(),
+            tty: e.opts.tty,
+            entrypoint: entry,
+            arguments: cmd,
+        }),
         open_stdin: e.opts.attach_stdin,
         open_stderr: e.opts.attach_stderr,
         open_stdout: e.opts.attach_stdout,

@@ -79,7 +79,9 @@ pub fn status_text(c: &Container, now: DateTime<Utc>) -> String {
     match c.state.status {
         Status::Running => format!("Up {}", human_duration(since(&c.state.started_at))),
         Status::Paused => format!("Up {} (Paused)", human_duration(since(&c.state.started_at))),
-        Status::Restarting => format!("Restarting ({}) {} ago", c.state.exit_code, human_duration(since(&c.state.finished_at))),
+        Status::Restarting => {
+            format!("Restarting ({}) {} ago", c.state.exit_code, human_duration(since(&c.state.finished_at)))
+        }
         Status::Removing => "Removal In Progress".into(),
         Status::Dead => "Dead".into(),
         Status::Created => "Created".into(),
@@ -116,10 +118,15 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     if c.healthcheck.as_ref().is_some_and(|h| !h.test.is_empty()) {
         return Err(unsupported("a health check"));
     }
-    if hc.binds.as_ref().is_some_and(|b| !b.is_empty()) || !hc.mounts.is_empty() || hc.volumes_from.as_ref().is_some_and(|v| !v.is_empty()) {
+    if hc.binds.as_ref().is_some_and(|b| !b.is_empty())
+        || !hc.mounts.is_empty()
+        || hc.volumes_from.as_ref().is_some_and(|v| !v.is_empty())
+    {
         return Err(unsupported("mounting volumes or host paths"));
     }
-    if hc.port_bindings.as_ref().is_some_and(|p| p.values().any(|b| b.as_ref().is_some_and(|b| !b.is_empty()))) || hc.publish_all_ports {
+    if hc.port_bindings.as_ref().is_some_and(|p| p.values().any(|b| b.as_ref().is_some_and(|b| !b.is_empty())))
+        || hc.publish_all_ports
+    {
         return Err(unsupported("publishing ports"));
     }
     if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
@@ -147,12 +154,15 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         return Err(unsupported("user namespaces"));
     }
     if let Some(n) = &req.networking_config
-        && n.endpoints_config.values().any(|e| e.ipam_config.is_some() || e.aliases.as_ref().is_some_and(|a| !a.is_empty()))
+        && n.endpoints_config
+            .values()
+            .any(|e| e.ipam_config.is_some() || e.aliases.as_ref().is_some_and(|a| !a.is_empty()))
     {
         return Err(unsupported("network endpoint settings"));
     }
-    let console = (hc.console_size[0] > 0 && hc.console_size[1] > 0)
-        .then(|| (u16::try_from(hc.console_size[0]).unwrap_or(u16::MAX), u16::try_from(hc.console_size[1]).unwrap_or(u16::MAX)));
+    let console = (hc.console_size[0] > 0 && hc.console_size[1] > 0).then(|| {
+        (u16::try_from(hc.console_size[0]).unwrap_or(u16::MAX), u16::try_from(hc.console_size[1]).unwrap_or(u16::MAX))
+    });
     let config = ContainerConfig {
         hostname: c.hostname,
         domainname: c.domainname,
@@ -178,7 +188,10 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     };
     let host_config = HostConfig {
         network_mode: hc.network_mode,
-        restart_policy: RestartPolicy { name: hc.restart_policy.name, maximum_retry_count: hc.restart_policy.maximum_retry_count },
+        restart_policy: RestartPolicy {
+            name: hc.restart_policy.name,
+            maximum_retry_count: hc.restart_policy.maximum_retry_count,
+        },
         auto_remove: hc.auto_remove,
         init: hc.init,
         privileged: hc.privileged,
@@ -196,7 +209,13 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         ipc_mode: hc.ipc_mode,
         uts_mode: hc.uts_mode,
         cgroupns_mode: hc.cgroupns_mode,
-        ulimits: hc.resources.ulimits.unwrap_or_default().into_iter().map(|u| Ulimit { name: u.name, soft: u.soft, hard: u.hard }).collect(),
+        ulimits: hc
+            .resources
+            .ulimits
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| Ulimit { name: u.name, soft: u.soft, hard: u.hard })
+            .collect(),
         oom_score_adj: hc.oom_score_adj,
         sysctls: hc.sysctls,
         console_size: console,
@@ -225,7 +244,8 @@ pub fn config_out(c: &ContainerConfig) -> w::ContainerConfig {
         env: Some(c.env.clone()),
         cmd: c.cmd.clone(),
         image: c.image.clone(),
-        volumes: (!c.volumes.is_empty()).then(|| c.volumes.iter().map(|v| (v.clone(), api_types::EmptyObject)).collect()),
+        volumes: (!c.volumes.is_empty())
+            .then(|| c.volumes.iter().map(|v| (v.clone(), api_types::EmptyObject)).collect()),
         working_dir: c.working_dir.clone(),
         entrypoint: c.entrypoint.clone(),
         network_disabled: c.network_disabled,
@@ -265,15 +285,24 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
         oom_score_adj: h.oom_score_adj,
         sysctls: h.sysctls.clone(),
         console_size: h.console_size.map(|(r, c)| [u64::from(r), u64::from(c)]).unwrap_or([0, 0]),
-        masked_paths: Some(h.masked_paths.clone().unwrap_or_else(|| engine::spec::MASKED_PATHS.iter().map(|s| (*s).to_owned()).collect())),
-        readonly_paths: Some(h.readonly_paths.clone().unwrap_or_else(|| engine::spec::READONLY_PATHS.iter().map(|s| (*s).to_owned()).collect())),
+        masked_paths: Some(
+            h.masked_paths
+                .clone()
+                .unwrap_or_else(|| engine::spec::MASKED_PATHS.iter().map(|s| (*s).to_owned()).collect()),
+        ),
+        readonly_paths: Some(
+            h.readonly_paths
+                .clone()
+                .unwrap_or_else(|| engine::spec::READONLY_PATHS.iter().map(|s| (*s).to_owned()).collect()),
+        ),
         tmpfs: h.tmpfs.clone(),
         annotations: h.annotations.clone(),
         log_config: w::LogConfig { r#type: "berth".into(), config: Some(BTreeMap::new()) },
         runtime: "berth".into(),
         ..Default::default()
     };
-    out.resources.ulimits = Some(h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect());
+    out.resources.ulimits =
+        Some(h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect());
     out.binds = None;
     out
 }
@@ -339,7 +368,11 @@ pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectRes
         mounts: Vec::new(),
         config: config_out(&c.config),
         network_settings: w::NetworkSettings {
-            sandbox_key: if c.is_running() && c.host_config.network_mode != "host" { format!("/proc/{}/ns/net", st.pid) } else { String::new() },
+            sandbox_key: if c.is_running() && c.host_config.network_mode != "host" {
+                format!("/proc/{}/ns/net", st.pid)
+            } else {
+                String::new()
+            },
             networks: networks(c),
             ..Default::default()
         },
@@ -360,7 +393,10 @@ pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>) -> w::Cont
         labels: c.config.labels.clone(),
         state: c.state.status.as_str().to_owned(),
         status: status_text(c, now),
-        host_config: w::ContainerSummaryHostConfig { network_mode: network_name(&c.host_config), annotations: BTreeMap::new() },
+        host_config: w::ContainerSummaryHostConfig {
+            network_mode: network_name(&c.host_config),
+            annotations: BTreeMap::new(),
+        },
         network_settings: w::ContainerSummaryNetworkSettings { networks: networks(c) },
         mounts: Vec::new(),
         ..Default::default()

@@ -13,7 +13,8 @@ impl Filters {
     /// Parses the JSON and checks every key is one of `allowed`.
     pub fn parse(json: Option<&str>, allowed: &[&str]) -> Result<Self, ApiError> {
         let Some(json) = json.filter(|s| !s.is_empty()) else { return Ok(Self::default()) };
-        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| ApiError::bad_request(format!("invalid filter: {e}")))?;
         let obj = v.as_object().ok_or_else(|| ApiError::bad_request("invalid filter: not an object"))?;
         let mut out = BTreeMap::new();
         for (k, vals) in obj {
@@ -22,7 +23,9 @@ impl Filters {
             }
             let list: Vec<String> = match vals {
                 serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
-                serde_json::Value::Object(m) => m.iter().filter(|(_, b)| b.as_bool() == Some(true)).map(|(k, _)| k.clone()).collect(),
+                serde_json::Value::Object(m) => {
+                    m.iter().filter(|(_, b)| b.as_bool() == Some(true)).map(|(k, _)| k.clone()).collect()
+                }
                 serde_json::Value::String(s) => vec![s.clone()],
                 _ => return Err(ApiError::bad_request(format!("invalid filter '{k}'"))),
             };
@@ -63,6 +66,27 @@ impl Filters {
             Some(v) => Err(ApiError::bad_request(format!("invalid filter '{key}={v}'"))),
         }
     }
+}
+
+/// The `name` filter: dockerd matches a regular expression against `/name`. berth supports the
+/// forms people use with it: a substring, and `^`/`$` anchors (`^web$`, `^/web`).
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let full = format!("/{name}");
+    let (anchored_start, p) = match pattern.strip_prefix('^') {
+        Some(p) => (true, p),
+        None => (false, pattern),
+    };
+    let (anchored_end, p) = match p.strip_suffix('$') {
+        Some(p) => (true, p),
+        None => (false, p),
+    };
+    let candidates: [&str; 2] = [&full, name];
+    candidates.iter().any(|n| match (anchored_start, anchored_end) {
+        (true, true) => *n == p,
+        (true, false) => n.starts_with(p),
+        (false, true) => n.ends_with(p),
+        (false, false) => n.contains(p),
+    })
 }
 
 /// Matches `name` against a glob with `*`, `?` and `[...]` (Go's `path.Match`, for the image
@@ -122,6 +146,17 @@ mod tests {
         assert!(!f.match_labels("label", &l));
         let f = Filters::parse(Some(r#"{"label":["a!=2"]}"#), &["label"]).unwrap();
         assert!(f.match_labels("label", &l));
+    }
+
+    #[test]
+    fn names() {
+        assert!(name_matches("web", "my-web-1"));
+        assert!(name_matches("^web", "web-1"));
+        assert!(name_matches("^/web", "web-1"));
+        assert!(!name_matches("^web", "my-web"));
+        assert!(name_matches("^web$", "web"));
+        assert!(!name_matches("^web$", "web2"));
+        assert!(name_matches("1$", "web-1"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
-use crate::containers::body_reader;
+use crate::containers::{BodyPipe, body_pipe};
 use crate::filters::{Filters, glob};
 use crate::query::Query;
 use crate::{Api, ApiError};
@@ -44,12 +44,17 @@ fn stream_msg(s: String) -> w::JsonMessage {
 }
 
 fn error_msg(e: &str) -> w::JsonMessage {
-    w::JsonMessage { error: Some(e.to_owned()), error_detail: Some(w::ErrorDetail { message: Some(e.to_owned()), ..Default::default() }), ..Default::default() }
+    w::JsonMessage {
+        error: Some(e.to_owned()),
+        error_detail: Some(w::ErrorDetail { message: Some(e.to_owned()), ..Default::default() }),
+        ..Default::default()
+    }
 }
 
 async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
-    let f = Filters::parse(q.get("filters"), &["dangling", "label", "label!", "reference", "before", "since", "until"])?;
+    let f =
+        Filters::parse(q.get("filters"), &["dangling", "label", "label!", "reference", "before", "since", "until"])?;
     let dangling = f.bool("dangling")?;
     let before = match f.get("before").first() {
         Some(b) => Some(api.engine.image_inspect(b).await?.created.map_or(0, |t| t.timestamp())),
@@ -68,10 +73,22 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
         if !f.match_labels("label", &i.labels) {
             continue;
         }
-        if f.has("reference") && !f.get("reference").iter().any(|p| i.repo_tags.iter().any(|t| glob(p, t) || glob(p, t.rsplit_once(':').map_or(t.as_str(), |x| x.0)))) {
-            continue;
+        let mut i = i;
+        if f.has("reference") {
+            // As dockerd: keep the image if a reference matches, and only the matching ones.
+            let matches = |t: &String| {
+                f.get("reference").iter().any(|p| glob(p, t) || glob(p, t.rsplit_once(':').map_or(t.as_str(), |x| x.0)))
+            };
+            i.repo_tags.retain(|t| matches(t));
+            i.repo_digests.retain(|t| f.get("reference").iter().any(|p| glob(p, t.split('@').next().unwrap_or(t))));
+            if i.repo_tags.is_empty() && i.repo_digests.is_empty() {
+                continue;
+            }
         }
-        if before.is_some_and(|b| i.created >= b) || since.is_some_and(|s| i.created <= s) || until.is_some_and(|u| i.created >= u) {
+        if before.is_some_and(|b| i.created >= b)
+            || since.is_some_and(|s| i.created <= s)
+            || until.is_some_and(|u| i.created >= u)
+        {
             continue;
         }
         let size = i64::try_from(i.size).unwrap_or(i64::MAX);
@@ -109,17 +126,28 @@ async fn create(State(api): State<Api>, RawQuery(q): RawQuery, body: Body) -> Re
             changes: q.all("changes"),
             source: None,
         };
-        return match api.engine.image_import(body_reader(body), opts).await {
+        let (reader, feeder) = body_pipe(body).split();
+        let r = api.engine.image_import(reader, opts).await;
+        BodyPipe::drained(feeder).await;
+        return match r {
             Ok(id) => Ok(json_lines(&[w::JsonMessage { status: Some(id), ..Default::default() }])),
             Err(e) => {
                 let e = ApiError::from(e);
-                if e.status == StatusCode::INTERNAL_SERVER_ERROR { Ok(json_lines(&[error_msg(&e.message)])) } else { Err(e) }
+                if e.status == StatusCode::INTERNAL_SERVER_ERROR {
+                    Ok(json_lines(&[error_msg(&e.message)]))
+                } else {
+                    Err(e)
+                }
             }
         };
     }
     if let Some(img) = q.get("fromImage").filter(|s| !s.is_empty()) {
         let tag = q.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
-        let name = if img.contains('@') || img.rsplit('/').next().is_some_and(|l| l.contains(':')) { img.to_owned() } else { format!("{img}:{tag}") };
+        let name = if img.contains('@') || img.rsplit('/').next().is_some_and(|l| l.contains(':')) {
+            img.to_owned()
+        } else {
+            format!("{img}:{tag}")
+        };
         // Registries come later: say so in the stream, as dockerd reports pull failures.
         return Ok(json_lines(&[error_msg(&format!(
             "pull access denied for {name}: pulling from registries is not supported by this berth version; load the image with `docker load` or `docker import`"
@@ -131,7 +159,10 @@ async fn create(State(api): State<Api>, RawQuery(q): RawQuery, body: Body) -> Re
 async fn load(State(api): State<Api>, RawQuery(q): RawQuery, body: Body) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
     let _quiet = q.bool("quiet");
-    match api.engine.image_load(body_reader(body)).await {
+    let (reader, feeder) = body_pipe(body).split();
+    let r = api.engine.image_load(reader).await;
+    BodyPipe::drained(feeder).await;
+    match r {
         Ok(lines) => Ok(json_lines(&lines.into_iter().map(|l| stream_msg(format!("{l}\n"))).collect::<Vec<_>>())),
         Err(e) => {
             let e = ApiError::from(e);
@@ -164,7 +195,10 @@ async fn prune(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response
     let report = api.engine.image_prune(all).await?;
     Ok(json(
         StatusCode::OK,
-        &w::ImagePruneResponse { images_deleted: delete_items(&report.entries), space_reclaimed: report.space_reclaimed },
+        &w::ImagePruneResponse {
+            images_deleted: delete_items(&report.entries),
+            space_reclaimed: report.space_reclaimed,
+        },
     ))
 }
 
@@ -172,13 +206,23 @@ fn delete_items(entries: &[engine::ImageDeleteItem]) -> Vec<w::ImageDeleteRespon
     entries
         .iter()
         .map(|e| match e {
-            engine::ImageDeleteItem::Untagged(r) => w::ImageDeleteResponseItem { untagged: Some(r.clone()), deleted: None },
-            engine::ImageDeleteItem::Deleted(d) => w::ImageDeleteResponseItem { untagged: None, deleted: Some(d.to_string()) },
+            engine::ImageDeleteItem::Untagged(r) => {
+                w::ImageDeleteResponseItem { untagged: Some(r.clone()), deleted: None }
+            }
+            engine::ImageDeleteItem::Deleted(d) => {
+                w::ImageDeleteResponseItem { untagged: None, deleted: Some(d.to_string()) }
+            }
         })
         .collect()
 }
 
-async fn per_image(State(api): State<Api>, method: Method, Path(rest): Path<String>, RawQuery(q): RawQuery, _body: Bytes) -> Result<Response, ApiError> {
+async fn per_image(
+    State(api): State<Api>,
+    method: Method,
+    Path(rest): Path<String>,
+    RawQuery(q): RawQuery,
+    _body: Bytes,
+) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
     if method == Method::DELETE {
         let out = api.engine.image_remove(&rest, q.bool("force")).await?;
@@ -189,7 +233,10 @@ async fn per_image(State(api): State<Api>, method: Method, Path(rest): Path<Stri
         (Method::GET, "json") => inspect(&api, name).await,
         (Method::GET, "history") => history(&api, name).await,
         (Method::POST, "tag") => {
-            let repo = q.get("repo").filter(|r| !r.is_empty()).ok_or_else(|| ApiError::bad_request("repository name must have at least one component"))?;
+            let repo = q
+                .get("repo")
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| ApiError::bad_request("repository name must have at least one component"))?;
             let target = match q.get("tag").filter(|t| !t.is_empty()) {
                 Some(t) => format!("{repo}:{t}"),
                 None => repo.to_owned(),
@@ -197,7 +244,9 @@ async fn per_image(State(api): State<Api>, method: Method, Path(rest): Path<Stri
             api.engine.image_tag(name, &target).await?;
             Ok(StatusCode::CREATED.into_response())
         }
-        (Method::POST, "push") => Err(ApiError::internal("pushing to registries is not supported by this berth version")),
+        (Method::POST, "push") => {
+            Err(ApiError::internal("pushing to registries is not supported by this berth version"))
+        }
         _ => Err(ApiError::not_found("page not found")),
     }
 }
@@ -216,7 +265,11 @@ async fn inspect(api: &Api, name: &str) -> Result<Response, ApiError> {
         author: i.config.author.clone().unwrap_or_default(),
         config: Some(w::ImageConfig {
             user: cfg.user.clone().unwrap_or_default(),
-            exposed_ports: cfg.exposed_ports.as_ref().map(|p| p.keys().map(|k| (k.clone(), api_types::EmptyObject)).collect()).unwrap_or_default(),
+            exposed_ports: cfg
+                .exposed_ports
+                .as_ref()
+                .map(|p| p.keys().map(|k| (k.clone(), api_types::EmptyObject)).collect())
+                .unwrap_or_default(),
             env: cfg.env.clone(),
             cmd: cfg.cmd.clone(),
             volumes: cfg.volumes.as_ref().map(|v| v.keys().map(|k| (k.clone(), api_types::EmptyObject)).collect()),
@@ -234,8 +287,15 @@ async fn inspect(api: &Api, name: &str) -> Result<Response, ApiError> {
         os_version: i.config.os_version.clone().unwrap_or_default(),
         size: i64::try_from(i.size).unwrap_or(i64::MAX),
         graph_driver: api_types::container::DriverData { name: "overlay2".into(), data: Default::default() },
-        root_fs: w::RootFs { r#type: "layers".into(), layers: i.config.rootfs.diff_ids.iter().map(ToString::to_string).collect() },
-        metadata: w::ImageMetadata { last_tag_time: Some(i.recorded.map(|t| crate::convert::rfc3339(&t)).unwrap_or_else(|| crate::convert::ZERO_TIME.into())) },
+        root_fs: w::RootFs {
+            r#type: "layers".into(),
+            layers: i.config.rootfs.diff_ids.iter().map(ToString::to_string).collect(),
+        },
+        metadata: w::ImageMetadata {
+            last_tag_time: Some(
+                i.recorded.map(|t| crate::convert::rfc3339(&t)).unwrap_or_else(|| crate::convert::ZERO_TIME.into()),
+            ),
+        },
         ..Default::default()
     };
     Ok(json(StatusCode::OK, &out))

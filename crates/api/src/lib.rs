@@ -82,11 +82,7 @@ pub fn split_version(path: &str) -> (Option<&str>, &str) {
 
 /// The router of every endpoint (unversioned paths).
 pub fn router(api: Api) -> Router {
-    Router::new()
-        .merge(system::routes())
-        .merge(containers::routes())
-        .merge(images::routes())
-        .with_state(api)
+    Router::new().merge(system::routes()).merge(containers::routes()).merge(images::routes()).with_state(api)
 }
 
 fn stamp(resp: &mut Response<Body>) {
@@ -94,7 +90,10 @@ fn stamp(resp: &mut Response<Body>) {
     h.insert("api-version", hyper::header::HeaderValue::from_static(API_VERSION));
     h.insert("ostype", hyper::header::HeaderValue::from_static("linux"));
     h.insert("docker-experimental", hyper::header::HeaderValue::from_static("false"));
-    h.insert(hyper::header::SERVER, hyper::header::HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")));
+    h.insert(
+        hyper::header::SERVER,
+        hyper::header::HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
+    );
 }
 
 async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
@@ -115,7 +114,10 @@ async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>
                 return Ok(r);
             }
             Some(m) if m > max => {
-                let mut r = ApiError::bad_request(format!("client version {v} is too new. Maximum supported API version is {API_VERSION}")).into_response();
+                let mut r = ApiError::bad_request(format!(
+                    "client version {v} is too new. Maximum supported API version is {API_VERSION}"
+                ))
+                .into_response();
                 stamp(&mut r);
                 return Ok(r);
             }
@@ -158,7 +160,8 @@ pub async fn serve(listener: tokio::net::UnixListener, api: Api) {
         let router = router.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| handle(router.clone(), req));
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
+            let conn =
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
             if let Err(e) = conn.await {
                 tracing::debug!("connection: {e}");
             }

@@ -70,7 +70,9 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, crate::ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| crate::ApiError::bad_request(format!("invalid value for {key}: {v:?}"))),
+            Some(v) => {
+                v.parse().map(Some).map_err(|_| crate::ApiError::bad_request(format!("invalid value for {key}: {v:?}")))
+            }
         }
     }
 }

@@ -36,7 +36,8 @@ async fn ping() -> Response {
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(v).unwrap_or_default()).into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(v).unwrap_or_default())
+        .into_response()
 }
 
 fn kernel() -> String {
@@ -50,6 +51,10 @@ async fn version() -> Response {
     details.insert("Os".to_owned(), "linux".to_owned());
     details.insert("Arch".to_owned(), "amd64".to_owned());
     details.insert("KernelVersion".to_owned(), kernel());
+    details.insert("GitCommit".to_owned(), option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown").to_owned());
+    details.insert("GoVersion".to_owned(), "rust".to_owned());
+    details.insert("BuildTime".to_owned(), option_env!("BERTH_BUILD_TIME").unwrap_or("unknown").to_owned());
+    details.insert("Experimental".to_owned(), "false".to_owned());
     json(&w::SystemVersion {
         platform: w::VersionPlatform { name: "berth".into() },
         components: vec![w::ComponentVersion { name: "Engine".into(), version: VERSION.into(), details }],
@@ -69,7 +74,10 @@ async fn version() -> Response {
 async fn info(State(api): State<Api>) -> Response {
     let i = api.engine.info();
     let mut runtimes = BTreeMap::new();
-    runtimes.insert("berth".to_owned(), w::Runtime { path: api.engine.config().exe.display().to_string(), ..Default::default() });
+    runtimes.insert(
+        "berth".to_owned(),
+        w::Runtime { path: api.engine.config().exe.display().to_string(), ..Default::default() },
+    );
     let out = w::SystemInfo {
         id: api.meta.id.clone(),
         containers: i.containers as i64,
@@ -108,7 +116,12 @@ async fn info(State(api): State<Api>) -> Response {
         default_runtime: "berth".into(),
         init_binary: "berth-init".into(),
         security_options: vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()],
-        plugins: w::PluginsInfo { volume: vec![], network: vec!["none".into(), "host".into()], authorization: vec![], log: vec!["berth".into()] },
+        plugins: w::PluginsInfo {
+            volume: vec![],
+            network: vec!["none".into(), "host".into()],
+            authorization: vec![],
+            log: vec!["berth".into()],
+        },
         ..Default::default()
     };
     json(&out)
@@ -132,40 +145,74 @@ fn to_wire(e: &engine::Event) -> ev::EventMessage {
 fn matches(f: &Filters, e: &engine::Event) -> bool {
     (!f.has("type") || f.get("type").iter().any(|t| t == e.kind))
         && (!f.has("event") || f.get("event").iter().any(|a| e.action == *a || e.action.starts_with(&format!("{a}:"))))
-        && (!f.has("container") || (e.kind == "container" && f.get("container").iter().any(|c| e.id.starts_with(c.as_str()) || e.attributes.get("name") == Some(c))))
+        && (!f.has("container")
+            || (e.kind == "container"
+                && f.get("container")
+                    .iter()
+                    .any(|c| e.id.starts_with(c.as_str()) || e.attributes.get("name") == Some(c))))
         && (!f.has("image") || f.get("image").iter().any(|i| e.attributes.get("image") == Some(i) || e.id == *i))
         && f.match_labels("label", &e.attributes)
 }
 
 async fn events(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let q = Query::parse(q.as_deref());
-    let f = Filters::parse(q.get("filters"), &["type", "event", "container", "image", "label", "network", "volume", "daemon", "scope", "plugin", "node", "service", "secret", "config"])?;
+    let f = Filters::parse(
+        q.get("filters"),
+        &[
+            "type",
+            "event",
+            "container",
+            "image",
+            "label",
+            "network",
+            "volume",
+            "daemon",
+            "scope",
+            "plugin",
+            "node",
+            "service",
+            "secret",
+            "config",
+        ],
+    )?;
     let until = q.get("until").filter(|u| !u.is_empty()).map(crate::containers::parse_timestamp).transpose()?;
-    let rx = api.engine.events().subscribe();
-    let deadline = until.map(|u| {
-        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
-        std::time::Duration::from_nanos(u64::try_from(u - now).unwrap_or(0))
-    });
-    let stream = futures_util::stream::unfold((rx, f, deadline.map(|d| tokio::time::Instant::now() + d)), |(mut rx, f, dl)| async move {
-        loop {
-            let next = match dl {
-                Some(d) => match tokio::time::timeout_at(d, rx.recv()).await {
-                    Ok(r) => r,
-                    Err(_) => return None,
-                },
-                None => rx.recv().await,
-            };
-            match next {
-                Ok(e) if matches(&f, &e) => {
-                    let mut line = serde_json::to_vec(&to_wire(&e)).unwrap_or_default();
-                    line.push(b'\n');
-                    return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (rx, f, dl)));
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return None,
+    let since = q.get("since").filter(|u| !u.is_empty()).map(crate::containers::parse_timestamp).transpose()?;
+    let (past, rx) = match since {
+        Some(s) => api.engine.events().subscribe_since(s),
+        None => (Vec::new(), api.engine.events().subscribe()),
+    };
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let past: std::collections::VecDeque<engine::Event> =
+        past.into_iter().filter(|e| until.is_none_or(|u| e.time_ns <= u) && matches(&f, e)).collect();
+    let deadline = until.map(|u| std::time::Duration::from_nanos(u64::try_from(u - now).unwrap_or(0)));
+    let stream = futures_util::stream::unfold(
+        (rx, f, deadline.map(|d| tokio::time::Instant::now() + d), past),
+        |(mut rx, f, dl, mut past)| async move {
+            if let Some(e) = past.pop_front() {
+                let mut line = serde_json::to_vec(&to_wire(&e)).unwrap_or_default();
+                line.push(b'\n');
+                return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (rx, f, dl, past)));
             }
-        }
-    });
+            loop {
+                let next = match dl {
+                    Some(d) => match tokio::time::timeout_at(d, rx.recv()).await {
+                        Ok(r) => r,
+                        Err(_) => return None,
+                    },
+                    None => rx.recv().await,
+                };
+                match next {
+                    Ok(e) if matches(&f, &e) => {
+                        let mut line = serde_json::to_vec(&to_wire(&e)).unwrap_or_default();
+                        line.push(b'\n');
+                        return Some((Ok::<_, std::io::Error>(Bytes::from(line)), (rx, f, dl, past)));
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return None,
+                }
+            }
+        },
+    );
     let mut r = Response::new(Body::from_stream(stream));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(r)

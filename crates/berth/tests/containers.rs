@@ -105,7 +105,8 @@ fn user_env_workdir_hostname_entrypoint() {
         let r = cli(&d, c, &["run", "--rm", "-u", "ghost", "busybox", "id"]);
         assert_eq!(r.code, 125, "{c:?}: {r:?}");
         assert!(r.stderr.contains("unable to find user ghost"), "{c:?}: {}", r.stderr);
-        let r = cli(&d, c, &["run", "--rm", "-e", "A=1", "-e", "B=two words", "busybox", "sh", "-c", "echo $A-$B-$HOME"]);
+        let r =
+            cli(&d, c, &["run", "--rm", "-e", "A=1", "-e", "B=two words", "busybox", "sh", "-c", "echo $A-$B-$HOME"]);
         assert_eq!(r.out(), "1-two words-/root", "{c:?}");
         let r = cli(&d, c, &["run", "--rm", "-w", "/made/for/you", "busybox", "pwd"]);
         assert_eq!(r.out(), "/made/for/you", "{c:?}");
@@ -159,7 +160,19 @@ fn stop_uses_the_stop_signal_and_rm_needs_force() {
     assert_eq!(d.berth(&["logs", "trap"]).out(), "got-term");
     assert_eq!(d.berth(&["inspect", "-f", "{{.State.ExitCode}}", "trap"]).out(), "0");
     // A custom stop signal.
-    d.berth(&["run", "-d", "--name", "usr1", "--stop-signal", "USR1", "busybox", "sh", "-c", "trap 'exit 5' USR1; while true; do sleep 0.1; done"]).ok();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "usr1",
+        "--stop-signal",
+        "USR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 5' USR1; while true; do sleep 0.1; done",
+    ])
+    .ok();
     d.berth(&["stop", "usr1"]).ok();
     assert_eq!(d.berth(&["inspect", "-f", "{{.State.ExitCode}}", "usr1"]).out(), "5");
     let ids = d.container_ids();
@@ -170,7 +183,17 @@ fn stop_uses_the_stop_signal_and_rm_needs_force() {
 #[test]
 fn logs_follow_tail_timestamps() {
     let d = setup();
-    d.berth(&["run", "-d", "--name", "lg", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late"]).ok();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "lg",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line$i; done; sleep 1; echo late",
+    ])
+    .ok();
     wait_until(10, "first lines", || d.berth(&["logs", "lg"]).stdout.contains("line5"));
     for c in BOTH {
         let r = cli(&d, c, &["logs", "--tail", "2", "lg"]);
@@ -197,13 +220,20 @@ fn exec_in_running_container() {
     let d = setup();
     d.berth(&["run", "-d", "--name", "ex", "busybox", "sleep", "1000"]).ok();
     for c in BOTH {
-        let r = cli(&d, c, &["exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "ex", "sh", "-c", "echo $X $(pwd) $(id -u); exit 4"]);
+        let r = cli(
+            &d,
+            c,
+            &["exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "ex", "sh", "-c", "echo $X $(pwd) $(id -u); exit 4"],
+        );
         assert_eq!((r.code, r.out()), (4, "1 /tmp 65534"), "{c:?}: {r:?}");
         let r = cli_stdin(&d, c, &["exec", "-i", "ex", "cat"], b"through exec\n");
         assert_eq!(r.out(), "through exec", "{c:?}: {r:?}");
         let r = cli(&d, c, &["exec", "ex", "no-such-command"]);
         assert_eq!(r.code, 126, "{c:?}: {r:?}");
-        assert!(r.stdout.contains("executable file not found") || r.stderr.contains("executable file not found"), "{c:?}: {r:?}");
+        assert!(
+            r.stdout.contains("executable file not found") || r.stderr.contains("executable file not found"),
+            "{c:?}: {r:?}"
+        );
         // The exec'd process is in the container's PID namespace.
         let r = cli(&d, c, &["exec", "ex", "ps", "-o", "pid,comm"]);
         assert!(r.ok().lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "sleep"]), "{c:?}: {r:?}");
@@ -287,10 +317,15 @@ fn containers_survive_a_killed_daemon() {
     // if they were stopped while no daemon ran.
     let back_pid = d.berth(&["inspect", "-f", "{{.State.Pid}}", "back"]).out().to_owned();
     d.stop();
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(back_pid.parse().unwrap()), nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(back_pid.parse().unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     std::thread::sleep(std::time::Duration::from_secs(1));
     d.restart();
-    wait_until(10, "the always container to come back", || d.berth(&["inspect", "-f", "{{.State.Status}}", "back"]).out() == "running");
+    wait_until(10, "the always container to come back", || {
+        d.berth(&["inspect", "-f", "{{.State.Status}}", "back"]).out() == "running"
+    });
     let ids = d.container_ids();
     d.berth(&["rm", "-f", "long", "short", "back"]).ok();
     d.assert_clean(&ids);
@@ -301,7 +336,10 @@ fn init_reaps_and_forwards() {
     let d = setup();
     for c in BOTH {
         let r = cli(&d, c, &["run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm"]);
-        assert!(r.ok().lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "docker-init"]), "{c:?}: {r:?}");
+        assert!(
+            r.ok().lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "docker-init"]),
+            "{c:?}: {r:?}"
+        );
         let r = cli(&d, c, &["run", "--rm", "--init", "busybox", "sh", "-c", "kill -TERM $$"]);
         assert_eq!(r.code, 143, "{c:?}: {r:?}");
     }
@@ -320,7 +358,8 @@ fn init_reaps_and_forwards() {
 #[test]
 fn create_then_start_and_ps_filters() {
     let d = setup();
-    let id = d.docker(&["create", "--name", "cr", "-l", "tier=web", "busybox", "echo", "created"]).ok().trim().to_owned();
+    let id =
+        d.docker(&["create", "--name", "cr", "-l", "tier=web", "busybox", "echo", "created"]).ok().trim().to_owned();
     assert_eq!(d.berth(&["ps", "-a", "--filter", "status=created", "--format", "{{.ID}}"]).out(), &id[..12]);
     assert_eq!(d.berth(&["inspect", "-f", "{{.State.Status}}", "cr"]).out(), "created");
     let r = d.docker(&["start", "-a", "cr"]);

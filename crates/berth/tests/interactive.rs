@@ -106,7 +106,8 @@ fn signals_are_proxied_without_a_tty() {
         let mut buf = [0u8; 64];
         let n = std::io::Read::read(&mut out, &mut buf).unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).contains("ready"));
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+            .unwrap();
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
         let st = child.wait().unwrap();
@@ -118,7 +119,17 @@ fn signals_are_proxied_without_a_tty() {
 #[test]
 fn attach_streams_output_of_a_running_container() {
     let d = setup();
-    d.berth(&["run", "-d", "--name", "tick", "busybox", "sh", "-c", "i=0; while true; do i=$((i+1)); echo tick$i; sleep 0.1; done"]).ok();
+    d.berth(&[
+        "run",
+        "-d",
+        "--name",
+        "tick",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo tick$i; sleep 0.1; done",
+    ])
+    .ok();
     let mut c = d.berth_cmd(&["attach", "--no-stdin", "tick"]);
     c.stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();

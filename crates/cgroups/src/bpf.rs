@@ -104,11 +104,7 @@ fn sys_bpf<T: Attr>(cmd: libc::c_int, attr: &mut T) -> io::Result<libc::c_long> 
     // back within them. Any user addresses inside (`insns`, `license`, `log_buf`,
     // `prog_ids`) point to buffers the callers keep borrowed across this call.
     let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, std::ptr::from_mut(attr), size) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
 }
 
 /// Wraps a new fd returned by the kernel.
@@ -144,10 +140,7 @@ pub(crate) fn load_device_program(insns: &[Insn], license: &CStr) -> Result<Owne
                 nix::sys::resource::RLIM_INFINITY,
                 nix::sys::resource::RLIM_INFINITY,
             );
-            load(insns, license, None).map_err(|source| LoadError {
-                source,
-                log: String::new(),
-            })
+            load(insns, license, None).map_err(|source| LoadError { source, log: String::new() })
         }
         Err(source) => {
             let mut log = vec![0u8; 64 * 1024];
@@ -159,9 +152,7 @@ pub(crate) fn load_device_program(insns: &[Insn], license: &CStr) -> Result<Owne
                     let text = String::from_utf8_lossy(&log[..end]);
                     let text = text.trim();
                     let start = text.len().saturating_sub(512);
-                    let start = (start..text.len())
-                        .find(|i| text.is_char_boundary(*i))
-                        .unwrap_or(0);
+                    let start = (start..text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(0);
                     text[start..].to_owned()
                 }
             };
@@ -175,8 +166,7 @@ fn load(insns: &[Insn], license: &CStr, log: Option<&mut [u8]>) -> io::Result<Ow
     name[..9].copy_from_slice(b"berth_dev");
     let mut attr = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
-        insn_cnt: u32::try_from(insns.len())
-            .map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?,
+        insn_cnt: u32::try_from(insns.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?,
         insns: insns.as_ptr() as u64,
         license: license.as_ptr() as u64,
         prog_name: name,
@@ -191,10 +181,7 @@ fn load(insns: &[Insn], license: &CStr, log: Option<&mut [u8]>) -> io::Result<Ow
 }
 
 /// Attaches `prog` to the cgroup directory `cgroup` with `BPF_F_ALLOW_MULTI`.
-pub(crate) fn attach_device_program(
-    cgroup: BorrowedFd<'_>,
-    prog: BorrowedFd<'_>,
-) -> io::Result<()> {
+pub(crate) fn attach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
     let mut attr = AttachAttr {
         target_fd: fd_u32(cgroup),
         attach_bpf_fd: fd_u32(prog),
@@ -206,10 +193,7 @@ pub(crate) fn attach_device_program(
 }
 
 /// Detaches `prog` from the cgroup directory `cgroup`.
-pub(crate) fn detach_device_program(
-    cgroup: BorrowedFd<'_>,
-    prog: BorrowedFd<'_>,
-) -> io::Result<()> {
+pub(crate) fn detach_device_program(cgroup: BorrowedFd<'_>, prog: BorrowedFd<'_>) -> io::Result<()> {
     let mut attr = AttachAttr {
         target_fd: fd_u32(cgroup),
         attach_bpf_fd: fd_u32(prog),
@@ -243,17 +227,12 @@ pub(crate) fn query_device_programs(cgroup: BorrowedFd<'_>) -> io::Result<Vec<u3
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::other(
-        "the list of attached programs kept changing",
-    ))
+    Err(io::Error::other("the list of attached programs kept changing"))
 }
 
 /// Opens a program by id (needed to detach programs this process did not load).
 pub(crate) fn program_fd_by_id(id: u32) -> io::Result<OwnedFd> {
-    let mut attr = GetFdByIdAttr {
-        prog_id: id,
-        ..GetFdByIdAttr::default()
-    };
+    let mut attr = GetFdByIdAttr { prog_id: id, ..GetFdByIdAttr::default() };
     owned_fd(sys_bpf(BPF_PROG_GET_FD_BY_ID, &mut attr)?)
 }
 

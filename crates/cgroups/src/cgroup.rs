@@ -92,16 +92,11 @@ impl Cgroup {
     /// to each (e.g. the runtime's child before exec), which is equivalent to
     /// [`Cgroup::add_pid`] with its own pid.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        self.dirs
-            .iter()
-            .map(|d| d.path.join("cgroup.procs"))
-            .collect()
+        self.dirs.iter().map(|d| d.path.join("cgroup.procs")).collect()
     }
 
     pub(crate) fn dir_for(&self, controller: Controller) -> Option<&Dir> {
-        self.dirs
-            .iter()
-            .find(|d| d.controllers.contains(controller))
+        self.dirs.iter().find(|d| d.controllers.contains(controller))
     }
 
     pub(crate) fn v2_dir(&self) -> Option<&Dir> {
@@ -111,9 +106,7 @@ impl Cgroup {
     /// The directory used for process listing: the cgroup2 one if any (every process
     /// berth adds is also in it), else the first v1 hierarchy.
     pub(crate) fn primary(&self) -> &Dir {
-        self.v2_dir()
-            .or_else(|| self.dirs.first())
-            .expect("a manager always has at least one hierarchy")
+        self.v2_dir().or_else(|| self.dirs.first()).expect("a manager always has at least one hierarchy")
     }
 
     /// Creates the cgroup (and missing parents) in every hierarchy. Idempotent.
@@ -140,12 +133,7 @@ impl Cgroup {
     }
 
     fn create_v2(&self, dir: &Dir) -> Result<(), CgroupError> {
-        let enable = dir
-            .controllers
-            .iter()
-            .map(|c| format!("+{}", c.name()))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let enable = dir.controllers.iter().map(|c| format!("+{}", c.name())).collect::<Vec<_>>().join(" ");
         let mut level = dir.mount.clone();
         for name in self.rel.iter() {
             if !enable.is_empty() {
@@ -290,11 +278,7 @@ impl Cgroup {
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound && v2.path.is_dir() => {}
                 Err(source) => {
-                    return Err(CgroupError::Write {
-                        path: kill_file,
-                        value: "1".to_owned(),
-                        source,
-                    });
+                    return Err(CgroupError::Write { path: kill_file, value: "1".to_owned(), source });
                 }
             }
         }
@@ -312,11 +296,7 @@ impl Cgroup {
             // Thaw so SIGKILLed tasks, including ones a paused container had frozen, exit.
             self.thaw()?;
             if start.elapsed() >= KILL_TIMEOUT {
-                return Err(CgroupError::KillTimeout {
-                    path: procs,
-                    pids,
-                    waited_ms: millis(start.elapsed()),
-                });
+                return Err(CgroupError::KillTimeout { path: procs, pids, waited_ms: millis(start.elapsed()) });
             }
             sleep(Duration::from_millis(5));
         }
@@ -337,10 +317,7 @@ impl Cgroup {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => false,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) => true,
                 Err(source) => {
-                    errors.push(CgroupError::Remove {
-                        path: d.path.clone(),
-                        source,
-                    });
+                    errors.push(CgroupError::Remove { path: d.path.clone(), source });
                     false
                 }
             });
@@ -353,10 +330,7 @@ impl Cgroup {
         }
         for d in pending {
             let pids = file::read_pids(&d.path.join("cgroup.procs")).unwrap_or_default();
-            errors.push(CgroupError::Busy {
-                path: d.path.clone(),
-                pids,
-            });
+            errors.push(CgroupError::Busy { path: d.path.clone(), pids });
         }
         match errors.len() {
             0 => Ok(()),
@@ -393,12 +367,10 @@ impl Cgroup {
             return Ok(());
         };
         let dir = open_dir(&d.path)?;
-        let ids = bpf::query_device_programs(dir.as_fd()).map_err(|source| {
-            CgroupError::DeviceFilter {
-                op: "listing attached device filter programs",
-                path: d.path.clone(),
-                source,
-            }
+        let ids = bpf::query_device_programs(dir.as_fd()).map_err(|source| CgroupError::DeviceFilter {
+            op: "listing attached device filter programs",
+            path: d.path.clone(),
+            source,
         })?;
         for id in ids {
             detach_by_id(&d.path, &dir, id)?;
@@ -411,11 +383,7 @@ impl Cgroup {
     pub fn apply(&self, res: &Resources) -> Result<(), CgroupError> {
         // v1 only: the order of memory vs memory+swap writes depends on the current limit.
         let current_memory_limit = match self.dir_for(Controller::Memory) {
-            Some(d)
-                if d.version == Version::V1
-                    && res.memory_limit.is_some()
-                    && res.memory_swap.is_some() =>
-            {
+            Some(d) if d.version == Version::V1 && res.memory_limit.is_some() && res.memory_swap.is_some() => {
                 let path = d.path.join("memory.limit_in_bytes");
                 file::parse_u64_or_max(&path, &file::read(&path)?)?
             }
@@ -457,12 +425,7 @@ fn signal_all(procs: &Path, pids: &[i32], signal: Signal) -> Result<(), CgroupEr
         match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
             Ok(()) | Err(nix::Error::ESRCH) => {}
             Err(source) => {
-                return Err(CgroupError::Signal {
-                    path: procs.to_owned(),
-                    pid,
-                    signal,
-                    source,
-                });
+                return Err(CgroupError::Signal { path: procs.to_owned(), pid, signal, source });
             }
         }
     }
@@ -479,11 +442,7 @@ fn wait_empty(procs: &Path, timeout: Duration) -> Result<(), CgroupError> {
             return Ok(());
         }
         if start.elapsed() >= timeout {
-            return Err(CgroupError::KillTimeout {
-                path: procs.to_owned(),
-                pids,
-                waited_ms: millis(start.elapsed()),
-            });
+            return Err(CgroupError::KillTimeout { path: procs.to_owned(), pids, waited_ms: millis(start.elapsed()) });
         }
         sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
@@ -494,10 +453,7 @@ fn mkdir(path: &Path) -> Result<(), CgroupError> {
     match fs::create_dir(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(source) => Err(CgroupError::Create {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(CgroupError::Create { path: path.to_owned(), source }),
     }
 }
 
@@ -511,15 +467,9 @@ fn mkdir_p(mount: &Path, path: &Path) -> Result<(), CgroupError> {
                 mkdir_p(mount, parent)?;
                 mkdir(path)
             }
-            _ => Err(CgroupError::Create {
-                path: path.to_owned(),
-                source: e,
-            }),
+            _ => Err(CgroupError::Create { path: path.to_owned(), source: e }),
         },
-        Err(source) => Err(CgroupError::Create {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(CgroupError::Create { path: path.to_owned(), source }),
     }
 }
 
@@ -540,43 +490,24 @@ fn inherit_cpuset(mount: &Path, path: &Path, name: &str) -> Result<String, Cgrou
 }
 
 fn open_dir(path: &Path) -> Result<fs::File, CgroupError> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY)
-        .open(path)
-        .map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => CgroupError::NotFound {
-                path: path.to_owned(),
-            },
-            _ => CgroupError::Read {
-                path: path.to_owned(),
-                source,
-            },
-        })
+    OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => CgroupError::NotFound { path: path.to_owned() },
+        _ => CgroupError::Read { path: path.to_owned(), source },
+    })
 }
 
 /// Compiles, loads and attaches the device filter, then detaches the old ones.
 fn attach_filter(dir_path: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
     let insns = filter::compile(&devices::effective(rules));
     let dir = open_dir(dir_path)?;
-    let op_err = |op| {
-        move |source| CgroupError::DeviceFilter {
-            op,
-            path: dir_path.to_owned(),
-            source,
-        }
-    };
-    let old = bpf::query_device_programs(dir.as_fd())
-        .map_err(op_err("listing attached device filter programs"))?;
-    let prog = bpf::load_device_program(&insns, filter::LICENSE).map_err(|e| {
-        CgroupError::DeviceFilterLoad {
-            path: dir_path.to_owned(),
-            log: e.log,
-            source: e.source,
-        }
+    let op_err = |op| move |source| CgroupError::DeviceFilter { op, path: dir_path.to_owned(), source };
+    let old = bpf::query_device_programs(dir.as_fd()).map_err(op_err("listing attached device filter programs"))?;
+    let prog = bpf::load_device_program(&insns, filter::LICENSE).map_err(|e| CgroupError::DeviceFilterLoad {
+        path: dir_path.to_owned(),
+        log: e.log,
+        source: e.source,
     })?;
-    bpf::attach_device_program(dir.as_fd(), prog.as_fd())
-        .map_err(op_err("attaching device filter program"))?;
+    bpf::attach_device_program(dir.as_fd(), prog.as_fd()).map_err(op_err("attaching device filter program"))?;
     // The program stays alive while attached; our fd can close now.
     drop(prog);
     for id in old {
@@ -590,12 +521,7 @@ fn detach_by_id(dir_path: &Path, dir: &fs::File, id: u32) -> Result<(), CgroupEr
         Ok(fd) => fd,
         // Gone meanwhile, or hidden from us by an LSM (runc skips those too: extra device
         // programs can only restrict further).
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOENT | libc::EPERM | libc::EACCES)
-            ) =>
-        {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM | libc::EACCES)) => {
             return Ok(());
         }
         Err(source) => {

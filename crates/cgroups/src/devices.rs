@@ -60,17 +60,9 @@ pub struct DeviceAccess {
 
 impl DeviceAccess {
     /// `rwm`.
-    pub const RWM: Self = Self {
-        read: true,
-        write: true,
-        mknod: true,
-    };
+    pub const RWM: Self = Self { read: true, write: true, mknod: true };
     /// `m` only.
-    pub const MKNOD: Self = Self {
-        read: false,
-        write: false,
-        mknod: true,
-    };
+    pub const MKNOD: Self = Self { read: false, write: false, mknod: true };
 
     /// Parses a string of `r`, `w` and `m` (any order, each at most once, not empty).
     pub fn parse(text: &str) -> Option<Self> {
@@ -101,11 +93,7 @@ impl DeviceAccess {
     }
 
     pub(crate) fn from_bits(bits: u8) -> Self {
-        Self {
-            mknod: bits & 1 != 0,
-            read: bits & 2 != 0,
-            write: bits & 4 != 0,
-        }
+        Self { mknod: bits & 1 != 0, read: bits & 2 != 0, write: bits & 4 != 0 }
     }
 }
 
@@ -139,32 +127,16 @@ pub struct DeviceRule {
 
 impl DeviceRule {
     /// `deny a *:* rwm`: the usual first rule, switching to allow-list mode.
-    pub const DENY_ALL: Self = Self {
-        allow: false,
-        kind: DeviceKind::All,
-        major: None,
-        minor: None,
-        access: DeviceAccess::RWM,
-    };
+    pub const DENY_ALL: Self =
+        Self { allow: false, kind: DeviceKind::All, major: None, minor: None, access: DeviceAccess::RWM };
 
     /// `allow a *:* rwm` (privileged containers).
-    pub const ALLOW_ALL: Self = Self {
-        allow: true,
-        kind: DeviceKind::All,
-        major: None,
-        minor: None,
-        access: DeviceAccess::RWM,
-    };
+    pub const ALLOW_ALL: Self =
+        Self { allow: true, kind: DeviceKind::All, major: None, minor: None, access: DeviceAccess::RWM };
 
     /// An allow rule for a character device.
     pub const fn allow_char(major: Option<u32>, minor: Option<u32>, access: DeviceAccess) -> Self {
-        Self {
-            allow: true,
-            kind: DeviceKind::Char,
-            major,
-            minor,
-            access,
-        }
+        Self { allow: true, kind: DeviceKind::Char, major, minor, access }
     }
 
     fn same_device(&self, other: &Self) -> bool {
@@ -176,14 +148,7 @@ impl DeviceRule {
 impl fmt::Display for DeviceRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let num = |n: Option<u32>| n.map_or_else(|| "*".to_owned(), |n| n.to_string());
-        write!(
-            f,
-            "{} {}:{} {}",
-            self.kind.letter(),
-            num(self.major),
-            num(self.minor),
-            self.access
-        )
+        write!(f, "{} {}:{} {}", self.kind.letter(), num(self.major), num(self.minor), self.access)
     }
 }
 
@@ -196,10 +161,7 @@ pub fn default_device_rules() -> Vec<DeviceRule> {
     vec![
         DeviceRule::DENY_ALL,
         DeviceRule::allow_char(None, None, DeviceAccess::MKNOD),
-        DeviceRule {
-            kind: DeviceKind::Block,
-            ..DeviceRule::allow_char(None, None, DeviceAccess::MKNOD)
-        },
+        DeviceRule { kind: DeviceKind::Block, ..DeviceRule::allow_char(None, None, DeviceAccess::MKNOD) },
         c(1, 3),                                      // /dev/null
         c(1, 5),                                      // /dev/zero
         c(1, 7),                                      // /dev/full
@@ -220,19 +182,13 @@ pub(crate) fn validate(rules: &[DeviceRule], dir: &Path) -> Result<(), CgroupErr
             Some("the access is empty")
         } else if rule.kind == DeviceKind::All && (rule.major.is_some() || rule.minor.is_some()) {
             Some("an `a` rule covers every device and takes no major or minor number")
-        } else if rule.major.is_some_and(|m| m > MAX_NUMBER)
-            || rule.minor.is_some_and(|m| m > MAX_NUMBER)
-        {
+        } else if rule.major.is_some_and(|m| m > MAX_NUMBER) || rule.minor.is_some_and(|m| m > MAX_NUMBER) {
             Some("the major or minor number is out of range")
         } else {
             None
         };
         if let Some(reason) = reason {
-            return Err(CgroupError::InvalidDeviceRule {
-                rule: rule.to_string(),
-                path: dir.to_owned(),
-                reason,
-            });
+            return Err(CgroupError::InvalidDeviceRule { rule: rule.to_string(), path: dir.to_owned(), reason });
         }
     }
     Ok(())
@@ -256,10 +212,7 @@ pub(crate) struct Effective {
 /// into an identical entry); a rule in the default's direction removes that access from an
 /// identical entry.
 pub(crate) fn effective(rules: &[DeviceRule]) -> Effective {
-    let mut eff = Effective {
-        default_allow: false,
-        exceptions: Vec::new(),
-    };
+    let mut eff = Effective { default_allow: false, exceptions: Vec::new() };
     for rule in rules {
         if rule.kind == DeviceKind::All {
             eff.default_allow = rule.allow;
@@ -286,11 +239,7 @@ pub(crate) fn v1_steps(dir: &Path, rules: &[DeviceRule]) -> Vec<Step> {
     let mut steps = vec![Step::Write(Write::new("devices", deny.clone(), "a"))];
     for rule in rules {
         let file = if rule.allow { &allow } else { &deny };
-        let value = if rule.kind == DeviceKind::All {
-            "a".to_owned()
-        } else {
-            rule.to_string()
-        };
+        let value = if rule.kind == DeviceKind::All { "a".to_owned() } else { rule.to_string() };
         steps.push(Step::Write(Write::new("devices", file.clone(), value)));
     }
     steps
@@ -300,13 +249,7 @@ pub(crate) fn v1_steps(dir: &Path, rules: &[DeviceRule]) -> Vec<Step> {
 mod tests {
     use super::*;
 
-    fn rule(
-        allow: bool,
-        kind: char,
-        major: Option<u32>,
-        minor: Option<u32>,
-        access: &str,
-    ) -> DeviceRule {
+    fn rule(allow: bool, kind: char, major: Option<u32>, minor: Option<u32>, access: &str) -> DeviceRule {
         DeviceRule {
             allow,
             kind: DeviceKind::from_letter(kind).expect("valid kind"),
@@ -319,26 +262,17 @@ mod tests {
     #[test]
     fn access_parse_and_display() {
         assert_eq!(DeviceAccess::parse("rwm"), Some(DeviceAccess::RWM));
-        assert_eq!(
-            DeviceAccess::parse("mr").map(|a| a.to_string()).as_deref(),
-            Some("rm")
-        );
+        assert_eq!(DeviceAccess::parse("mr").map(|a| a.to_string()).as_deref(), Some("rm"));
         assert_eq!(DeviceAccess::parse(""), None);
         assert_eq!(DeviceAccess::parse("rr"), None);
         assert_eq!(DeviceAccess::parse("x"), None);
         assert_eq!(DeviceAccess::RWM.bits(), 7);
-        assert_eq!(
-            DeviceAccess::from_bits(2),
-            DeviceAccess::parse("r").expect("valid")
-        );
+        assert_eq!(DeviceAccess::from_bits(2), DeviceAccess::parse("r").expect("valid"));
     }
 
     #[test]
     fn default_rules_render_like_docker() {
-        let text: Vec<String> = default_device_rules()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let text: Vec<String> = default_device_rules().iter().map(ToString::to_string).collect();
         assert_eq!(
             text,
             [
@@ -363,31 +297,16 @@ mod tests {
     #[test]
     fn v1_plan_denies_all_first() {
         let dir = Path::new("/sys/fs/cgroup/devices/berth/x");
-        let rules = [
-            DeviceRule::DENY_ALL,
-            rule(true, 'c', Some(1), Some(3), "rwm"),
-            rule(false, 'b', Some(8), None, "w"),
-        ];
+        let rules =
+            [DeviceRule::DENY_ALL, rule(true, 'c', Some(1), Some(3), "rwm"), rule(false, 'b', Some(8), None, "w")];
         let writes: Vec<_> = v1_steps(dir, &rules).iter().flat_map(Step::pairs).collect();
         assert_eq!(
             writes,
             [
-                (
-                    "/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(),
-                    "a".to_owned()
-                ),
-                (
-                    "/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(),
-                    "a".to_owned()
-                ),
-                (
-                    "/sys/fs/cgroup/devices/berth/x/devices.allow".to_owned(),
-                    "c 1:3 rwm".to_owned()
-                ),
-                (
-                    "/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(),
-                    "b 8:* w".to_owned()
-                ),
+                ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "a".to_owned()),
+                ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "a".to_owned()),
+                ("/sys/fs/cgroup/devices/berth/x/devices.allow".to_owned(), "c 1:3 rwm".to_owned()),
+                ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "b 8:* w".to_owned()),
             ]
         );
     }
@@ -399,10 +318,7 @@ mod tests {
         assert_eq!(eff.exceptions.len(), 12);
 
         // Allow-all resets; a later deny becomes an exception.
-        let eff = effective(&[
-            DeviceRule::ALLOW_ALL,
-            rule(false, 'c', Some(1), Some(5), "w"),
-        ]);
+        let eff = effective(&[DeviceRule::ALLOW_ALL, rule(false, 'c', Some(1), Some(5), "w")]);
         assert!(eff.default_allow);
         assert_eq!(eff.exceptions, [rule(false, 'c', Some(1), Some(5), "w")]);
 
@@ -418,44 +334,18 @@ mod tests {
         assert_eq!(eff.exceptions, [rule(true, 'c', Some(1), Some(3), "w")]);
 
         // With no rules at all, nothing is allowed.
-        assert_eq!(
-            effective(&[]),
-            Effective {
-                default_allow: false,
-                exceptions: vec![]
-            }
-        );
+        assert_eq!(effective(&[]), Effective { default_allow: false, exceptions: vec![] });
     }
 
     #[test]
     fn validate_rejects_bad_rules() {
         let dir = Path::new("/cg");
-        let bad_all = DeviceRule {
-            major: Some(1),
-            ..DeviceRule::DENY_ALL
-        };
+        let bad_all = DeviceRule { major: Some(1), ..DeviceRule::DENY_ALL };
         let err = validate(&[bad_all], dir).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("invalid device rule \"a 1:* rwm\" for /cg"),
-            "{err}"
-        );
-        let empty = DeviceRule {
-            access: DeviceAccess::default(),
-            ..DeviceRule::ALLOW_ALL
-        };
+        assert!(err.to_string().starts_with("invalid device rule \"a 1:* rwm\" for /cg"), "{err}");
+        let empty = DeviceRule { access: DeviceAccess::default(), ..DeviceRule::ALLOW_ALL };
         assert!(validate(&[empty], dir).is_err());
-        assert!(
-            validate(
-                &[DeviceRule::allow_char(
-                    Some(u32::MAX),
-                    None,
-                    DeviceAccess::RWM
-                )],
-                dir
-            )
-            .is_err()
-        );
+        assert!(validate(&[DeviceRule::allow_char(Some(u32::MAX), None, DeviceAccess::RWM)], dir).is_err());
         assert!(validate(&default_device_rules(), dir).is_ok());
     }
 }

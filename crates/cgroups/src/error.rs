@@ -131,9 +131,7 @@ pub enum CgroupError {
     },
 
     /// `rmdir` of a cgroup failed because processes (or child cgroups) remain, after retries.
-    #[error(
-        "removing cgroup {path}: still busy, processes {pids:?} remain (or it has child cgroups)"
-    )]
+    #[error("removing cgroup {path}: still busy, processes {pids:?} remain (or it has child cgroups)")]
     Busy {
         /// The directory.
         path: PathBuf,
@@ -239,9 +237,9 @@ impl CgroupError {
         match self {
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::Busy { .. } => ErrorKind::Conflict,
-            Self::InvalidPath { .. }
-            | Self::InvalidValue { .. }
-            | Self::InvalidDeviceRule { .. } => ErrorKind::InvalidArgument,
+            Self::InvalidPath { .. } | Self::InvalidValue { .. } | Self::InvalidDeviceRule { .. } => {
+                ErrorKind::InvalidArgument
+            }
             Self::Unsupported { .. } | Self::NoCgroupMounts { .. } => ErrorKind::FailedPrecondition,
             Self::FreezeTimeout { .. } | Self::KillTimeout { .. } => ErrorKind::Unavailable,
             Self::Teardown(errors) => errors.first().map_or(ErrorKind::Internal, Self::kind),

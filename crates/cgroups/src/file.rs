@@ -18,10 +18,7 @@ pub(crate) fn write_raw(path: &Path, value: &str) -> io::Result<()> {
     // write_all would then split the value, so check explicitly.
     let n = f.write(value.as_bytes())?;
     if n != value.len() {
-        return Err(io::Error::new(
-            io::ErrorKind::WriteZero,
-            "short write to cgroup file",
-        ));
+        return Err(io::Error::new(io::ErrorKind::WriteZero, "short write to cgroup file"));
     }
     Ok(())
 }
@@ -37,10 +34,7 @@ pub(crate) fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
 
 /// Reads a control file.
 pub(crate) fn read(path: &Path) -> Result<String, CgroupError> {
-    std::fs::read_to_string(path).map_err(|source| CgroupError::Read {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| CgroupError::Read { path: path.to_owned(), source })
 }
 
 /// Reads a control file that may legitimately be absent (controller or feature missing).
@@ -48,10 +42,7 @@ pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, CgroupError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(CgroupError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(CgroupError::Read { path: path.to_owned(), source }),
     }
 }
 
@@ -59,10 +50,7 @@ pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, CgroupError> {
 pub(crate) fn parse_pids(path: &Path, text: &str) -> Result<Vec<i32>, CgroupError> {
     let mut pids = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let pid = line.parse().map_err(|_| CgroupError::Parse {
-            path: path.to_owned(),
-            content: line.to_owned(),
-        })?;
+        let pid = line.parse().map_err(|_| CgroupError::Parse { path: path.to_owned(), content: line.to_owned() })?;
         pids.push(pid);
     }
     pids.sort_unstable();
@@ -82,10 +70,7 @@ pub(crate) fn parse_u64_or_max(path: &Path, text: &str) -> Result<Option<u64>, C
     if t == "max" {
         return Ok(None);
     }
-    t.parse().map(Some).map_err(|_| CgroupError::Parse {
-        path: path.to_owned(),
-        content: t.to_owned(),
-    })
+    t.parse().map(Some).map_err(|_| CgroupError::Parse { path: path.to_owned(), content: t.to_owned() })
 }
 
 /// Looks a key up in a flat-keyed file (`key value` per line: `memory.stat`, `cpu.stat`,
@@ -93,11 +78,7 @@ pub(crate) fn parse_u64_or_max(path: &Path, text: &str) -> Result<Option<u64>, C
 pub(crate) fn flat_key(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (k, v) = line.split_once(' ')?;
-        if k == key {
-            v.trim().parse().ok()
-        } else {
-            None
-        }
+        if k == key { v.trim().parse().ok() } else { None }
     })
 }
 
@@ -108,16 +89,10 @@ mod tests {
     #[test]
     fn pids_are_sorted_and_deduplicated() {
         let p = Path::new("/x/cgroup.procs");
-        assert_eq!(
-            parse_pids(p, "30\n10\n30\n\n").expect("parses"),
-            vec![10, 30]
-        );
+        assert_eq!(parse_pids(p, "30\n10\n30\n\n").expect("parses"), vec![10, 30]);
         assert!(parse_pids(p, "").expect("parses").is_empty());
         let err = parse_pids(p, "12\nabc\n").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "parsing /x/cgroup.procs: unexpected content \"abc\""
-        );
+        assert_eq!(err.to_string(), "parsing /x/cgroup.procs: unexpected content \"abc\"");
     }
 
     #[test]

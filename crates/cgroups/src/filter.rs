@@ -53,23 +53,13 @@ const DEV_CHAR: i32 = 2;
 pub(crate) const LICENSE: &std::ffi::CStr = c"Apache";
 
 fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn {
-        code,
-        regs: dst | (src << 4),
-        off,
-        imm,
-    }
+    Insn { code, regs: dst | (src << 4), off, imm }
 }
 
 /// A conditional jump whose target (the start of the next block) is patched later.
 enum Op {
     Insn(Insn),
-    JumpNext {
-        code: u8,
-        dst: u8,
-        src: u8,
-        imm: i32,
-    },
+    JumpNext { code: u8, dst: u8, src: u8, imm: i32 },
 }
 
 /// Compiles the rule set. Rules must have been validated (`devices::validate`): numbers fit
@@ -91,33 +81,18 @@ pub(crate) fn compile(eff: &Effective) -> Vec<Insn> {
             // `effective` never keeps `a` rules as exceptions.
             DeviceKind::All => continue,
         };
-        let mut block = vec![Op::JumpNext {
-            code: JMP_JNE_K,
-            dst: R2,
-            src: 0,
-            imm: dev_type,
-        }];
+        let mut block = vec![Op::JumpNext { code: JMP_JNE_K, dst: R2, src: 0, imm: dev_type }];
         let access = i32::from(rule.access.bits());
         if eff.default_allow {
             // Deny entry: skip unless the request overlaps it.
             block.push(Op::Insn(insn(ALU_MOV_X, R1, R3, 0, 0)));
             block.push(Op::Insn(insn(ALU_AND_K, R1, 0, 0, access)));
-            block.push(Op::JumpNext {
-                code: JMP_JEQ_K,
-                dst: R1,
-                src: 0,
-                imm: 0,
-            });
+            block.push(Op::JumpNext { code: JMP_JEQ_K, dst: R1, src: 0, imm: 0 });
         } else if access != 7 {
             // Allow entry: skip unless the request is within it (always true for rwm).
             block.push(Op::Insn(insn(ALU_MOV_X, R1, R3, 0, 0)));
             block.push(Op::Insn(insn(ALU_AND_K, R1, 0, 0, access)));
-            block.push(Op::JumpNext {
-                code: JMP_JNE_X,
-                dst: R1,
-                src: R3,
-                imm: 0,
-            });
+            block.push(Op::JumpNext { code: JMP_JNE_X, dst: R1, src: R3, imm: 0 });
         }
         for (reg, number) in [(R4, rule.major), (R5, rule.minor)] {
             if let Some(n) = number {
@@ -129,25 +104,14 @@ pub(crate) fn compile(eff: &Effective) -> Vec<Insn> {
                 });
             }
         }
-        block.push(Op::Insn(insn(
-            ALU_MOV_K,
-            R0,
-            0,
-            0,
-            verdict(!eff.default_allow),
-        )));
+        block.push(Op::Insn(insn(ALU_MOV_K, R0, 0, 0, verdict(!eff.default_allow))));
         block.push(Op::Insn(insn(JMP_EXIT, 0, 0, 0, 0)));
 
         let len = block.len();
         for (i, op) in block.into_iter().enumerate() {
             out.push(match op {
                 Op::Insn(x) => x,
-                Op::JumpNext {
-                    code,
-                    dst,
-                    src,
-                    imm,
-                } => {
+                Op::JumpNext { code, dst, src, imm } => {
                     // Jumps are relative to the next instruction.
                     let off = i16::try_from(len - i - 1).expect("blocks are a few instructions");
                     insn(code, dst, src, off, imm)
@@ -177,17 +141,12 @@ mod tests {
             let imm = i64::from(i.imm) as u64;
             let mut next = pc + 1;
             let jump = |taken: bool| {
-                if taken {
-                    (pc as i64 + 1 + i64::from(i.off)) as usize
-                } else {
-                    pc + 1
-                }
+                if taken { (pc as i64 + 1 + i64::from(i.off)) as usize } else { pc + 1 }
             };
             match i.code {
                 LDX_MEM_W => {
                     assert_eq!(src, 1, "loads only from the context");
-                    r[dst] =
-                        u64::from(ctx[usize::try_from(i.off).expect("non-negative offset") / 4]);
+                    r[dst] = u64::from(ctx[usize::try_from(i.off).expect("non-negative offset") / 4]);
                 }
                 ALU_AND_K => r[dst] = (r[dst] & imm) & 0xffff_ffff,
                 ALU_RSH_K => r[dst] = (r[dst] & 0xffff_ffff) >> i.imm,
@@ -234,10 +193,8 @@ mod tests {
 
     #[test]
     fn partial_access_allow_list() {
-        let rules = [
-            DeviceRule::DENY_ALL,
-            DeviceRule::allow_char(Some(1), Some(3), DeviceAccess::parse("r").expect("valid")),
-        ];
+        let rules =
+            [DeviceRule::DENY_ALL, DeviceRule::allow_char(Some(1), Some(3), DeviceAccess::parse("r").expect("valid"))];
         let prog = compile(&effective(&rules));
         assert_eq!(run(&prog, C, R, 1, 3), 1);
         assert_eq!(run(&prog, C, R | W, 1, 3), 0);
@@ -255,11 +212,7 @@ mod tests {
         ];
         let prog = compile(&effective(&rules));
         assert_eq!(run(&prog, C, R, 1, 3), 1);
-        assert_eq!(
-            run(&prog, C, R | W, 1, 3),
-            0,
-            "overlap with a denial denies"
-        );
+        assert_eq!(run(&prog, C, R | W, 1, 3), 0, "overlap with a denial denies");
         assert_eq!(run(&prog, C, W, 1, 5), 0);
         assert_eq!(run(&prog, C, W, 2, 5), 1);
         assert_eq!(run(&prog, B, R | W | M, 8, 0), 1);
@@ -277,29 +230,8 @@ mod tests {
         let prog = compile(&effective(&[DeviceRule::DENY_ALL]));
         assert_eq!(
             prog[..2],
-            [
-                Insn {
-                    code: 0x61,
-                    regs: 0x12,
-                    off: 0,
-                    imm: 0
-                },
-                Insn {
-                    code: 0x54,
-                    regs: 0x02,
-                    off: 0,
-                    imm: 0xffff
-                },
-            ]
+            [Insn { code: 0x61, regs: 0x12, off: 0, imm: 0 }, Insn { code: 0x54, regs: 0x02, off: 0, imm: 0xffff },]
         );
-        assert_eq!(
-            prog[prog.len() - 1],
-            Insn {
-                code: 0x95,
-                regs: 0,
-                off: 0,
-                imm: 0
-            }
-        );
+        assert_eq!(prog[prog.len() - 1], Insn { code: 0x95, regs: 0, off: 0, imm: 0 });
     }
 }

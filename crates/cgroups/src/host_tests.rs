@@ -34,11 +34,7 @@ fn require_root() {
 
 fn unique(tag: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "berth-test-{}-{}-{tag}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("berth-test-{}-{}-{tag}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 fn host_mountinfo() -> String {
@@ -47,15 +43,9 @@ fn host_mountinfo() -> String {
 
 /// A manager that sees only the host's cgroup2 mount, so v2 code paths run on a hybrid host.
 fn unified_only() -> Manager {
-    let lines: String = host_mountinfo()
-        .lines()
-        .filter(|l| l.contains(" - cgroup2 "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert!(
-        !lines.is_empty(),
-        "these tests need a cgroup2 mount on the host"
-    );
+    let lines: String =
+        host_mountinfo().lines().filter(|l| l.contains(" - cgroup2 ")).map(|l| format!("{l}\n")).collect();
+    assert!(!lines.is_empty(), "these tests need a cgroup2 mount on the host");
     let m = Manager::from_mountinfo(&lines).expect("cgroup2-only manager");
     assert_eq!(m.mode(), Mode::V2);
     m
@@ -63,17 +53,10 @@ fn unified_only() -> Manager {
 
 /// A manager that sees only the host's v1 hierarchies.
 fn v1_only() -> Manager {
-    let lines: String = host_mountinfo()
-        .lines()
-        .filter(|l| !l.contains(" - cgroup2 "))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let lines: String =
+        host_mountinfo().lines().filter(|l| !l.contains(" - cgroup2 ")).map(|l| format!("{l}\n")).collect();
     let m = Manager::from_mountinfo(&lines).expect("v1-only manager");
-    assert_eq!(
-        m.mode(),
-        Mode::V1,
-        "these tests need cgroup v1 hierarchies on the host"
-    );
+    assert_eq!(m.mode(), Mode::V1, "these tests need cgroup v1 hierarchies on the host");
     m
 }
 
@@ -128,27 +111,18 @@ impl Drop for Fixture {
 }
 
 fn read_trim(path: &Path) -> String {
-    file::read(path)
-        .expect("read cgroup file")
-        .trim()
-        .to_owned()
+    file::read(path).expect("read cgroup file").trim().to_owned()
 }
 
 #[test]
 fn detects_host_layout() {
     let m = Manager::detect().expect("detect");
     for mount in m.mount_points() {
-        assert!(
-            mount.join("cgroup.procs").is_file(),
-            "{} is a cgroup mount",
-            mount.display()
-        );
+        assert!(mount.join("cgroup.procs").is_file(), "{} is a cgroup mount", mount.display());
     }
     // The CI host is hybrid: v1 controllers plus cgroup2 at .../unified.
     let hybrid = host_mountinfo().lines().any(|l| l.contains(" - cgroup2 "))
-        && host_mountinfo()
-            .lines()
-            .any(|l| l.contains(" - cgroup ") && l.ends_with(",memory"));
+        && host_mountinfo().lines().any(|l| l.contains(" - cgroup ") && l.ends_with(",memory"));
     if hybrid {
         assert_eq!(m.mode(), Mode::Hybrid);
         assert_eq!(m.mode().version(), 1);
@@ -167,21 +141,11 @@ fn create_apply_and_read_back_on_host() {
     }
 
     // v1 cpuset: the new levels got the root's cpus and mems.
-    if let Some(cpuset) =
-        f.cg.dir_for(Controller::Cpuset)
-            .filter(|d| d.version == Version::V1)
-    {
+    if let Some(cpuset) = f.cg.dir_for(Controller::Cpuset).filter(|d| d.version == Version::V1) {
         for name in ["cpuset.cpus", "cpuset.mems"] {
             let root = read_trim(&cpuset.mount.join(name));
-            assert_eq!(
-                read_trim(&cpuset.path.join(name)),
-                root,
-                "{name} copied down"
-            );
-            assert_eq!(
-                read_trim(&cpuset.path.parent().expect("has parent").join(name)),
-                root
-            );
+            assert_eq!(read_trim(&cpuset.path.join(name)), root, "{name} copied down");
+            assert_eq!(read_trim(&cpuset.path.parent().expect("has parent").join(name)), root);
         }
     }
 
@@ -197,10 +161,7 @@ fn create_apply_and_read_back_on_host() {
     };
     let huge_2mb = Path::new("/sys/kernel/mm/hugepages/hugepages-2048kB").is_dir();
     if huge_2mb && m.has_controller(Controller::Hugetlb) {
-        res.hugetlb.push(HugetlbLimit {
-            page_size: "2MB".to_owned(),
-            limit: 8 << 20,
-        });
+        res.hugetlb.push(HugetlbLimit { page_size: "2MB".to_owned(), limit: 8 << 20 });
     }
     f.cg.apply(&res).expect("apply");
 
@@ -208,19 +169,10 @@ fn create_apply_and_read_back_on_host() {
     let pids = f.cg.dir_for(Controller::Pids).expect("pids controller");
     match memory.version {
         Version::V1 => {
-            assert_eq!(
-                read_trim(&memory.path.join("memory.limit_in_bytes")),
-                "67108864"
-            );
-            assert_eq!(
-                read_trim(&memory.path.join("memory.soft_limit_in_bytes")),
-                "33554432"
-            );
+            assert_eq!(read_trim(&memory.path.join("memory.limit_in_bytes")), "67108864");
+            assert_eq!(read_trim(&memory.path.join("memory.soft_limit_in_bytes")), "33554432");
             if memory.path.join("memory.memsw.limit_in_bytes").exists() {
-                assert_eq!(
-                    read_trim(&memory.path.join("memory.memsw.limit_in_bytes")),
-                    "100663296"
-                );
+                assert_eq!(read_trim(&memory.path.join("memory.memsw.limit_in_bytes")), "100663296");
             }
         }
         Version::V2 => {
@@ -235,9 +187,7 @@ fn create_apply_and_read_back_on_host() {
         assert_eq!(read_trim(&cpu.path.join("cpu.cfs_quota_us")), "50000");
     }
     if let Some(h) = res.hugetlb.first() {
-        let dir =
-            f.cg.dir_for(Controller::Hugetlb)
-                .expect("hugetlb controller");
+        let dir = f.cg.dir_for(Controller::Hugetlb).expect("hugetlb controller");
         let name = match dir.version {
             Version::V1 => "hugetlb.2MB.limit_in_bytes",
             Version::V2 => "hugetlb.2MB.max",
@@ -257,8 +207,7 @@ fn create_apply_and_read_back_on_host() {
         memory_swap: Some(Limit::Value(512 << 20)),
         ..Resources::default()
     };
-    f.cg.apply(&raise)
-        .expect("raise memory above the old memory+swap");
+    f.cg.apply(&raise).expect("raise memory above the old memory+swap");
 
     let stats = f.cg.stats().expect("stats");
     let mem = stats.memory.expect("memory stats");
@@ -269,24 +218,10 @@ fn create_apply_and_read_back_on_host() {
 
     // A page size the kernel lacks is reported by setting name, not dropped.
     if m.has_controller(Controller::Hugetlb) {
-        let res = Resources {
-            hugetlb: vec![HugetlbLimit {
-                page_size: "3MB".to_owned(),
-                limit: 1,
-            }],
-            ..Resources::default()
-        };
+        let res =
+            Resources { hugetlb: vec![HugetlbLimit { page_size: "3MB".to_owned(), limit: 1 }], ..Resources::default() };
         let err = f.cg.apply(&res).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CgroupError::Unsupported {
-                    setting: "hugetlb.limit",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, CgroupError::Unsupported { setting: "hugetlb.limit", .. }), "{err}");
         assert!(err.to_string().contains("hugetlb.3MB"), "{err}");
     }
 
@@ -305,13 +240,10 @@ fn processes_freeze_and_kill_on_host() {
     let pid = f.spawn_sleep();
     f.cg.add_pid(pid).expect("add pid");
     assert_eq!(f.cg.pids().expect("pids"), [pid]);
-    let own =
-        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("read /proc/pid/cgroup");
+    let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("read /proc/pid/cgroup");
     let rel = f.cg.rel_path().display().to_string();
     assert_eq!(
-        own.lines()
-            .filter(|l| l.ends_with(&format!("/{rel}")))
-            .count(),
+        own.lines().filter(|l| l.ends_with(&format!("/{rel}"))).count(),
         m.mount_points().count(),
         "in every hierarchy: {own}"
     );
@@ -332,10 +264,7 @@ fn processes_freeze_and_kill_on_host() {
     f.cg.kill_all(Signal::SIGKILL).expect("kill all");
     assert!(f.cg.pids().expect("pids").is_empty());
     let status = f.children[0].wait().expect("reap");
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(9)
-    );
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
     f.cg.destroy().expect("destroy after kill");
 }
 
@@ -362,8 +291,7 @@ fn kill_loop_with_v1_freezer_catches_forks() {
     let _ = std::fs::remove_file(&flag);
     assert_eq!(f.cg.pids().expect("pids").len(), 3);
     f.cg.freeze().expect("freeze");
-    f.cg.kill_all(Signal::SIGKILL)
-        .expect("kill all from frozen");
+    f.cg.kill_all(Signal::SIGKILL).expect("kill all from frozen");
     assert!(f.cg.pids().expect("pids").is_empty());
     assert!(!f.cg.is_frozen().expect("state"), "left thawed");
     f.cg.destroy().expect("destroy");
@@ -379,10 +307,7 @@ fn destroy_with_processes_reports_busy() {
     let err = f.cg.destroy().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     let text = err.to_string();
-    assert!(
-        text.contains(&pid.to_string()) && text.contains("still busy"),
-        "{text}"
-    );
+    assert!(text.contains(&pid.to_string()) && text.contains("still busy"), "{text}");
     let first = f.cg.paths().next().expect("a path").display().to_string();
     assert!(text.contains(&first), "names the path: {text}");
 }
@@ -413,11 +338,7 @@ fn procs_files_let_a_child_join_itself() {
 fn probe_devices(f: &mut Fixture) -> String {
     let script = "read _; (: </dev/null) && echo null-ok; (: </dev/zero) 2>&1 || echo zero-denied";
     f.spawn(
-        Command::new("sh")
-            .args(["-c", script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
+        Command::new("sh").args(["-c", script]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()),
     );
     let child = f.children.last_mut().expect("just spawned");
     let pid = i32::try_from(child.id()).expect("pid fits in i32");
@@ -426,22 +347,14 @@ fn probe_devices(f: &mut Fixture) -> String {
     stdin.write_all(b"go\n").expect("release the child");
     drop(stdin);
     let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout piped")
-        .read_to_string(&mut out)
-        .expect("read child output");
+    child.stdout.take().expect("stdout piped").read_to_string(&mut out).expect("read child output");
     let status = child.wait().expect("reap");
     assert!(status.success(), "probe exited with {status}: {out}");
     out
 }
 
 fn only_null() -> [DeviceRule; 2] {
-    [
-        DeviceRule::DENY_ALL,
-        DeviceRule::allow_char(Some(1), Some(3), DeviceAccess::RWM),
-    ]
+    [DeviceRule::DENY_ALL, DeviceRule::allow_char(Some(1), Some(3), DeviceAccess::RWM)]
 }
 
 #[test]
@@ -449,18 +362,13 @@ fn v2_device_filter_on_cgroup2_mount() {
     let m = unified_only();
     let mut f = Fixture::new(&m, "bpf");
     f.cg.create().expect("create");
-    f.cg.set_devices(&only_null())
-        .expect("attach device filter");
+    f.cg.set_devices(&only_null()).expect("attach device filter");
     let out = probe_devices(&mut f);
     assert!(out.contains("null-ok"), "{out}");
-    assert!(
-        out.contains("Operation not permitted") && out.contains("zero-denied"),
-        "{out}"
-    );
+    assert!(out.contains("Operation not permitted") && out.contains("zero-denied"), "{out}");
 
     // Replacing the rules leaves exactly one program attached, and it is the new one.
-    f.cg.set_devices(&default_device_rules())
-        .expect("replace device filter");
+    f.cg.set_devices(&default_device_rules()).expect("replace device filter");
     let dir = std::fs::File::open(f.cg.paths().next().expect("one dir")).expect("open cgroup dir");
     let ids = bpf::query_device_programs(std::os::fd::AsFd::as_fd(&dir)).expect("query");
     assert_eq!(ids.len(), 1, "{ids:?}");
@@ -476,22 +384,15 @@ fn v1_device_rules_on_host() {
     let Some(devices) = f.cg.dir_for(Controller::Devices).cloned() else {
         panic!("this host has no v1 devices controller; run the v2 test instead");
     };
-    f.cg.set_devices(&default_device_rules())
-        .expect("default rules");
+    f.cg.set_devices(&default_device_rules()).expect("default rules");
     let list = read_trim(&devices.path.join("devices.list"));
-    assert!(
-        list.contains("c 1:3 rwm") && list.contains("c 136:* rwm"),
-        "{list}"
-    );
+    assert!(list.contains("c 1:3 rwm") && list.contains("c 136:* rwm"), "{list}");
     assert!(!list.contains("a *:*"), "{list}");
 
     f.cg.set_devices(&only_null()).expect("only null");
     let out = probe_devices(&mut f);
     assert!(out.contains("null-ok"), "{out}");
-    assert!(
-        out.contains("Operation not permitted") && out.contains("zero-denied"),
-        "{out}"
-    );
+    assert!(out.contains("Operation not permitted") && out.contains("zero-denied"), "{out}");
 }
 
 #[test]
@@ -517,13 +418,9 @@ fn v2_freeze_and_kill_on_cgroup2_mount() {
     // SIGTERM goes to every process (sleep dies of it).
     f.cg.kill_all(Signal::SIGTERM).expect("terminate");
     let status = f.children[0].wait().expect("reap");
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(15)
-    );
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(15));
 
-    f.cg.kill_all(Signal::SIGKILL)
-        .expect("kill via cgroup.kill");
+    f.cg.kill_all(Signal::SIGKILL).expect("kill via cgroup.kill");
     assert!(f.cg.pids().expect("pids").is_empty());
     f.cg.destroy().expect("destroy");
 }
@@ -536,21 +433,7 @@ fn unsupported_controller_on_cgroup2_mount_is_named() {
     }
     let f = Fixture::new(&m, "unsup");
     f.cg.create().expect("create");
-    let err =
-        f.cg.apply(&Resources {
-            pids_limit: Some(Limit::Value(10)),
-            ..Resources::default()
-        })
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CgroupError::Unsupported {
-                setting: "pids.limit",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = f.cg.apply(&Resources { pids_limit: Some(Limit::Value(10)), ..Resources::default() }).unwrap_err();
+    assert!(matches!(err, CgroupError::Unsupported { setting: "pids.limit", .. }), "{err}");
     assert_eq!(err.kind(), ErrorKind::FailedPrecondition);
 }

@@ -13,14 +13,8 @@ use crate::mountinfo::{self, Controller, Controllers, Hierarchy, Version};
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 
 /// The cgroup v2 controllers berth enables for its cgroups (those the root offers).
-const WANTED_V2: [Controller; 6] = [
-    Controller::Cpu,
-    Controller::Memory,
-    Controller::Pids,
-    Controller::Io,
-    Controller::Cpuset,
-    Controller::Hugetlb,
-];
+const WANTED_V2: [Controller; 6] =
+    [Controller::Cpu, Controller::Memory, Controller::Pids, Controller::Io, Controller::Cpuset, Controller::Hugetlb];
 
 /// The host's cgroup layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,11 +61,8 @@ struct Inner {
 impl Manager {
     /// Reads `/proc/self/mountinfo` (and the cgroup2 root's `cgroup.controllers`, if any).
     pub fn detect() -> Result<Self, CgroupError> {
-        let text =
-            std::fs::read_to_string(MOUNTINFO).map_err(|source| CgroupError::ReadMountinfo {
-                path: PathBuf::from(MOUNTINFO),
-                source,
-            })?;
+        let text = std::fs::read_to_string(MOUNTINFO)
+            .map_err(|source| CgroupError::ReadMountinfo { path: PathBuf::from(MOUNTINFO), source })?;
         Self::from_mountinfo(&text)
     }
 
@@ -87,40 +78,26 @@ impl Manager {
     }
 
     /// Builds a manager from parsed hierarchies without touching the disk.
-    pub(crate) fn from_parts(
-        all: Vec<Hierarchy>,
-        unified: Controllers,
-    ) -> Result<Self, CgroupError> {
+    pub(crate) fn from_parts(all: Vec<Hierarchy>, unified: Controllers) -> Result<Self, CgroupError> {
         let has_v2 = all.iter().any(|h| h.version == Version::V2);
-        let has_v1_controllers = all
-            .iter()
-            .any(|h| h.version == Version::V1 && !h.controllers.is_empty());
+        let has_v1_controllers = all.iter().any(|h| h.version == Version::V1 && !h.controllers.is_empty());
         let has_v1 = all.iter().any(|h| h.version == Version::V1);
         let mode = match (has_v1_controllers, has_v2, has_v1) {
             (true, true, _) => Mode::Hybrid,
             (false, true, _) => Mode::V2,
             (_, false, true) => Mode::V1,
             (_, false, false) => {
-                return Err(CgroupError::NoCgroupMounts {
-                    path: PathBuf::from(MOUNTINFO),
-                });
+                return Err(CgroupError::NoCgroupMounts { path: PathBuf::from(MOUNTINFO) });
             }
         };
         // On a v2 host a leftover named v1 hierarchy (e.g. name=systemd for old tools) is
         // not ours to manage.
-        let hierarchies = all
-            .into_iter()
-            .filter(|h| mode != Mode::V2 || h.version == Version::V2)
-            .collect();
+        let hierarchies = all.into_iter().filter(|h| mode != Mode::V2 || h.version == Version::V2).collect();
         Ok(Self {
             inner: Arc::new(Inner {
                 mode,
                 hierarchies,
-                unified: if mode == Mode::V1 {
-                    Controllers::EMPTY
-                } else {
-                    unified
-                },
+                unified: if mode == Mode::V1 { Controllers::EMPTY } else { unified },
             }),
         })
     }
@@ -138,19 +115,13 @@ impl Manager {
     /// Whether `controller` is usable: bound to a mounted v1 hierarchy, or offered by the
     /// cgroup2 root.
     pub fn has_controller(&self, controller: Controller) -> bool {
-        self.inner
-            .hierarchies
-            .iter()
-            .any(|h| h.controllers.contains(controller))
+        self.inner.hierarchies.iter().any(|h| h.controllers.contains(controller))
             || self.inner.unified.contains(controller)
     }
 
     /// The mount points of the hierarchies berth uses.
     pub fn mount_points(&self) -> impl Iterator<Item = &Path> {
-        self.inner
-            .hierarchies
-            .iter()
-            .map(|h| h.mount_point.as_path())
+        self.inner.hierarchies.iter().map(|h| h.mount_point.as_path())
     }
 
     /// A handle for the cgroup at `rel_path` (e.g. `berth/<container-id>`) in every
@@ -178,10 +149,7 @@ impl Manager {
 }
 
 fn validate(path: &Path) -> Result<PathBuf, CgroupError> {
-    let invalid = |reason| CgroupError::InvalidPath {
-        path: path.to_owned(),
-        reason,
-    };
+    let invalid = |reason| CgroupError::InvalidPath { path: path.to_owned(), reason };
     let mut rel = PathBuf::new();
     for c in path.components() {
         match c {
@@ -193,9 +161,7 @@ fn validate(path: &Path) -> Result<PathBuf, CgroupError> {
         }
     }
     if rel.as_os_str().is_empty() {
-        return Err(invalid(
-            "the path is empty (the root cgroup cannot be managed)",
-        ));
+        return Err(invalid("the path is empty (the root cgroup cannot be managed)"));
     }
     Ok(rel)
 }
@@ -206,11 +172,8 @@ pub(crate) mod tests {
     use crate::mountinfo::tests::{HYBRID, V1, V2};
 
     pub(crate) fn manager(text: &str, unified: &str) -> Manager {
-        Manager::from_parts(
-            mountinfo::parse(text).expect("sample parses"),
-            Controllers::parse(unified),
-        )
-        .expect("sample has cgroups")
+        Manager::from_parts(mountinfo::parse(text).expect("sample parses"), Controllers::parse(unified))
+            .expect("sample has cgroups")
     }
 
     #[test]
@@ -236,8 +199,7 @@ pub(crate) mod tests {
         assert!(!m.has_controller(Controller::Blkio));
 
         // A named v1 hierarchy next to cgroup2 is still a v2 host, and is not used.
-        let text =
-            format!("{V2}50 35 0:99 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n");
+        let text = format!("{V2}50 35 0:99 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n");
         let m = manager(&text, "memory");
         assert_eq!(m.mode(), Mode::V2);
         assert_eq!(m.mount_points().count(), 1);
@@ -258,20 +220,13 @@ pub(crate) mod tests {
 
         let m = manager(HYBRID, "hugetlb");
         let cg = m.cgroup("berth/abc").expect("valid path");
-        let procs: Vec<_> = cg
-            .procs_files()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let procs: Vec<_> = cg.procs_files().iter().map(|p| p.display().to_string()).collect();
         assert_eq!(procs.len(), 10);
         assert_eq!(procs[9], "/sys/fs/cgroup/unified/berth/abc/cgroup.procs");
 
         let m = manager(V2, "cpu memory");
         let cg = m.cgroup("berth/abc").expect("valid path");
-        assert_eq!(
-            cg.procs_files(),
-            [PathBuf::from("/sys/fs/cgroup/berth/abc/cgroup.procs")]
-        );
+        assert_eq!(cg.procs_files(), [PathBuf::from("/sys/fs/cgroup/berth/abc/cgroup.procs")]);
     }
 
     #[test]
@@ -279,10 +234,7 @@ pub(crate) mod tests {
         let m = manager(V2, "");
         for bad in ["", "/", "../etc", "berth/../../x", "./x"] {
             let err = m.cgroup(bad).unwrap_err();
-            assert!(
-                matches!(err, CgroupError::InvalidPath { .. }),
-                "{bad}: {err}"
-            );
+            assert!(matches!(err, CgroupError::InvalidPath { .. }), "{bad}: {err}");
         }
     }
 }

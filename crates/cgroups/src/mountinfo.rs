@@ -148,17 +148,13 @@ impl Controllers {
     }
 
     pub(crate) fn iter(self) -> impl Iterator<Item = Controller> {
-        Controller::ALL
-            .into_iter()
-            .filter(move |c| self.contains(*c))
+        Controller::ALL.into_iter().filter(move |c| self.contains(*c))
     }
 }
 
 impl std::fmt::Debug for Controllers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set()
-            .entries(self.iter().map(Controller::name))
-            .finish()
+        f.debug_set().entries(self.iter().map(Controller::name)).finish()
     }
 }
 
@@ -193,17 +189,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Hierarchy>, CgroupError> {
         if line.trim().is_empty() {
             continue;
         }
-        let Some(h) = parse_line(line).map_err(|reason| CgroupError::ParseMountinfo {
-            line: index + 1,
-            reason,
-        })?
+        let Some(h) = parse_line(line).map_err(|reason| CgroupError::ParseMountinfo { line: index + 1, reason })?
         else {
             continue;
         };
         // All cgroup2 mounts are the same hierarchy; v1 mounts with the same superblock too.
-        let dup = out
-            .iter_mut()
-            .find(|o| o.dev == h.dev || (o.version == Version::V2 && h.version == Version::V2));
+        let dup = out.iter_mut().find(|o| o.dev == h.dev || (o.version == Version::V2 && h.version == Version::V2));
         match dup {
             Some(existing) => {
                 if existing.root.as_os_str() != "/" && h.root.as_os_str() == "/" {
@@ -218,9 +209,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Hierarchy>, CgroupError> {
 
 /// Parses one line; `Ok(None)` for mounts that are not cgroup file systems.
 fn parse_line(line: &str) -> Result<Option<Hierarchy>, &'static str> {
-    let (before, after) = line
-        .split_once(" - ")
-        .ok_or("missing the \" - \" separator")?;
+    let (before, after) = line.split_once(" - ").ok_or("missing the \" - \" separator")?;
     let mut after = after.split(' ');
     let fstype = after.next().ok_or("missing the file system type")?;
     let version = match fstype {
@@ -273,9 +262,7 @@ fn unescape(field: &str) -> String {
         if bytes[i] == b'\\' && i + 4 <= bytes.len() {
             let digits = &bytes[i + 1..i + 4];
             if digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
-                let value = digits
-                    .iter()
-                    .fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
+                let value = digits.iter().fold(0u32, |acc, d| acc * 8 + u32::from(d - b'0'));
                 if let Ok(b) = u8::try_from(value) {
                     out.push(b);
                     i += 4;
@@ -354,27 +341,15 @@ pub(crate) mod tests {
         assert_eq!(h.len(), 11, "{h:#?}");
         let cpu = &h[1];
         assert_eq!(cpu.mount_point, PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"));
-        assert_eq!(
-            cpu.controllers,
-            Controllers::of(&[Controller::Cpu, Controller::Cpuacct])
-        );
-        assert_eq!(
-            h[2].controllers,
-            Controllers::of(&[Controller::NetCls, Controller::NetPrio])
-        );
+        assert_eq!(cpu.controllers, Controllers::of(&[Controller::Cpu, Controller::Cpuacct]));
+        assert_eq!(h[2].controllers, Controllers::of(&[Controller::NetCls, Controller::NetPrio]));
         // xattr and release_agent are options, not controllers.
         assert!(h[0].controllers.is_empty());
         assert_eq!(h[0].name.as_deref(), Some("systemd"));
         // The bind mount of memory at /mnt is dropped in favour of the root mount.
-        let memory: Vec<_> = h
-            .iter()
-            .filter(|x| x.controllers.contains(Controller::Memory))
-            .collect();
+        let memory: Vec<_> = h.iter().filter(|x| x.controllers.contains(Controller::Memory)).collect();
         assert_eq!(memory.len(), 1);
-        assert_eq!(
-            memory[0].mount_point,
-            PathBuf::from("/sys/fs/cgroup/memory")
-        );
+        assert_eq!(memory[0].mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
         assert!(h.iter().all(|x| x.version == Version::V1));
     }
 
@@ -411,15 +386,9 @@ pub(crate) mod tests {
     #[test]
     fn rejects_malformed_lines() {
         let err = parse("22 1 0:21 / / rw,relatime ext4 /dev/vda rw\n").unwrap_err();
-        assert!(
-            matches!(err, CgroupError::ParseMountinfo { line: 1, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, CgroupError::ParseMountinfo { line: 1, .. }), "{err}");
         let err = parse("\n1 2 0:3 / - cgroup2\n").unwrap_err();
-        assert!(
-            matches!(err, CgroupError::ParseMountinfo { line: 2, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, CgroupError::ParseMountinfo { line: 2, .. }), "{err}");
     }
 
     #[test]
@@ -428,9 +397,6 @@ pub(crate) mod tests {
         assert!(set.contains(Controller::Io));
         assert!(set.contains(Controller::Misc));
         assert!(!set.contains(Controller::Blkio));
-        assert_eq!(
-            format!("{set:?}"),
-            r#"{"cpu", "cpuset", "memory", "io", "pids", "hugetlb", "rdma", "misc"}"#
-        );
+        assert_eq!(format!("{set:?}"), r#"{"cpu", "cpuset", "memory", "io", "pids", "hugetlb", "rdma", "misc"}"#);
     }
 }

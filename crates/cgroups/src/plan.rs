@@ -23,11 +23,7 @@ pub(crate) struct Write {
 
 impl Write {
     pub(crate) fn new(setting: &'static str, path: PathBuf, value: impl Into<String>) -> Self {
-        Self {
-            setting,
-            path,
-            value: value.into(),
-        }
+        Self { setting, path, value: value.into() }
     }
 }
 
@@ -95,11 +91,7 @@ pub(crate) fn execute(dir: &Path, steps: &[Step]) -> Result<(), CgroupError> {
 }
 
 fn write_error(w: &Write, source: io::Error) -> CgroupError {
-    CgroupError::Write {
-        path: w.path.clone(),
-        value: w.value.clone(),
-        source,
-    }
+    CgroupError::Write { path: w.path.clone(), value: w.value.clone(), source }
 }
 
 /// Explains an `ENOENT`: the cgroup is gone, or the kernel lacks the file. Only stats on
@@ -107,15 +99,12 @@ fn write_error(w: &Write, source: io::Error) -> CgroupError {
 fn missing(dir: &Path, w: &Write) -> CgroupError {
     let target_dir = w.path.parent().unwrap_or(dir);
     if !target_dir.exists() {
-        return CgroupError::NotFound {
-            path: target_dir.to_owned(),
-        };
+        return CgroupError::NotFound { path: target_dir.to_owned() };
     }
     CgroupError::Unsupported {
         setting: w.setting,
         path: w.path.clone(),
-        reason: "the kernel does not provide this file (feature not built in, or controller not enabled)"
-            .to_owned(),
+        reason: "the kernel does not provide this file (feature not built in, or controller not enabled)".to_owned(),
     }
 }
 
@@ -143,33 +132,16 @@ mod tests {
         std::fs::write(dir.join("present"), "").expect("seed file");
 
         // FirstOf picks the first existing file.
-        let steps = [Step::FirstOf(vec![
-            Write::new("x", dir.join("absent"), "1"),
-            Write::new("x", dir.join("present"), "2"),
-        ])];
+        let steps =
+            [Step::FirstOf(vec![Write::new("x", dir.join("absent"), "1"), Write::new("x", dir.join("present"), "2")])];
         execute(dir, &steps).expect("falls back");
-        assert_eq!(
-            std::fs::read_to_string(dir.join("present")).expect("read"),
-            "2"
-        );
+        assert_eq!(std::fs::read_to_string(dir.join("present")).expect("read"), "2");
 
         // IfExists skips silently.
-        execute(
-            dir,
-            &[Step::IfExists(Write::new("x", dir.join("absent"), "1"))],
-        )
-        .expect("skips");
+        execute(dir, &[Step::IfExists(Write::new("x", dir.join("absent"), "1"))]).expect("skips");
 
         // Write reports Unsupported with the setting and path.
-        let err = execute(
-            dir,
-            &[Step::Write(Write::new(
-                "memory.swap",
-                dir.join("absent"),
-                "1",
-            ))],
-        )
-        .unwrap_err();
+        let err = execute(dir, &[Step::Write(Write::new("memory.swap", dir.join("absent"), "1"))]).unwrap_err();
         match &err {
             CgroupError::Unsupported { setting, path, .. } => {
                 assert_eq!(*setting, "memory.swap");

@@ -109,10 +109,7 @@ pub(crate) fn blkio_to_io_weight(weight: u16) -> u64 {
 
 /// Docker's memory+swap to the v2 `memory.swap.max` value (swap alone), as runc's
 /// `ConvertMemorySwapToCgroupV2Value`. `Ok(None)`: leave unchanged.
-pub(crate) fn swap_to_v2(
-    swap: Option<Limit>,
-    memory: Option<Limit>,
-) -> Result<Option<Limit>, &'static str> {
+pub(crate) fn swap_to_v2(swap: Option<Limit>, memory: Option<Limit>) -> Result<Option<Limit>, &'static str> {
     match (swap, memory) {
         // Unlimited memory with swap unset means both unlimited (v1 compatibility).
         (None, Some(Limit::Unlimited)) => Ok(Some(Limit::Unlimited)),
@@ -159,11 +156,7 @@ fn v2_value(limit: Limit) -> String {
 }
 
 /// Finds the directory holding `controller`, or says which setting cannot be applied.
-fn need<'a>(
-    cg: &'a Cgroup,
-    controller: Controller,
-    setting: &'static str,
-) -> Result<&'a Dir, CgroupError> {
+fn need<'a>(cg: &'a Cgroup, controller: Controller, setting: &'static str) -> Result<&'a Dir, CgroupError> {
     cg.dir_for(controller).ok_or_else(|| CgroupError::Unsupported {
         setting,
         path: cg.primary().path.clone(),
@@ -175,31 +168,17 @@ fn need<'a>(
 }
 
 fn invalid(cg: &Cgroup, setting: &'static str, reason: impl Into<String>) -> CgroupError {
-    CgroupError::InvalidValue {
-        setting,
-        path: cg.primary().path.clone(),
-        reason: reason.into(),
-    }
+    CgroupError::InvalidValue { setting, path: cg.primary().path.clone(), reason: reason.into() }
 }
 
-fn write(
-    steps: &mut Vec<Step>,
-    setting: &'static str,
-    dir: &Path,
-    file: &str,
-    value: impl Into<String>,
-) {
+fn write(steps: &mut Vec<Step>, setting: &'static str, dir: &Path, file: &str, value: impl Into<String>) {
     steps.push(Step::Write(Write::new(setting, dir.join(file), value)));
 }
 
 /// Computes the writes for `res`. `current_memory_limit` (v1 only; `None` = unlimited or
 /// unknown) decides whether memory+swap must be written before memory: the kernel keeps
 /// memsw >= memory at every step.
-pub(crate) fn plan(
-    cg: &Cgroup,
-    res: &Resources,
-    current_memory_limit: Option<u64>,
-) -> Result<Vec<Step>, CgroupError> {
+pub(crate) fn plan(cg: &Cgroup, res: &Resources, current_memory_limit: Option<u64>) -> Result<Vec<Step>, CgroupError> {
     let mut steps = Vec::new();
     plan_memory(cg, res, current_memory_limit, &mut steps)?;
     plan_cpu(cg, res, &mut steps)?;
@@ -208,46 +187,28 @@ pub(crate) fn plan(
     Ok(steps)
 }
 
-fn plan_memory(
-    cg: &Cgroup,
-    res: &Resources,
-    current: Option<u64>,
-    steps: &mut Vec<Step>,
-) -> Result<(), CgroupError> {
+fn plan_memory(cg: &Cgroup, res: &Resources, current: Option<u64>, steps: &mut Vec<Step>) -> Result<(), CgroupError> {
     if res.memory_limit.is_none() && res.memory_reservation.is_none() && res.memory_swap.is_none() {
         return Ok(());
     }
-    let setting = if res.memory_limit.is_some() {
-        "memory.limit"
-    } else {
-        "memory.swap"
-    };
+    let setting = if res.memory_limit.is_some() { "memory.limit" } else { "memory.swap" };
     let dir = need(cg, Controller::Memory, setting)?;
     let p = dir.path.as_path();
     // Validate the pair the same way on both versions.
-    let v2_swap =
-        swap_to_v2(res.memory_swap, res.memory_limit).map_err(|r| invalid(cg, "memory.swap", r))?;
+    let v2_swap = swap_to_v2(res.memory_swap, res.memory_limit).map_err(|r| invalid(cg, "memory.swap", r))?;
     match dir.version {
         Version::V1 => {
-            let memory = res.memory_limit.map(|l| {
-                Step::Write(Write::new(
-                    "memory.limit",
-                    p.join("memory.limit_in_bytes"),
-                    v1_value(l),
-                ))
-            });
+            let memory = res
+                .memory_limit
+                .map(|l| Step::Write(Write::new("memory.limit", p.join("memory.limit_in_bytes"), v1_value(l))));
             let swap = match (res.memory_swap, res.memory_limit) {
-                (Some(s), _) => Some(Step::Write(Write::new(
-                    "memory.swap",
-                    p.join("memory.memsw.limit_in_bytes"),
-                    v1_value(s),
-                ))),
+                (Some(s), _) => {
+                    Some(Step::Write(Write::new("memory.swap", p.join("memory.memsw.limit_in_bytes"), v1_value(s))))
+                }
                 // Lifting the memory limit lifts swap too, if swap accounting exists.
-                (None, Some(Limit::Unlimited)) => Some(Step::IfExists(Write::new(
-                    "memory.swap",
-                    p.join("memory.memsw.limit_in_bytes"),
-                    "-1",
-                ))),
+                (None, Some(Limit::Unlimited)) => {
+                    Some(Step::IfExists(Write::new("memory.swap", p.join("memory.memsw.limit_in_bytes"), "-1")))
+                }
                 (None, _) => None,
             };
             let swap_first = match (res.memory_swap, res.memory_limit) {
@@ -255,21 +216,11 @@ fn plan_memory(
                 (Some(Limit::Value(s)), Some(_)) => current.is_some_and(|cur| cur < s),
                 _ => false,
             };
-            let (first, second) = if swap_first {
-                (swap, memory)
-            } else {
-                (memory, swap)
-            };
+            let (first, second) = if swap_first { (swap, memory) } else { (memory, swap) };
             steps.extend(first);
             steps.extend(second);
             if let Some(r) = res.memory_reservation {
-                write(
-                    steps,
-                    "memory.reservation",
-                    p,
-                    "memory.soft_limit_in_bytes",
-                    v1_value(r),
-                );
+                write(steps, "memory.reservation", p, "memory.soft_limit_in_bytes", v1_value(r));
             }
         }
         Version::V2 => {
@@ -297,20 +248,8 @@ fn plan_cpu(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(), C
     if let Some(shares) = res.cpu_shares {
         let dir = need(cg, Controller::Cpu, "cpu.shares")?;
         match dir.version {
-            Version::V1 => write(
-                steps,
-                "cpu.shares",
-                &dir.path,
-                "cpu.shares",
-                shares.to_string(),
-            ),
-            Version::V2 => write(
-                steps,
-                "cpu.shares",
-                &dir.path,
-                "cpu.weight",
-                shares_to_weight(shares).to_string(),
-            ),
+            Version::V1 => write(steps, "cpu.shares", &dir.path, "cpu.shares", shares.to_string()),
+            Version::V2 => write(steps, "cpu.shares", &dir.path, "cpu.weight", shares_to_weight(shares).to_string()),
         }
     }
     if res.cpu_quota.is_some() || res.cpu_period.is_some() {
@@ -322,22 +261,10 @@ fn plan_cpu(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(), C
             Version::V1 => {
                 // Period first: the kernel checks the quota against the current period.
                 if let Some(period) = res.cpu_period {
-                    write(
-                        steps,
-                        "cpu.period",
-                        &dir.path,
-                        "cpu.cfs_period_us",
-                        period.to_string(),
-                    );
+                    write(steps, "cpu.period", &dir.path, "cpu.cfs_period_us", period.to_string());
                 }
                 if let Some(quota) = res.cpu_quota {
-                    write(
-                        steps,
-                        "cpu.quota",
-                        &dir.path,
-                        "cpu.cfs_quota_us",
-                        v1_value(quota),
-                    );
+                    write(steps, "cpu.quota", &dir.path, "cpu.cfs_quota_us", v1_value(quota));
                 }
             }
             Version::V2 => {
@@ -347,22 +274,13 @@ fn plan_cpu(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(), C
             }
         }
     }
-    for (setting, file, value) in [
-        ("cpuset.cpus", "cpuset.cpus", &res.cpuset_cpus),
-        ("cpuset.mems", "cpuset.mems", &res.cpuset_mems),
-    ] {
+    for (setting, file, value) in
+        [("cpuset.cpus", "cpuset.cpus", &res.cpuset_cpus), ("cpuset.mems", "cpuset.mems", &res.cpuset_mems)]
+    {
         if let Some(list) = value {
             let dir = need(cg, Controller::Cpuset, setting)?;
-            if list.is_empty()
-                || !list
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b == b',' || b == b'-')
-            {
-                return Err(invalid(
-                    cg,
-                    setting,
-                    format!("{list:?} is not a list like 0-3,6"),
-                ));
+            if list.is_empty() || !list.bytes().all(|b| b.is_ascii_digit() || b == b',' || b == b'-') {
+                return Err(invalid(cg, setting, format!("{list:?} is not a list like 0-3,6")));
             }
             write(steps, setting, &dir.path, file, list.clone());
         }
@@ -370,11 +288,7 @@ fn plan_cpu(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(), C
     Ok(())
 }
 
-fn plan_pids_hugetlb(
-    cg: &Cgroup,
-    res: &Resources,
-    steps: &mut Vec<Step>,
-) -> Result<(), CgroupError> {
+fn plan_pids_hugetlb(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(), CgroupError> {
     if let Some(limit) = res.pids_limit {
         let dir = need(cg, Controller::Pids, "pids.limit")?;
         write(steps, "pids.limit", &dir.path, "pids.max", v2_value(limit));
@@ -383,11 +297,7 @@ fn plan_pids_hugetlb(
         let dir = need(cg, Controller::Hugetlb, "hugetlb.limit")?;
         // The page size becomes part of a file name: allow only names like 2MB or 1GB.
         if h.page_size.is_empty() || !h.page_size.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(invalid(
-                cg,
-                "hugetlb.limit",
-                format!("{:?} is not a page size like 2MB", h.page_size),
-            ));
+            return Err(invalid(cg, "hugetlb.limit", format!("{:?} is not a page size like 2MB", h.page_size)));
         }
         let (max, rsvd) = match dir.version {
             Version::V1 => ("limit_in_bytes", "rsvd.limit_in_bytes"),
@@ -396,90 +306,44 @@ fn plan_pids_hugetlb(
         let value = h.limit.to_string();
         // Reservation accounting (5.7+) is optional; limit it too when present, as runc.
         let rsvd = dir.path.join(format!("hugetlb.{}.{rsvd}", h.page_size));
-        steps.push(Step::IfExists(Write::new(
-            "hugetlb.limit",
-            rsvd,
-            value.clone(),
-        )));
-        write(
-            steps,
-            "hugetlb.limit",
-            &dir.path,
-            &format!("hugetlb.{}.{max}", h.page_size),
-            value,
-        );
+        steps.push(Step::IfExists(Write::new("hugetlb.limit", rsvd, value.clone())));
+        write(steps, "hugetlb.limit", &dir.path, &format!("hugetlb.{}.{max}", h.page_size), value);
     }
     Ok(())
 }
 
 fn plan_blkio(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(), CgroupError> {
     let throttles = [
-        (
-            &res.blkio_read_bps,
-            "blkio.throttle.read_bps_device",
-            "rbps",
-        ),
-        (
-            &res.blkio_write_bps,
-            "blkio.throttle.write_bps_device",
-            "wbps",
-        ),
-        (
-            &res.blkio_read_iops,
-            "blkio.throttle.read_iops_device",
-            "riops",
-        ),
-        (
-            &res.blkio_write_iops,
-            "blkio.throttle.write_iops_device",
-            "wiops",
-        ),
+        (&res.blkio_read_bps, "blkio.throttle.read_bps_device", "rbps"),
+        (&res.blkio_write_bps, "blkio.throttle.write_bps_device", "wbps"),
+        (&res.blkio_read_iops, "blkio.throttle.read_iops_device", "riops"),
+        (&res.blkio_write_iops, "blkio.throttle.write_iops_device", "wiops"),
     ];
     let any_throttle = throttles.iter().any(|(list, _, _)| !list.is_empty());
     if res.blkio_weight.is_none() && !any_throttle {
         return Ok(());
     }
-    let setting = if res.blkio_weight.is_some() {
-        "blkio.weight"
-    } else {
-        "blkio.throttle"
-    };
-    let dir = cg
-        .dir_for(Controller::Blkio)
-        .map_or_else(|| need(cg, Controller::Io, setting), Ok)?;
+    let setting = if res.blkio_weight.is_some() { "blkio.weight" } else { "blkio.throttle" };
+    let dir = cg.dir_for(Controller::Blkio).map_or_else(|| need(cg, Controller::Io, setting), Ok)?;
     let p = dir.path.as_path();
     if let Some(weight) = res.blkio_weight {
         if !(10..=1000).contains(&weight) {
-            return Err(invalid(
-                cg,
-                "blkio.weight",
-                format!("{weight} is outside 10..=1000"),
-            ));
+            return Err(invalid(cg, "blkio.weight", format!("{weight} is outside 10..=1000")));
         }
         let w = |file: &str, value: String| Write::new("blkio.weight", p.join(file), value);
         steps.push(Step::FirstOf(match dir.version {
             // CFQ's blkio.weight is gone since 5.0; BFQ provides blkio.bfq.weight.
-            Version::V1 => vec![
-                w("blkio.weight", weight.to_string()),
-                w("blkio.bfq.weight", weight.to_string()),
-            ],
-            Version::V2 => vec![
-                w("io.bfq.weight", weight.to_string()),
-                w("io.weight", blkio_to_io_weight(weight).to_string()),
-            ],
+            Version::V1 => vec![w("blkio.weight", weight.to_string()), w("blkio.bfq.weight", weight.to_string())],
+            Version::V2 => {
+                vec![w("io.bfq.weight", weight.to_string()), w("io.weight", blkio_to_io_weight(weight).to_string())]
+            }
         }));
     }
     match dir.version {
         Version::V1 => {
             for (list, file, _) in throttles {
                 for t in list {
-                    write(
-                        steps,
-                        "blkio.throttle",
-                        p,
-                        file,
-                        format!("{}:{} {}", t.major, t.minor, t.rate),
-                    );
+                    write(steps, "blkio.throttle", p, file, format!("{}:{} {}", t.major, t.minor, t.rate));
                 }
             }
         }
@@ -488,25 +352,12 @@ fn plan_blkio(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(),
             let mut per_device: BTreeMap<(u32, u32), Vec<String>> = BTreeMap::new();
             for (list, _, key) in throttles {
                 for t in list {
-                    let rate = if t.rate == 0 {
-                        "max".to_owned()
-                    } else {
-                        t.rate.to_string()
-                    };
-                    per_device
-                        .entry((t.major, t.minor))
-                        .or_default()
-                        .push(format!("{key}={rate}"));
+                    let rate = if t.rate == 0 { "max".to_owned() } else { t.rate.to_string() };
+                    per_device.entry((t.major, t.minor)).or_default().push(format!("{key}={rate}"));
                 }
             }
             for ((major, minor), limits) in per_device {
-                write(
-                    steps,
-                    "blkio.throttle",
-                    p,
-                    "io.max",
-                    format!("{major}:{minor} {}", limits.join(" ")),
-                );
+                write(steps, "blkio.throttle", p, "io.max", format!("{major}:{minor} {}", limits.join(" ")));
             }
         }
     }
@@ -538,18 +389,9 @@ mod tests {
         assert_eq!(blkio_to_io_weight(500), 4950);
         assert_eq!(blkio_to_io_weight(1000), 10_000);
         assert_eq!(cpu_max(None, None), None);
-        assert_eq!(
-            cpu_max(Some(Limit::Value(50_000)), None).as_deref(),
-            Some("50000")
-        );
-        assert_eq!(
-            cpu_max(Some(Limit::Value(50_000)), Some(100_000)).as_deref(),
-            Some("50000 100000")
-        );
-        assert_eq!(
-            cpu_max(Some(Limit::Unlimited), Some(100_000)).as_deref(),
-            Some("max 100000")
-        );
+        assert_eq!(cpu_max(Some(Limit::Value(50_000)), None).as_deref(), Some("50000"));
+        assert_eq!(cpu_max(Some(Limit::Value(50_000)), Some(100_000)).as_deref(), Some("50000 100000"));
+        assert_eq!(cpu_max(Some(Limit::Unlimited), Some(100_000)).as_deref(), Some("max 100000"));
         assert_eq!(cpu_max(None, Some(250_000)).as_deref(), Some("max 250000"));
     }
 
@@ -558,20 +400,10 @@ mod tests {
         let v = |n| Some(Limit::Value(n));
         assert_eq!(swap_to_v2(None, None), Ok(None));
         assert_eq!(swap_to_v2(None, v(100)), Ok(None));
-        assert_eq!(
-            swap_to_v2(None, Some(Limit::Unlimited)),
-            Ok(Some(Limit::Unlimited))
-        );
-        assert_eq!(
-            swap_to_v2(Some(Limit::Unlimited), v(100)),
-            Ok(Some(Limit::Unlimited))
-        );
+        assert_eq!(swap_to_v2(None, Some(Limit::Unlimited)), Ok(Some(Limit::Unlimited)));
+        assert_eq!(swap_to_v2(Some(Limit::Unlimited), v(100)), Ok(Some(Limit::Unlimited)));
         assert_eq!(swap_to_v2(v(300), v(100)), Ok(v(200)));
-        assert_eq!(
-            swap_to_v2(v(100), v(100)),
-            Ok(v(0)),
-            "equal totals disable swap"
-        );
+        assert_eq!(swap_to_v2(v(100), v(100)), Ok(v(0)), "equal totals disable swap");
         assert!(swap_to_v2(v(50), v(100)).is_err());
         assert!(swap_to_v2(v(50), None).is_err());
         assert!(swap_to_v2(v(50), Some(Limit::Unlimited)).is_err());
@@ -589,20 +421,9 @@ mod tests {
             cpuset_mems: Some("0".to_owned()),
             pids_limit: Some(Limit::Value(100)),
             blkio_weight: Some(500),
-            blkio_read_bps: vec![ThrottleDevice {
-                major: 8,
-                minor: 0,
-                rate: 1 << 20,
-            }],
-            blkio_write_iops: vec![ThrottleDevice {
-                major: 8,
-                minor: 0,
-                rate: 100,
-            }],
-            hugetlb: vec![HugetlbLimit {
-                page_size: "2MB".to_owned(),
-                limit: 4 << 20,
-            }],
+            blkio_read_bps: vec![ThrottleDevice { major: 8, minor: 0, rate: 1 << 20 }],
+            blkio_write_iops: vec![ThrottleDevice { major: 8, minor: 0, rate: 100 }],
+            hugetlb: vec![HugetlbLimit { page_size: "2MB".to_owned(), limit: 4 << 20 }],
             ..Resources::default()
         }
     }
@@ -626,24 +447,12 @@ mod tests {
                 p("/sys/fs/cgroup/cpuset/berth/c1/cpuset.cpus", "0-1"),
                 p("/sys/fs/cgroup/cpuset/berth/c1/cpuset.mems", "0"),
                 p("/sys/fs/cgroup/pids/berth/c1/pids.max", "100"),
-                p(
-                    "/sys/fs/cgroup/hugetlb/berth/c1/hugetlb.2MB.rsvd.limit_in_bytes",
-                    "4194304"
-                ),
-                p(
-                    "/sys/fs/cgroup/hugetlb/berth/c1/hugetlb.2MB.limit_in_bytes",
-                    "4194304"
-                ),
+                p("/sys/fs/cgroup/hugetlb/berth/c1/hugetlb.2MB.rsvd.limit_in_bytes", "4194304"),
+                p("/sys/fs/cgroup/hugetlb/berth/c1/hugetlb.2MB.limit_in_bytes", "4194304"),
                 p("/sys/fs/cgroup/blkio/berth/c1/blkio.weight", "500"),
                 p("/sys/fs/cgroup/blkio/berth/c1/blkio.bfq.weight", "500"),
-                p(
-                    "/sys/fs/cgroup/blkio/berth/c1/blkio.throttle.read_bps_device",
-                    "8:0 1048576"
-                ),
-                p(
-                    "/sys/fs/cgroup/blkio/berth/c1/blkio.throttle.write_iops_device",
-                    "8:0 100"
-                ),
+                p("/sys/fs/cgroup/blkio/berth/c1/blkio.throttle.read_bps_device", "8:0 1048576"),
+                p("/sys/fs/cgroup/blkio/berth/c1/blkio.throttle.write_iops_device", "8:0 100"),
             ]
         );
         assert!(matches!(steps[11], Step::FirstOf(_)));
@@ -669,25 +478,13 @@ mod tests {
         };
         // Raising from a 100-byte limit: memsw (400) first would be >= 100, fine; memory
         // first would be 200 > old memsw, rejected. So swap goes first.
-        assert_eq!(
-            files(Some(100)),
-            ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]
-        );
+        assert_eq!(files(Some(100)), ["memory.memsw.limit_in_bytes", "memory.limit_in_bytes"]);
         // Lowering from 1000, or fresh (unlimited): memory first.
-        assert_eq!(
-            files(Some(1000)),
-            ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
-        );
-        assert_eq!(
-            files(None),
-            ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
-        );
+        assert_eq!(files(Some(1000)), ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]);
+        assert_eq!(files(None), ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]);
 
         // Lifting the memory limit lifts swap if swap accounting exists.
-        let res = Resources {
-            memory_limit: Some(Limit::Unlimited),
-            ..Resources::default()
-        };
+        let res = Resources { memory_limit: Some(Limit::Unlimited), ..Resources::default() };
         let steps = plan(&cg, &res, None).expect("plans");
         assert_eq!(steps.len(), 2);
         assert!(matches!(&steps[1], Step::IfExists(w) if w.value == "-1"));
@@ -698,16 +495,8 @@ mod tests {
         let m = manager(V2, "cpuset cpu io memory hugetlb pids rdma misc");
         let cg = m.cgroup("berth/c1").expect("valid");
         let mut res = full();
-        res.blkio_write_bps = vec![ThrottleDevice {
-            major: 8,
-            minor: 0,
-            rate: 0,
-        }];
-        res.blkio_read_bps.push(ThrottleDevice {
-            major: 7,
-            minor: 1,
-            rate: 10,
-        });
+        res.blkio_write_bps = vec![ThrottleDevice { major: 8, minor: 0, rate: 0 }];
+        res.blkio_read_bps.push(ThrottleDevice { major: 7, minor: 1, rate: 10 });
         let d = "/sys/fs/cgroup/berth/c1";
         assert_eq!(
             pairs(&plan(&cg, &res, None).expect("plans")),
@@ -725,10 +514,7 @@ mod tests {
                 p(&format!("{d}/io.bfq.weight"), "500"),
                 p(&format!("{d}/io.weight"), "4950"),
                 p(&format!("{d}/io.max"), "7:1 rbps=10"),
-                p(
-                    &format!("{d}/io.max"),
-                    "8:0 rbps=1048576 wbps=max wiops=100"
-                ),
+                p(&format!("{d}/io.max"), "8:0 rbps=1048576 wbps=max wiops=100"),
             ]
         );
     }
@@ -740,19 +526,13 @@ mod tests {
         let res = Resources {
             memory_limit: Some(Limit::Value(1 << 30)),
             pids_limit: Some(Limit::Unlimited),
-            hugetlb: vec![HugetlbLimit {
-                page_size: "1GB".to_owned(),
-                limit: 0,
-            }],
+            hugetlb: vec![HugetlbLimit { page_size: "1GB".to_owned(), limit: 0 }],
             ..Resources::default()
         };
         assert_eq!(
             pairs(&plan(&cg, &res, None).expect("plans")),
             [
-                p(
-                    "/sys/fs/cgroup/memory/berth/c1/memory.limit_in_bytes",
-                    "1073741824"
-                ),
+                p("/sys/fs/cgroup/memory/berth/c1/memory.limit_in_bytes", "1073741824"),
                 p("/sys/fs/cgroup/pids/berth/c1/pids.max", "max"),
                 p("/sys/fs/cgroup/unified/berth/c1/hugetlb.1GB.rsvd.max", "0"),
                 p("/sys/fs/cgroup/unified/berth/c1/hugetlb.1GB.max", "0"),
@@ -762,41 +542,22 @@ mod tests {
         let m = manager(HYBRID, "");
         let cg = m.cgroup("berth/c1").expect("valid");
         let err = plan(&cg, &res, None).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                CgroupError::Unsupported {
-                    setting: "hugetlb.limit",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, CgroupError::Unsupported { setting: "hugetlb.limit", .. }), "{err}");
     }
 
     #[test]
     fn missing_controllers_and_bad_values_are_errors() {
         let m = manager(V2, "memory");
         let cg = m.cgroup("c").expect("valid");
-        let err = plan(
-            &cg,
-            &Resources {
-                pids_limit: Some(Limit::Value(5)),
-                ..Resources::default()
-            },
-            None,
-        )
-        .unwrap_err();
+        let err =
+            plan(&cg, &Resources { pids_limit: Some(Limit::Value(5)), ..Resources::default() }, None).unwrap_err();
         assert_eq!(
             err.to_string(),
             "pids.limit is not supported on this host (/sys/fs/cgroup/c): the pids controller is \
              neither mounted as a cgroup v1 hierarchy nor enabled in the cgroup2 root"
         );
         let bad = [
-            Resources {
-                memory_swap: Some(Limit::Value(5)),
-                ..Resources::default()
-            },
+            Resources { memory_swap: Some(Limit::Value(5)), ..Resources::default() },
             Resources {
                 memory_limit: Some(Limit::Value(10)),
                 memory_swap: Some(Limit::Value(5)),
@@ -805,37 +566,16 @@ mod tests {
         ];
         for res in bad {
             let err = plan(&cg, &res, None).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    CgroupError::InvalidValue {
-                        setting: "memory.swap",
-                        ..
-                    }
-                ),
-                "{err}"
-            );
+            assert!(matches!(err, CgroupError::InvalidValue { setting: "memory.swap", .. }), "{err}");
         }
         let m = manager(V1, "");
         let cg = m.cgroup("c").expect("valid");
         let bad = [
+            Resources { blkio_weight: Some(5), ..Resources::default() },
+            Resources { cpuset_cpus: Some("0\n1".to_owned()), ..Resources::default() },
+            Resources { cpu_period: Some(0), ..Resources::default() },
             Resources {
-                blkio_weight: Some(5),
-                ..Resources::default()
-            },
-            Resources {
-                cpuset_cpus: Some("0\n1".to_owned()),
-                ..Resources::default()
-            },
-            Resources {
-                cpu_period: Some(0),
-                ..Resources::default()
-            },
-            Resources {
-                hugetlb: vec![HugetlbLimit {
-                    page_size: "../x".to_owned(),
-                    limit: 1,
-                }],
+                hugetlb: vec![HugetlbLimit { page_size: "../x".to_owned(), limit: 1 }],
                 ..Resources::default()
             },
         ];
@@ -843,10 +583,6 @@ mod tests {
             let err = plan(&cg, &res, None).unwrap_err();
             assert!(matches!(err, CgroupError::InvalidValue { .. }), "{err}");
         }
-        assert!(
-            plan(&cg, &Resources::default(), None)
-                .expect("plans")
-                .is_empty()
-        );
+        assert!(plan(&cg, &Resources::default(), None).expect("plans").is_empty());
     }
 }

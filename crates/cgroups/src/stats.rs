@@ -74,10 +74,7 @@ pub struct IoStats {
 }
 
 fn number(path: &Path, text: &str) -> Result<u64, CgroupError> {
-    text.trim().parse().map_err(|_| CgroupError::Parse {
-        path: path.to_owned(),
-        content: text.trim().to_owned(),
-    })
+    text.trim().parse().map_err(|_| CgroupError::Parse { path: path.to_owned(), content: text.trim().to_owned() })
 }
 
 /// Reads an optional numeric file.
@@ -86,12 +83,7 @@ fn read_number(path: &Path) -> Result<Option<u64>, CgroupError> {
 }
 
 pub(crate) fn read(cg: &Cgroup) -> Result<Stats, CgroupError> {
-    Ok(Stats {
-        memory: memory(cg)?,
-        cpu: cpu(cg)?,
-        pids: pids(cg)?,
-        io: io(cg)?,
-    })
+    Ok(Stats { memory: memory(cg)?, cpu: cpu(cg)?, pids: pids(cg)?, io: io(cg)? })
 }
 
 fn memory(cg: &Cgroup) -> Result<Option<MemoryStats>, CgroupError> {
@@ -100,11 +92,7 @@ fn memory(cg: &Cgroup) -> Result<Option<MemoryStats>, CgroupError> {
     };
     let d = &dir.path;
     let (usage, limit, stat_key) = match dir.version {
-        Version::V1 => (
-            "memory.usage_in_bytes",
-            "memory.limit_in_bytes",
-            "total_inactive_file",
-        ),
+        Version::V1 => ("memory.usage_in_bytes", "memory.limit_in_bytes", "total_inactive_file"),
         Version::V2 => ("memory.current", "memory.max", "inactive_file"),
     };
     let Some(usage) = read_number(&d.join(usage))? else {
@@ -115,13 +103,8 @@ fn memory(cg: &Cgroup) -> Result<Option<MemoryStats>, CgroupError> {
         Some(t) => file::parse_u64_or_max(&limit_path, &t)?.filter(|l| *l < V1_UNLIMITED),
         None => None,
     };
-    let inactive_file =
-        file::read_opt(&d.join("memory.stat"))?.and_then(|t| file::flat_key(&t, stat_key));
-    Ok(Some(MemoryStats {
-        usage,
-        limit,
-        inactive_file,
-    }))
+    let inactive_file = file::read_opt(&d.join("memory.stat"))?.and_then(|t| file::flat_key(&t, stat_key));
+    Ok(Some(MemoryStats { usage, limit, inactive_file }))
 }
 
 fn cpu(cg: &Cgroup) -> Result<Option<CpuStats>, CgroupError> {
@@ -148,11 +131,7 @@ fn cpu(cg: &Cgroup) -> Result<Option<CpuStats>, CgroupError> {
 
 pub(crate) fn parse_cpu_stat(text: &str) -> Option<CpuStats> {
     let ns = |key| file::flat_key(text, key).map(|us| us.saturating_mul(1000));
-    Some(CpuStats {
-        usage_ns: ns("usage_usec")?,
-        user_ns: ns("user_usec"),
-        system_ns: ns("system_usec"),
-    })
+    Some(CpuStats { usage_ns: ns("usage_usec")?, user_ns: ns("user_usec"), system_ns: ns("system_usec") })
 }
 
 fn pids(cg: &Cgroup) -> Result<Option<PidsStats>, CgroupError> {
@@ -172,10 +151,7 @@ fn pids(cg: &Cgroup) -> Result<Option<PidsStats>, CgroupError> {
 
 fn io(cg: &Cgroup) -> Result<Option<IoStats>, CgroupError> {
     if let Some(dir) = cg.dir_for(Controller::Blkio) {
-        for name in [
-            "blkio.throttle.io_service_bytes_recursive",
-            "blkio.throttle.io_service_bytes",
-        ] {
+        for name in ["blkio.throttle.io_service_bytes_recursive", "blkio.throttle.io_service_bytes"] {
             if let Some(text) = file::read_opt(&dir.path.join(name))? {
                 return Ok(Some(parse_blkio_bytes(&text)));
             }
@@ -233,26 +209,14 @@ mod tests {
     fn blkio_bytes() {
         let text = "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 0\n8:0 Async 12288\n8:0 Discard 0\n8:0 Total 12288\n\
                     8:16 Read 1\n8:16 Write 2\nTotal 12291\n";
-        assert_eq!(
-            parse_blkio_bytes(text),
-            IoStats {
-                read_bytes: 4097,
-                write_bytes: 8194
-            }
-        );
+        assert_eq!(parse_blkio_bytes(text), IoStats { read_bytes: 4097, write_bytes: 8194 });
         assert_eq!(parse_blkio_bytes("Total 0\n"), IoStats::default());
     }
 
     #[test]
     fn io_stat() {
         let text = "8:0 rbytes=1000 wbytes=2000 rios=1 wios=2 dbytes=0 dios=0\n253:0 rbytes=5 wbytes=6 rios=1 wios=1\n";
-        assert_eq!(
-            parse_io_stat(text),
-            IoStats {
-                read_bytes: 1005,
-                write_bytes: 2006
-            }
-        );
+        assert_eq!(parse_io_stat(text), IoStats { read_bytes: 1005, write_bytes: 2006 });
     }
 
     #[test]
@@ -260,11 +224,7 @@ mod tests {
         let text = "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n";
         assert_eq!(
             parse_cpu_stat(text),
-            Some(CpuStats {
-                usage_ns: 1_500_000,
-                user_ns: Some(1_000_000),
-                system_ns: Some(500_000)
-            })
+            Some(CpuStats { usage_ns: 1_500_000, user_ns: Some(1_000_000), system_ns: Some(500_000) })
         );
         assert_eq!(parse_cpu_stat("nr_periods 0\n"), None);
     }

@@ -14,9 +14,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
-use api_types::container::{
-    ChangeKind, ContainerPruneResponse, ContainerTopResponse, FilesystemChange,
-};
+use api_types::container::{ChangeKind, ContainerPruneResponse, ContainerTopResponse, FilesystemChange};
 use client::{Client, ClientError};
 use gotmpl::{TabConfig, TabWriter};
 use hyper::Method;
@@ -84,11 +82,7 @@ pub struct TopArgs {
     #[arg(value_name = "CONTAINER")]
     pub container: String,
     /// Options for `ps`, run inside the container's process list
-    #[arg(
-        value_name = "ps OPTIONS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "ps OPTIONS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub ps_args: Vec<String>,
 }
 
@@ -99,13 +93,7 @@ pub struct StopArgs {
     #[arg(short = 's', long, value_name = "string")]
     pub signal: Option<String>,
     /// Seconds to wait before killing the container
-    #[arg(
-        short = 't',
-        long = "timeout",
-        visible_alias = "time",
-        value_name = "int",
-        allow_negative_numbers = true
-    )]
+    #[arg(short = 't', long = "timeout", visible_alias = "time", value_name = "int", allow_negative_numbers = true)]
     pub timeout: Option<i64>,
     /// Containers
     #[arg(value_name = "CONTAINER", required = true)]
@@ -208,11 +196,7 @@ pub struct PruneArgs {
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Filter values (`until=<timestamp>`, `label=<key>[=<value>]`)
-    #[arg(
-        long = "filter",
-        value_name = "filter",
-        help = "Provide filter values (e.g. \"until=<timestamp>\")"
-    )]
+    #[arg(long = "filter", value_name = "filter", help = "Provide filter values (e.g. \"until=<timestamp>\")")]
     pub filter: Vec<Filter>,
 }
 
@@ -223,18 +207,8 @@ fn container_path(name: &str, rest: &str) -> String {
 
 // ---- inspect ----
 
-const ALL_TYPES: [&str; 10] = [
-    "config",
-    "container",
-    "image",
-    "network",
-    "node",
-    "plugin",
-    "secret",
-    "service",
-    "task",
-    "volume",
-];
+const ALL_TYPES: [&str; 10] =
+    ["config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"];
 
 /// The request path of `kind` named `name`.
 fn inspect_path(kind: &str, name: &str, size: bool) -> String {
@@ -265,12 +239,7 @@ fn skippable(e: &ClientError) -> bool {
     e.is_not_found() || msg.contains("not supported") || msg.contains("invalid reference format")
 }
 
-async fn inspect_one(
-    c: &Client,
-    kind: Option<&str>,
-    size: bool,
-    name: String,
-) -> anyhow::Result<Vec<u8>> {
+async fn inspect_one(c: &Client, kind: Option<&str>, size: bool, name: String) -> anyhow::Result<Vec<u8>> {
     if let Some(k) = kind {
         return Ok(get_raw(c, &inspect_path(k, &name, size)).await?);
     }
@@ -296,23 +265,14 @@ pub async fn inspect(c: &Client, a: InspectArgs) -> anyhow::Result<i32> {
     let kind = match a.kind.as_deref() {
         None => None,
         Some("") => {
-            return Err(anyhow!(
-                "type is empty: must be one of \"{}\"",
-                ALL_TYPES.join("\", \"")
-            ));
+            return Err(anyhow!("type is empty: must be one of \"{}\"", ALL_TYPES.join("\", \"")));
         }
         Some(t) if ALL_TYPES.contains(&t) => Some(t),
         Some(t) => {
-            return Err(anyhow!(
-                "unknown type: {t:?}: must be one of \"{}\"",
-                ALL_TYPES.join("\", \"")
-            ));
+            return Err(anyhow!("unknown type: {t:?}: must be one of \"{}\"", ALL_TYPES.join("\", \"")));
         }
     };
-    inspect::run(&a.names, a.format.as_deref(), |name| {
-        inspect_one(c, kind, a.size, name)
-    })
-    .await
+    inspect::run(&a.names, a.format.as_deref(), |name| inspect_one(c, kind, a.size, name)).await
 }
 
 // ---- top, diff ----
@@ -323,18 +283,13 @@ pub async fn top(c: &Client, a: TopArgs) -> anyhow::Result<i32> {
     if !a.ps_args.is_empty() {
         q.set("ps_args", a.ps_args.join(" "));
     }
-    let r: ContainerTopResponse = c
-        .get(&q.to_path(&container_path(&a.container, "/top")))
-        .await?;
+    let r: ContainerTopResponse = c.get(&q.to_path(&container_path(&a.container, "/top"))).await?;
     print(&top_table(&r));
     Ok(0)
 }
 
 fn top_table(r: &ContainerTopResponse) -> String {
-    let mut tw = TabWriter::new(TabConfig {
-        minwidth: 20,
-        ..TabConfig::default()
-    });
+    let mut tw = TabWriter::new(TabConfig { minwidth: 20, ..TabConfig::default() });
     tw.write_str(&r.titles.join("\t"));
     tw.write_str("\n");
     for p in &r.processes {
@@ -346,8 +301,7 @@ fn top_table(r: &ContainerTopResponse) -> String {
 
 /// `berth diff`: `C /etc`, `A /etc/new`, `D /tmp/old`.
 pub async fn diff(c: &Client, a: DiffArgs) -> anyhow::Result<i32> {
-    let changes: Option<Vec<FilesystemChange>> =
-        c.get(&container_path(&a.container, "/changes")).await?;
+    let changes: Option<Vec<FilesystemChange>> = c.get(&container_path(&a.container, "/changes")).await?;
     let mut out = String::new();
     for ch in changes.unwrap_or_default() {
         let kind = match ch.kind {
@@ -366,12 +320,7 @@ pub async fn diff(c: &Client, a: DiffArgs) -> anyhow::Result<i32> {
 /// Runs `op` for each name (concurrently unless `sequential`, at most 50 at a time, as
 /// docker's `parallelOperation`), prints each name that succeeded in order, then every error.
 /// `ignore` picks errors that are printed at once but do not fail the command.
-async fn for_each<F, Fut>(
-    names: &[String],
-    sequential: bool,
-    ignore: impl Fn(&anyhow::Error) -> bool,
-    op: F,
-) -> i32
+async fn for_each<F, Fut>(names: &[String], sequential: bool, ignore: impl Fn(&anyhow::Error) -> bool, op: F) -> i32
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -401,9 +350,7 @@ where
         ));
     }
     for (name, task) in pending {
-        let r = task
-            .await
-            .unwrap_or_else(|e| Err(anyhow!("operation on {name} failed: {e}")));
+        let r = task.await.unwrap_or_else(|e| Err(anyhow!("operation on {name} failed: {e}")));
         report(name, r, &mut errs);
     }
     for e in &errs {
@@ -413,12 +360,7 @@ where
 }
 
 /// POSTs `path_of(name)` for each name.
-async fn post_each(
-    c: &Client,
-    names: &[String],
-    sequential: bool,
-    path_of: impl Fn(&str) -> String,
-) -> i32 {
+async fn post_each(c: &Client, names: &[String], sequential: bool, path_of: impl Fn(&str) -> String) -> i32 {
     for_each(
         names,
         sequential,
@@ -440,20 +382,14 @@ pub async fn stop(c: &Client, a: StopArgs, restart: bool) -> anyhow::Result<i32>
     }
     q.non_empty("signal", a.signal.as_deref().unwrap_or(""));
     let action = if restart { "/restart" } else { "/stop" };
-    Ok(post_each(c, &a.containers, restart, |n| {
-        q.to_path(&container_path(n, action))
-    })
-    .await)
+    Ok(post_each(c, &a.containers, restart, |n| q.to_path(&container_path(n, action))).await)
 }
 
 /// `berth kill`.
 pub async fn kill(c: &Client, a: KillArgs) -> anyhow::Result<i32> {
     let mut q = Query::new();
     q.non_empty("signal", a.signal.as_deref().unwrap_or(""));
-    Ok(post_each(c, &a.containers, false, |n| {
-        q.to_path(&container_path(n, "/kill"))
-    })
-    .await)
+    Ok(post_each(c, &a.containers, false, |n| q.to_path(&container_path(n, "/kill"))).await)
 }
 
 /// `berth pause` / `berth unpause`.
@@ -465,15 +401,10 @@ pub async fn pause(c: &Client, a: NamesArgs, pause: bool) -> anyhow::Result<i32>
 /// `berth rm`: with `-f`, a container that does not exist is reported but is not an error.
 pub async fn rm(c: &Client, a: RmArgs) -> anyhow::Result<i32> {
     let mut q = Query::new();
-    q.flag("v", a.volumes)
-        .flag("link", a.link)
-        .flag("force", a.force);
+    q.flag("v", a.volumes).flag("link", a.link).flag("force", a.force);
     let force = a.force;
-    let ignore = move |e: &anyhow::Error| {
-        force
-            && e.downcast_ref::<ClientError>()
-                .is_some_and(ClientError::is_not_found)
-    };
+    let ignore =
+        move |e: &anyhow::Error| force && e.downcast_ref::<ClientError>().is_some_and(ClientError::is_not_found);
     Ok(for_each(&a.containers, false, ignore, |name| {
         let c = c.clone();
         let id = name.trim_matches('/').to_owned();
@@ -482,10 +413,7 @@ pub async fn rm(c: &Client, a: RmArgs) -> anyhow::Result<i32> {
             if id.is_empty() {
                 return Err(anyhow!("container name cannot be empty"));
             }
-            c.delete(&path)
-                .await
-                .map(|_| ())
-                .map_err(anyhow::Error::from)
+            c.delete(&path).await.map(|_| ()).map_err(anyhow::Error::from)
         }
     })
     .await)
@@ -513,38 +441,25 @@ pub async fn rename(c: &Client, a: RenameArgs) -> anyhow::Result<i32> {
 pub async fn export(c: &Client, a: ExportArgs) -> anyhow::Result<i32> {
     let file = match &a.output {
         None if output::stdout_is_terminal() => {
-            return Err(anyhow!(
-                "cowardly refusing to save to a terminal. Use the -o flag or redirect"
-            ));
+            return Err(anyhow!("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
         }
         None => None,
         Some(p) => Some(AtomicFile::create(p).context("failed to export container")?),
     };
-    let resp = c
-        .send(
-            Method::GET,
-            &container_path(&a.container, "/export"),
-            client::empty(),
-            None,
-        )
-        .await?;
+    let resp = c.send(Method::GET, &container_path(&a.container, "/export"), client::empty(), None).await?;
     output::body_to_output(&mut resp.into_body(), file).await
 }
 
 /// `berth container prune`.
 pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     if !a.force
-        && !output::confirm(
-            "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?",
-        )?
+        && !output::confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?")?
     {
         return Ok(0);
     }
     let mut q = Query::new();
     q.filters(&Filters::from_flags(&a.filter));
-    let r: ContainerPruneResponse = c
-        .json(Method::POST, &q.to_path("/containers/prune"), None::<&()>)
-        .await?;
+    let r: ContainerPruneResponse = c.json(Method::POST, &q.to_path("/containers/prune"), None::<&()>).await?;
     let mut out = String::new();
     let mut reclaimed = 0;
     if !r.containers_deleted.is_empty() {
@@ -558,10 +473,7 @@ pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     }
     #[allow(clippy::cast_precision_loss)]
     let reclaimed = reclaimed as f64;
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(reclaimed)
-    ));
+    out.push_str(&format!("Total reclaimed space: {}\n", human_size(reclaimed)));
     print(&out);
     Ok(0)
 }
@@ -584,14 +496,8 @@ mod tests {
 
     #[test]
     fn inspect_paths() {
-        assert_eq!(
-            inspect_path("container", "web", true),
-            "/containers/web/json?size=1"
-        );
-        assert_eq!(
-            inspect_path("image", "busybox:latest", false),
-            "/images/busybox:latest/json"
-        );
+        assert_eq!(inspect_path("container", "web", true), "/containers/web/json?size=1");
+        assert_eq!(inspect_path("image", "busybox:latest", false), "/images/busybox:latest/json");
         assert_eq!(inspect_path("network", "br 0", false), "/networks/br%200");
         assert_eq!(inspect_path("volume", "v", false), "/volumes/v");
     }

@@ -29,11 +29,7 @@ pub fn go_g(x: f64, prec: usize) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     let prec = prec.max(1);
     // Rust's `{:e}` rounds exactly (half to even on the binary value), as Go's strconv does.
@@ -52,11 +48,7 @@ pub fn go_g(x: f64, prec: usize) -> String {
     let prec_i = i64::try_from(prec).unwrap_or(i64::MAX);
     if exp < -4 || exp >= prec_i {
         let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
+        let frac = if rest.is_empty() { String::new() } else { format!(".{rest}") };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{frac}e{esign}{:02}", exp.unsigned_abs());
     }
@@ -64,15 +56,9 @@ pub fn go_g(x: f64, prec: usize) -> String {
     let dp = exp + 1;
     let n = i64::try_from(digits.len()).unwrap_or(i64::MAX);
     let body = if dp <= 0 {
-        format!(
-            "0.{}{digits}",
-            "0".repeat(usize::try_from(-dp).unwrap_or(0))
-        )
+        format!("0.{}{digits}", "0".repeat(usize::try_from(-dp).unwrap_or(0)))
     } else if dp >= n {
-        format!(
-            "{digits}{}",
-            "0".repeat(usize::try_from(dp - n).unwrap_or(0))
-        )
+        format!("{digits}{}", "0".repeat(usize::try_from(dp - n).unwrap_or(0)))
     } else {
         let at = usize::try_from(dp).unwrap_or(0);
         format!("{}.{}", &digits[..at], &digits[at..])
@@ -154,10 +140,7 @@ pub fn human_duration(secs: f64) -> String {
 
 /// Seconds since the Unix epoch, with sub-second precision.
 pub fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 /// `HumanDuration(now - created) + " ago"`, docker's CREATED column.
@@ -279,19 +262,13 @@ pub fn go_time(unix: i64) -> String {
         return String::new();
     };
     let offset = t.offset().local_minus_utc();
-    let zone = if offset == 0 {
-        "UTC".to_owned()
-    } else {
-        t.format("%z").to_string()
-    };
+    let zone = if offset == 0 { "UTC".to_owned() } else { t.format("%z").to_string() };
     format!("{} {zone}", t.format("%Y-%m-%d %H:%M:%S %z"))
 }
 
 /// Go's `time.Unix(unix, 0).Format(time.RFC3339)` in local time (`Z` for UTC).
 pub fn rfc3339_local(unix: i64) -> String {
-    local(unix)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+    local(unix).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
 }
 
 /// Renders a listing the way docker's `formatter.Context.Write` does: `format` is the final
@@ -304,8 +281,7 @@ pub fn render_list(format: &str, header: &Value, rows: &[Value]) -> anyhow::Resu
         return Ok(rows.iter().map(|r| go_marshal(r) + "\n").collect());
     }
     let t = Template::parse(format).map_err(|e| anyhow!("template parsing error: {e}"))?;
-    t.render_rows(header, rows)
-        .map_err(|e| anyhow!("template parsing error: {e}"))
+    t.render_rows(header, rows).map_err(|e| anyhow!("template parsing error: {e}"))
 }
 
 /// Go's `json.Marshal` of a row: docker's formatter contexts marshal themselves with it, so
@@ -407,10 +383,7 @@ mod tests {
 
     #[test]
     fn ellipsis_like_docker() {
-        assert_eq!(
-            ellipsis("sh -c 'sleep 1000; echo done'", 20),
-            "sh -c 'sleep 1000; …"
-        );
+        assert_eq!(ellipsis("sh -c 'sleep 1000; echo done'", 20), "sh -c 'sleep 1000; …");
         assert_eq!(ellipsis("short", 20), "short");
         assert_eq!(ellipsis("12345678901234567890", 20), "12345678901234567890");
         assert_eq!(ellipsis("abc", 1), "a");
@@ -434,28 +407,15 @@ mod tests {
         let header = json!({"ID": "CONTAINER ID", "Image": "IMAGE", "Names": "NAMES"});
         let rows = vec![json!({"ID": "4c01db0b339c", "Image": "busybox", "Names": "web"})];
         let out = render_list("table {{.ID}}\t{{.Image}}\t{{.Names}}", &header, &rows).unwrap();
-        assert_eq!(
-            out,
-            "CONTAINER ID   IMAGE     NAMES\n4c01db0b339c   busybox   web\n"
-        );
+        assert_eq!(out, "CONTAINER ID   IMAGE     NAMES\n4c01db0b339c   busybox   web\n");
         let out = render_list("{{.Names}}", &header, &rows).unwrap();
         assert_eq!(out, "web\n");
         let out = render_list("json", &header, &rows).unwrap();
-        assert_eq!(
-            out,
-            "{\"ID\":\"4c01db0b339c\",\"Image\":\"busybox\",\"Names\":\"web\"}\n"
-        );
+        assert_eq!(out, "{\"ID\":\"4c01db0b339c\",\"Image\":\"busybox\",\"Names\":\"web\"}\n");
         let rows = vec![json!({"Command": "\"a > b && c\u{2028}\"", "Platform": null})];
         let out = render_list("json", &header, &rows).unwrap();
-        assert_eq!(
-            out,
-            "{\"Command\":\"\\\"a \\u003e b \\u0026\\u0026 c\\u2028\\\"\",\"Platform\":null}\n"
-        );
+        assert_eq!(out, "{\"Command\":\"\\\"a \\u003e b \\u0026\\u0026 c\\u2028\\\"\",\"Platform\":null}\n");
         let err = render_list("{{.Foo", &header, &rows).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("template parsing error: template: :1:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("template parsing error: template: :1:"), "{err}");
     }
 }

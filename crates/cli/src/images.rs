@@ -13,9 +13,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
-use api_types::image::{
-    HistoryResponseItem, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary,
-};
+use api_types::image::{HistoryResponseItem, ImageDeleteResponseItem, ImagePruneResponse, ImageSummary};
 use client::Client;
 use hyper::Method;
 use serde_json::{Value, json};
@@ -169,11 +167,7 @@ pub struct PruneArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Filter values (`until=<timestamp>`, `label=<key>[=<value>]`)
-    #[arg(
-        long = "filter",
-        value_name = "filter",
-        help = "Provide filter values (e.g. \"until=<timestamp>\")"
-    )]
+    #[arg(long = "filter", value_name = "filter", help = "Provide filter values (e.g. \"until=<timestamp>\")")]
     pub filter: Vec<Filter>,
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
@@ -186,7 +180,8 @@ fn image_path(name: &str, rest: &str) -> String {
 
 // ---- images ----
 
-const DEFAULT_IMAGES_FORMAT: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
+const DEFAULT_IMAGES_FORMAT: &str =
+    "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
 const DIGEST_IMAGES_FORMAT: &str = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
 
 /// docker's `NewImageFormat`.
@@ -212,14 +207,7 @@ fn image_header() -> Value {
     })
 }
 
-fn image_row(
-    img: &ImageSummary,
-    trunc: bool,
-    now: f64,
-    repo: &str,
-    tag: &str,
-    digest: &str,
-) -> Value {
+fn image_row(img: &ImageSummary, trunc: bool, now: f64, repo: &str, tag: &str, digest: &str) -> Value {
     let na_or = |n: i64, f: &dyn Fn(i64) -> String| if n == -1 { "N/A".to_owned() } else { f(n) };
     json!({
         "ID": if trunc { truncate_id(&img.id).to_owned() } else { img.id.clone() },
@@ -242,13 +230,7 @@ fn image_row(
 
 /// docker's `imageFormat`: one row per repository and tag (and digest, when shown); one
 /// `<none>` row for a dangling image.
-fn image_rows(
-    img: &ImageSummary,
-    trunc: bool,
-    show_digests: bool,
-    need_digest: bool,
-    now: f64,
-) -> Vec<Value> {
+fn image_rows(img: &ImageSummary, trunc: bool, show_digests: bool, need_digest: bool, now: f64) -> Vec<Value> {
     let dangling = (img.repo_tags.is_empty() && img.repo_digests.is_empty())
         || (img.repo_tags == ["<none>:<none>"] && img.repo_digests == ["<none>@<none>"]);
     if dangling {
@@ -314,26 +296,16 @@ pub async fn images(c: &Client, a: ImagesArgs) -> anyhow::Result<i32> {
     let mut q = Query::new();
     q.flag("all", a.all).filters(&f);
     let list: Vec<ImageSummary> = c.get(&q.to_path("/images/json")).await?;
-    let source = a
-        .format
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("table");
+    let source = a.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("table");
     let fmt = image_format(source, a.quiet, a.digests);
     let need_digest = a.digests || fmt.contains("{{.Digest}}");
     let now = format::now_secs();
-    let rows: Vec<Value> = list
-        .iter()
-        .flat_map(|i| image_rows(i, !a.no_trunc, a.digests, need_digest, now))
-        .collect();
+    let rows: Vec<Value> = list.iter().flat_map(|i| image_rows(i, !a.no_trunc, a.digests, need_digest, now)).collect();
     print(&format::render_list(&fmt, &image_header(), &rows)?);
     if let Some(name) = &a.repository
         && list.is_empty()
-        && [
-            "build", "history", "import", "inspect", "list", "load", "ls", "prune", "pull", "push",
-            "rm", "save", "tag",
-        ]
-        .contains(&name.as_str())
+        && ["build", "history", "import", "inspect", "list", "load", "ls", "prune", "pull", "push", "rm", "save", "tag"]
+            .contains(&name.as_str())
     {
         eprintln!("\nNo images found matching {name:?}: did you mean \"berth image {name}\"?");
     }
@@ -351,23 +323,12 @@ pub async fn load(c: &Client, a: LoadArgs) -> anyhow::Result<i32> {
             }
             client::reader_body(output::stdin_file().context("reading stdin")?)
         }
-        Some(p) => client::reader_body(
-            tokio::fs::File::open(p)
-                .await
-                .map_err(|e| os_error("open", p, &e))?,
-        ),
+        Some(p) => client::reader_body(tokio::fs::File::open(p).await.map_err(|e| os_error("open", p, &e))?),
     };
     let terminal = output::stdout_is_terminal();
     let mut q = Query::new();
     q.set("quiet", if a.quiet || !terminal { "1" } else { "0" });
-    let resp = c
-        .send(
-            Method::POST,
-            &q.to_path("/images/load"),
-            body,
-            Some("application/x-tar"),
-        )
-        .await?;
+    let resp = c.send(Method::POST, &q.to_path("/images/load"), body, Some("application/x-tar")).await?;
     let json = is_json(&resp);
     let mut body = resp.into_body();
     if json {
@@ -391,14 +352,7 @@ pub async fn save(c: &Client, a: SaveArgs) -> anyhow::Result<i32> {
     for name in &a.images {
         q.set("names", name.as_str());
     }
-    let resp = c
-        .send(
-            Method::GET,
-            &q.to_path("/images/get"),
-            client::empty(),
-            None,
-        )
-        .await?;
+    let resp = c.send(Method::GET, &q.to_path("/images/get"), client::empty(), None).await?;
     output::body_to_output(&mut resp.into_body(), file).await
 }
 
@@ -412,9 +366,7 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
         q.set("fromSrc", a.source.as_str());
         client::empty()
     } else {
-        let f = tokio::fs::File::open(&a.source)
-            .await
-            .map_err(|e| os_error("open", a.source.as_ref(), &e))?;
+        let f = tokio::fs::File::open(&a.source).await.map_err(|e| os_error("open", a.source.as_ref(), &e))?;
         q.set("fromSrc", "-");
         client::reader_body(f)
     };
@@ -423,16 +375,11 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
         q.set("repo", r);
     }
     q.non_empty("message", a.message.as_deref().unwrap_or(""));
-    q.non_empty(
-        "platform",
-        &a.platform.as_deref().unwrap_or("").to_lowercase(),
-    );
+    q.non_empty("platform", &a.platform.as_deref().unwrap_or("").to_lowercase());
     for ch in &a.change {
         q.set("changes", ch.as_str());
     }
-    let resp = c
-        .send(Method::POST, &q.to_path("/images/create"), body, None)
-        .await?;
+    let resp = c.send(Method::POST, &q.to_path("/images/create"), body, None).await?;
     display_stream(&mut resp.into_body(), output::stdout_is_terminal()).await?;
     Ok(0)
 }
@@ -440,35 +387,22 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
 // ---- tag, rmi ----
 
 fn is_hex_id(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `berth tag`: the target is normalised (`busybox` is `docker.io/library/busybox:latest`).
 pub async fn tag(c: &Client, a: TagArgs) -> anyhow::Result<i32> {
     if !is_hex_id(&a.source) && oci::Reference::parse(&a.source).is_err() {
-        let e = oci::Reference::parse(&a.source)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        bail!(
-            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
-            a.source
-        );
+        let e = oci::Reference::parse(&a.source).err().map(|e| e.to_string()).unwrap_or_default();
+        bail!("Error parsing reference: {:?} is not a valid repository/tag: {e}", a.source);
     }
-    let r = oci::Reference::parse(&a.target).map_err(|e| {
-        anyhow!(
-            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
-            a.target
-        )
-    })?;
+    let r = oci::Reference::parse(&a.target)
+        .map_err(|e| anyhow!("Error parsing reference: {:?} is not a valid repository/tag: {e}", a.target))?;
     if r.digest().is_some() {
         bail!("refusing to create a tag with a digest reference");
     }
     let mut q = Query::new();
-    q.set("repo", r.repository())
-        .set("tag", r.tag().unwrap_or("latest"));
+    q.set("repo", r.repository()).set("tag", r.tag().unwrap_or("latest"));
     c.post(&q.to_path(&image_path(&a.source, "/tag"))).await?;
     Ok(0)
 }
@@ -481,13 +415,8 @@ pub async fn rmi(c: &Client, a: RmiArgs) -> anyhow::Result<i32> {
     let mut errs = Vec::new();
     let mut fatal = false;
     for name in &a.images {
-        let r: Result<Vec<ImageDeleteResponseItem>, _> = c
-            .json(
-                Method::DELETE,
-                &q.to_path(&image_path(name, "")),
-                None::<&()>,
-            )
-            .await;
+        let r: Result<Vec<ImageDeleteResponseItem>, _> =
+            c.json(Method::DELETE, &q.to_path(&image_path(name, "")), None::<&()>).await;
         match r {
             Ok(items) => {
                 let mut out = String::new();
@@ -513,10 +442,8 @@ pub async fn rmi(c: &Client, a: RmiArgs) -> anyhow::Result<i32> {
 
 // ---- history ----
 
-const DEFAULT_HISTORY_FORMAT: &str =
-    "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-const NON_HUMAN_HISTORY_FORMAT: &str =
-    "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const DEFAULT_HISTORY_FORMAT: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const NON_HUMAN_HISTORY_FORMAT: &str = "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
 /// 2000-01-01: older creation times are shown as `N/A`.
 const HISTORY_EPOCH: i64 = 946_684_800;
 
@@ -559,22 +486,11 @@ fn history_header() -> Value {
 /// `berth history`.
 pub async fn history(c: &Client, a: HistoryArgs) -> anyhow::Result<i32> {
     let items: Option<Vec<HistoryResponseItem>> = c.get(&image_path(&a.image, "/history")).await?;
-    let source = a
-        .format
-        .as_deref()
-        .filter(|f| !f.is_empty())
-        .unwrap_or("table");
+    let source = a.format.as_deref().filter(|f| !f.is_empty()).unwrap_or("table");
     let now = format::now_secs();
-    let rows: Vec<Value> = items
-        .unwrap_or_default()
-        .iter()
-        .map(|h| history_row(h, !a.no_trunc, a.human, now))
-        .collect();
-    print(&format::render_list(
-        history_format(source, a.quiet, a.human),
-        &history_header(),
-        &rows,
-    )?);
+    let rows: Vec<Value> =
+        items.unwrap_or_default().iter().map(|h| history_row(h, !a.no_trunc, a.human, now)).collect();
+    print(&format::render_list(history_format(source, a.quiet, a.human), &history_header(), &rows)?);
     Ok(0)
 }
 
@@ -582,9 +498,11 @@ pub async fn history(c: &Client, a: HistoryArgs) -> anyhow::Result<i32> {
 
 /// `berth image inspect`.
 pub async fn inspect(c: &Client, a: ImageInspectArgs) -> anyhow::Result<i32> {
-    inspect::run(&a.images, a.format.as_deref(), |name| async move {
-        Ok(get_raw(c, &image_path(&name, "/json")).await?)
-    })
+    inspect::run(
+        &a.images,
+        a.format.as_deref(),
+        |name| async move { Ok(get_raw(c, &image_path(&name, "/json")).await?) },
+    )
     .await
 }
 
@@ -602,9 +520,7 @@ pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     }
     let mut q = Query::new();
     q.filters(&f);
-    let r: ImagePruneResponse = c
-        .json(Method::POST, &q.to_path("/images/prune"), None::<&()>)
-        .await?;
+    let r: ImagePruneResponse = c.json(Method::POST, &q.to_path("/images/prune"), None::<&()>).await?;
     let mut out = String::new();
     let mut reclaimed = 0;
     if !r.images_deleted.is_empty() {
@@ -620,10 +536,7 @@ pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     }
     #[allow(clippy::cast_precision_loss)]
     let reclaimed = reclaimed as f64;
-    out.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        human_size(reclaimed)
-    ));
+    out.push_str(&format!("Total reclaimed space: {}\n", human_size(reclaimed)));
     print(&out);
     let _ = std::io::stdout().flush();
     Ok(0)
@@ -638,10 +551,7 @@ mod tests {
         use clap::{CommandFactory, Parser};
         crate::Cli::command().debug_assert();
         let cli = crate::Cli::try_parse_from(["berth", "history", "--human=false", "busybox"]);
-        assert!(matches!(
-            cli.map(|c| c.command),
-            Ok(crate::Command::History(HistoryArgs { human: false, .. }))
-        ));
+        assert!(matches!(cli.map(|c| c.command), Ok(crate::Command::History(HistoryArgs { human: false, .. }))));
     }
 
     const ID: &str = "sha256:4c01db0b339cdbd6f0d2c7d4b0b3bb8b4e7f3e7a5c1a9d57b7c0f1f6e44f5d4a";
@@ -663,10 +573,8 @@ mod tests {
     fn table(images: &[ImageSummary], fmt: &str, digests: bool, trunc: bool) -> String {
         let fmt = image_format(fmt, false, digests);
         let need = digests || fmt.contains("{{.Digest}}");
-        let rows: Vec<Value> = images
-            .iter()
-            .flat_map(|i| image_rows(i, trunc, digests, need, 1_700_000_000.0))
-            .collect();
+        let rows: Vec<Value> =
+            images.iter().flat_map(|i| image_rows(i, trunc, digests, need, 1_700_000_000.0)).collect();
         format::render_list(&fmt, &image_header(), &rows).unwrap()
     }
 
@@ -680,10 +588,7 @@ mod tests {
              busybox      1.36      4c01db0b339c   3 days ago   4.26MB\n\
              <none>       <none>    4c01db0b339c   3 days ago   4.26MB\n"
         );
-        assert_eq!(
-            table(&[], "table", false, true),
-            "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"
-        );
+        assert_eq!(table(&[], "table", false, true), "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n");
         let out = table(&images, "{{.ID}}", false, false);
         assert_eq!(out, format!("{ID}\n{ID}\n{ID}\n"));
     }
@@ -691,10 +596,7 @@ mod tests {
     #[test]
     fn images_with_digests() {
         let digested = format!("busybox@{DIGEST}");
-        let images = [
-            img(&["busybox:latest"], &[&digested]),
-            img(&[], &[&format!("alpine@{DIGEST}")]),
-        ];
+        let images = [img(&["busybox:latest"], &[&digested]), img(&[], &[&format!("alpine@{DIGEST}")])];
         let out = table(&images, "table", true, true);
         assert_eq!(
             out,
@@ -709,10 +611,7 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["Tag"], "<none>");
         assert_eq!(rows[0]["Digest"], "");
-        assert_eq!(
-            image_format("table {{.ID}}", false, true),
-            "table {{.ID}}\t{{.Digest}}"
-        );
+        assert_eq!(image_format("table {{.ID}}", false, true), "table {{.ID}}\t{{.Digest}}");
         assert_eq!(image_format("{{.ID}}", true, false), "{{.ID}}");
     }
 
@@ -735,16 +634,8 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let rows: Vec<Value> = items
-            .iter()
-            .map(|h| history_row(h, true, true, 1_700_000_000.0))
-            .collect();
-        let out = format::render_list(
-            history_format("table", false, true),
-            &history_header(),
-            &rows,
-        )
-        .unwrap();
+        let rows: Vec<Value> = items.iter().map(|h| history_row(h, true, true, 1_700_000_000.0)).collect();
+        let out = format::render_list(history_format("table", false, true), &history_header(), &rows).unwrap();
         assert_eq!(
             out,
             "IMAGE          CREATED       CREATED BY                                      SIZE      COMMENT\n\

@@ -26,7 +26,12 @@ use clap::{Parser, Subcommand};
 
 /// Top-level command line.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "A container engine: runs OCI and Docker images as process trees", disable_help_subcommand = true)]
+#[command(
+    name = "berth",
+    version,
+    about = "A container engine: runs OCI and Docker images as process trees",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     /// Daemon socket to connect to.
     #[arg(short = 'H', long = "host", env = "BERTH_HOST", global = true, value_name = "unix:///path")]
@@ -111,6 +116,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ImageCommand,
     },
+    /// Get real time events from the server.
+    Events(run::EventsArgs),
     /// Show the berth version information.
     Version(system::VersionArgs),
     /// Display system-wide information.
@@ -223,8 +230,15 @@ pub enum Outcome {
     Exit(i32),
 }
 
-/// Prints an error the way the docker CLI does and returns its exit status.
+/// Prints an error the way the docker CLI does and returns its exit status. A closed stdout
+/// (`berth export c | head`) ends the command quietly with 141, as SIGPIPE ends a Go program.
 pub fn report(e: &anyhow::Error) -> i32 {
+    let broken_pipe = e
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
+    if broken_pipe {
+        return 141;
+    }
     eprintln!("{e:#}");
     1
 }
@@ -244,7 +258,12 @@ pub fn main(args: Vec<String>) -> Outcome {
     };
     let host = cli.host.clone().unwrap_or_else(|| client::DEFAULT_HOST.to_owned());
     if let Command::Daemon(d) = cli.command {
-        return Outcome::Daemon { root: d.root, exec_root: d.exec_root, host, log_level: if cli.debug { "debug".into() } else { d.log_level } };
+        return Outcome::Daemon {
+            root: d.root,
+            exec_root: d.exec_root,
+            host,
+            log_level: if cli.debug { "debug".into() } else { d.log_level },
+        };
     }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -301,6 +320,7 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Rmi(a) => images::rmi(c, a).await,
         C::History(a) => images::history(c, a).await,
         C::Image { command } => return dispatch_image(c, command).await,
+        C::Events(a) => run::events(c, a).await,
         C::Version(a) => system::version(c, a).await,
         C::Info(a) => system::info(c, a).await,
     };

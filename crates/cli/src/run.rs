@@ -417,12 +417,16 @@ pub fn parse_restart(s: &str) -> anyhow::Result<w::RestartPolicy> {
         None => (s, None),
     };
     let max = match (name, count) {
-        ("on-failure", Some(c)) => c.parse().map_err(|_| anyhow!("invalid restart policy format: maximum retry count must be an integer"))?,
+        ("on-failure", Some(c)) => {
+            c.parse().map_err(|_| anyhow!("invalid restart policy format: maximum retry count must be an integer"))?
+        }
         (_, Some(_)) => bail!("invalid restart policy format: maximum retry count can only be used with 'on-failure'"),
         _ => 0,
     };
     if !matches!(name, "" | "no" | "always" | "unless-stopped" | "on-failure") {
-        bail!("invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'");
+        bail!(
+            "invalid restart policy format: unknown policy '{name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+        );
     }
     Ok(w::RestartPolicy { name: name.to_owned(), maximum_retry_count: max })
 }
@@ -548,9 +552,13 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
     if !f.publish.is_empty() {
         let mut map = w::PortMap::new();
         for p in &f.publish {
-            let (host, cont) = p.rsplit_once(':').map(|(h, c)| (h.to_owned(), c.to_owned())).unwrap_or((String::new(), p.clone()));
+            let (host, cont) =
+                p.rsplit_once(':').map(|(h, c)| (h.to_owned(), c.to_owned())).unwrap_or((String::new(), p.clone()));
             let cont = if cont.contains('/') { cont } else { format!("{cont}/tcp") };
-            map.entry(cont).or_insert_with(|| Some(Vec::new())).get_or_insert_with(Vec::new).push(w::PortBinding { host_ip: String::new(), host_port: host });
+            map.entry(cont)
+                .or_insert_with(|| Some(Vec::new()))
+                .get_or_insert_with(Vec::new)
+                .push(w::PortBinding { host_ip: String::new(), host_port: host });
         }
         hc.port_bindings = Some(map);
     }
@@ -586,8 +594,10 @@ fn load_security_opts(opts: &[String]) -> anyhow::Result<Vec<String>> {
         .map(|o| {
             let (k, v) = o.split_once(['=', ':']).unwrap_or((o.as_str(), ""));
             if k == "seccomp" && v != "unconfined" && !v.is_empty() {
-                let data = std::fs::read_to_string(v).with_context(|| format!("opening seccomp profile ({v}) failed"))?;
-                let compact: serde_json::Value = serde_json::from_str(&data).with_context(|| format!("compacting json for seccomp profile ({v}) failed"))?;
+                let data =
+                    std::fs::read_to_string(v).with_context(|| format!("opening seccomp profile ({v}) failed"))?;
+                let compact: serde_json::Value = serde_json::from_str(&data)
+                    .with_context(|| format!("compacting json for seccomp profile ({v}) failed"))?;
                 Ok(format!("seccomp={compact}"))
             } else {
                 Ok(o.clone())
@@ -597,7 +607,13 @@ fn load_security_opts(opts: &[String]) -> anyhow::Result<Vec<String>> {
 }
 
 /// Creates a container; on a missing image says so as docker does.
-async fn create_container(c: &Client, body: &w::ContainerCreateRequest, name: Option<&str>, platform: Option<&str>) -> Result<String, ClientError> {
+async fn create_container(
+    c: &Client,
+    body: &w::ContainerCreateRequest,
+    name: Option<&str>,
+    platform: Option<&str>,
+    pull: &str,
+) -> Result<String, ClientError> {
     let mut path = String::from("/containers/create");
     let mut q = Vec::new();
     if let Some(n) = name {
@@ -617,7 +633,7 @@ async fn create_container(c: &Client, body: &w::ContainerCreateRequest, name: Op
             }
             Ok(r.id)
         }
-        Err(e) if e.is_not_found() && e.to_string().contains("No such image") => {
+        Err(e) if e.is_not_found() && e.to_string().contains("No such image") && pull != "never" => {
             eprintln!("Unable to find image '{}' locally", oci_familiar(&body.config.image));
             // Registries come later; the daemon explains in the pull stream.
             let img = enc(&body.config.image);
@@ -657,7 +673,8 @@ pub fn status_for(msg: &str) -> i32 {
 }
 
 fn run_error(e: &dyn std::fmt::Display, code: i32) -> i32 {
-    eprintln!("berth: {e}\n\nRun 'berth run --help' for more information");
+    // `{:#}` prints an anyhow error's whole chain (its causes), like docker's wrapped errors.
+    eprintln!("berth: {e:#}\n\nRun 'berth run --help' for more information");
     code
 }
 
@@ -881,7 +898,7 @@ pub async fn run(c: &Client, a: RunArgs) -> i32 {
     if f.pull == "always" {
         return run_error(&"--pull=always needs a registry: pulling is not supported by this berth version", 125);
     }
-    let id = match create_container(c, &body, f.name.as_deref(), f.platform.as_deref()).await {
+    let id = match create_container(c, &body, f.name.as_deref(), f.platform.as_deref(), &f.pull).await {
         Ok(id) => id,
         Err(e) => return run_error(&e, 125),
     };
@@ -944,7 +961,7 @@ pub async fn create(c: &Client, a: CreateArgs) -> anyhow::Result<i32> {
     body.config.attach_stdout = full.config.attach_stdout;
     body.config.attach_stderr = full.config.attach_stderr;
     body.config.stdin_once = full.config.stdin_once;
-    match create_container(c, &body, a.flags.name.as_deref(), a.flags.platform.as_deref()).await {
+    match create_container(c, &body, a.flags.name.as_deref(), a.flags.platform.as_deref(), &a.flags.pull).await {
         Ok(id) => {
             if let Some(cid) = &a.flags.cidfile {
                 std::fs::write(cid, &id).with_context(|| format!("writing {cid}"))?;
@@ -1084,7 +1101,8 @@ async fn exec_inner(c: &Client, a: ExecArgs) -> anyhow::Result<i32> {
         console_size: console,
         ..Default::default()
     };
-    let r: api_types::IdResponse = c.json(Method::POST, &format!("/containers/{}/exec", enc(&a.container)), Some(&cfg)).await?;
+    let r: api_types::IdResponse =
+        c.json(Method::POST, &format!("/containers/{}/exec", enc(&a.container)), Some(&cfg)).await?;
     let start = serde_json::json!({ "Detach": a.detach, "Tty": a.tty, "ConsoleSize": console });
     if a.detach {
         c.json::<serde_json::Value>(Method::POST, &format!("/exec/{}/start", r.id), Some(&start)).await.ok();
@@ -1105,7 +1123,10 @@ async fn exec_inner(c: &Client, a: ExecArgs) -> anyhow::Result<i32> {
 pub async fn wait(c: &Client, a: WaitArgs) -> anyhow::Result<i32> {
     let mut failed = false;
     for n in &a.containers {
-        match c.json::<w::ContainerWaitResponse>(Method::POST, &format!("/containers/{}/wait", enc(n)), None::<&()>).await {
+        match c
+            .json::<w::ContainerWaitResponse>(Method::POST, &format!("/containers/{}/wait", enc(n)), None::<&()>)
+            .await
+        {
             Ok(r) => println!("{}", r.status_code),
             Err(e) => {
                 eprintln!("{e}");
@@ -1133,7 +1154,9 @@ pub fn timestamp_arg(s: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Res
         return Ok(format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos()));
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt).or_else(|_| chrono::NaiveDate::parse_from_str(s, fmt).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())) {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt)
+            .or_else(|_| chrono::NaiveDate::parse_from_str(s, fmt).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()))
+        {
             let t = t.and_utc();
             return Ok(format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos()));
         }
@@ -1354,4 +1377,75 @@ mod tests {
         let d = create_body(&f, true).unwrap();
         assert!(!d.config.attach_stdin && !d.config.stdin_once);
     }
+}
+
+/// `events`.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided.
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template: 'json' or a Go template.
+    #[arg(long = "format")]
+    pub format: Option<String>,
+    /// Show all events created since timestamp.
+    #[arg(long = "since")]
+    pub since: Option<String>,
+    /// Stream events until this timestamp.
+    #[arg(long = "until")]
+    pub until: Option<String>,
+}
+
+/// One event line in docker's default layout:
+/// `TIME TYPE ACTION ID (key=value, ...)`.
+pub fn event_line(e: &api_types::events::EventMessage) -> String {
+    let t = chrono::DateTime::from_timestamp_nanos(e.time_nano).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let attrs: Vec<String> = e.actor.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if attrs.is_empty() {
+        format!("{t} {} {} {}", e.r#type, e.action, e.actor.id)
+    } else {
+        format!("{t} {} {} {} ({})", e.r#type, e.action, e.actor.id, attrs.join(", "))
+    }
+}
+
+/// `events`.
+pub async fn events(c: &Client, a: EventsArgs) -> anyhow::Result<i32> {
+    let now = chrono::Utc::now();
+    let mut q = Vec::new();
+    if let Some(s) = &a.since {
+        q.push(format!("since={}", enc(&timestamp_arg(s, now)?)));
+    }
+    if let Some(u) = &a.until {
+        q.push(format!("until={}", enc(&timestamp_arg(u, now)?)));
+    }
+    if !a.filter.is_empty() {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in &a.filter {
+            let (k, v) = f.split_once('=').ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))?;
+            m.entry(k.to_owned()).or_default().push(v.to_owned());
+        }
+        q.push(format!("filters={}", enc(&serde_json::to_string(&m)?)));
+    }
+    let tmpl = match a.format.as_deref() {
+        None | Some("") => None,
+        Some(f) => Some(gotmpl::Template::parse(f).map_err(|e| anyhow!("{e}"))?),
+    };
+    let resp = c.send(Method::GET, &format!("/events?{}", q.join("&")), client::empty(), None).await?;
+    let mut body = resp.into_body();
+    let mut buf = Vec::new();
+    while let Some(chunk) = client::next_chunk(&mut body).await? {
+        buf.extend_from_slice(&chunk);
+        while let Some(pos) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=pos).collect();
+            let Ok(e) = serde_json::from_slice::<api_types::events::EventMessage>(&line) else { continue };
+            let text = match &tmpl {
+                Some(t) => t.render(&serde_json::to_value(&e)?).map_err(|e| anyhow!("{e}"))?,
+                None => event_line(&e),
+            };
+            let mut o = std::io::stdout().lock();
+            writeln!(o, "{text}")?;
+            o.flush()?;
+        }
+    }
+    Ok(0)
 }

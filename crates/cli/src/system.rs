@@ -104,10 +104,7 @@ fn client_version(go_names: bool) -> Value {
         m.insert("Platform".into(), Value::Null);
     }
     m.insert("Version".into(), CLIENT_VERSION.into());
-    m.insert(
-        if go_names { "APIVersion" } else { "ApiVersion" }.into(),
-        client::API_VERSION.into(),
-    );
+    m.insert(if go_names { "APIVersion" } else { "ApiVersion" }.into(), client::API_VERSION.into());
     m.insert("DefaultAPIVersion".into(), client::API_VERSION.into());
     m.insert("GitCommit".into(), GIT_COMMIT.into());
     m.insert("GoVersion".into(), "rust".into());
@@ -143,9 +140,7 @@ fn server_version(v: &SystemVersion, go_names: bool) -> Value {
     }
     for comp in v.components.iter_mut().filter(|c| c.name == "Engine") {
         for (k, val) in &top {
-            comp.details
-                .entry((*k).to_owned())
-                .or_insert_with(|| val.clone());
+            comp.details.entry((*k).to_owned()).or_insert_with(|| val.clone());
         }
         if let Some(b) = comp.details.get_mut("BuildTime") {
             *b = reformat_date(b);
@@ -185,11 +180,7 @@ pub async fn version(c: &Client, a: VersionArgs) -> anyhow::Result<i32> {
         "Server": server.as_ref().map_or(Value::Null, |v| server_version(v, go_names)),
     });
     let rendered = tmpl.render(&data);
-    let mut tw = TabWriter::new(TabConfig {
-        minwidth: 20,
-        padding: 1,
-        ..TabConfig::default()
-    });
+    let mut tw = TabWriter::new(TabConfig { minwidth: 20, padding: 1, ..TabConfig::default() });
     let (out, exec_err) = match rendered {
         Ok(s) => (s, None),
         Err(e) => (String::new(), Some(e)),
@@ -221,9 +212,7 @@ fn security_options(opts: &[String]) -> Result<Vec<SecurityOpt>, String> {
         let mut name = String::new();
         let mut kvs = Vec::new();
         for s in opt.split(',') {
-            let (k, v) = s
-                .split_once('=')
-                .ok_or_else(|| format!("invalid security option {s:?}"))?;
+            let (k, v) = s.split_once('=').ok_or_else(|| format!("invalid security option {s:?}"))?;
             if k.is_empty() || v.is_empty() {
                 return Err("invalid empty security option".into());
             }
@@ -285,10 +274,7 @@ fn server_info_text(i: &SystemInfo) -> (String, Vec<String>) {
     o.line(format!("  Volume: {}", i.plugins.volume.join(" ")));
     o.line(format!("  Network: {}", i.plugins.network.join(" ")));
     if !i.plugins.authorization.is_empty() {
-        o.line(format!(
-            "  Authorization: {}",
-            i.plugins.authorization.join(" ")
-        ));
+        o.line(format!("  Authorization: {}", i.plugins.authorization.join(" ")));
     }
     o.line(format!("  Log: {}", i.plugins.log.join(" ")));
     if !i.cdi_spec_dirs.is_empty() {
@@ -305,10 +291,7 @@ fn server_info_text(i: &SystemInfo) -> (String, Vec<String>) {
     }
     o.line(format!(" Swarm: {}", i.swarm.local_node_state));
     if !i.runtimes.is_empty() {
-        o.line(format!(
-            " Runtimes: {}",
-            i.runtimes.keys().cloned().collect::<Vec<_>>().join(" ")
-        ));
+        o.line(format!(" Runtimes: {}", i.runtimes.keys().cloned().collect::<Vec<_>>().join(" ")));
         o.line(format!(" Default Runtime: {}", i.default_runtime));
     }
     if i.os_type == "linux" {
@@ -341,10 +324,7 @@ fn server_info_text(i: &SystemInfo) -> (String, Vec<String>) {
     o.non_empty(" OSType:", &i.os_type);
     o.non_empty(" Architecture:", &i.architecture);
     o.line(format!(" CPUs: {}", i.ncpu));
-    o.line(format!(
-        " Total Memory: {}",
-        bytes_size(crate::format::as_f64(i.mem_total))
-    ));
+    o.line(format!(" Total Memory: {}", bytes_size(crate::format::as_f64(i.mem_total))));
     o.non_empty(" Name:", &i.name);
     o.non_empty(" ID:", &i.id);
     o.line(format!(" Docker Root Dir: {}", i.docker_root_dir));
@@ -413,18 +393,11 @@ fn needs_server(format: &str) -> bool {
     if format == "json" || format == "{{json .}}" {
         return true;
     }
-    if !format
-        .as_bytes()
-        .windows(2)
-        .any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic())
-    {
+    if !format.as_bytes().windows(2).any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic()) {
         return true;
     }
     match Template::parse_plain(format) {
-        Ok(t) => t
-            .with_missing_key(MissingKey::Error)
-            .render(&json!({"ClientInfo": client_info_value()}))
-            .is_err(),
+        Ok(t) => t.with_missing_key(MissingKey::Error).render(&json!({"ClientInfo": client_info_value()})).is_err(),
         Err(_) => true,
     }
 }
@@ -464,11 +437,7 @@ pub async fn info(c: &Client, a: InfoArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
 
-    let text = if format == "json" {
-        "{{json .}}"
-    } else {
-        format
-    };
+    let text = if format == "json" { "{{json .}}" } else { format };
     let tmpl = match Template::parse_plain(text) {
         Ok(t) => t,
         Err(e) => {
@@ -518,15 +487,8 @@ mod tests {
             "Client": client_version(true),
             "Server": server.map_or(Value::Null, |v| server_version(v, true)),
         });
-        let out = Template::parse_named("version", VERSION_TEMPLATE)
-            .unwrap()
-            .render(&data)
-            .unwrap();
-        let mut tw = TabWriter::new(TabConfig {
-            minwidth: 20,
-            padding: 1,
-            ..TabConfig::default()
-        });
+        let out = Template::parse_named("version", VERSION_TEMPLATE).unwrap().render(&data).unwrap();
+        let mut tw = TabWriter::new(TabConfig { minwidth: 20, padding: 1, ..TabConfig::default() });
         tw.write_str(&out);
         tw.write_str("\n");
         tw.finish()
@@ -540,15 +502,9 @@ mod tests {
         details.insert("Os".to_owned(), "linux".to_owned());
         details.insert("Arch".to_owned(), "amd64".to_owned());
         let v = SystemVersion {
-            platform: api_types::system::VersionPlatform {
-                name: "berth".into(),
-            },
+            platform: api_types::system::VersionPlatform { name: "berth".into() },
             components: vec![
-                api_types::system::ComponentVersion {
-                    name: "Engine".into(),
-                    version: "0.1.0".into(),
-                    details,
-                },
+                api_types::system::ComponentVersion { name: "Engine".into(), version: "0.1.0".into(), details },
                 api_types::system::ComponentVersion {
                     name: "shim".into(),
                     version: "0.1.0".into(),
@@ -606,10 +562,7 @@ mod tests {
             default_runtime: "berth".into(),
             os_type: "linux".into(),
             init_binary: "berth-init".into(),
-            security_options: vec![
-                "name=seccomp,profile=builtin".into(),
-                "name=cgroupns".into(),
-            ],
+            security_options: vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()],
             kernel_version: "6.1.0".into(),
             operating_system: "Debian GNU/Linux 12 (bookworm)".into(),
             architecture: "x86_64".into(),
@@ -628,9 +581,7 @@ mod tests {
         );
         assert_eq!(
             client_info_text(),
-            format!(
-                "Client:\n Version:    {CLIENT_VERSION}\n Context:    default\n Debug Mode: false\n"
-            )
+            format!("Client:\n Version:    {CLIENT_VERSION}\n Context:    default\n Debug Mode: false\n")
         );
     }
 
@@ -646,10 +597,7 @@ mod tests {
     fn security_option_decoding() {
         assert_eq!(
             security_options(&["name=seccomp,profile=builtin".into(), "apparmor".into()]).unwrap(),
-            vec![
-                ("seccomp".into(), vec![("profile".into(), "builtin".into())]),
-                ("apparmor".into(), vec![])
-            ]
+            vec![("seccomp".into(), vec![("profile".into(), "builtin".into())]), ("apparmor".into(), vec![])]
         );
         assert!(security_options(&["name=x,bad".into()]).is_err());
     }

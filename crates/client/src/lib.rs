@@ -29,7 +29,9 @@ pub type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Nothing answers on the socket.
-    #[error("Cannot connect to the berth daemon at {host}. Is the berth daemon running? Start one with `berth daemon` (as root)")]
+    #[error(
+        "Cannot connect to the berth daemon at {host}. Is the berth daemon running? Start one with `berth daemon` (as root)"
+    )]
     Connect {
         /// The daemon address.
         host: String,
@@ -120,7 +122,9 @@ impl Client {
     }
 
     async fn connect(&self) -> Result<hyper::client::conn::http1::SendRequest<Body>, ClientError> {
-        let stream = UnixStream::connect(&self.socket).await.map_err(|e| ClientError::Connect { host: self.host.clone(), source: e })?;
+        let stream = UnixStream::connect(&self.socket)
+            .await
+            .map_err(|e| ClientError::Connect { host: self.host.clone(), source: e })?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
@@ -128,7 +132,13 @@ impl Client {
         Ok(sender)
     }
 
-    fn build(method: Method, path: &str, body: Body, content_type: Option<&str>, headers: &[(&str, &str)]) -> Request<Body> {
+    fn build(
+        method: Method,
+        path: &str,
+        body: Body,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Request<Body> {
         let uri = format!("/v{API_VERSION}{path}");
         let mut b = Request::builder().method(method).uri(uri).header("host", "berth");
         if let Some(ct) = content_type {
@@ -141,21 +151,36 @@ impl Client {
     }
 
     /// Sends a request; error statuses become [`ClientError::Api`].
-    pub async fn send(&self, method: Method, path: &str, body: Body, content_type: Option<&str>) -> Result<Response<Incoming>, ClientError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Body,
+        content_type: Option<&str>,
+    ) -> Result<Response<Incoming>, ClientError> {
         let mut s = self.connect().await?;
         let resp = s.send_request(Self::build(method, path, body, content_type, &[])).await?;
         check(resp).await
     }
 
     /// Sends a request and decodes a JSON response.
-    pub async fn json<T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&impl Serialize>) -> Result<T, ClientError> {
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, ClientError> {
         let (b, ct) = match body {
-            Some(v) => (full(serde_json::to_vec(v).map_err(|e| ClientError::Decode(e.to_string()))?), Some("application/json")),
+            Some(v) => {
+                (full(serde_json::to_vec(v).map_err(|e| ClientError::Decode(e.to_string()))?), Some("application/json"))
+            }
             None => (empty(), None),
         };
         let resp = self.send(method, path, b, ct).await?;
         let bytes = resp.into_body().collect().await?.to_bytes();
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)]))))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])))
+        })
     }
 
     /// GET and decode JSON.
@@ -178,7 +203,12 @@ impl Client {
 
     /// Upgrades a connection (`attach`, `exec start`): returns the raw stream and whether the
     /// daemon said it is a terminal (raw) stream.
-    pub async fn hijack(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<(Hijacked, bool), ClientError> {
+    pub async fn hijack(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(Hijacked, bool), ClientError> {
         let mut s = self.connect().await?;
         let (b, ct) = match body {
             Some(v) => (full(v), Some("application/json")),
@@ -190,7 +220,8 @@ impl Client {
             let r = check(resp).await?;
             return Err(ClientError::Decode(format!("expected a stream upgrade, got {}", r.status())));
         }
-        let raw = resp.headers().get("content-type").is_some_and(|v| v.as_bytes() == b"application/vnd.docker.raw-stream");
+        let raw =
+            resp.headers().get("content-type").is_some_and(|v| v.as_bytes() == b"application/vnd.docker.raw-stream");
         let up = hyper::upgrade::on(resp).await?;
         Ok((TokioIo::new(up), raw))
     }

@@ -9,7 +9,12 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("shim") {
         std::process::exit(shim::main(std::path::Path::new(&args[2])));
     }
-    let opts = daemon::Options { root: args[1].clone().into(), exec_root: args[2].clone().into(), host: args[3].clone(), log_level: "debug".into() };
+    let opts = daemon::Options {
+        root: args[1].clone().into(),
+        exec_root: args[2].clone().into(),
+        host: args[3].clone(),
+        log_level: "debug".into(),
+    };
     if let Err(e) = daemon::run(opts) {
         eprintln!("{e:#}");
         std::process::exit(1);

@@ -55,7 +55,8 @@ async fn bind(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener
         std::fs::remove_file(path).with_context(|| format!("removing stale socket {}", path.display()))?;
     }
     let l = tokio::net::UnixListener::bind(path).with_context(|| format!("listening on {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).with_context(|| format!("chmod {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("chmod {}", path.display()))?;
     Ok(l)
 }
 
@@ -75,15 +76,28 @@ fn daemon_id(root: &std::path::Path) -> String {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("warn,berth={0},engine={0},api={0},daemon={0}", opts.log_level))
-        .with_context(|| format!("invalid --log-level {:?}", opts.log_level))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("warn,berth={0},engine={0},api={0},daemon={0}", opts.log_level))
+            .with_context(|| format!("invalid --log-level {:?}", opts.log_level))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
     if !nix::unistd::Uid::effective().is_root() {
         bail!("berth daemon needs to run as root");
     }
     let sock = socket_path(&opts.host)?;
     let exe = std::env::current_exe().context("finding berth's own executable")?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
+    // Small and steady at idle: few malloc arenas, a bounded blocking pool, and a periodic trim
+    // (after a burst of requests, freed memory would otherwise stay with the process).
+    sys::process::limit_malloc_arenas(2);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(16)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     rt.block_on(async move {
         let engine = engine::Engine::open(engine::EngineConfig {
             root: opts.root.clone(),
@@ -95,9 +109,20 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let listener = bind(&sock).await?;
-        let meta = Arc::new(api::DaemonMeta { id: daemon_id(&opts.root), host: opts.host.clone(), debug: opts.log_level == "debug" });
+        let meta = Arc::new(api::DaemonMeta {
+            id: daemon_id(&opts.root),
+            host: opts.host.clone(),
+            debug: opts.log_level == "debug",
+        });
         tracing::info!(root = %opts.root.display(), socket = %sock.display(), "berth daemon ready");
         let server = tokio::spawn(api::serve(listener, api::Api { engine, meta }));
+        tokio::spawn(async {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                tick.tick().await;
+                sys::process::trim_heap();
+            }
+        });
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {}

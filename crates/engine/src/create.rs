@@ -82,15 +82,23 @@ pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
     match rp.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if rp.maximum_retry_count != 0 {
-                return Err(EngineError::InvalidArgument("invalid restart policy: maximum retry count can only be used with 'on-failure'".into()));
+                return Err(EngineError::InvalidArgument(
+                    "invalid restart policy: maximum retry count can only be used with 'on-failure'".into(),
+                ));
             }
         }
         "on-failure" => {
             if rp.maximum_retry_count < 0 {
-                return Err(EngineError::InvalidArgument("invalid restart policy: maximum retry count cannot be negative".into()));
+                return Err(EngineError::InvalidArgument(
+                    "invalid restart policy: maximum retry count cannot be negative".into(),
+                ));
             }
         }
-        other => return Err(EngineError::InvalidArgument(format!("invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"))),
+        other => {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
+            )));
+        }
     }
     if hc.auto_remove && !rp.is_none() {
         return Err(EngineError::InvalidArgument("can't create 'AutoRemove' container with restart policy".into()));
@@ -115,7 +123,9 @@ pub(crate) fn hosts_file(hostname: &str, extra: &[String]) -> Result<String, Eng
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
     for e in extra {
-        let (host, ip) = e.split_once(':').ok_or_else(|| EngineError::InvalidArgument(format!("invalid argument {e:?} for \"--add-host\" flag: bad format")))?;
+        let (host, ip) = e.split_once(':').ok_or_else(|| {
+            EngineError::InvalidArgument(format!("invalid argument {e:?} for \"--add-host\" flag: bad format"))
+        })?;
         s.push_str(&format!("{ip}\t{host}\n"));
     }
     let _ = hostname;
@@ -208,7 +218,9 @@ impl Engine {
         if let Some(n) = &name {
             let n = n.strip_prefix('/').unwrap_or(n);
             if !names::valid(n) {
-                return Err(EngineError::InvalidArgument(format!("Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+                return Err(EngineError::InvalidArgument(format!(
+                    "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                )));
             }
         }
         validate_host(&host_config)?;
@@ -235,12 +247,20 @@ impl Engine {
 
         let id = random_id();
         if config.hostname.is_empty() {
-            config.hostname = id[..12].to_owned();
+            // With the host's network the container takes the host's name, as Docker's does.
+            config.hostname = if host_config.network_mode == "host" {
+                rustix::system::uname().nodename().to_string_lossy().into_owned()
+            } else {
+                id[..12].to_owned()
+            };
         }
         if config.working_dir.is_empty() {
             config.working_dir = "/".into();
         } else if !config.working_dir.starts_with('/') {
-            return Err(EngineError::InvalidArgument(format!("the working directory '{}' is invalid, it needs to be an absolute path", config.working_dir)));
+            return Err(EngineError::InvalidArgument(format!(
+                "the working directory '{}' is invalid, it needs to be an absolute path",
+                config.working_dir
+            )));
         }
         // Reserve the name.
         let name = {
@@ -283,7 +303,8 @@ impl Engine {
             exec_ids: Vec::new(),
         };
         let dir = self.container_dir(&id);
-        let made = make_dir(&dir, &c).and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
+        let made = make_dir(&dir, &c)
+            .and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
         if let Err(e) = made {
             self.inner.names.write().expect("names lock").remove(&name);
             let _ = crate::remove_tree(&dir);
@@ -336,7 +357,8 @@ mod tests {
 
         let mut i = img();
         i.entrypoint = Some(vec!["/ep".into()]);
-        let mut u = ContainerConfig { entrypoint: Some(vec!["".into()]), cmd: Some(vec!["ls".into()]), ..Default::default() };
+        let mut u =
+            ContainerConfig { entrypoint: Some(vec!["".into()]), cmd: Some(vec!["ls".into()]), ..Default::default() };
         merge(&mut u, Some(&i));
         assert_eq!(command(&u).unwrap(), ("ls".to_owned(), vec![]));
 
@@ -368,6 +390,9 @@ mod tests {
     fn resolv() {
         let host = "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch lan\noptions edns0\n";
         assert_eq!(resolv_conf(host, &[], &[], &[]), "nameserver 10.0.0.2\nsearch lan\noptions edns0\n");
-        assert_eq!(resolv_conf(host, &["1.1.1.1".into()], &["x".into()], &[]), "options edns0\nnameserver 1.1.1.1\nsearch x\n");
+        assert_eq!(
+            resolv_conf(host, &["1.1.1.1".into()], &["x".into()], &[]),
+            "options edns0\nnameserver 1.1.1.1\nsearch x\n"
+        );
     }
 }

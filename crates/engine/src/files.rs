@@ -71,6 +71,26 @@ pub fn go_mode(mode: u32) -> u32 {
     m
 }
 
+/// Cleans an absolute path lexically (`/a/./b/../c` → `/a/c`), never above `/`.
+pub(crate) fn lexical_clean(p: &Path) -> String {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(n) => parts.push(n),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    for n in parts {
+        out.push('/');
+        out.push_str(&n.to_string_lossy());
+    }
+    if out.is_empty() { "/".into() } else { out }
+}
+
 /// `/a/b/` → `a/b` (relative to the container root; `..` can't escape under RESOLVE_IN_ROOT).
 fn rel(p: &str) -> PathBuf {
     let t = p.trim_start_matches('/');
@@ -81,8 +101,9 @@ fn io_err(what: String) -> impl FnOnce(std::io::Error) -> EngineError {
     move |e| EngineError::io(what, e)
 }
 
-fn not_found(path: &str, id: &str) -> EngineError {
-    EngineError::NotFound(format!("Could not find the file {path} in container {id}"))
+/// Docker's message, naming the container as the user did.
+fn not_found(path: &str, name: &str) -> EngineError {
+    EngineError::NotFound(format!("Could not find the file {path} in container {name}"))
 }
 
 /// A root directory to work in: a path, and whatever keeps it alive.
@@ -105,7 +126,9 @@ fn resolve(rootfd: &OwnedFd, path: &str, follow: bool) -> std::io::Result<OwnedF
 
 /// Builds a detached overlay mount of a stopped container's root filesystem.
 fn detached_overlay(lowers: &[PathBuf], upper: &Path, work: &Path) -> std::io::Result<OwnedFd> {
-    use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, fsconfig_create, fsconfig_set_string, fsmount, fsopen};
+    use rustix::mount::{
+        FsMountFlags, FsOpenFlags, MountAttrFlags, fsconfig_create, fsconfig_set_string, fsmount, fsopen,
+    };
     let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
     // `lowerdir+` (Linux 6.8) takes one layer at a time, with no length limit; older kernels
     // get the joined list.
@@ -141,7 +164,13 @@ fn clone_container_root(pid: i32) -> std::io::Result<OwnedFd> {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
             move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Mount))?;
             let root = rustix::fs::open("/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-            Ok(rustix::mount::open_tree(&root, "", rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC | rustix::mount::OpenTreeFlags::AT_EMPTY_PATH)?)
+            Ok(rustix::mount::open_tree(
+                &root,
+                "",
+                rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
+                    | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC
+                    | rustix::mount::OpenTreeFlags::AT_EMPTY_PATH,
+            )?)
         })
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("namespace thread panicked")))
@@ -152,14 +181,17 @@ impl Engine {
     /// The container's root filesystem alone (no mounts), detached.
     fn rootfs_only(&self, c: &Container) -> Result<Root, EngineError> {
         let fd = if c.is_running() && c.state.pid > 0 {
-            clone_container_root(c.state.pid).map_err(io_err(format!("cloning the root filesystem of container {}", c.id)))?
+            clone_container_root(c.state.pid)
+                .map_err(io_err(format!("cloning the root filesystem of container {}", c.id)))?
         } else {
-            let digest: oci::Digest = c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
+            let digest: oci::Digest =
+                c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
             let layers = self.images().layers(&digest)?;
             let dir = self.container_dir(&c.id);
             let mut lowers = vec![self.init_layer()];
             lowers.extend(layers.into_iter().rev());
-            detached_overlay(&lowers, &dir.join("upper"), &dir.join("work")).map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
+            detached_overlay(&lowers, &dir.join("upper"), &dir.join("work"))
+                .map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
         };
         Ok(Root { path: PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())), _keep: Some(fd) })
     }
@@ -174,33 +206,47 @@ impl Engine {
         }
     }
 
-    fn stat_in(root: &Root, path: &str, id: &str) -> Result<PathStat, EngineError> {
-        let rootfd = open_root(root).map_err(io_err(format!("opening the root of container {id}")))?;
-        let fd = resolve(&rootfd, path, false).map_err(|_| not_found(path, id))?;
+    fn stat_in(root: &Root, path: &str, name: &str) -> Result<PathStat, EngineError> {
+        let rootfd = open_root(root).map_err(io_err(format!("opening the root of container {name}")))?;
+        let fd = resolve(&rootfd, path, false).map_err(|_| not_found(path, name))?;
         let st = rustix::fs::fstat(&fd).map_err(|e| EngineError::io(format!("stat {path}"), e.into()))?;
         let mut link_target = String::new();
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            // Resolve the link inside the container and report the absolute result.
-            if let Ok(t) = resolve(&rootfd, path, true) {
-                let proc = format!("/proc/self/fd/{}", t.as_raw_fd());
-                let root_real = std::fs::read_link(format!("/proc/self/fd/{}", rootfd.as_raw_fd())).unwrap_or_default();
-                if let Ok(real) = std::fs::read_link(proc) {
-                    link_target = format!("/{}", real.strip_prefix(&root_real).unwrap_or(&real).display());
+            // The target inside the container: resolved through existing links when it exists,
+            // else lexically (a dangling link still names where it points, as Docker's does).
+            let resolved = resolve(&rootfd, path, true).ok().and_then(|t| {
+                let root_real = std::fs::read_link(format!("/proc/self/fd/{}", rootfd.as_raw_fd())).ok()?;
+                let real = std::fs::read_link(format!("/proc/self/fd/{}", t.as_raw_fd())).ok()?;
+                Some(format!("/{}", real.strip_prefix(&root_real).ok()?.display()))
+            });
+            link_target = match resolved {
+                Some(r) => r,
+                None => {
+                    let target = rustix::fs::readlinkat(&fd, "", Vec::new())
+                        .map(|t| t.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let base = Path::new(path).parent().unwrap_or(Path::new("/"));
+                    lexical_clean(&base.join(target))
                 }
-            }
+            };
         }
-        let name = Path::new(path.trim_end_matches('/')).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
+        let name = Path::new(path.trim_end_matches('/'))
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "/".into());
         Ok(PathStat {
             name,
             size: st.st_size,
             mode: go_mode(st.st_mode),
-            mtime: DateTime::from_timestamp(st.st_mtime, u32::try_from(st.st_mtime_nsec).unwrap_or(0)).unwrap_or_default(),
+            mtime: DateTime::from_timestamp(st.st_mtime, u32::try_from(st.st_mtime_nsec).unwrap_or(0))
+                .unwrap_or_default(),
             link_target,
         })
     }
 
     /// `HEAD /containers/{id}/archive`.
     pub async fn stat_path(&self, name_or_id: &str, path: &str) -> Result<PathStat, EngineError> {
+        let name = name_or_id.to_owned();
         let ctr = self.lookup(name_or_id)?;
         let _op = ctr.op.lock().await;
         let c = ctr.snapshot();
@@ -208,7 +254,7 @@ impl Engine {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             let root = engine.cp_root(&c)?;
-            Self::stat_in(&root, &path, &c.id)
+            Self::stat_in(&root, &path, &name)
         })
         .await
         .expect("stat task")
@@ -216,7 +262,13 @@ impl Engine {
 
     /// `GET /containers/{id}/archive`: checks the path, then streams it as a tar to `w` in the
     /// background; returns its stat.
-    pub async fn archive_get(&self, name_or_id: &str, path: &str, w: Box<dyn Write + Send>) -> Result<PathStat, EngineError> {
+    pub async fn archive_get(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        w: Box<dyn Write + Send>,
+    ) -> Result<PathStat, EngineError> {
+        let name = name_or_id.to_owned();
         let ctr = self.lookup(name_or_id)?;
         let op = ctr.op.clone().lock_owned().await;
         let c = ctr.snapshot();
@@ -227,11 +279,12 @@ impl Engine {
             let _op = op;
             let prep = (|| {
                 let root = engine.cp_root(&c)?;
-                let st = Self::stat_in(&root, &path, &c.id)?;
+                let st = Self::stat_in(&root, &path, &name)?;
                 let rootfd = open_root(&root).map_err(io_err(format!("opening the root of container {}", c.id)))?;
                 let trimmed = path.trim_end_matches('/');
-                let parent = Path::new(trimmed).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
-                let pfd = resolve(&rootfd, &parent, true).map_err(|_| not_found(&path, &c.id))?;
+                let parent =
+                    Path::new(trimmed).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "/".into());
+                let pfd = resolve(&rootfd, &parent, true).map_err(|_| not_found(&path, &name))?;
                 Ok::<_, EngineError>((root, st, pfd))
             })();
             match prep {
@@ -249,11 +302,19 @@ impl Engine {
                 }
             }
         });
-        rx.await.unwrap_or_else(|_| Err(EngineError::io("copying".to_owned(), std::io::Error::other("copy task ended"))))
+        rx.await
+            .unwrap_or_else(|_| Err(EngineError::io("copying".to_owned(), std::io::Error::other("copy task ended"))))
     }
 
     /// `PUT /containers/{id}/archive`: unpacks a tar into directory `path` of the container.
-    pub async fn archive_put(&self, name_or_id: &str, path: &str, r: Box<dyn Read + Send>, opts: ArchiveOptions) -> Result<(), EngineError> {
+    pub async fn archive_put(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        r: Box<dyn Read + Send>,
+        opts: ArchiveOptions,
+    ) -> Result<(), EngineError> {
+        let name = name_or_id.to_owned();
         let ctr = self.lookup(name_or_id)?;
         let _op = ctr.op.lock().await;
         let c = ctr.snapshot();
@@ -264,15 +325,23 @@ impl Engine {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || {
             let root = engine.cp_root(&c)?;
-            let st = Self::stat_in(&root, &path, &c.id)?;
+            let st = Self::stat_in(&root, &path, &name)?;
             if st.mode & (1 << 31) == 0 {
                 let rootfd = open_root(&root).map_err(io_err(format!("opening the root of container {}", c.id)))?;
-                if resolve(&rootfd, &path, true).ok().and_then(|fd| rustix::fs::fstat(&fd).ok()).is_none_or(|s| s.st_mode & libc::S_IFMT != libc::S_IFDIR) {
+                if resolve(&rootfd, &path, true)
+                    .ok()
+                    .and_then(|fd| rustix::fs::fstat(&fd).ok())
+                    .is_none_or(|s| s.st_mode & libc::S_IFMT != libc::S_IFDIR)
+                {
                     return Err(EngineError::InvalidArgument(format!("extraction point is not a directory: {path}")));
                 }
             }
-            let uopts = image::UnpackOptions { no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir, copy_uid_gid: opts.copy_uid_gid };
-            image::unpack_into(&root.path, Path::new(&path), r, &uopts).map_err(|e| EngineError::InvalidArgument(format!("copying into container {}: {e}", c.id)))?;
+            let uopts = image::UnpackOptions {
+                no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
+                copy_uid_gid: opts.copy_uid_gid,
+            };
+            image::unpack_into(&root.path, Path::new(&path), r, &uopts)
+                .map_err(|e| EngineError::InvalidArgument(format!("copying into container {}: {e}", c.id)))?;
             Ok(())
         })
         .await
@@ -303,13 +372,13 @@ impl Engine {
     pub async fn changes(&self, name_or_id: &str) -> Result<Vec<image::Change>, EngineError> {
         let ctr = self.lookup(name_or_id)?;
         let c = ctr.snapshot();
-        let digest: oci::Digest = c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
+        let digest: oci::Digest =
+            c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
         let layers = self.images().layers(&digest)?;
         let upper = ctr.dir.join("upper");
-        tokio::task::spawn_blocking(move || image::changes(&upper, &layers))
-            .await
-            .expect("changes task")
-            .map_err(|e| EngineError::io(format!("listing changes of container {}", c.id), std::io::Error::other(e.to_string())))
+        tokio::task::spawn_blocking(move || image::changes(&upper, &layers)).await.expect("changes task").map_err(|e| {
+            EngineError::io(format!("listing changes of container {}", c.id), std::io::Error::other(e.to_string()))
+        })
     }
 
     /// Sizes for `ps -s` / `inspect -s`: (writable layer, root filesystem).

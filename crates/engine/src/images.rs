@@ -53,7 +53,11 @@ impl Engine {
     }
 
     /// `docker import`: returns the image ID.
-    pub async fn image_import(&self, r: Box<dyn Read + Send>, opts: image::ImportOptions) -> Result<String, EngineError> {
+    pub async fn image_import(
+        &self,
+        r: Box<dyn Read + Send>,
+        opts: image::ImportOptions,
+    ) -> Result<String, EngineError> {
         let id = self.blocking(move |s| s.import(r, &opts)).await?;
         self.inner.events.publish("image", "import", &id.to_string(), BTreeMap::new());
         Ok(id.to_string())
@@ -87,10 +91,14 @@ impl Engine {
         for c in self.containers() {
             *counts.entry(c.image_id.clone()).or_default() += 1;
         }
-        self.images().list().into_iter().map(|i| {
-            let n = counts.get(&i.id.to_string()).copied().unwrap_or(0);
-            (i, n)
-        }).collect()
+        self.images()
+            .list()
+            .into_iter()
+            .map(|i| {
+                let n = counts.get(&i.id.to_string()).copied().unwrap_or(0);
+                (i, n)
+            })
+            .collect()
     }
 
     /// `docker history`.
@@ -102,11 +110,13 @@ impl Engine {
     /// `docker tag`.
     pub async fn image_tag(&self, source: &str, target: &str) -> Result<(), EngineError> {
         let (source, target) = (source.to_owned(), target.to_owned());
-        let r = self.blocking(move |s| {
-            let r = s.tag(&source, &target)?;
-            let id = s.resolve(&source)?.id;
-            Ok((r, id))
-        }).await?;
+        let r = self
+            .blocking(move |s| {
+                let r = s.tag(&source, &target)?;
+                let id = s.resolve(&source)?.id;
+                Ok((r, id))
+            })
+            .await?;
         let mut attrs = BTreeMap::new();
         attrs.insert("name".to_owned(), r.0.familiar());
         self.inner.events.publish("image", "tag", &r.1.to_string(), attrs);
@@ -125,7 +135,9 @@ impl Engine {
                     attrs.insert("name".to_owned(), r.clone());
                     self.inner.events.publish("image", "untag", r, attrs);
                 }
-                RemoveEntry::Deleted(d) => self.inner.events.publish("image", "delete", &d.to_string(), BTreeMap::new()),
+                RemoveEntry::Deleted(d) => {
+                    self.inner.events.publish("image", "delete", &d.to_string(), BTreeMap::new())
+                }
             }
         }
         Ok(out)

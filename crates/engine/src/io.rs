@@ -183,7 +183,9 @@ impl Engine {
         let ctr = self.lookup(name_or_id)?;
         let c = ctr.snapshot();
         if c.is_running() {
-            let mut conn = ShimConn::connect(&ctr.socket()).await.map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
+            let mut conn = ShimConn::connect(&ctr.socket())
+                .await
+                .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
             let r = conn
                 .request(&Request::Attach { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr })
                 .await
@@ -201,7 +203,9 @@ impl Engine {
     /// Closes the first process's stdin (after a `StdinOnce` attach ends).
     pub async fn close_stdin(&self, name_or_id: &str) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
-        ShimConn::call(&ctr.socket(), &Request::CloseStdin).await.map_err(|e| EngineError::Shim { id: ctr.id.clone(), source: e })?;
+        ShimConn::call(&ctr.socket(), &Request::CloseStdin)
+            .await
+            .map_err(|e| EngineError::Shim { id: ctr.id.clone(), source: e })?;
         Ok(())
     }
 
@@ -225,13 +229,21 @@ impl Engine {
             return Err(EngineError::Conflict(format!("container {} is not running", c.id)));
         }
         if c.state.status == Status::Paused {
-            return Err(EngineError::Conflict(format!("container {} is paused, unpause the container before exec", c.id)));
+            return Err(EngineError::Conflict(format!(
+                "container {} is paused, unpause the container before exec",
+                c.id
+            )));
         }
         if opts.cmd.is_empty() {
             return Err(EngineError::InvalidArgument("no exec command specified".into()));
         }
         let id = random_id();
-        let exec = Arc::new(Exec { id: id.clone(), container_id: c.id.clone(), opts, state: Mutex::new(ExecState::default()) });
+        let exec = Arc::new(Exec {
+            id: id.clone(),
+            container_id: c.id.clone(),
+            opts,
+            state: Mutex::new(ExecState::default()),
+        });
         self.inner.execs.write().expect("execs lock").insert(id.clone(), exec);
         let _ = ctr.update(|c| {
             c.exec_ids.push(id.clone());
@@ -243,20 +255,38 @@ impl Engine {
     }
 
     fn exec_get(&self, id: &str) -> Result<Arc<Exec>, EngineError> {
-        self.inner.execs.read().expect("execs lock").get(id).cloned().ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
+        self.inner
+            .execs
+            .read()
+            .expect("execs lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
     }
 
     /// Exec inspect data.
     pub fn exec_inspect(&self, id: &str) -> Result<ExecInfo, EngineError> {
         let e = self.exec_get(id)?;
         let s = e.state.lock().expect("exec lock");
-        Ok(ExecInfo { id: e.id.clone(), container_id: e.container_id.clone(), opts: e.opts.clone(), running: s.running, exit_code: s.exit_code, pid: s.pid })
+        Ok(ExecInfo {
+            id: e.id.clone(),
+            container_id: e.container_id.clone(),
+            opts: e.opts.clone(),
+            running: s.running,
+            exit_code: s.exit_code,
+            pid: s.pid,
+        })
     }
 
     /// Starts an exec. With `detach`, its output is dropped and None is returned; otherwise the
     /// caller streams it.
     /// `console` overrides the terminal size given at create (clients send it with start).
-    pub async fn exec_start(&self, id: &str, detach: bool, console: Option<(u16, u16)>) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
+    pub async fn exec_start(
+        &self,
+        id: &str,
+        detach: bool,
+        console: Option<(u16, u16)>,
+    ) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
         let exec = self.exec_get(id)?;
         {
             let mut s = exec.state.lock().expect("exec lock");
@@ -294,15 +324,24 @@ impl Engine {
                 .host_config
                 .ulimits
                 .iter()
-                .map(|u| runtime::Rlimit { kind: u.name.clone(), soft: u.soft.max(0) as u64, hard: u.hard.max(0) as u64 })
+                .map(|u| runtime::Rlimit {
+                    kind: u.name.clone(),
+                    soft: u.soft.max(0) as u64,
+                    hard: u.hard.max(0) as u64,
+                })
                 .collect(),
             no_new_privileges: spec::no_new_privileges(&c.host_config.security_opt),
             seccomp,
+            create_cwd: false,
         };
         let shim_id = |e| EngineError::Shim { id: c.id.clone(), source: e };
         let mut conn = ShimConn::connect(&ctr.socket()).await.map_err(shim_id)?;
         let resp = conn
-            .request(&Request::Exec { id: exec.id.clone(), process, stdin: o.attach_stdin && !detach })
+            .request(&Request::Exec {
+                id: exec.id.clone(),
+                process: Box::new(process),
+                stdin: o.attach_stdin && !detach,
+            })
             .await
             .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
         if let Some(err) = resp.error {
@@ -416,7 +455,11 @@ impl Engine {
                     if opts.until_ns.is_some_and(|u| rec.time_ns >= u) {
                         return;
                     }
-                    if keep(&rec) && tx.blocking_send(LogLine { stream: rec.stream, time_ns: rec.time_ns, data: rec.data }).is_err() {
+                    if keep(&rec)
+                        && tx
+                            .blocking_send(LogLine { stream: rec.stream, time_ns: rec.time_ns, data: rec.data })
+                            .is_err()
+                    {
                         return;
                     }
                 }
@@ -445,12 +488,13 @@ impl Engine {
             None => vec![c.state.pid],
         };
         let args: Vec<String> = ps_args.unwrap_or("-ef").split_whitespace().map(str::to_owned).collect();
-        let out = tokio::process::Command::new("ps").args(&args).output().await.map_err(|e| EngineError::io("running ps", e))?;
+        let out = tokio::process::Command::new("ps")
+            .args(&args)
+            .output()
+            .await
+            .map_err(|e| EngineError::io("running ps", e))?;
         if !out.status.success() {
-            return Err(EngineError::InvalidArgument(format!(
-                "ps: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(EngineError::InvalidArgument(format!("ps: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
         parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
     }

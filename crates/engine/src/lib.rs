@@ -49,9 +49,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub use events::{Event, Events};
 pub use files::{ArchiveOptions, PathStat};
+pub use image::{Change, ChangeKind};
 pub use images::{ImageDeleteItem, LoadProgress};
 pub use io::{AttachOptions, AttachStream, ExecInfo, ExecOptions, ExecReader, LogLine, LogsOptions};
-pub use image::{Change, ChangeKind};
 /// Image store types the API needs.
 pub mod image_types {
     pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
@@ -239,7 +239,7 @@ pub(crate) struct Inner {
     pub names: RwLock<HashMap<String, String>>,
     pub execs: RwLock<HashMap<String, Arc<io::Exec>>>,
     pub events: Events,
-    pub _lock: std::fs::File,
+    pub _lock: (std::fs::File, std::fs::File),
 }
 
 impl Engine {
@@ -268,6 +268,20 @@ impl Engine {
         }
         let _ = lock.set_len(0);
         let _ = std::fs::write(&lock_path, std::process::id().to_string());
+        // The exec root holds the shims' sockets: two daemons must not share it either.
+        let run_lock_path = cfg.exec_root.join("lock");
+        let run_lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&run_lock_path)
+            .map_err(|e| EngineError::io(format!("opening {}", run_lock_path.display()), e))?;
+        if run_lock.try_lock().is_err() {
+            return Err(EngineError::Locked(format!(
+                "another berth daemon is using the exec root {}; give this one its own --exec-root",
+                cfg.exec_root.display()
+            )));
+        }
 
         let images = tokio::task::spawn_blocking({
             let dir = cfg.root.join("image");
@@ -295,7 +309,7 @@ impl Engine {
             names: RwLock::new(HashMap::new()),
             execs: RwLock::new(HashMap::new()),
             events: Events::default(),
-            _lock: lock,
+            _lock: (lock, run_lock),
         };
         let engine = Engine { inner: Arc::new(inner) };
         create::ensure_init_layer(&engine.init_layer()).map_err(|e| EngineError::io("creating the init layer", e))?;
@@ -360,7 +374,9 @@ impl Engine {
         let mut found = map.iter().filter(|(id, _)| id.starts_with(key)).map(|(_, c)| c.clone());
         match (found.next(), found.next()) {
             (Some(c), None) => Ok(c),
-            (Some(_), Some(_)) => Err(EngineError::NotFound(format!("multiple IDs found with provided prefix: {name_or_id}"))),
+            (Some(_), Some(_)) => {
+                Err(EngineError::NotFound(format!("multiple IDs found with provided prefix: {name_or_id}")))
+            }
             _ => Err(not_found()),
         }
     }
@@ -372,7 +388,8 @@ impl Engine {
 
     /// Every container's record, newest first.
     pub fn containers(&self) -> Vec<Container> {
-        let mut v: Vec<Container> = self.inner.containers.read().expect("containers lock").values().map(|c| c.snapshot()).collect();
+        let mut v: Vec<Container> =
+            self.inner.containers.read().expect("containers lock").values().map(|c| c.snapshot()).collect();
         v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
         v
     }
@@ -397,7 +414,9 @@ impl Engine {
         let ctr = self.lookup(name_or_id)?;
         let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
         if !names::valid(new_name) {
-            return Err(EngineError::InvalidArgument(format!("Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+            return Err(EngineError::InvalidArgument(format!(
+                "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
         }
         let _op = ctr.op.lock().await;
         let old = ctr.snapshot().name;

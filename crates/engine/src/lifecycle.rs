@@ -37,11 +37,13 @@ pub fn parse_signal(s: &str) -> Result<i32, EngineError> {
     let up = s.to_ascii_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
     if let Some(rt) = name.strip_prefix("RTMIN") {
-        let off: i32 = if rt.is_empty() { 0 } else { rt.strip_prefix('+').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
+        let off: i32 =
+            if rt.is_empty() { 0 } else { rt.strip_prefix('+').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
         return Ok(libc::SIGRTMIN() + off);
     }
     if let Some(rt) = name.strip_prefix("RTMAX") {
-        let off: i32 = if rt.is_empty() { 0 } else { rt.strip_prefix('-').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
+        let off: i32 =
+            if rt.is_empty() { 0 } else { rt.strip_prefix('-').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
         return Ok(libc::SIGRTMAX() - off);
     }
     format!("SIG{name}").parse::<nix::sys::signal::Signal>().map(|s| s as i32).map_err(|_| bad())
@@ -59,7 +61,9 @@ impl Engine {
         let c = ctr.snapshot();
         match c.state.status {
             Status::Running => return Err(EngineError::NotModified("container already started".into())),
-            Status::Paused => return Err(EngineError::Conflict("cannot start a paused container, try unpause instead".into())),
+            Status::Paused => {
+                return Err(EngineError::Conflict("cannot start a paused container, try unpause instead".into()));
+            }
             Status::Removing | Status::Dead => {
                 return Err(EngineError::Conflict("container is marked for removal and cannot be started".into()));
             }
@@ -92,11 +96,19 @@ impl Engine {
             Ok(Some(PathBuf::from(format!("/proc/{}/ns/{kind}", o.state.pid))))
         };
         let hc = &c.host_config;
-        Ok(JoinedNamespaces { net: ns(&hc.network_mode, "net")?, pid: ns(&hc.pid_mode, "pid")?, ipc: ns(&hc.ipc_mode, "ipc")? })
+        Ok(JoinedNamespaces {
+            net: ns(&hc.network_mode, "net")?,
+            pid: ns(&hc.pid_mode, "pid")?,
+            ipc: ns(&hc.ipc_mode, "ipc")?,
+        })
     }
 
     /// The seccomp program for a container (compiled once per profile and capability set).
-    pub(crate) async fn seccomp_program(&self, c: &Container, caps: Vec<String>) -> Result<Option<PathBuf>, EngineError> {
+    pub(crate) async fn seccomp_program(
+        &self,
+        c: &Container,
+        caps: Vec<String>,
+    ) -> Result<Option<PathBuf>, EngineError> {
         if c.host_config.privileged {
             return Ok(None);
         }
@@ -208,13 +220,24 @@ impl Engine {
         r
     }
 
-    async fn launch_inner(&self, ctr: &Arc<Ctr>, c: &Container, cg: Option<&cgroups::Cgroup>) -> Result<i32, EngineError> {
+    async fn launch_inner(
+        &self,
+        ctr: &Arc<Ctr>,
+        c: &Container,
+        cg: Option<&cgroups::Cgroup>,
+    ) -> Result<i32, EngineError> {
         let run = &ctr.run;
         let t0 = std::time::Instant::now();
         let layers = {
             let store = self.images().clone();
             let id = c.image_id.clone();
-            tokio::task::spawn_blocking(move || -> Result<_, EngineError> { let d: oci::Digest = id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?; Ok(store.layers(&d)?) }).await.expect("layers task")?
+            tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
+                let d: oci::Digest =
+                    id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
+                Ok(store.layers(&d)?)
+            })
+            .await
+            .expect("layers task")?
         };
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: layers");
         let caps = spec::capabilities(c, self.inner.last_cap)?;
@@ -315,7 +338,12 @@ impl Engine {
             }
         }
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: attaches");
-        let resp = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?.request(&Request::Start).await.map_err(|e| shim_err(&c.id, e))?;
+        let resp = ShimConn::connect(&socket)
+            .await
+            .map_err(|e| shim_err(&c.id, e))?
+            .request(&Request::Start)
+            .await
+            .map_err(|e| shim_err(&c.id, e))?;
         if let Some(err) = resp.error {
             // The process is gone; the shim records its exit and ends.
             let _ = waiter.next().await;
@@ -350,7 +378,11 @@ impl Engine {
     ///
     /// Boxed: it can start the container again, which spawns a monitor that calls this, and
     /// the compiler needs a named type to prove that cycle `Send`.
-    pub(crate) fn handle_exit<'a>(&'a self, ctr: &'a Arc<Ctr>, exit: Option<Exit>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    pub(crate) fn handle_exit<'a>(
+        &'a self,
+        ctr: &'a Arc<Ctr>,
+        exit: Option<Exit>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(self.handle_exit_inner(ctr, exit))
     }
 
@@ -359,7 +391,8 @@ impl Engine {
         if !ctr.snapshot().is_running() {
             return;
         }
-        let mut exit = exit.unwrap_or(Exit { code: 255, signal: None, at_ns: crate::events::now_ns(), oom_killed: false });
+        let mut exit =
+            exit.unwrap_or(Exit { code: 255, signal: None, at_ns: crate::events::now_ns(), oom_killed: false });
         if let Ok(Some(cg)) = self.cgroup(&ctr.id) {
             let r = tokio::task::spawn_blocking(move || {
                 // The cgroup is new at every start, so any OOM kill counted is this run's.
@@ -375,12 +408,20 @@ impl Engine {
         let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
         let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
             let c = ctr.rec.lock().expect("container lock");
-            (c.host_config.restart_policy.clone(), c.state.manually_stopped, c.host_config.auto_remove, c.state.started_at, c.state.restart_count)
+            (
+                c.host_config.restart_policy.clone(),
+                c.state.manually_stopped,
+                c.host_config.auto_remove,
+                c.state.started_at,
+                c.state.restart_count,
+            )
         };
         let restart = !manually_stopped
             && match policy.name.as_str() {
                 "always" | "unless-stopped" => true,
-                "on-failure" => exit.code != 0 && (policy.maximum_retry_count == 0 || restart_count < policy.maximum_retry_count),
+                "on-failure" => {
+                    exit.code != 0 && (policy.maximum_retry_count == 0 || restart_count < policy.maximum_retry_count)
+                }
                 _ => false,
             };
         let _ = ctr.update(|c| {
@@ -407,7 +448,11 @@ impl Engine {
         if restart {
             // Docker's back-off: 100 ms doubling per restart, reset after 10 s of running.
             let ran = started_at.map(|s| finished.signed_duration_since(s).num_seconds()).unwrap_or(0);
-            let delay = if ran >= 10 { Duration::from_millis(100) } else { Duration::from_millis(100u64 << restart_count.clamp(0, 9)) };
+            let delay = if ran >= 10 {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_millis(100u64 << restart_count.clamp(0, 9))
+            };
             let engine = self.clone();
             let ctr = ctr.clone();
             tokio::spawn(async move {
@@ -441,7 +486,10 @@ impl Engine {
             let _op = ctr.op.lock().await;
             let c = ctr.snapshot();
             if !c.is_running() {
-                return Err(EngineError::Conflict(format!("cannot kill container: {}: container {} is not running", name_or_id, c.id)));
+                return Err(EngineError::Conflict(format!(
+                    "cannot kill container: {}: container {} is not running",
+                    name_or_id, c.id
+                )));
             }
             ctr.update(|c| c.state.manually_stopped = true)?;
         }
@@ -504,7 +552,12 @@ impl Engine {
         Ok(())
     }
 
-    pub(crate) async fn stop_running(&self, ctr: &Ctr, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
+    pub(crate) async fn stop_running(
+        &self,
+        ctr: &Ctr,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<(), EngineError> {
         let c = ctr.snapshot();
         let exits = ctr.watch.borrow().exits;
         let sig = parse_signal(signal.or(c.config.stop_signal.as_deref()).unwrap_or("SIGTERM"))?;
@@ -524,7 +577,12 @@ impl Engine {
     }
 
     /// Restarts the container (stop if running, then start).
-    pub async fn restart(&self, name_or_id: &str, timeout: Option<i64>, signal: Option<&str>) -> Result<(), EngineError> {
+    pub async fn restart(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+        signal: Option<&str>,
+    ) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
         let running = {
             let _op = ctr.op.lock().await;
@@ -676,7 +734,11 @@ impl Engine {
     pub async fn prune_containers(&self, filter: impl Fn(&Container) -> bool) -> Result<Vec<String>, EngineError> {
         let mut out = Vec::new();
         for c in self.containers() {
-            if !c.is_running() && c.state.status != Status::Restarting && filter(&c) && self.remove(&c.id, false).await.is_ok() {
+            if !c.is_running()
+                && c.state.status != Status::Restarting
+                && filter(&c)
+                && self.remove(&c.id, false).await.is_ok()
+            {
                 out.push(c.id);
             }
         }
@@ -688,7 +750,8 @@ impl Engine {
     /// asks for it.
     pub(crate) async fn recover(&self) -> Result<(), EngineError> {
         let dir = self.cfg().root.join("containers");
-        let (records, broken) = store::load_all(&dir).map_err(|e| EngineError::io(format!("reading {}", dir.display()), e))?;
+        let (records, broken) =
+            store::load_all(&dir).map_err(|e| EngineError::io(format!("reading {}", dir.display()), e))?;
         for b in broken {
             tracing::warn!("removing incomplete container directory {}", b.display());
             let _ = crate::remove_tree(&b);

@@ -259,7 +259,6 @@ pub struct CreateRequest {
     pub host_config: HostConfig,
 }
 
-
 /// A process in a container's cgroup, as `top` shows it.
 #[derive(Debug, Clone, Default)]
 pub struct Top {

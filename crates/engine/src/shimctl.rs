@@ -47,7 +47,9 @@ fn to_frame(kind_: u8, payload: Vec<u8>) -> io::Result<Frame> {
     match kind_ {
         kind::STDOUT => Ok(Frame::Output(1, payload)),
         kind::STDERR => Ok(Frame::Output(2, payload)),
-        kind::EXIT => Ok(Frame::Exit(serde_json::from_slice(&payload).map_err(|e| bad(format!("bad exit frame: {e}")))?)),
+        kind::EXIT => {
+            Ok(Frame::Exit(serde_json::from_slice(&payload).map_err(|e| bad(format!("bad exit frame: {e}")))?))
+        }
         k => Err(bad(format!("unexpected shim frame kind {k}"))),
     }
 }

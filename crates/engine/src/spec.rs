@@ -82,10 +82,17 @@ pub struct SpecInputs {
 
 /// Docker's default device nodes.
 pub fn default_devices() -> Vec<Device> {
-    [("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7), ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0)]
-        .into_iter()
-        .map(|(p, major, minor)| Device { path: PathBuf::from(p), kind: 'c', major, minor, mode: 0o666, uid: 0, gid: 0 })
-        .collect()
+    [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+    ]
+    .into_iter()
+    .map(|(p, major, minor)| Device { path: PathBuf::from(p), kind: 'c', major, minor, mode: 0o666, uid: 0, gid: 0 })
+    .collect()
 }
 
 /// The capability set of a container: Docker's defaults (or all when privileged) with
@@ -120,7 +127,9 @@ pub fn capabilities(c: &Container, last_cap: u8) -> Result<Vec<String>, EngineEr
 
 /// Whether `no-new-privileges` is set in the security options.
 pub fn no_new_privileges(security_opt: &[String]) -> bool {
-    security_opt.iter().any(|o| matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"))
+    security_opt
+        .iter()
+        .any(|o| matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"))
 }
 
 /// The environment of the first process: PATH when the config lacks one, HOSTNAME, TERM with a
@@ -197,11 +206,17 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     // Mounts, in Docker's order.
     let shm_size = if hc.shm_size > 0 { hc.shm_size } else { 64 << 20 };
     let shm_opt = format!("size={}k", shm_size / 1024);
-    let sys_ro: &[&str] = if privileged { &["nosuid", "noexec", "nodev"] } else { &["nosuid", "noexec", "nodev", "ro"] };
+    let sys_ro: &[&str] =
+        if privileged { &["nosuid", "noexec", "nodev"] } else { &["nosuid", "noexec", "nodev", "ro"] };
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
         mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
-        mount("/dev/pts", "devpts", "devpts", &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        ),
         mount("/sys", "sysfs", "sysfs", sys_ro),
     ];
     if hc.cgroupns_mode != "host" && !inp.cgroup_mounts.is_empty() {
@@ -213,13 +228,23 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
             if !data.is_empty() {
                 opts.push(data.clone());
             }
-            mounts.push(Mount { destination: PathBuf::from(dest), kind: fstype.clone(), source: Some(PathBuf::from(fstype)), options: opts });
+            mounts.push(Mount {
+                destination: PathBuf::from(dest),
+                kind: fstype.clone(),
+                source: Some(PathBuf::from(fstype)),
+                options: opts,
+            });
         }
     }
     mounts.push(mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]));
     mounts.push(mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm_opt]));
     for (path, opts) in &hc.tmpfs {
-        mounts.push(Mount { destination: PathBuf::from(path), kind: "tmpfs".into(), source: Some("tmpfs".into()), options: tmpfs_options(opts) });
+        mounts.push(Mount {
+            destination: PathBuf::from(path),
+            kind: "tmpfs".into(),
+            source: Some("tmpfs".into()),
+            options: tmpfs_options(opts),
+        });
     }
     mounts.push(bind("/etc/resolv.conf", &inp.resolv_conf, &["rbind", "rprivate"]));
     mounts.push(bind("/etc/hostname", &inp.hostname, &["rbind", "rprivate"]));
@@ -242,7 +267,11 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     let rlimits = hc
         .ulimits
         .iter()
-        .map(|u| Rlimit { kind: u.name.clone(), soft: u64::try_from(u.soft).unwrap_or(u64::MAX), hard: u64::try_from(u.hard).unwrap_or(u64::MAX) })
+        .map(|u| Rlimit {
+            kind: u.name.clone(),
+            soft: u64::try_from(u.soft).unwrap_or(u64::MAX),
+            hard: u64::try_from(u.hard).unwrap_or(u64::MAX),
+        })
         .collect();
     let process = Process {
         args,
@@ -256,6 +285,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         rlimits,
         no_new_privileges: no_new_privileges(&hc.security_opt),
         seccomp: if privileged { None } else { inp.seccomp.clone() },
+        create_cwd: true,
     };
 
     let mut devices = default_devices();
@@ -298,6 +328,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         cgroup_procs: inp.cgroup_procs.clone(),
         oom_score_adj: (hc.oom_score_adj != 0).then(|| i32::try_from(hc.oom_score_adj).unwrap_or(0)),
         sysctls: hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        make_dirs: c.config.volumes.iter().map(PathBuf::from).collect(),
         process,
     })
 }
@@ -316,7 +347,11 @@ mod tests {
             image_id: String::new(),
             path: "sh".into(),
             args: vec!["-c".into(), "true".into()],
-            config: ContainerConfig { hostname: "aaaaaaaaaaaa".into(), env: vec!["PATH=/bin".into(), "A=1".into()], ..Default::default() },
+            config: ContainerConfig {
+                hostname: "aaaaaaaaaaaa".into(),
+                env: vec!["PATH=/bin".into(), "A=1".into()],
+                ..Default::default()
+            },
             host_config: HostConfig::default(),
             state: State::default(),
             exec_ids: vec![],
@@ -366,7 +401,9 @@ mod tests {
         let cfg = build(&c, &inputs()).unwrap();
         assert_eq!(&cfg.process.args[..3], &["/sbin/docker-init", "--", "sh"]);
         assert!(cfg.process.env.contains(&"TERM=xterm".to_owned()));
-        assert!(cfg.mounts.iter().any(|m| m.destination == Path::new(INIT_PATH) && m.options.contains(&"ro".to_owned())));
+        assert!(
+            cfg.mounts.iter().any(|m| m.destination == Path::new(INIT_PATH) && m.options.contains(&"ro".to_owned()))
+        );
     }
 
     #[test]

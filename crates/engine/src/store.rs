@@ -37,7 +37,9 @@ pub fn load_all(containers_dir: &Path) -> io::Result<(Vec<Container>, Vec<PathBu
     for e in rd.flatten() {
         let dir = e.path();
         match std::fs::read(dir.join(RECORD)).ok().and_then(|d| serde_json::from_slice::<Container>(&d).ok()) {
-            Some(c) if c.version <= CONTAINER_RECORD_VERSION && dir.file_name().is_some_and(|n| n == c.id.as_str()) => ok.push(c),
+            Some(c) if c.version <= CONTAINER_RECORD_VERSION && dir.file_name().is_some_and(|n| n == c.id.as_str()) => {
+                ok.push(c)
+            }
             _ => broken.push(dir),
         }
     }

@@ -1,7 +1,7 @@
 //! What `info` reports about the engine and the host.
 
-use crate::model::Status;
 use crate::Engine;
+use crate::model::Status;
 
 /// Engine and host facts for `info`.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +52,11 @@ fn os_release() -> (String, String) {
 fn mem_total() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .map(|kb| kb * 1024)
         .unwrap_or(0)
 }

@@ -37,11 +37,7 @@ pub(crate) struct Source<'t> {
 
 /// Renders `src` against `data`. Like Go's `Execute`, output produced before an error is
 /// kept (docker prints a partially rendered table header).
-pub(crate) fn execute(
-    src: &Source<'_>,
-    data: &Json,
-    opts: Options,
-) -> (String, Result<(), TemplateError>) {
+pub(crate) fn execute(src: &Source<'_>, data: &Json, opts: Options) -> (String, Result<(), TemplateError>) {
     let root = Val::Json(Cow::Borrowed(data)).indirect();
     let mut st = State {
         src,
@@ -118,9 +114,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
 
     /// Builds an execution error located at the current node, as Go's `state.errorf`.
     fn err(&self, message: impl Into<String>) -> TemplateError {
-        let (pos, context) = self
-            .node
-            .map_or((0, String::new()), |n| (n.pos(), n.context()));
+        let (pos, context) = self.node.map_or((0, String::new()), |n| (n.pos(), n.context()));
         let before = &self.src.text[..pos.min(self.src.text.len())];
         let line = 1 + before.matches('\n').count();
         let column = before.rfind('\n').map_or(pos, |i| pos - i - 1);
@@ -264,9 +258,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
             Some(Json::Number(n)) if n.is_i64() || n.is_u64() => {
                 if r.pipe.decl.len() > 1 {
                     let shown = gofmt::sprint(&[val.json()]);
-                    return Err(self.err(format!(
-                        "can't use {shown} to iterate over more than one variable"
-                    )));
+                    return Err(self.err(format!("can't use {shown} to iterate over more than one variable")));
                 }
                 let count = n.as_i64().unwrap_or(i64::MAX);
                 for i in 0..count {
@@ -332,12 +324,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
         Ok(())
     }
 
-    fn eval_command(
-        &mut self,
-        dot: &Val<'d>,
-        cmd: &'t Command,
-        fin: Option<Val<'d>>,
-    ) -> R<Val<'d>> {
+    fn eval_command(&mut self, dot: &Val<'d>, cmd: &'t Command, fin: Option<Val<'d>>) -> R<Val<'d>> {
         let first = &cmd.args[0];
         match first {
             Operand::Field { .. } => return self.eval_field_node(dot, first, &cmd.args, fin),
@@ -367,11 +354,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
     fn ideal_constant(&mut self, op: &'t Operand, num: &Number) -> R<Val<'d>> {
         self.at(At::Operand(op));
         match num.float {
-            Some(f)
-                if !num.is_char
-                    && !is_hex_int(&num.text)
-                    && num.text.contains(['.', 'e', 'E', 'p', 'P']) =>
-            {
+            Some(f) if !num.is_char && !is_hex_int(&num.text) && num.text.contains(['.', 'e', 'E', 'p', 'P']) => {
                 Ok(Val::float(f))
             }
             _ => match (num.int, num.uint) {
@@ -414,12 +397,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
         self.eval_field_chain(receiver, fields, args, fin)
     }
 
-    fn eval_variable_node(
-        &mut self,
-        op: &'t Operand,
-        args: &'t [Operand],
-        fin: Option<Val<'d>>,
-    ) -> R<Val<'d>> {
+    fn eval_variable_node(&mut self, op: &'t Operand, args: &'t [Operand], fin: Option<Val<'d>>) -> R<Val<'d>> {
         self.at(At::Operand(op));
         let Operand::Variable { idents, .. } = op else {
             return Ok(Val::Missing);
@@ -454,22 +432,12 @@ impl<'t, 'd> State<'_, 't, 'd> {
         }
     }
 
-    fn eval_field(
-        &mut self,
-        name: &str,
-        args: &[Operand],
-        fin: Option<Val<'d>>,
-        receiver: Val<'d>,
-    ) -> R<Val<'d>> {
+    fn eval_field(&mut self, name: &str, args: &[Operand], fin: Option<Val<'d>>, receiver: Val<'d>) -> R<Val<'d>> {
         let missing_key_error = self.opts.missing_key_error;
         match receiver.json() {
-            None if missing_key_error => {
-                Err(self.err(format!("nil data; no entry for key {}", gofmt::quote(name))))
-            }
+            None if missing_key_error => Err(self.err(format!("nil data; no entry for key {}", gofmt::quote(name)))),
             None => Ok(Val::Missing),
-            Some(Json::Null) => {
-                Err(self.err(format!("nil pointer evaluating interface {{}}.{name}")))
-            }
+            Some(Json::Null) => Err(self.err(format!("nil pointer evaluating interface {{}}.{name}"))),
             Some(Json::Object(_)) => {
                 if args.len() > 1 || fin.is_some() {
                     return Err(self.err(format!("{name} is not a method but has arguments")));
@@ -482,10 +450,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
                     None => Ok(Val::Missing),
                 }
             }
-            Some(j) => Err(self.err(format!(
-                "can't evaluate field {name} in type {}",
-                crate::value::type_name(j)
-            ))),
+            Some(j) => Err(self.err(format!("can't evaluate field {name} in type {}", crate::value::type_name(j)))),
         }
     }
 
@@ -513,20 +478,11 @@ impl<'t, 'd> State<'_, 't, 'd> {
                 )));
             }
             None if num_in != sig.fixed.len() => {
-                return Err(self.err(format!(
-                    "wrong number of args for {name}: want {} got {num_in}",
-                    sig.fixed.len()
-                )));
+                return Err(self.err(format!("wrong number of args for {name}: want {} got {num_in}", sig.fixed.len())));
             }
             _ => {}
         }
-        let param = |i: usize| {
-            sig.fixed
-                .get(i)
-                .copied()
-                .or(sig.variadic)
-                .unwrap_or(Param::Any)
-        };
+        let param = |i: usize| sig.fixed.get(i).copied().or(sig.variadic).unwrap_or(Param::Any);
         if f == Func::And || f == Func::Or {
             // Short-circuit: stop at the first false (and) or true (or) argument.
             let mut v = Val::Missing;
@@ -553,10 +509,7 @@ impl<'t, 'd> State<'_, 't, 'd> {
         }
         let result = if f == Func::Call {
             match argv.first().map(|v| v.clone().indirect()) {
-                Some(Val::Json(j)) => Err(format!(
-                    "non-function {callee} of type {}",
-                    crate::value::type_name(&j)
-                )),
+                Some(Val::Json(j)) => Err(format!("non-function {callee} of type {}", crate::value::type_name(&j))),
                 _ => Err("call of nil".to_string()),
             }
         } else {
@@ -576,14 +529,10 @@ impl<'t, 'd> State<'_, 't, 'd> {
             Operand::Nil { .. } => {
                 return Err(self.err(format!("cannot assign nil to {}", param.go_name())));
             }
-            Operand::Field { .. } => {
-                self.eval_field_node(dot, op, std::slice::from_ref(op), None)?
-            }
+            Operand::Field { .. } => self.eval_field_node(dot, op, std::slice::from_ref(op), None)?,
             Operand::Variable { .. } => self.eval_variable_node(op, &[], None)?,
             Operand::Pipe(p) => self.eval_pipeline(dot, p)?,
-            Operand::Identifier { name, .. } => {
-                self.eval_function(dot, op, name, At::Operand(op), &[], None)?
-            }
+            Operand::Identifier { name, .. } => self.eval_function(dot, op, name, At::Operand(op), &[], None)?,
             Operand::Chain { .. } => self.eval_chain_node(dot, op, &[], None)?,
             Operand::Bool { val, .. } if param == Param::Any => return Ok(Val::bool(*val)),
             Operand::Number { num, .. } if param == Param::Any => {
@@ -626,9 +575,6 @@ impl<'t, 'd> State<'_, 't, 'd> {
             return Ok(value);
         }
         let got = value.json().map_or("interface {}", crate::value::type_name);
-        Err(self.err(format!(
-            "wrong type for value; expected {}; got {got}",
-            param.go_name()
-        )))
+        Err(self.err(format!("wrong type for value; expected {}; got {got}", param.go_name())))
     }
 }

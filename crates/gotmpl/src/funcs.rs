@@ -122,28 +122,15 @@ impl Func {
 
     /// Whether `header` mode replaces this function with one returning its first argument.
     fn is_header_passthrough(self) -> bool {
-        matches!(
-            self,
-            Func::Json
-                | Func::Split
-                | Func::Join
-                | Func::Title
-                | Func::Lower
-                | Func::Upper
-                | Func::Truncate
-        )
+        matches!(self, Func::Json | Func::Split | Func::Join | Func::Title | Func::Lower | Func::Upper | Func::Truncate)
     }
 
     pub(crate) fn sig(self, header: bool) -> Sig {
         use Param::*;
         let (fixed, variadic): (&'static [Param], Option<Param>) = match self {
-            Func::And | Func::Or | Func::Index | Func::Slice | Func::Call | Func::Eq => {
-                (&[Any], Some(Any))
-            }
+            Func::And | Func::Or | Func::Index | Func::Slice | Func::Call | Func::Eq => (&[Any], Some(Any)),
             Func::Not | Func::Len => (&[Any], None),
-            Func::Print | Func::Println | Func::Html | Func::Js | Func::UrlQuery => {
-                (&[], Some(Any))
-            }
+            Func::Print | Func::Println | Func::Html | Func::Js | Func::UrlQuery => (&[], Some(Any)),
             Func::Printf => (&[Str], Some(Any)),
             Func::Ne | Func::Lt | Func::Le | Func::Gt | Func::Ge => (&[Any, Any], None),
             Func::Json if header => (&[Str], None),
@@ -185,9 +172,7 @@ impl Func {
             Func::Gt => Val::bool(!le(&args[0], &args[1])?),
             Func::Ge => Val::bool(!lt(&args[0], &args[1])?),
             Func::Json => Val::str(json::encode(args[0].json())),
-            Func::Split => Val::owned(Json::Array(
-                split(s(0), s(1)).into_iter().map(Json::String).collect(),
-            )),
+            Func::Split => Val::owned(Json::Array(split(s(0), s(1)).into_iter().map(Json::String).collect())),
             Func::Join => {
                 let parts: Vec<&str> = match args[0].json() {
                     Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
@@ -226,9 +211,7 @@ impl Func {
 
 /// Arguments as `fmt` sees them: invalid values and nil interfaces are both `nil`.
 fn fmt_args<'a>(args: &'a [Val<'_>]) -> Vec<Option<&'a Json>> {
-    args.iter()
-        .map(|a| a.json().filter(|j| !j.is_null()))
-        .collect()
+    args.iter().map(|a| a.json().filter(|j| !j.is_null())).collect()
 }
 
 /// Go's `evalArgs` for `html`, `js` and `urlquery`.
@@ -290,9 +273,7 @@ fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }
@@ -336,11 +317,7 @@ fn title(s: &str) -> String {
     let mut prev = ' ';
     s.chars()
         .map(|c| {
-            let out = if is_separator(prev) {
-                map_simple(&c.to_string(), char::to_uppercase)
-            } else {
-                c.to_string()
-            };
+            let out = if is_separator(prev) { map_simple(&c.to_string(), char::to_uppercase) } else { c.to_string() };
             prev = c;
             out
         })
@@ -361,17 +338,14 @@ fn length(v: &Val<'_>) -> Result<Val<'static>, String> {
 /// Go's `indexArg`: an integer index in `0..=cap`.
 fn index_arg(index: &Val<'_>, cap: usize) -> Result<usize, String> {
     let x: i128 = match index.json().and_then(|j| j.as_number()) {
-        Some(n) if n.is_i64() || n.is_u64() => n
-            .as_i64()
-            .map_or_else(|| i128::from(n.as_u64().unwrap_or(0)), i128::from),
+        Some(n) if n.is_i64() || n.is_u64() => {
+            n.as_i64().map_or_else(|| i128::from(n.as_u64().unwrap_or(0)), i128::from)
+        }
         _ if index.kind() == Kind::Invalid => {
             return Err("cannot index slice/array with nil".into());
         }
         _ => {
-            return Err(format!(
-                "cannot index slice/array with type {}",
-                index.type_name()
-            ));
+            return Err(format!("cannot index slice/array with type {}", index.type_name()));
         }
     };
     match usize::try_from(x) {
@@ -409,20 +383,13 @@ fn index(mut args: Vec<Val<'_>>) -> Result<Val<'_>, String> {
                     None => return Err("value is nil; should be of type string".into()),
                     Some(Json::String(k)) => k.clone(),
                     Some(j) => {
-                        return Err(format!(
-                            "value has type {}; should be string",
-                            crate::value::type_name(j)
-                        ));
+                        return Err(format!("value has type {}; should be string", crate::value::type_name(j)));
                     }
                 };
-                item.child(|j| j.get(&key))
-                    .unwrap_or(Val::owned(Json::Null))
+                item.child(|j| j.get(&key)).unwrap_or(Val::owned(Json::Null))
             }
             Some(j) => {
-                return Err(format!(
-                    "can't index item of type {}",
-                    crate::value::type_name(j)
-                ));
+                return Err(format!("can't index item of type {}", crate::value::type_name(j)));
             }
         };
     }
@@ -479,11 +446,7 @@ fn num_cmp(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
     let (Some(Json::Number(x)), Some(Json::Number(y))) = (a.json(), b.json()) else {
         return None;
     };
-    let exact = |n: &serde_json::Number| {
-        n.as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-    };
+    let exact = |n: &serde_json::Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
     match (exact(x), exact(y)) {
         (Some(x), Some(y)) => Some(x.cmp(&y)),
         _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
@@ -513,11 +476,7 @@ fn eq(a: &Val<'_>, rest: &[Val<'_>]) -> Result<bool, String> {
                 (None, None) => true,
                 (None, Some(_)) | (Some(_), None) => false,
                 (Some(_), Some(y)) if a.kind() == b.kind() => {
-                    return Err(format!(
-                        "non-comparable type {}: {}",
-                        gofmt::sprintf("%s", &[Some(y)]),
-                        b.type_name()
-                    ));
+                    return Err(format!("non-comparable type {}: {}", gofmt::sprintf("%s", &[Some(y)]), b.type_name()));
                 }
                 (Some(x), Some(y)) => {
                     return Err(format!(
@@ -574,41 +533,17 @@ mod tests {
 
     #[test]
     fn docker_string_functions() {
-        assert_eq!(
-            call(Func::Split, &[json!("a,b,,c"), json!(",")]),
-            Ok("[a b  c]".into())
-        );
-        assert_eq!(
-            call(Func::Split, &[json!("héj"), json!("")]),
-            Ok("[h é j]".into())
-        );
+        assert_eq!(call(Func::Split, &[json!("a,b,,c"), json!(",")]), Ok("[a b  c]".into()));
+        assert_eq!(call(Func::Split, &[json!("héj"), json!("")]), Ok("[h é j]".into()));
         assert_eq!(call(Func::Split, &[json!(""), json!(",")]), Ok("[]".into()));
-        assert_eq!(
-            call(Func::Join, &[json!(["a", "b"]), json!(", ")]),
-            Ok("a, b".into())
-        );
-        assert_eq!(
-            call(Func::Title, &[json!("hello wORLD foo_bar-baz")]),
-            Ok("Hello WORLD Foo_bar-Baz".into())
-        );
+        assert_eq!(call(Func::Join, &[json!(["a", "b"]), json!(", ")]), Ok("a, b".into()));
+        assert_eq!(call(Func::Title, &[json!("hello wORLD foo_bar-baz")]), Ok("Hello WORLD Foo_bar-Baz".into()));
         assert_eq!(call(Func::Upper, &[json!("straße")]), Ok("STRAßE".into()));
         assert_eq!(call(Func::Lower, &[json!("ÀB")]), Ok("àb".into()));
-        assert_eq!(
-            call(Func::Pad, &[json!("x"), json!(2), json!(1)]),
-            Ok("  x ".into())
-        );
-        assert_eq!(
-            call(Func::Pad, &[json!(""), json!(2), json!(1)]),
-            Ok("".into())
-        );
-        assert_eq!(
-            call(Func::Truncate, &[json!("abcdef"), json!(3)]),
-            Ok("abc".into())
-        );
-        assert_eq!(
-            call(Func::Truncate, &[json!("ab"), json!(3)]),
-            Ok("ab".into())
-        );
+        assert_eq!(call(Func::Pad, &[json!("x"), json!(2), json!(1)]), Ok("  x ".into()));
+        assert_eq!(call(Func::Pad, &[json!(""), json!(2), json!(1)]), Ok("".into()));
+        assert_eq!(call(Func::Truncate, &[json!("abcdef"), json!(3)]), Ok("abc".into()));
+        assert_eq!(call(Func::Truncate, &[json!("ab"), json!(3)]), Ok("ab".into()));
         assert_eq!(
             call(Func::Truncate, &[json!("ab"), json!(-1)]),
             Err("runtime error: slice bounds out of range [:-1]".into())
@@ -621,116 +556,50 @@ mod tests {
             call(Func::Html, &[json!("<a href=\"x\">&'</a>")]),
             Ok("&lt;a href=&#34;x&#34;&gt;&amp;&#39;&lt;/a&gt;".into())
         );
-        assert_eq!(
-            call(Func::Js, &[json!("a'b\"<=>\n")]),
-            Ok("a\\'b\\\"\\u003C\\u003D\\u003E\\u000A".into())
-        );
-        assert_eq!(
-            call(Func::UrlQuery, &[json!("a b&c=é")]),
-            Ok("a+b%26c%3D%C3%A9".into())
-        );
+        assert_eq!(call(Func::Js, &[json!("a'b\"<=>\n")]), Ok("a\\'b\\\"\\u003C\\u003D\\u003E\\u000A".into()));
+        assert_eq!(call(Func::UrlQuery, &[json!("a b&c=é")]), Ok("a+b%26c%3D%C3%A9".into()));
         assert_eq!(call(Func::Html, &[json!(1), json!(2)]), Ok("1 2".into()));
     }
 
     #[test]
     fn comparisons() {
-        assert_eq!(
-            call(Func::Eq, &[json!(1), json!(2), json!(1)]),
-            Ok("true".into())
-        );
+        assert_eq!(call(Func::Eq, &[json!(1), json!(2), json!(1)]), Ok("true".into()));
         assert_eq!(call(Func::Eq, &[json!(1), json!(1.0)]), Ok("true".into()));
-        assert_eq!(
-            call(Func::Eq, &[json!("a"), json!(null)]),
-            Ok("false".into())
-        );
-        assert_eq!(
-            call(Func::Eq, &[json!(null), json!(null)]),
-            Ok("true".into())
-        );
-        assert_eq!(
-            call(Func::Eq, &[json!("a"), json!(1)]),
-            Err("incompatible types for comparison".into())
-        );
+        assert_eq!(call(Func::Eq, &[json!("a"), json!(null)]), Ok("false".into()));
+        assert_eq!(call(Func::Eq, &[json!(null), json!(null)]), Ok("true".into()));
+        assert_eq!(call(Func::Eq, &[json!("a"), json!(1)]), Err("incompatible types for comparison".into()));
         assert_eq!(
             call(Func::Eq, &[json!(["a"]), json!(["a"])]),
             Err("non-comparable type [a]: []interface {}".into())
         );
-        assert_eq!(
-            call(Func::Eq, &[json!(1)]),
-            Err("missing argument for comparison".into())
-        );
+        assert_eq!(call(Func::Eq, &[json!(1)]), Err("missing argument for comparison".into()));
         assert_eq!(call(Func::Lt, &[json!("a"), json!("b")]), Ok("true".into()));
         assert_eq!(call(Func::Le, &[json!(2), json!(2)]), Ok("true".into()));
         assert_eq!(call(Func::Gt, &[json!(3), json!(2.5)]), Ok("true".into()));
-        assert_eq!(
-            call(Func::Ge, &[json!(true), json!(true)]),
-            Err("invalid type for comparison".into())
-        );
-        assert_eq!(
-            call(Func::Lt, &[json!(null), json!(1)]),
-            Err("invalid type for comparison".into())
-        );
-        assert_eq!(
-            call(Func::Lt, &[json!("a"), json!(1)]),
-            Err("incompatible types for comparison".into())
-        );
+        assert_eq!(call(Func::Ge, &[json!(true), json!(true)]), Err("invalid type for comparison".into()));
+        assert_eq!(call(Func::Lt, &[json!(null), json!(1)]), Err("invalid type for comparison".into()));
+        assert_eq!(call(Func::Lt, &[json!("a"), json!(1)]), Err("incompatible types for comparison".into()));
     }
 
     #[test]
     fn index_and_slice() {
         let m = json!({"a": {"b": [10, 20]}, "n": null});
-        assert_eq!(
-            call(Func::Index, &[m.clone(), json!("a"), json!("b"), json!(1)]),
-            Ok("20".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[m.clone(), json!("x")]),
-            Ok("<nil>".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[m.clone(), json!("x"), json!("y")]),
-            Err("index of nil pointer".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[m.clone(), json!(1)]),
-            Err("value has type int; should be string".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[json!([1, 2]), json!(2)]),
-            Err("reflect: slice index out of range".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[json!([1, 2]), json!(3)]),
-            Err("index out of range: 3".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[json!([1, 2]), json!(-1)]),
-            Err("index out of range: -1".into())
-        );
+        assert_eq!(call(Func::Index, &[m.clone(), json!("a"), json!("b"), json!(1)]), Ok("20".into()));
+        assert_eq!(call(Func::Index, &[m.clone(), json!("x")]), Ok("<nil>".into()));
+        assert_eq!(call(Func::Index, &[m.clone(), json!("x"), json!("y")]), Err("index of nil pointer".into()));
+        assert_eq!(call(Func::Index, &[m.clone(), json!(1)]), Err("value has type int; should be string".into()));
+        assert_eq!(call(Func::Index, &[json!([1, 2]), json!(2)]), Err("reflect: slice index out of range".into()));
+        assert_eq!(call(Func::Index, &[json!([1, 2]), json!(3)]), Err("index out of range: 3".into()));
+        assert_eq!(call(Func::Index, &[json!([1, 2]), json!(-1)]), Err("index out of range: -1".into()));
         assert_eq!(
             call(Func::Index, &[json!([1]), json!(1.0)]),
             Err("cannot index slice/array with type float64".into())
         );
-        assert_eq!(
-            call(Func::Index, &[json!("abc"), json!(0)]),
-            Ok("97".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[json!(null), json!(0)]),
-            Err("index of untyped nil".into())
-        );
-        assert_eq!(
-            call(Func::Index, &[json!(true), json!(0)]),
-            Err("can't index item of type bool".into())
-        );
-        assert_eq!(
-            call(Func::Slice, &[json!("hello"), json!(1), json!(3)]),
-            Ok("el".into())
-        );
-        assert_eq!(
-            call(Func::Slice, &[json!([1, 2, 3]), json!(1)]),
-            Ok("[2 3]".into())
-        );
+        assert_eq!(call(Func::Index, &[json!("abc"), json!(0)]), Ok("97".into()));
+        assert_eq!(call(Func::Index, &[json!(null), json!(0)]), Err("index of untyped nil".into()));
+        assert_eq!(call(Func::Index, &[json!(true), json!(0)]), Err("can't index item of type bool".into()));
+        assert_eq!(call(Func::Slice, &[json!("hello"), json!(1), json!(3)]), Ok("el".into()));
+        assert_eq!(call(Func::Slice, &[json!([1, 2, 3]), json!(1)]), Ok("[2 3]".into()));
         assert_eq!(
             call(Func::Slice, &[json!([1, 2, 3]), json!(2), json!(1)]),
             Err("invalid slice index: 2 > 1".into())
@@ -739,10 +608,7 @@ mod tests {
             call(Func::Slice, &[json!("abc"), json!(0), json!(1), json!(2)]),
             Err("cannot 3-index slice a string".into())
         );
-        assert_eq!(
-            call(Func::Slice, &[json!(1)]),
-            Err("can't slice item of type int".into())
-        );
+        assert_eq!(call(Func::Slice, &[json!(1)]), Err("can't slice item of type int".into()));
     }
 
     #[test]
@@ -750,10 +616,7 @@ mod tests {
         assert_eq!(call(Func::Len, &[json!("héllo")]), Ok("6".into()));
         assert_eq!(call(Func::Len, &[json!({"a": 1})]), Ok("1".into()));
         assert_eq!(call(Func::Len, &[json!(3)]), Err("len of type int".into()));
-        assert_eq!(
-            call(Func::Len, &[json!(null)]),
-            Err("len of nil pointer".into())
-        );
+        assert_eq!(call(Func::Len, &[json!(null)]), Err("len of nil pointer".into()));
         assert_eq!(
             Func::Len.call(vec![Val::Missing], false).map(|_| ()),
             Err("reflect: call of reflect.Value.Type on zero Value".into())

@@ -35,11 +35,7 @@ struct Printer {
 
 impl Printer {
     fn write_padding(&mut self, n: usize) {
-        let c = if self.f.zero && !self.f.minus {
-            '0'
-        } else {
-            ' '
-        };
+        let c = if self.f.zero && !self.f.minus { '0' } else { ' ' };
         self.buf.extend(std::iter::repeat_n(c, n));
     }
 
@@ -94,11 +90,7 @@ impl Printer {
 
     fn print_nested(&mut self, j: &Json, verb: char) {
         if j.is_null() {
-            self.buf.push_str(if self.f.sharp_v {
-                "interface {}(nil)"
-            } else {
-                "<nil>"
-            });
+            self.buf.push_str(if self.f.sharp_v { "interface {}(nil)" } else { "<nil>" });
         } else {
             self.print_value(j, verb);
         }
@@ -122,11 +114,7 @@ impl Printer {
             }
             Json::String(s) => self.fmt_string(j, s, verb),
             Json::Array(items) => {
-                self.buf.push_str(if self.f.sharp_v {
-                    "[]interface {}{"
-                } else {
-                    "["
-                });
+                self.buf.push_str(if self.f.sharp_v { "[]interface {}{" } else { "[" });
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
                         self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
@@ -136,11 +124,7 @@ impl Printer {
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
             Json::Object(m) => {
-                self.buf.push_str(if self.f.sharp_v {
-                    "map[string]interface {}{"
-                } else {
-                    "map["
-                });
+                self.buf.push_str(if self.f.sharp_v { "map[string]interface {}{" } else { "map[" });
                 for (i, (k, v)) in sorted_entries(m).into_iter().enumerate() {
                     if i > 0 {
                         self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
@@ -169,11 +153,7 @@ impl Printer {
 
     fn fmt_q(&mut self, s: &str) {
         let s = self.truncate(s);
-        let q = if self.f.sharp && can_backquote(s) {
-            format!("`{s}`")
-        } else {
-            quote_with(s, '"', self.f.plus)
-        };
+        let q = if self.f.sharp && can_backquote(s) { format!("`{s}`") } else { quote_with(s, '"', self.f.plus) };
         self.pad(&q);
     }
 
@@ -215,11 +195,7 @@ impl Printer {
             'x' => (16, false),
             'X' => (16, true),
             'c' | 'q' | 'U' => {
-                let r = if negative {
-                    None
-                } else {
-                    u32::try_from(abs).ok()
-                };
+                let r = if negative { None } else { u32::try_from(abs).ok() };
                 return self.fmt_rune(r, abs, verb);
             }
             _ => return self.bad_verb(Some(j), verb),
@@ -387,27 +363,24 @@ pub(crate) fn sprintf(format: &str, args: &[Option<&Json>]) -> String {
     let mut reordered = false;
     let mut i = 0;
     // Parses an explicit argument index `[n]` at `i`: (new arg_num, new i, found, good).
-    let arg_number =
-        |arg_num: usize, i: usize, reordered: &mut bool| -> (usize, usize, bool, bool) {
-            if i >= end || b[i] != b'[' {
-                return (arg_num, i, false, true);
-            }
-            *reordered = true;
-            match b[i..].iter().position(|&c| c == b']') {
-                Some(close) if close >= 2 => {
-                    let (n, ni) = parse_num(&b[i..i + close], 1);
-                    match n {
-                        Some(n) if ni == close && n >= 1 && n <= args.len() => {
-                            (n - 1, i + close + 1, true, true)
-                        }
-                        Some(_) if ni == close => (arg_num, i + close + 1, true, false),
-                        _ => (arg_num, i + close + 1, false, false),
-                    }
+    let arg_number = |arg_num: usize, i: usize, reordered: &mut bool| -> (usize, usize, bool, bool) {
+        if i >= end || b[i] != b'[' {
+            return (arg_num, i, false, true);
+        }
+        *reordered = true;
+        match b[i..].iter().position(|&c| c == b']') {
+            Some(close) if close >= 2 => {
+                let (n, ni) = parse_num(&b[i..i + close], 1);
+                match n {
+                    Some(n) if ni == close && n >= 1 && n <= args.len() => (n - 1, i + close + 1, true, true),
+                    Some(_) if ni == close => (arg_num, i + close + 1, true, false),
+                    _ => (arg_num, i + close + 1, false, false),
                 }
-                Some(close) => (arg_num, i + close + 1, false, false),
-                None => (arg_num, i + 1, false, false),
             }
-        };
+            Some(close) => (arg_num, i + close + 1, false, false),
+            None => (arg_num, i + 1, false, false),
+        }
+    };
     let int_arg = |arg_num: usize| -> (Option<i64>, usize) {
         match args.get(arg_num) {
             Some(a) => {
@@ -591,41 +564,22 @@ mod tests {
     #[test]
     fn printf_argument_errors() {
         assert_eq!(printf("%d %d", &[json!(1)]), "1 %!d(MISSING)");
-        let extra = sprintf(
-            "%d",
-            &[Some(&json!(1)), Some(&json!(2)), Some(&json!("x")), None],
-        );
+        let extra = sprintf("%d", &[Some(&json!(1)), Some(&json!(2)), Some(&json!("x")), None]);
         assert_eq!(extra, "1%!(EXTRA int=2, string=x, <nil>)");
         assert_eq!(printf("%", &[]), "%!(NOVERB)");
         assert_eq!(printf("%!", &[]), "%!!(MISSING)");
         assert_eq!(printf("%[2]d %[1]d", &[json!(1), json!(2)]), "2 1");
         assert_eq!(printf("%[3]d", &[json!(1)]), "%!d(BADINDEX)");
-        let stars = printf(
-            "%*d|%-*d|%.*f",
-            &[
-                json!(5),
-                json!(1),
-                json!(5),
-                json!(1),
-                json!(2),
-                json!(3.14169),
-            ],
-        );
+        let stars = printf("%*d|%-*d|%.*f", &[json!(5), json!(1), json!(5), json!(1), json!(2), json!(3.14169)]);
         assert_eq!(stars, "    1|1    |3.14");
         assert_eq!(sprintf("%s", &[None]), "%!s(<nil>)");
-        assert_eq!(
-            printf("%d|%t|%z", &[json!(true), json!(1), json!(1)]),
-            "%!d(bool=true)|%!t(int=1)|%!z(int=1)"
-        );
+        assert_eq!(printf("%d|%t|%z", &[json!(true), json!(1), json!(1)]), "%!d(bool=true)|%!t(int=1)|%!z(int=1)");
         assert_eq!(printf("%05d", &[json!(1.5)]), "%!d(float64=001.5)");
     }
 
     #[test]
     fn printf_composites() {
-        assert_eq!(
-            printf("%+q|%#q|%#q", &[json!("é"), json!("a\"b"), json!("a`b")]),
-            "\"\\u00e9\"|`a\"b`|\"a`b\""
-        );
+        assert_eq!(printf("%+q|%#q|%#q", &[json!("é"), json!("a\"b"), json!("a`b")]), "\"\\u00e9\"|`a\"b`|\"a`b\"");
         let a = json!(["a", "b", "c"]);
         let m = json!({"z": 1, "a": "x", "m": [1, "y", null]});
         assert_eq!(
@@ -641,28 +595,12 @@ mod tests {
             "[    a     b     c]|[1    2    3   ]|[\"a\" \"b\" \"c\"]"
         );
         assert_eq!(
-            printf(
-                "%T %T %T %T %T %T",
-                &[
-                    json!(1),
-                    json!(1.5),
-                    json!("s"),
-                    json!(true),
-                    json!([]),
-                    json!({})
-                ]
-            ),
+            printf("%T %T %T %T %T %T", &[json!(1), json!(1.5), json!("s"), json!(true), json!([]), json!({})]),
             "int float64 string bool []interface {} map[string]interface {}"
         );
         let floats = printf(
             "%6.2f|%-8.3e|%08.2f|%+08.2f|%-08.2f",
-            &[
-                json!(-3.14169),
-                json!(1234.5),
-                json!(-3.14169),
-                json!(3.14169),
-                json!(3.14169),
-            ],
+            &[json!(-3.14169), json!(1234.5), json!(-3.14169), json!(3.14169), json!(3.14169)],
         );
         assert_eq!(floats, " -3.14|1.234e+03|-0003.14|+0003.14|3.14    ");
     }

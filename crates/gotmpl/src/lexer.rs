@@ -123,14 +123,7 @@ impl fmt::Display for Item {
 
 /// Scans `input` into tokens. The last item is either `Eof` or `Error`.
 pub(crate) fn lex(input: &str) -> Vec<Item> {
-    let mut l = Lexer {
-        input,
-        pos: 0,
-        start: 0,
-        width: 0,
-        paren_depth: 0,
-        items: Vec::new(),
-    };
+    let mut l = Lexer { input, pos: 0, start: 0, width: 0, paren_depth: 0, items: Vec::new() };
     let mut state = State::Text;
     loop {
         state = match state {
@@ -236,12 +229,7 @@ impl Lexer<'_> {
     }
 
     fn emit_range(&mut self, kind: ItemKind, start: usize, end: usize) {
-        self.items.push(Item {
-            kind,
-            pos: start,
-            val: self.input[start..end].to_string(),
-            line: self.line_at(start),
-        });
+        self.items.push(Item { kind, pos: start, val: self.input[start..end].to_string(), line: self.line_at(start) });
     }
 
     fn ignore(&mut self) {
@@ -249,12 +237,7 @@ impl Lexer<'_> {
     }
 
     fn errorf(&mut self, msg: String) -> State {
-        self.items.push(Item {
-            kind: ItemKind::Error,
-            pos: self.start,
-            val: msg,
-            line: self.line_at(self.start),
-        });
+        self.items.push(Item { kind: ItemKind::Error, pos: self.start, val: msg, line: self.line_at(self.start) });
         State::Done
     }
 
@@ -410,10 +393,7 @@ impl Lexer<'_> {
             }
             c if c.is_ascii() && !c.is_ascii_control() => self.emit(ItemKind::Char),
             c => {
-                return self.errorf(format!(
-                    "unrecognized character in action: {}",
-                    rune_desc(Some(c))
-                ));
+                return self.errorf(format!("unrecognized character in action: {}", rune_desc(Some(c))));
             }
         }
         State::InsideAction
@@ -427,9 +407,7 @@ impl Lexer<'_> {
         }
         // Careful about a trim-marked closing delimiter, which has a minus after a space.
         let last = self.pos - 1;
-        if has_right_trim_marker(&self.input[last..])
-            && self.input[last + TRIM_MARKER_LEN..].starts_with(RIGHT_DELIM)
-        {
+        if has_right_trim_marker(&self.input[last..]) && self.input[last + TRIM_MARKER_LEN..].starts_with(RIGHT_DELIM) {
             self.pos = last;
             if spaces == 1 {
                 return State::RightDelim;
@@ -468,11 +446,7 @@ impl Lexer<'_> {
     /// Scans `.Alphanumeric` or `$Alphanumeric`; the `.` or `$` has been consumed.
     fn lex_field_or_variable(&mut self, kind: ItemKind) -> State {
         if self.at_terminator() {
-            self.emit(if kind == ItemKind::Variable {
-                ItemKind::Variable
-            } else {
-                ItemKind::Dot
-            });
+            self.emit(if kind == ItemKind::Variable { ItemKind::Variable } else { ItemKind::Dot });
             return State::InsideAction;
         }
         while self.peek().is_some_and(is_alphanumeric) {
@@ -647,26 +621,19 @@ mod tests {
     #[test]
     fn comments_vanish() {
         use ItemKind::*;
-        assert_eq!(
-            kinds("a {{- /* c */ -}} b"),
-            vec![(Text, "a".into()), (Text, "b".into()), (Eof, "".into())]
-        );
+        assert_eq!(kinds("a {{- /* c */ -}} b"), vec![(Text, "a".into()), (Text, "b".into()), (Eof, "".into())]);
         assert_eq!(kinds("{{/* x */ }}").last().map(|i| i.0), Some(Error));
     }
 
     #[test]
     fn keywords_and_declarations() {
         use ItemKind::*;
-        let k: Vec<ItemKind> = lex("{{range $i, $v := .}}{{$x = 1}}{{end}}")
-            .into_iter()
-            .map(|i| i.kind)
-            .collect();
+        let k: Vec<ItemKind> = lex("{{range $i, $v := .}}{{$x = 1}}{{end}}").into_iter().map(|i| i.kind).collect();
         assert_eq!(
             k,
             vec![
-                LeftDelim, Range, Space, Variable, Char, Space, Variable, Space, Declare, Space,
-                Dot, RightDelim, LeftDelim, Variable, Space, Assign, Space, Number, RightDelim,
-                LeftDelim, End, RightDelim, Eof
+                LeftDelim, Range, Space, Variable, Char, Space, Variable, Space, Declare, Space, Dot, RightDelim,
+                LeftDelim, Variable, Space, Assign, Space, Number, RightDelim, LeftDelim, End, RightDelim, Eof
             ]
         );
     }

@@ -153,15 +153,8 @@ impl Template {
             (false, true, "{{json .}}".to_string())
         } else {
             let table = format.starts_with(TABLE_KEY);
-            let body = if table {
-                &format[TABLE_KEY.len()..]
-            } else {
-                format
-            };
-            let body = body
-                .trim_matches(' ')
-                .replace("\\t", "\t")
-                .replace("\\n", "\n");
+            let body = if table { &format[TABLE_KEY.len()..] } else { format };
+            let body = body.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n");
             (table, false, body)
         };
         let mut t = Template::parse_named("", &text)?;
@@ -222,18 +215,11 @@ impl Template {
     }
 
     fn source(&self) -> exec::Source<'_> {
-        exec::Source {
-            name: &self.name,
-            text: &self.text,
-            tree: &self.tree,
-        }
+        exec::Source { name: &self.name, text: &self.text, tree: &self.tree }
     }
 
     fn options(&self, header: bool) -> exec::Options {
-        exec::Options {
-            missing_key_error: self.missing_key == MissingKey::Error,
-            header,
-        }
+        exec::Options { missing_key_error: self.missing_key == MissingKey::Error, header }
     }
 
     /// Renders the template against `data`.

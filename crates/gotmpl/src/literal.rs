@@ -103,8 +103,7 @@ pub(crate) fn unquote(quoted: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(s.len());
     while !s.is_empty() {
         let b = s.as_bytes();
-        let byte_escape =
-            b.len() > 1 && b[0] == b'\\' && (b[1] == b'x' || (b'0'..=b'7').contains(&b[1]));
+        let byte_escape = b.len() > 1 && b[0] == b'\\' && (b[1] == b'x' || (b'0'..=b'7').contains(&b[1]));
         let (c, rest) = unquote_char(s, '"')?;
         if byte_escape {
             bytes.push(u8::try_from(u32::from(c)).ok()?);
@@ -123,10 +122,7 @@ mod tests {
 
     #[test]
     fn unquote_go_strings() {
-        assert_eq!(
-            unquote(r#""a\tb\"c\x41\101\u00e9""#).as_deref(),
-            Some("a\tb\"cAAé")
-        );
+        assert_eq!(unquote(r#""a\tb\"c\x41\101\u00e9""#).as_deref(), Some("a\tb\"cAAé"));
         assert_eq!(unquote("`a\\n\r`").as_deref(), Some("a\\n"));
         assert_eq!(unquote(r#""\'""#), None);
         assert_eq!(unquote(r#""\xff""#).as_deref(), Some("\u{fffd}"));

@@ -47,12 +47,7 @@ impl fmt::Display for Parsed {
 pub(crate) fn parse(name: &str, text: &str) -> PResult<Tree> {
     let mut items = lex(text);
     if items.is_empty() {
-        items.push(Item {
-            kind: ItemKind::Eof,
-            pos: 0,
-            val: String::new(),
-            line: 1,
-        });
+        items.push(Item { kind: ItemKind::Eof, pos: 0, val: String::new(), line: 1 });
     }
     let mut p = Parser {
         name,
@@ -83,8 +78,7 @@ struct Parser<'a> {
 }
 
 fn is_empty_tree(list: &List) -> bool {
-    list.iter()
-        .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+    list.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
 }
 
 impl Parser<'_> {
@@ -121,10 +115,7 @@ impl Parser<'_> {
     }
 
     fn errorf(&self, message: impl Into<String>) -> ParseFailure {
-        ParseFailure {
-            line: self.items[self.high].line,
-            message: message.into(),
-        }
+        ParseFailure { line: self.items[self.high].line, message: message.into() }
     }
 
     fn unexpected(&self, token: &Item, context: &str) -> ParseFailure {
@@ -192,11 +183,9 @@ impl Parser<'_> {
 
     fn add_definition(&mut self, name: String, list: List) -> PResult<()> {
         match self.tree.defs.get(&name) {
-            Some(existing) if !is_empty_tree(existing) && !is_empty_tree(&list) => Err(self
-                .errorf(format!(
-                    "template: multiple definition of template {}",
-                    gofmt::quote(&name)
-                ))),
+            Some(existing) if !is_empty_tree(existing) && !is_empty_tree(&list) => {
+                Err(self.errorf(format!("template: multiple definition of template {}", gofmt::quote(&name))))
+            }
             Some(_) if is_empty_tree(&list) => Ok(()),
             _ => {
                 self.tree.defs.insert(name, list);
@@ -247,11 +236,7 @@ impl Parser<'_> {
         let node = match token.kind {
             ItemKind::Block => self.block_control()?,
             ItemKind::Break | ItemKind::Continue => {
-                let word = if token.kind == ItemKind::Break {
-                    "break"
-                } else {
-                    "continue"
-                };
+                let word = if token.kind == ItemKind::Break { "break" } else { "continue" };
                 let t = self.next_non_space();
                 if t.kind != ItemKind::RightDelim {
                     return Err(self.unexpected(&t, &format!("{{{{{word}}}}}")));
@@ -259,11 +244,7 @@ impl Parser<'_> {
                 if self.range_depth == 0 {
                     return Err(self.errorf(format!("{{{{{word}}}}} outside {{{{range}}}}")));
                 }
-                if token.kind == ItemKind::Break {
-                    Node::Break
-                } else {
-                    Node::Continue
-                }
+                if token.kind == ItemKind::Break { Node::Break } else { Node::Continue }
             }
             ItemKind::Else => {
                 let peek = self.peek_non_space();
@@ -320,18 +301,12 @@ impl Parser<'_> {
         };
         self.vars.truncate(vars_len);
         self.depth -= 1;
-        Ok(Branch {
-            pipe,
-            list,
-            else_list,
-        })
+        Ok(Branch { pipe, list, else_list })
     }
 
     fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
         match token.kind {
-            ItemKind::String | ItemKind::RawString => {
-                unquote(&token.val).ok_or_else(|| self.errorf("invalid syntax"))
-            }
+            ItemKind::String | ItemKind::RawString => unquote(&token.val).ok_or_else(|| self.errorf("invalid syntax")),
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -346,11 +321,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        Ok(Node::Template(TemplateCall {
-            pos: token.pos,
-            name,
-            pipe,
-        }))
+        Ok(Node::Template(TemplateCall { pos: token.pos, name, pipe }))
     }
 
     fn block_control(&mut self) -> PResult<Node> {
@@ -362,21 +333,12 @@ impl Parser<'_> {
         let list = self.parse_body(CONTEXT)?;
         self.depth -= 1;
         self.add_definition(name.clone(), list)?;
-        Ok(Node::Template(TemplateCall {
-            pos: token.pos,
-            name,
-            pipe: Some(pipe),
-        }))
+        Ok(Node::Template(TemplateCall { pos: token.pos, name, pipe: Some(pipe) }))
     }
 
     fn pipeline(&mut self, context: &str, end: ItemKind) -> PResult<Pipe> {
         let token = self.peek_non_space();
-        let mut pipe = Pipe {
-            pos: token.pos,
-            is_assign: false,
-            decl: Vec::new(),
-            cmds: Vec::new(),
-        };
+        let mut pipe = Pipe { pos: token.pos, is_assign: false, decl: Vec::new(), cmds: Vec::new() };
         // Declarations need three tokens of look-ahead: `$x foo` is an argument, `$x :=` is not.
         loop {
             let v = self.peek_non_space();
@@ -452,10 +414,7 @@ impl Parser<'_> {
                     | Operand::Number { .. }
                     | Operand::String { .. }
             ) {
-                return Err(self.errorf(format!(
-                    "non executable command in pipeline stage {}",
-                    i + 1
-                )));
+                return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
             }
         }
         Ok(())
@@ -510,16 +469,9 @@ impl Parser<'_> {
             | Operand::Number { .. }
             | Operand::Nil { .. }
             | Operand::Dot { .. } => {
-                return Err(self.errorf(format!(
-                    "unexpected . after term {}",
-                    gofmt::quote(&node.to_string())
-                )));
+                return Err(self.errorf(format!("unexpected . after term {}", gofmt::quote(&node.to_string()))));
             }
-            other => Operand::Chain {
-                pos,
-                node: Box::new(other),
-                fields,
-            },
+            other => Operand::Chain { pos, node: Box::new(other), fields },
         }))
     }
 
@@ -529,40 +481,23 @@ impl Parser<'_> {
         Ok(Some(match token.kind {
             ItemKind::Identifier => {
                 if !funcs::exists(&token.val) {
-                    return Err(
-                        self.errorf(format!("function {} not defined", gofmt::quote(&token.val)))
-                    );
+                    return Err(self.errorf(format!("function {} not defined", gofmt::quote(&token.val))));
                 }
-                Operand::Identifier {
-                    pos,
-                    name: token.val,
-                }
+                Operand::Identifier { pos, name: token.val }
             }
             ItemKind::Dot => Operand::Dot { pos },
             ItemKind::Nil => Operand::Nil { pos },
             ItemKind::Variable => {
                 if !self.vars.contains(&token.val) {
-                    return Err(
-                        self.errorf(format!("undefined variable {}", gofmt::quote(&token.val)))
-                    );
+                    return Err(self.errorf(format!("undefined variable {}", gofmt::quote(&token.val))));
                 }
-                Operand::Variable {
-                    pos,
-                    idents: vec![token.val],
-                }
+                Operand::Variable { pos, idents: vec![token.val] }
             }
-            ItemKind::Field => Operand::Field {
-                pos,
-                idents: vec![token.val[1..].to_string()],
-            },
-            ItemKind::Bool => Operand::Bool {
-                pos,
-                val: token.val == "true",
-            },
-            ItemKind::CharConstant | ItemKind::Complex | ItemKind::Number => Operand::Number {
-                pos,
-                num: self.number(&token)?,
-            },
+            ItemKind::Field => Operand::Field { pos, idents: vec![token.val[1..].to_string()] },
+            ItemKind::Bool => Operand::Bool { pos, val: token.val == "true" },
+            ItemKind::CharConstant | ItemKind::Complex | ItemKind::Number => {
+                Operand::Number { pos, num: self.number(&token)? }
+            }
             ItemKind::LeftParen => {
                 self.enter()?;
                 let pipe = self.pipeline("parenthesized pipeline", ItemKind::RightParen)?;
@@ -571,11 +506,7 @@ impl Parser<'_> {
             }
             ItemKind::String | ItemKind::RawString => {
                 let text = unquote(&token.val).ok_or_else(|| self.errorf("invalid syntax"))?;
-                Operand::String {
-                    pos,
-                    quoted: token.val,
-                    text,
-                }
+                Operand::String { pos, quoted: token.val, text }
             }
             _ => {
                 self.backup();
@@ -586,17 +517,10 @@ impl Parser<'_> {
 
     fn number(&self, token: &Item) -> PResult<Number> {
         let text = token.val.as_str();
-        let mut n = Number {
-            text: text.to_string(),
-            int: None,
-            uint: None,
-            float: None,
-            is_char: false,
-        };
+        let mut n = Number { text: text.to_string(), int: None, uint: None, float: None, is_char: false };
         if token.kind == ItemKind::CharConstant {
             let inner = &text[1..];
-            let (c, tail) =
-                unquote_char(inner, '\'').ok_or_else(|| self.errorf("invalid syntax"))?;
+            let (c, tail) = unquote_char(inner, '\'').ok_or_else(|| self.errorf("invalid syntax"))?;
             if tail != "'" {
                 return Err(self.errorf(format!("malformed character constant: {text}")));
             }
@@ -660,10 +584,7 @@ mod tests {
     #[test]
     fn node_strings_match_go() {
         assert_eq!(action_string("{{.A.B}}"), ".A.B");
-        assert_eq!(
-            action_string("{{$x := index .M \"k\" 1}}"),
-            "$x := index .M \"k\" 1"
-        );
+        assert_eq!(action_string("{{$x := index .M \"k\" 1}}"), "$x := index .M \"k\" 1");
         assert_eq!(action_string("{{ .X | printf `%s` }}"), ".X | printf `%s`");
         assert_eq!(action_string("{{(len .A).B}}"), "(len .A).B");
         assert_eq!(action_string("{{eq (len .) 0}}"), "eq (len .) 0");
@@ -673,9 +594,7 @@ mod tests {
     #[test]
     fn chain_positions_point_at_the_second_field() {
         let tree = parse("", "{{.Metadata.I}}").unwrap_or_default();
-        let Some(Node::Action(p)) = tree.root.first() else {
-            panic!("not an action")
-        };
+        let Some(Node::Action(p)) = tree.root.first() else { panic!("not an action") };
         assert_eq!(p.cmds[0].args[0].pos(), 11);
     }
 
@@ -688,54 +607,27 @@ mod tests {
         assert_eq!(err("{{}}"), "1: missing value for command");
         assert_eq!(err("{{.Foo}"), "1: unexpected \"}\" in operand");
         assert_eq!(err("{{$x}}"), "1: undefined variable \"$x\"");
-        assert_eq!(
-            err("{{.X | 3}}"),
-            "1: non executable command in pipeline stage 2"
-        );
+        assert_eq!(err("{{.X | 3}}"), "1: non executable command in pipeline stage 2");
         assert_eq!(err("{{break}}"), "1: {{break}} outside {{range}}");
-        assert_eq!(
-            err("{{range .}}{{else}}{{else}}{{end}}"),
-            "1: expected end; found {{else}}"
-        );
+        assert_eq!(err("{{range .}}{{else}}{{else}}{{end}}"), "1: expected end; found {{else}}");
         assert_eq!(err("a\n{{if .X}}\n{{.Y"), "3: unclosed action");
-        assert_eq!(
-            err("{{if\n.X}}{{(.Y\n}}"),
-            "3: unclosed left paren in action started at :2"
-        );
-        assert_eq!(
-            err("{{\"a\".B}}"),
-            "1: unexpected . after term \"\\\"a\\\"\""
-        );
+        assert_eq!(err("{{if\n.X}}{{(.Y\n}}"), "3: unclosed left paren in action started at :2");
+        assert_eq!(err("{{\"a\".B}}"), "1: unexpected . after term \"\\\"a\\\"\"");
         assert_eq!(err("{{08}}"), "1: integer overflow: \"08\"");
         assert_eq!(err("{{\"\\q\"}}"), "1: invalid syntax");
-        assert_eq!(
-            err("{{range $a, $b, $c := .}}{{end}}"),
-            "1: too many declarations in range"
-        );
-        assert_eq!(
-            err("{{range $a, 1}}{{end}}"),
-            "1: range can only initialize variables"
-        );
-        assert_eq!(
-            err("{{if .}}{{else if .}}{{else with .}}{{end}}"),
-            "1: unexpected <with> in input"
-        );
+        assert_eq!(err("{{range $a, $b, $c := .}}{{end}}"), "1: too many declarations in range");
+        assert_eq!(err("{{range $a, 1}}{{end}}"), "1: range can only initialize variables");
+        assert_eq!(err("{{if .}}{{else if .}}{{else with .}}{{end}}"), "1: unexpected <with> in input");
         assert_eq!(err("{{'ab'}}"), "1: malformed character constant: 'ab'");
         assert_eq!(err("{{$x=1}}"), "1: bad character U+003D '='");
         assert_eq!(err("{{ /* x */ }}"), "1: unexpected \"/\" in command");
-        assert_eq!(
-            err("{{with $a, $b := .}}{{end}}"),
-            "1: too many declarations in with"
-        );
+        assert_eq!(err("{{with $a, $b := .}}{{end}}"), "1: too many declarations in with");
     }
 
     #[test]
     fn variables_scope_to_their_control_structure() {
         assert_eq!(err("{{if $x := .}}{{$x}}{{else}}{{$x}}{{end}}"), "ok");
-        assert_eq!(
-            err("{{if $x := .}}{{end}}{{$x}}"),
-            "1: undefined variable \"$x\""
-        );
+        assert_eq!(err("{{if $x := .}}{{end}}{{$x}}"), "1: undefined variable \"$x\"");
         assert_eq!(err("{{$x := 1}}{{$x = 2}}{{$x}}"), "ok");
     }
 
@@ -762,8 +654,7 @@ mod tests {
 
     #[test]
     fn defines_and_blocks() {
-        let tree =
-            parse("", "{{define \"a\"}}x{{end}}{{block \"b\" .}}y{{end}}").unwrap_or_default();
+        let tree = parse("", "{{define \"a\"}}x{{end}}{{block \"b\" .}}y{{end}}").unwrap_or_default();
         assert_eq!(tree.defs.len(), 2);
         assert_eq!(tree.root.len(), 1);
         assert_eq!(
@@ -776,11 +667,7 @@ mod tests {
     fn deep_nesting_is_rejected_not_overflowed() {
         let text = "{{if .}}".repeat(MAX_DEPTH + 1);
         assert_eq!(err(&text), "1: max expression depth exceeded");
-        let text = format!(
-            "{{{{{}1{}}}}}",
-            "(".repeat(MAX_DEPTH + 1),
-            ")".repeat(MAX_DEPTH + 1)
-        );
+        let text = format!("{{{{{}1{}}}}}", "(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
         assert_eq!(err(&text), "1: max expression depth exceeded");
     }
 }

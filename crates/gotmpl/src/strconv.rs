@@ -61,8 +61,7 @@ pub(crate) fn quote_with(s: &str, quote: char, ascii_only: bool) -> String {
 }
 
 pub(crate) fn can_backquote(s: &str) -> bool {
-    s.chars()
-        .all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !c.is_control()))
+    s.chars().all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !c.is_control()))
 }
 
 /// Decimal digits (no trailing zeros) and decimal point position of `v`, rounded to
@@ -124,11 +123,7 @@ pub(crate) fn format_float(v: f64, fmt: char, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     let mut out = String::new();
     if v.is_sign_negative() {
@@ -201,9 +196,6 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(
-            quote("a\tb\"c\\\u{1}é\u{a0}"),
-            "\"a\\tb\\\"c\\\\\\x01é\\u00a0\""
-        );
+        assert_eq!(quote("a\tb\"c\\\u{1}é\u{a0}"), "\"a\\tb\\\"c\\\\\\x01é\\u00a0\"");
     }
 }

@@ -164,8 +164,7 @@ impl TabWriter {
     /// Takes the formatted output produced so far, without flushing.
     pub fn take_output(&mut self) -> String {
         let out = std::mem::take(&mut self.out);
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Flushes and returns all formatted output.
@@ -184,10 +183,7 @@ impl TabWriter {
     fn terminate_cell(&mut self, htab: bool) -> usize {
         self.cell.htab = htab;
         let cell = std::mem::take(&mut self.cell);
-        let line = self
-            .lines
-            .last_mut()
-            .expect("lines always holds the current line");
+        let line = self.lines.last_mut().expect("lines always holds the current line");
         line.push(cell);
         line.len()
     }
@@ -332,26 +328,15 @@ mod tests {
     #[test]
     fn column_blocks_are_contiguous() {
         // From Go's package documentation: b and c are in distinct columns.
-        let mut tw = TabWriter::new(TabConfig {
-            minwidth: 0,
-            padding: 0,
-            debug: true,
-            ..TabConfig::default()
-        });
+        let mut tw = TabWriter::new(TabConfig { minwidth: 0, padding: 0, debug: true, ..TabConfig::default() });
         tw.write_str("aaaa\tbbb\td\naa\tb\tdd\na\t\naa\tcccc\teee\n");
-        assert_eq!(
-            tw.finish(),
-            "aaaa|bbb|d\naa  |b  |dd\na   |\naa  |cccc|eee\n"
-        );
+        assert_eq!(tw.finish(), "aaaa|bbb|d\naa  |b  |dd\na   |\naa  |cccc|eee\n");
     }
 
     #[test]
     fn wide_characters_count_double() {
         assert_eq!(docker("名前\tX\nab\tY\n"), "名前      X\nab        Y\n");
-        assert_eq!(
-            docker("naïve_name_long\tX\nab\tY\n"),
-            "naïve_name_long   X\nab                Y\n"
-        );
+        assert_eq!(docker("naïve_name_long\tX\nab\tY\n"), "naïve_name_long   X\nab                Y\n");
     }
 
     #[test]
@@ -364,30 +349,17 @@ mod tests {
 
     #[test]
     fn align_right_and_tab_padding() {
-        let mut tw = TabWriter::new(TabConfig {
-            minwidth: 0,
-            padding: 1,
-            align_right: true,
-            ..TabConfig::default()
-        });
+        let mut tw = TabWriter::new(TabConfig { minwidth: 0, padding: 1, align_right: true, ..TabConfig::default() });
         tw.write_str("a\tbbb\t\nccc\td\t\n");
         assert_eq!(tw.finish(), "   a bbb\n ccc   d\n");
-        let mut tw = TabWriter::new(TabConfig {
-            minwidth: 0,
-            tabwidth: 8,
-            padding: 1,
-            padchar: b'\t',
-            ..TabConfig::default()
-        });
+        let mut tw =
+            TabWriter::new(TabConfig { minwidth: 0, tabwidth: 8, padding: 1, padchar: b'\t', ..TabConfig::default() });
         tw.write_str("a\tb\nccccccccc\td\n");
         assert_eq!(tw.finish(), "a\t\tb\nccccccccc\td\n");
     }
 
     #[test]
     fn formfeed_ends_columns() {
-        assert_eq!(
-            docker("a\tb\n\x0clonger text\tc\n"),
-            "a         b\n\nlonger text   c\n"
-        );
+        assert_eq!(docker("a\tb\n\x0clonger text\tc\n"), "a         b\n\nlonger text   c\n");
     }
 }

@@ -175,12 +175,7 @@ fn matches_go_text_template() {
             (got != *want).then(|| format!("template {text:?}\n   want {want:?}\n    got {got:?}"))
         })
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -192,49 +187,32 @@ fn doc_examples() {
     let mut tw = TabWriter::new(Default::default());
     tw.write_str("CONTAINER ID\tIMAGE\tNAMES\n");
     tw.write_str("4c01db0b339c\tubuntu\tweb\n");
-    assert_eq!(
-        tw.finish(),
-        "CONTAINER ID   IMAGE     NAMES\n4c01db0b339c   ubuntu    web\n"
-    );
+    assert_eq!(tw.finish(), "CONTAINER ID   IMAGE     NAMES\n4c01db0b339c   ubuntu    web\n");
 }
 
 #[test]
 fn dollar_is_the_root_everywhere() {
     let d = data();
+    assert_eq!(run("{{range .Mounts}}{{$.Names}}:{{.Source}} {{end}}", &d), "web:/data web:/logs ");
     assert_eq!(
-        run("{{range .Mounts}}{{$.Names}}:{{.Source}} {{end}}", &d),
-        "web:/data web:/logs "
-    );
-    assert_eq!(
-        run(
-            "{{range $m := .Mounts}}{{range $.Tags}}{{$m.Source}}{{.}} {{end}}{{end}}",
-            &d
-        ),
+        run("{{range $m := .Mounts}}{{range $.Tags}}{{$m.Source}}{{.}} {{end}}{{end}}", &d),
         "/dataa /datab /datac /logsa /logsb /logsc "
     );
-    assert_eq!(
-        run("{{with .State}}{{$.ID}}/{{.Status}}{{end}}", &d),
-        "4c01db0b339c/running"
-    );
+    assert_eq!(run("{{with .State}}{{$.ID}}/{{.Status}}{{end}}", &d), "4c01db0b339c/running");
 }
 
 #[test]
 fn defined_templates() {
     // Go: `[t1]<t1>[<no value>]` for the same template over a context named t1.
-    let t = "{{define \"T\"}}[{{.}}]{{end}}{{template \"T\" .Names}}{{block \"B\" .Names}}<{{.}}>{{end}}{{template \"T\"}}";
+    let t =
+        "{{define \"T\"}}[{{.}}]{{end}}{{template \"T\" .Names}}{{block \"B\" .Names}}<{{.}}>{{end}}{{template \"T\"}}";
     assert_eq!(run(t, &data()), "[web]<web>[<no value>]");
     // Errors inside a defined template name it, but locate it in the parsed text.
     assert_eq!(
-        run(
-            "{{define \"R\"}}{{template \"R\" .}}{{end}}{{template \"R\" .}}",
-            &data()
-        ),
+        run("{{define \"R\"}}{{template \"R\" .}}{{end}}{{template \"R\" .}}", &data()),
         "ERR template: :1:25: executing \"R\" at <{{template \"R\" .}}>: exceeded maximum template depth (300)"
     );
-    assert_eq!(
-        run("{{define \"V\"}}{{$}}{{end}}{{template \"V\" 3}}", &data()),
-        "3"
-    );
+    assert_eq!(run("{{define \"V\"}}{{$}}{{end}}{{template \"V\" 3}}", &data()), "3");
 }
 
 // docker formats lists from typed Go structs, so integers are ints and string lists are
@@ -242,29 +220,14 @@ fn defined_templates() {
 #[test]
 fn typed_struct_behaviour() {
     let d = data();
-    assert_eq!(
-        run("{{join .Args \",\"}}|{{join .Missing \",\"}}", &d),
-        "-g,daemon off;|"
-    );
+    assert_eq!(run("{{join .Args \",\"}}|{{join .Missing \",\"}}", &d), "-g,daemon off;|");
     assert_eq!(
         run("{{join .Mounts \",\"}}", &d),
         "ERR template: :1:7: executing \"\" at <.Mounts>: wrong type for value; expected []string; got []interface {}"
     );
-    assert_eq!(
-        run("{{printf \"%d|%5d|%x\" .State.Pid .Count .Count}}", &d),
-        "4242|    3|3"
-    );
-    assert_eq!(
-        run(
-            "{{if and .State.Running (eq .State.ExitCode 0)}}ok{{end}}",
-            &d
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run("{{eq .Size 1.5}} {{lt .Count 3.5}} {{eq .Count 3.0}}", &d),
-        "true true true"
-    );
+    assert_eq!(run("{{printf \"%d|%5d|%x\" .State.Pid .Count .Count}}", &d), "4242|    3|3");
+    assert_eq!(run("{{if and .State.Running (eq .State.ExitCode 0)}}ok{{end}}", &d), "ok");
+    assert_eq!(run("{{eq .Size 1.5}} {{lt .Count 3.5}} {{eq .Count 3.0}}", &d), "true true true");
     let big = json!({"Size": 1234567, "Float": 1234567.0, "Huge": u64::MAX});
     assert_eq!(
         run("{{.Size}} {{.Float}} {{.Huge}} {{json .}}", &big),
@@ -276,35 +239,20 @@ fn typed_struct_behaviour() {
 fn docker_docs_examples() {
     let d = data();
     let cases = [
-        (
-            "{{.ID}}: {{.Command}}",
-            "4c01db0b339c: \"nginx -g 'daemon off;'\"",
-        ),
-        (
-            "{{json .Config.Labels}}",
-            r#"{"com.example.vendor":"ACME","empty":"","version":"1.0"}"#,
-        ),
+        ("{{.ID}}: {{.Command}}", "4c01db0b339c: \"nginx -g 'daemon off;'\""),
+        ("{{json .Config.Labels}}", r#"{"com.example.vendor":"ACME","empty":"","version":"1.0"}"#),
         ("{{range .Mounts}}{{.Source}}{{end}}", "/data/logs"),
         ("{{index .Config.Labels \"com.example.vendor\"}}", "ACME"),
         ("{{.State.Running}}", "true"),
         ("{{printf \"%-10s|\" .Names}}", "web       |"),
         ("{{upper .Names}}", "WEB"),
-        (
-            "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}",
-            "com.example.vendor=ACME;empty=;version=1.0;",
-        ),
+        ("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}", "com.example.vendor=ACME;empty=;version=1.0;"),
         (
             "{{range $p, $conf := .NetworkSettings.Ports}}{{$p}} -> {{(index $conf 0).HostPort}}{{end}}",
             "ERR template: :1:58: executing \"\" at <index $conf 0>: error calling index: index of untyped nil",
         ),
-        (
-            "{{.NetworkSettings.Networks.bridge.IPAddress}}",
-            "172.17.0.2",
-        ),
-        (
-            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-            "172.17.0.2 10.0.0.5 ",
-        ),
+        ("{{.NetworkSettings.Networks.bridge.IPAddress}}", "172.17.0.2"),
+        ("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "172.17.0.2 10.0.0.5 "),
     ];
     for (text, want) in cases {
         assert_eq!(run(text, &d), want, "{text}");
@@ -315,10 +263,7 @@ fn docker_docs_examples() {
 fn whitespace_trimming_across_lines() {
     let t = "{{- range .Tags }}\n  - {{ . }}\n{{- end }}\n";
     assert_eq!(run(t, &data()), "\n  - a\n  - b\n  - c\n");
-    assert_eq!(
-        run("{{ .Names -}}\n\n\t {{- .Image }}", &data()),
-        "webnginx:latest"
-    );
+    assert_eq!(run("{{ .Names -}}\n\n\t {{- .Image }}", &data()), "webnginx:latest");
 }
 
 #[test]
@@ -345,13 +290,9 @@ fn missing_key_error_mode() {
 #[test]
 fn error_display_and_fields() {
     let err = Template::parse_plain("{{foo}}").err();
-    assert_eq!(
-        err.as_ref().map(ToString::to_string).as_deref(),
-        Some("template: :1: function \"foo\" not defined")
-    );
-    let err = Template::parse_named("version", "x\n{{.Client.Nope.X}}")
-        .and_then(|t| t.render(&json!({"Client": "c"})))
-        .err();
+    assert_eq!(err.as_ref().map(ToString::to_string).as_deref(), Some("template: :1: function \"foo\" not defined"));
+    let err =
+        Template::parse_named("version", "x\n{{.Client.Nope.X}}").and_then(|t| t.render(&json!({"Client": "c"}))).err();
     assert_eq!(
         err,
         Some(TemplateError::Exec {
@@ -380,10 +321,7 @@ fn docker_format_conventions() {
     assert_eq!(t.text(), "{{.ID}}\n");
     let t = Template::parse("json").expect("parses");
     assert!(t.is_json());
-    assert_eq!(
-        t.render(&json!({"b": 1, "a": "<"})),
-        Ok(r#"{"a":"<","b":1}"#.to_string())
-    );
+    assert_eq!(t.render(&json!({"b": 1, "a": "<"})), Ok(r#"{"a":"<","b":1}"#.to_string()));
     let t = Template::parse("table").expect("parses");
     assert!(t.is_table() && t.text().is_empty());
     let t = Template::parse_plain("table {{.ID}}\\t").expect("parses");
@@ -398,7 +336,8 @@ fn ps_header() -> Value {
     })
 }
 
-const PS_TABLE: &str = "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}";
+const PS_TABLE: &str =
+    "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}";
 
 #[test]
 fn docker_ps_table() {
@@ -425,20 +364,15 @@ fn docker_ps_table() {
 
 #[test]
 fn table_headers_keep_titles() {
-    let t = Template::parse("table {{.ID}}\\t{{upper .Names | printf \"%s!\"}}\\t{{join .Labels \",\"}}\\t{{pad .Image 1 1}}")
-        .expect("parses");
-    assert_eq!(
-        t.render_header(&ps_header()),
-        Ok("CONTAINER ID\tNAMES!\tLABELS\t IMAGE ".to_string())
-    );
+    let t = Template::parse(
+        "table {{.ID}}\\t{{upper .Names | printf \"%s!\"}}\\t{{join .Labels \",\"}}\\t{{pad .Image 1 1}}",
+    )
+    .expect("parses");
+    assert_eq!(t.render_header(&ps_header()), Ok("CONTAINER ID\tNAMES!\tLABELS\t IMAGE ".to_string()));
     // A header that fails keeps what it rendered, as docker's does.
-    let t =
-        Template::parse("table {{.ID}}\\t{{index .Labels \"x\"}}\\t{{.Names}}").expect("parses");
+    let t = Template::parse("table {{.ID}}\\t{{index .Labels \"x\"}}\\t{{.Names}}").expect("parses");
     assert_eq!(
-        t.render_rows(
-            &ps_header(),
-            &[json!({"ID": "abc", "Labels": {"x": "1"}, "Names": "n"})]
-        ),
+        t.render_rows(&ps_header(), &[json!({"ID": "abc", "Labels": {"x": "1"}, "Names": "n"})]),
         Ok("CONTAINER ID   \nabc            1         n\n".to_string())
     );
 }
@@ -446,14 +380,8 @@ fn table_headers_keep_titles() {
 #[test]
 fn non_table_rows_are_newline_terminated() {
     let t = Template::parse("{{.ID}}: {{.Names}}").expect("parses");
-    let rows = [
-        json!({"ID": "a", "Names": "x"}),
-        json!({"ID": "b", "Names": "y"}),
-    ];
-    assert_eq!(
-        t.render_rows(&json!({}), &rows),
-        Ok("a: x\nb: y\n".to_string())
-    );
+    let rows = [json!({"ID": "a", "Names": "x"}), json!({"ID": "b", "Names": "y"})];
+    assert_eq!(t.render_rows(&json!({}), &rows), Ok("a: x\nb: y\n".to_string()));
     let bad = Template::parse("{{.ID.X}}").expect("parses");
     assert!(bad.render_rows(&json!({}), &rows).is_err());
 }
@@ -476,8 +404,7 @@ fn tabwriter_matches_docker_with_wide_characters() {
 /// thread in a debug build.
 #[test]
 fn worst_case_nesting_does_not_overflow_the_stack() {
-    let ifs =
-        |n: usize, inner: &str| format!("{}{inner}{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
+    let ifs = |n: usize, inner: &str| format!("{}{inner}{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
     let parens = |n: usize| format!("{{{{{}1{}}}}}", "(".repeat(n), ")".repeat(n));
     let text = format!(
         "{{{{define \"P\"}}}}{}{{{{end}}}}{{{{define \"R\"}}}}{}{{{{end}}}}{{{{template \"R\" .}}}}",
@@ -485,15 +412,9 @@ fn worst_case_nesting_does_not_overflow_the_stack() {
         ifs(98, "{{template \"P\" .}}{{template \"R\" .}}")
     );
     let got = run(&text, &json!({}));
-    assert!(
-        got.ends_with("exceeded maximum template depth (300)"),
-        "{got}"
-    );
+    assert!(got.ends_with("exceeded maximum template depth (300)"), "{got}");
     assert_eq!(run(&parens(100), &json!({})), "1");
-    assert_eq!(
-        run(&parens(101), &json!({})),
-        "ERR template: :1: max expression depth exceeded"
-    );
+    assert_eq!(run(&parens(101), &json!({})), "ERR template: :1: max expression depth exceeded");
     assert_eq!(run(&ifs(100, "x"), &json!({})), "x");
 }
 
@@ -588,10 +509,7 @@ fn random_templates_never_panic() {
     for _ in 0..3000 {
         let len = 1 + next(12);
         let text: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
-        for t in [Template::parse_plain(&text), Template::parse(&text)]
-            .into_iter()
-            .flatten()
-        {
+        for t in [Template::parse_plain(&text), Template::parse(&text)].into_iter().flatten() {
             let _ = t.render(&d);
             let _ = t.render_header(&d);
             let _ = t.clone().with_missing_key(MissingKey::Error).render(&d);

@@ -61,10 +61,7 @@ impl<'d> Val<'d> {
     }
 
     /// Selects a child of a JSON value, borrowing from the data when the parent does.
-    pub(crate) fn child(
-        &self,
-        pick: impl for<'a> FnOnce(&'a Json) -> Option<&'a Json>,
-    ) -> Option<Self> {
+    pub(crate) fn child(&self, pick: impl for<'a> FnOnce(&'a Json) -> Option<&'a Json>) -> Option<Self> {
         match self {
             Val::Missing => None,
             Val::Json(Cow::Borrowed(j)) => pick(j).map(|c| Val::Json(Cow::Borrowed(c))),

@@ -17,11 +17,7 @@ pub(crate) struct Descriptor {
     pub(crate) media_type: String,
     pub(crate) digest: Digest,
     pub(crate) size: u64,
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_map"
-    )]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_map")]
     pub(crate) annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) platform: Option<Platform>,
@@ -29,13 +25,7 @@ pub(crate) struct Descriptor {
 
 impl Descriptor {
     pub(crate) fn new(media_type: &str, digest: Digest, size: u64) -> Self {
-        Self {
-            media_type: media_type.to_owned(),
-            digest,
-            size,
-            annotations: BTreeMap::new(),
-            platform: None,
-        }
+        Self { media_type: media_type.to_owned(), digest, size, annotations: BTreeMap::new(), platform: None }
     }
 }
 
@@ -77,9 +67,7 @@ pub(crate) struct Index {
     pub(crate) manifests: Vec<Descriptor>,
 }
 
-fn null_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Vec<T>, D::Error> {
+fn null_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     Ok(Option::deserialize(d)?.unwrap_or_default())
 }
 
@@ -130,10 +118,8 @@ mod tests {
 
     #[test]
     fn parses_docker_manifest_json_with_nulls() {
-        let m: Vec<DockerManifest> = serde_json::from_str(
-            r#"[{"Config":"a.json","RepoTags":null,"Layers":["l/layer.tar"]}]"#,
-        )
-        .unwrap();
+        let m: Vec<DockerManifest> =
+            serde_json::from_str(r#"[{"Config":"a.json","RepoTags":null,"Layers":["l/layer.tar"]}]"#).unwrap();
         assert!(m[0].repo_tags.is_empty());
         assert_eq!(m[0].layers, vec!["l/layer.tar".to_string()]);
     }

@@ -13,7 +13,7 @@ use crate::config::{ContainerConfig, Empty, HealthConfig};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChangeError {
     /// The instruction is not one import/commit accepts.
-    #[error("unknown instruction {instruction} in change {line:?}")]
+    #[error("{instruction} is not a valid change command")]
     Unknown {
         /// The instruction word as given.
         instruction: String,
@@ -49,11 +49,8 @@ pub(crate) enum Instruction {
 /// Parses every line, then applies them in order to `config`. Nothing is changed if a line is
 /// invalid.
 pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> Result<(), ChangeError> {
-    let parsed: Vec<Instruction> = changes
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| parse(l))
-        .collect::<Result<_, _>>()?;
+    let parsed: Vec<Instruction> =
+        changes.iter().filter(|l| !l.trim().is_empty()).map(|l| parse(l)).collect::<Result<_, _>>()?;
     apply(config, &parsed);
     Ok(())
 }
@@ -78,10 +75,7 @@ pub(crate) fn apply(config: &mut ContainerConfig, instructions: &[Instruction]) 
                 let env = config.env.get_or_insert_with(Vec::new);
                 for (k, v) in pairs {
                     let entry = format!("{k}={v}");
-                    match env
-                        .iter_mut()
-                        .find(|e| e.split_once('=').map_or(e.as_str(), |(n, _)| n) == k)
-                    {
+                    match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(n, _)| n) == k) {
                         Some(existing) => *existing = entry,
                         None => env.push(entry),
                     }
@@ -93,19 +87,13 @@ pub(crate) fn apply(config: &mut ContainerConfig, instructions: &[Instruction]) 
             }
             Instruction::Healthcheck(h) => config.healthcheck = Some(h.clone()),
             Instruction::Label(pairs) => {
-                config
-                    .labels
-                    .get_or_insert_with(BTreeMap::new)
-                    .extend(pairs.iter().cloned());
+                config.labels.get_or_insert_with(BTreeMap::new).extend(pairs.iter().cloned());
             }
             Instruction::OnBuild(t) => config.on_build.get_or_insert_with(Vec::new).push(t.clone()),
             Instruction::StopSignal(s) => config.stop_signal = Some(s.clone()),
             Instruction::User(u) => config.user = Some(u.clone()),
             Instruction::Volume(v) => {
-                config
-                    .volumes
-                    .get_or_insert_with(BTreeMap::new)
-                    .extend(v.iter().map(|p| (p.clone(), Empty {})));
+                config.volumes.get_or_insert_with(BTreeMap::new).extend(v.iter().map(|p| (p.clone(), Empty {})));
             }
             Instruction::Workdir(w) => {
                 let base = config.working_dir.as_deref().unwrap_or("/");
@@ -118,19 +106,11 @@ pub(crate) fn apply(config: &mut ContainerConfig, instructions: &[Instruction]) 
 /// Parses one change line.
 pub(crate) fn parse(line: &str) -> Result<Instruction, ChangeError> {
     let trimmed = line.trim();
-    let (word, args) = trimmed
-        .split_once(char::is_whitespace)
-        .map_or((trimmed, ""), |(w, a)| (w, a.trim()));
-    let invalid = |reason: &str| ChangeError::Invalid {
-        line: line.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let (word, args) = trimmed.split_once(char::is_whitespace).map_or((trimmed, ""), |(w, a)| (w, a.trim()));
+    let invalid = |reason: &str| ChangeError::Invalid { line: line.to_owned(), reason: reason.to_owned() };
     let need_args = || {
         if args.is_empty() {
-            Err(invalid(&format!(
-                "{} requires at least one argument",
-                word.to_uppercase()
-            )))
+            Err(invalid(&format!("{} requires at least one argument", word.to_uppercase())))
         } else {
             Ok(())
         }
@@ -146,15 +126,11 @@ pub(crate) fn parse(line: &str) -> Result<Instruction, ChangeError> {
         }
         "ENV" => {
             need_args()?;
-            Ok(Instruction::Env(
-                name_values(args, "ENV").map_err(|r| invalid(&r))?,
-            ))
+            Ok(Instruction::Env(name_values(args, "ENV").map_err(|r| invalid(&r))?))
         }
         "LABEL" => {
             need_args()?;
-            Ok(Instruction::Label(
-                name_values(args, "LABEL").map_err(|r| invalid(&r))?,
-            ))
+            Ok(Instruction::Label(name_values(args, "LABEL").map_err(|r| invalid(&r))?))
         }
         "EXPOSE" => {
             need_args()?;
@@ -174,9 +150,7 @@ pub(crate) fn parse(line: &str) -> Result<Instruction, ChangeError> {
         }
         "WORKDIR" => {
             need_args()?;
-            Ok(Instruction::Workdir(
-                unquote(args).map_err(|r| invalid(&r))?,
-            ))
+            Ok(Instruction::Workdir(unquote(args).map_err(|r| invalid(&r))?))
         }
         "USER" => {
             need_args()?;
@@ -192,29 +166,18 @@ pub(crate) fn parse(line: &str) -> Result<Instruction, ChangeError> {
         }
         "ONBUILD" => {
             need_args()?;
-            let (w, rest) = args
-                .split_once(char::is_whitespace)
-                .map_or((args, ""), |(w, r)| (w, r.trim()));
+            let (w, rest) = args.split_once(char::is_whitespace).map_or((args, ""), |(w, r)| (w, r.trim()));
             let w = w.to_ascii_uppercase();
             if matches!(w.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
                 return Err(invalid(&format!("{w} isn't allowed as an ONBUILD trigger")));
             }
-            Ok(Instruction::OnBuild(if rest.is_empty() {
-                w
-            } else {
-                format!("{w} {rest}")
-            }))
+            Ok(Instruction::OnBuild(if rest.is_empty() { w } else { format!("{w} {rest}") }))
         }
         "HEALTHCHECK" => {
             need_args()?;
-            healthcheck(args)
-                .map(Instruction::Healthcheck)
-                .map_err(|r| invalid(&r))
+            healthcheck(args).map(Instruction::Healthcheck).map_err(|r| invalid(&r))
         }
-        _ => Err(ChangeError::Unknown {
-            instruction: word.to_owned(),
-            line: line.to_owned(),
-        }),
+        _ => Err(ChangeError::Unknown { instruction: word.to_owned(), line: line.to_owned() }),
     }
 }
 
@@ -305,9 +268,7 @@ fn name_values(args: &str, what: &str) -> Result<Vec<(String, String)>, String> 
     let raw = raw_words(args)?;
     let first_has_eq = raw.first().is_some_and(|w| w.contains('='));
     if !first_has_eq {
-        let (k, v) = args
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| format!("{what} must have two arguments"))?;
+        let (k, v) = args.split_once(char::is_whitespace).ok_or_else(|| format!("{what} must have two arguments"))?;
         let key = unquote(k)?;
         if key.is_empty() {
             return Err(format!("{what} names can not be blank"));
@@ -316,9 +277,9 @@ fn name_values(args: &str, what: &str) -> Result<Vec<(String, String)>, String> 
     }
     let mut out = Vec::new();
     for w in raw {
-        let (k, v) = w.split_once('=').ok_or_else(|| {
-            format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value")
-        })?;
+        let (k, v) = w
+            .split_once('=')
+            .ok_or_else(|| format!("Syntax error - can't find = in {w:?}. Must be of the form: name=value"))?;
         let key = unquote(k)?;
         if key.is_empty() {
             return Err(format!("{what} names can not be blank"));
@@ -335,10 +296,7 @@ fn expose(spec: &str) -> Result<Vec<String>, String> {
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
         return Err(format!("invalid proto: {proto}"));
     }
-    let port = |s: &str| {
-        s.parse::<u16>()
-            .map_err(|_| format!("invalid containerPort: {s}"))
-    };
+    let port = |s: &str| s.parse::<u16>().map_err(|_| format!("invalid containerPort: {s}"));
     let (lo, hi) = match ports.split_once('-') {
         Some((a, b)) => (port(a)?, port(b)?),
         None => (port(ports)?, port(ports)?),
@@ -354,19 +312,12 @@ fn valid_signal(s: &str) -> bool {
         return (1..=64).contains(&n);
     }
     let name = s.strip_prefix("SIG").unwrap_or(s);
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-')
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-')
 }
 
 /// Docker's WORKDIR: relative paths are joined to the current one; the result is clean and absolute.
 fn resolve_workdir(current: &str, requested: &str) -> String {
-    let joined = if requested.starts_with('/') {
-        requested.to_owned()
-    } else {
-        format!("{current}/{requested}")
-    };
+    let joined = if requested.starts_with('/') { requested.to_owned() } else { format!("{current}/{requested}") };
     let mut parts: Vec<&str> = Vec::new();
     for c in joined.split('/') {
         match c {
@@ -382,35 +333,24 @@ fn resolve_workdir(current: &str, requested: &str) -> String {
 
 fn healthcheck(args: &str) -> Result<HealthConfig, String> {
     if args.eq_ignore_ascii_case("NONE") {
-        return Ok(HealthConfig {
-            test: vec!["NONE".into()],
-            ..Default::default()
-        });
+        return Ok(HealthConfig { test: vec!["NONE".into()], ..Default::default() });
     }
     let mut h = HealthConfig::default();
     let mut rest = args;
     while let Some(flag) = rest.strip_prefix("--") {
         let (f, r) = flag.split_once(char::is_whitespace).unwrap_or((flag, ""));
         rest = r.trim_start();
-        let (name, value) = f
-            .split_once('=')
-            .ok_or_else(|| format!("missing value for --{f}"))?;
+        let (name, value) = f.split_once('=').ok_or_else(|| format!("missing value for --{f}"))?;
         match name {
             "interval" => h.interval = duration(value)?,
             "timeout" => h.timeout = duration(value)?,
             "start-period" => h.start_period = duration(value)?,
             "start-interval" => h.start_interval = duration(value)?,
-            "retries" => {
-                h.retries = value
-                    .parse()
-                    .map_err(|_| format!("invalid --retries: {value}"))?
-            }
+            "retries" => h.retries = value.parse().map_err(|_| format!("invalid --retries: {value}"))?,
             other => return Err(format!("unknown flag: --{other}")),
         }
     }
-    let (word, cmd) = rest
-        .split_once(char::is_whitespace)
-        .ok_or("HEALTHCHECK requires a CMD")?;
+    let (word, cmd) = rest.split_once(char::is_whitespace).ok_or("HEALTHCHECK requires a CMD")?;
     if !word.eq_ignore_ascii_case("CMD") {
         return Err(format!("unknown type {word:?} in HEALTHCHECK (try CMD)"));
     }
@@ -434,14 +374,10 @@ fn duration(s: &str) -> Result<i64, String> {
         return Err(bad());
     }
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
         let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -467,11 +403,7 @@ mod tests {
 
     fn cfg(lines: &[&str]) -> ContainerConfig {
         let mut c = ContainerConfig::default();
-        apply_changes(
-            &mut c,
-            &lines.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        )
-        .unwrap();
+        apply_changes(&mut c, &lines.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         c
     }
 
@@ -481,24 +413,12 @@ mod tests {
 
     #[test]
     fn cmd_and_entrypoint_forms() {
-        assert_eq!(
-            cfg(&[r#"CMD ["/bin/echo", "hi"]"#]).cmd,
-            Some(v(&["/bin/echo", "hi"]))
-        );
-        assert_eq!(
-            cfg(&["CMD echo hi && ls"]).cmd,
-            Some(v(&["/bin/sh", "-c", "echo hi && ls"]))
-        );
-        assert_eq!(
-            cfg(&["cmd [not json"]).cmd,
-            Some(v(&["/bin/sh", "-c", "[not json"]))
-        );
+        assert_eq!(cfg(&[r#"CMD ["/bin/echo", "hi"]"#]).cmd, Some(v(&["/bin/echo", "hi"])));
+        assert_eq!(cfg(&["CMD echo hi && ls"]).cmd, Some(v(&["/bin/sh", "-c", "echo hi && ls"])));
+        assert_eq!(cfg(&["cmd [not json"]).cmd, Some(v(&["/bin/sh", "-c", "[not json"])));
         let c = cfg(&["ENTRYPOINT /init"]);
         assert_eq!(c.entrypoint, Some(v(&["/bin/sh", "-c", "/init"])));
-        let mut base = ContainerConfig {
-            cmd: Some(v(&["sh"])),
-            ..Default::default()
-        };
+        let mut base = ContainerConfig { cmd: Some(v(&["sh"])), ..Default::default() };
         apply_changes(&mut base, &[r#"ENTRYPOINT ["/e"]"#.into()]).unwrap();
         assert_eq!(base.cmd, None, "an entrypoint resets the inherited cmd");
         let c = cfg(&[r#"CMD ["a"]"#, r#"ENTRYPOINT ["/e"]"#]);
@@ -507,31 +427,11 @@ mod tests {
 
     #[test]
     fn env_forms() {
-        let c = cfg(&[
-            "ENV a=b c=d",
-            "ENV legacy some value",
-            r#"ENV q="x y" e=\"z"#,
-            "ENV a=override",
-        ]);
-        assert_eq!(
-            c.env,
-            Some(v(&[
-                "a=override",
-                "c=d",
-                "legacy=some value",
-                "q=x y",
-                "e=\"z"
-            ]))
-        );
-        assert!(matches!(
-            parse("ENV onlykey"),
-            Err(ChangeError::Invalid { .. })
-        ));
+        let c = cfg(&["ENV a=b c=d", "ENV legacy some value", r#"ENV q="x y" e=\"z"#, "ENV a=override"]);
+        assert_eq!(c.env, Some(v(&["a=override", "c=d", "legacy=some value", "q=x y", "e=\"z"])));
+        assert!(matches!(parse("ENV onlykey"), Err(ChangeError::Invalid { .. })));
         assert!(matches!(parse("ENV =x"), Err(ChangeError::Invalid { .. })));
-        assert!(matches!(
-            parse("ENV a=b c"),
-            Err(ChangeError::Invalid { .. })
-        ));
+        assert!(matches!(parse("ENV a=b c"), Err(ChangeError::Invalid { .. })));
     }
 
     #[test]
@@ -549,10 +449,7 @@ mod tests {
             c.exposed_ports.unwrap().keys().cloned().collect::<Vec<_>>(),
             v(&["53/udp", "80/tcp", "8000/tcp", "8001/tcp"])
         );
-        assert_eq!(
-            c.volumes.unwrap().keys().cloned().collect::<Vec<_>>(),
-            v(&["/a", "/b", "/c"])
-        );
+        assert_eq!(c.volumes.unwrap().keys().cloned().collect::<Vec<_>>(), v(&["/a", "/b", "/c"]));
         assert!(parse("EXPOSE 70000").is_err());
         assert!(parse("EXPOSE 80/icmp").is_err());
         assert!(parse(r#"VOLUME [""]"#).is_err());
@@ -560,13 +457,8 @@ mod tests {
 
     #[test]
     fn workdir_user_stopsignal_onbuild() {
-        let c = cfg(&[
-            "WORKDIR /app",
-            "WORKDIR sub/../x",
-            "USER 1000:1000",
-            "STOPSIGNAL SIGTERM",
-            "ONBUILD run echo hi",
-        ]);
+        let c =
+            cfg(&["WORKDIR /app", "WORKDIR sub/../x", "USER 1000:1000", "STOPSIGNAL SIGTERM", "ONBUILD run echo hi"]);
         assert_eq!(c.working_dir.as_deref(), Some("/app/x"));
         assert_eq!(c.user.as_deref(), Some("1000:1000"));
         assert_eq!(c.stop_signal.as_deref(), Some("SIGTERM"));
@@ -582,42 +474,24 @@ mod tests {
         let h = c.healthcheck.unwrap();
         assert_eq!(h.test, v(&["CMD-SHELL", "curl -f http://localhost/"]));
         assert_eq!((h.interval, h.retries), (90_000_000_000, 3));
-        let h = cfg(&[r#"HEALTHCHECK --timeout=500ms CMD ["true"]"#])
-            .healthcheck
-            .unwrap();
+        let h = cfg(&[r#"HEALTHCHECK --timeout=500ms CMD ["true"]"#]).healthcheck.unwrap();
         assert_eq!((h.test, h.timeout), (v(&["CMD", "true"]), 500_000_000));
-        assert_eq!(
-            cfg(&["HEALTHCHECK NONE"]).healthcheck.unwrap().test,
-            v(&["NONE"])
-        );
+        assert_eq!(cfg(&["HEALTHCHECK NONE"]).healthcheck.unwrap().test, v(&["NONE"]));
         assert!(parse("HEALTHCHECK --interval=abc CMD x").is_err());
     }
 
     #[test]
     fn errors_name_the_line() {
         let err = parse("FOO bar").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"unknown instruction FOO in change "FOO bar""#
-        );
+        assert_eq!(err.to_string(), "FOO is not a valid change command");
         assert_eq!(
             parse("RUN x").unwrap_err(),
-            ChangeError::Unknown {
-                instruction: "RUN".into(),
-                line: "RUN x".into()
-            }
+            ChangeError::Unknown { instruction: "RUN".into(), line: "RUN x".into() }
         );
         let err = parse("CMD").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"invalid change "CMD": CMD requires at least one argument"#
-        );
+        assert_eq!(err.to_string(), r#"invalid change "CMD": CMD requires at least one argument"#);
         let mut c = ContainerConfig::default();
         assert!(apply_changes(&mut c, &["USER x".into(), "BAD".into()]).is_err());
-        assert_eq!(
-            c,
-            ContainerConfig::default(),
-            "nothing applied when a line is bad"
-        );
+        assert_eq!(c, ContainerConfig::default(), "nothing applied when a line is bad");
     }
 }

@@ -55,30 +55,16 @@ pub struct ChangesError {
 }
 
 fn err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(Errno) -> ChangesError + 'a {
-    move |e| ChangesError {
-        op,
-        path: path.to_owned(),
-        source: e.into(),
-    }
+    move |e| ChangesError { op, path: path.to_owned(), source: e.into() }
 }
 
 /// Lists the changes in `upper` relative to `lowers` (the image's layer diff dirs, bottom
 /// first, as [`crate::ImageStore::layers`] returns them), in path order.
 pub fn changes(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Change>, ChangesError> {
     let open = |p: &Path| {
-        rfs::open(
-            p,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(err("open", p))
+        rfs::open(p, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(err("open", p))
     };
-    let mut w = Walker {
-        upper: upper.to_owned(),
-        lowers: Vec::new(),
-        out: Vec::new(),
-        changed_dirs: BTreeSet::new(),
-    };
+    let mut w = Walker { upper: upper.to_owned(), lowers: Vec::new(), out: Vec::new(), changed_dirs: BTreeSet::new() };
     for l in lowers.iter().rev() {
         w.lowers.push(open(l)?);
     }
@@ -124,13 +110,8 @@ fn names(dir: &OwnedFd) -> io::Result<Vec<Vec<u8>>> {
 impl Walker {
     fn walk(&mut self, dir: &OwnedFd, rel: &str) -> Result<(), ChangesError> {
         let here = self.upper.join(rel.trim_start_matches('/'));
-        let upper_names = names(dir).map_err(|e| ChangesError {
-            op: "list",
-            path: here.clone(),
-            source: e,
-        })?;
-        let mut all: BTreeSet<(Vec<u8>, bool)> =
-            upper_names.into_iter().map(|n| (n, true)).collect();
+        let upper_names = names(dir).map_err(|e| ChangesError { op: "list", path: here.clone(), source: e })?;
+        let mut all: BTreeSet<(Vec<u8>, bool)> = upper_names.into_iter().map(|n| (n, true)).collect();
         // An opaque directory hides what the layers below have in it.
         if !rel.is_empty() && is_opaque(dir) {
             for n in self.lower_names(rel) {
@@ -168,25 +149,11 @@ impl Walker {
                         && l.st_mtime_nsec == st.st_mtime_nsec
                 }) && !is_opaque(&child);
                 if !unchanged {
-                    self.record(
-                        &path,
-                        if lower.is_some() {
-                            ChangeKind::Modified
-                        } else {
-                            ChangeKind::Added
-                        },
-                    );
+                    self.record(&path, if lower.is_some() { ChangeKind::Modified } else { ChangeKind::Added });
                 }
                 self.walk(&child, &path)?;
             } else {
-                self.record(
-                    &path,
-                    if lower.is_some() {
-                        ChangeKind::Modified
-                    } else {
-                        ChangeKind::Added
-                    },
-                );
+                self.record(&path, if lower.is_some() { ChangeKind::Modified } else { ChangeKind::Added });
             }
         }
         Ok(())
@@ -197,20 +164,11 @@ impl Walker {
     fn record(&mut self, path: &str, kind: ChangeKind) {
         if kind != ChangeKind::Modified || !self.changed_dirs.contains(path) {
             let parent = path.rsplit_once('/').map_or("", |(p, _)| p);
-            if kind != ChangeKind::Modified
-                && !parent.is_empty()
-                && self.changed_dirs.insert(parent.to_owned())
-            {
-                self.out.push(Change {
-                    path: parent.to_owned(),
-                    kind: ChangeKind::Modified,
-                });
+            if kind != ChangeKind::Modified && !parent.is_empty() && self.changed_dirs.insert(parent.to_owned()) {
+                self.out.push(Change { path: parent.to_owned(), kind: ChangeKind::Modified });
             }
             self.changed_dirs.insert(path.to_owned());
-            self.out.push(Change {
-                path: path.to_owned(),
-                kind,
-            });
+            self.out.push(Change { path: path.to_owned(), kind });
         }
     }
 
@@ -245,8 +203,8 @@ impl Walker {
                 continue;
             };
             for n in names(&dir).unwrap_or_default() {
-                let whiteout = rfs::statat(&dir, n.as_slice(), AtFlags::SYMLINK_NOFOLLOW)
-                    .is_ok_and(|st| is_whiteout(&st));
+                let whiteout =
+                    rfs::statat(&dir, n.as_slice(), AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| is_whiteout(&st));
                 if whiteout {
                     hidden.insert(n);
                 } else if !hidden.contains(&n) {
@@ -282,9 +240,7 @@ mod tests {
     }
 
     fn show(c: &[Change]) -> Vec<String> {
-        c.iter()
-            .map(|c| format!("{} {}", ["C", "A", "D"][c.kind as usize], c.path))
-            .collect()
+        c.iter().map(|c| format!("{} {}", ["C", "A", "D"][c.kind as usize], c.path)).collect()
     }
 
     #[test]
@@ -312,13 +268,7 @@ mod tests {
         lower_copy("var");
         lower_copy("var/cache");
         lower_copy("var/cache/apt");
-        rfs::setxattr(
-            upper.join("var/cache/apt").as_path(),
-            OPAQUE_XATTR,
-            b"y",
-            rfs::XattrFlags::empty(),
-        )
-        .unwrap();
+        rfs::setxattr(upper.join("var/cache/apt").as_path(), OPAQUE_XATTR, b"y", rfs::XattrFlags::empty()).unwrap();
         fs::write(upper.join("var/cache/apt/b"), b"b2").unwrap();
         whiteout(&upper.join("opt"));
 
@@ -353,9 +303,6 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         fs::create_dir_all(t.path().join("a/b")).unwrap();
         fs::write(t.path().join("a/b/f"), b"x").unwrap();
-        assert_eq!(
-            show(&changes(t.path(), &[]).unwrap()),
-            ["A /a", "A /a/b", "A /a/b/f"]
-        );
+        assert_eq!(show(&changes(t.path(), &[]).unwrap()), ["A /a", "A /a/b", "A /a/b/f"]);
     }
 }

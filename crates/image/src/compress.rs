@@ -73,12 +73,10 @@ pub(crate) fn decompress<'a, R: Read + 'a>(r: R) -> io::Result<(Compression, Box
     let out: Box<dyn Read + 'a> = match c {
         Compression::None => Box::new(r),
         // Go's gzip reader (and so Docker) accepts concatenated members; so do we.
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
-            BufReader::with_capacity(READ_BUFFER, r),
-        )),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
-            BufReader::with_capacity(READ_BUFFER, r),
-        )?),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER, r))),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(READ_BUFFER, r))?)
+        }
     };
     Ok((c, out))
 }
@@ -93,11 +91,7 @@ pub(crate) struct HashReader<R> {
 
 impl<R: Read> HashReader<R> {
     pub(crate) fn new(inner: R) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            len: 0,
-        }
+        Self { inner, hasher: Sha256::new(), len: 0 }
     }
 
     /// Reads the rest of the stream (tar readers stop at the end-of-archive marker, but the

@@ -31,11 +31,7 @@ pub struct ImageConfig {
     #[serde(default)]
     pub os: String,
     /// OS version.
-    #[serde(
-        rename = "os.version",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
     pub os_version: Option<String>,
     /// Commit or import message (Docker-specific).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,11 +43,7 @@ pub struct ImageConfig {
     #[serde(default)]
     pub rootfs: RootFs,
     /// How the image was built, oldest first.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
     pub history: Vec<History>,
 }
 
@@ -63,23 +55,16 @@ impl ImageConfig {
 
     /// The image labels.
     pub fn labels(&self) -> BTreeMap<String, String> {
-        self.config
-            .as_ref()
-            .and_then(|c| c.labels.clone())
-            .unwrap_or_default()
+        self.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default()
     }
 }
 
 /// Parses an RFC 3339 time as Docker writes it.
 pub(crate) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
-fn null_as_default<'de, D: serde::Deserializer<'de>, T: Default + Deserialize<'de>>(
-    d: D,
-) -> Result<T, D::Error> {
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
@@ -146,11 +131,7 @@ pub struct ContainerConfig {
 #[serde(rename_all = "PascalCase")]
 pub struct HealthConfig {
     /// `["NONE"]`, `["CMD", args…]` or `["CMD-SHELL", command]`.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
     pub test: Vec<String>,
     /// Time between checks.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -186,10 +167,7 @@ pub struct RootFs {
 
 impl Default for RootFs {
     fn default() -> Self {
-        Self {
-            kind: "layers".into(),
-            diff_ids: Vec::new(),
-        }
+        Self { kind: "layers".into(), diff_ids: Vec::new() }
     }
 }
 

@@ -44,11 +44,7 @@ pub enum ContentError {
 
 impl ContentError {
     fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Self + 'a {
-        move |source| Self::Io {
-            op,
-            path: path.to_owned(),
-            source,
-        }
+        move |source| Self::Io { op, path: path.to_owned(), source }
     }
 }
 
@@ -81,11 +77,7 @@ impl ContentStore {
         match fs::metadata(self.path(d)) {
             Ok(m) => Ok(m.len()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(ContentError::Missing(d.clone())),
-            Err(e) => Err(ContentError::Io {
-                op: "stat",
-                path: self.path(d),
-                source: e,
-            }),
+            Err(e) => Err(ContentError::Io { op: "stat", path: self.path(d), source: e }),
         }
     }
 
@@ -93,11 +85,7 @@ impl ContentStore {
         let path = self.path(d);
         File::open(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => ContentError::Missing(d.clone()),
-            _ => ContentError::Io {
-                op: "open",
-                path,
-                source: e,
-            },
+            _ => ContentError::Io { op: "open", path, source: e },
         })
     }
 
@@ -106,15 +94,10 @@ impl ContentStore {
     pub(crate) fn read(&self, d: &Digest) -> Result<Vec<u8>, ContentError> {
         let mut bytes = Vec::new();
         let path = self.path(d);
-        self.open_blob(d)?
-            .read_to_end(&mut bytes)
-            .map_err(ContentError::io("read", &path))?;
+        self.open_blob(d)?.read_to_end(&mut bytes).map_err(ContentError::io("read", &path))?;
         let actual = Digest::of(&bytes);
         if &actual != d {
-            return Err(ContentError::DigestMismatch {
-                expected: d.clone(),
-                actual,
-            });
+            return Err(ContentError::DigestMismatch { expected: d.clone(), actual });
         }
         Ok(bytes)
     }
@@ -126,8 +109,7 @@ impl ContentStore {
             return Ok(d);
         }
         let mut w = self.writer()?;
-        w.write_all(bytes)
-            .map_err(ContentError::io("write", &w.tmp))?;
+        w.write_all(bytes).map_err(ContentError::io("write", &w.tmp))?;
         w.commit(Some(&d), &mut |_| {})?;
         Ok(d)
     }
@@ -137,10 +119,7 @@ impl ContentStore {
         let tmp = self.dir.join(durable::temp_name("blob"));
         let file = File::create(&tmp).map_err(ContentError::io("create", &tmp))?;
         Ok(BlobWriter {
-            inner: Some(Sha256Writer::new(BufWriter::with_capacity(
-                WRITE_BUFFER,
-                file,
-            ))),
+            inner: Some(Sha256Writer::new(BufWriter::with_capacity(WRITE_BUFFER, file))),
             tmp,
             dir: self.dir.clone(),
         })
@@ -152,11 +131,7 @@ impl ContentStore {
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(ContentError::Io {
-                op: "remove",
-                path,
-                source: e,
-            }),
+            Err(e) => Err(ContentError::Io { op: "remove", path, source: e }),
         }
     }
 
@@ -166,11 +141,7 @@ impl ContentStore {
         let mut out = Vec::new();
         for entry in rd {
             let entry = entry.map_err(ContentError::io("list", &self.dir))?;
-            if let Some(d) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| Digest::from_hex(n).ok())
-            {
+            if let Some(d) = entry.file_name().to_str().and_then(|n| Digest::from_hex(n).ok()) {
                 out.push(d);
             }
         }
@@ -202,10 +173,7 @@ impl BlobWriter {
             && expected != &digest
         {
             let _ = fs::remove_file(&self.tmp);
-            return Err(ContentError::DigestMismatch {
-                expected: expected.clone(),
-                actual: digest,
-            });
+            return Err(ContentError::DigestMismatch { expected: expected.clone(), actual: digest });
         }
         hold(&digest);
         let file = buf.into_inner().map_err(|e| ContentError::Io {
@@ -218,8 +186,7 @@ impl BlobWriter {
             let _ = fs::remove_file(&self.tmp);
             return Ok((digest, len));
         }
-        file.sync_all()
-            .map_err(ContentError::io("fsync", &self.tmp))?;
+        file.sync_all().map_err(ContentError::io("fsync", &self.tmp))?;
         drop(file);
         fs::rename(&self.tmp, &target).map_err(ContentError::io("rename", &self.tmp))?;
         durable::fsync_dir(&self.dir).map_err(ContentError::io("fsync", &self.dir))?;
@@ -251,13 +218,7 @@ impl BlobWriter {
             }
             Ok(self)
         });
-        BackgroundBlob {
-            tx: Some(tx),
-            free: free_rx,
-            buf: Vec::with_capacity(CHUNK),
-            handle,
-            tmp,
-        }
+        BackgroundBlob { tx: Some(tx), free: free_rx, buf: Vec::with_capacity(CHUNK), handle, tmp }
     }
 }
 
@@ -276,18 +237,11 @@ impl BackgroundBlob<'_> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let next = self
-            .free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let next = self.free.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
         let full = std::mem::replace(&mut self.buf, next);
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        let tx = self.tx.as_ref().ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?;
         // The writer thread only hangs up after a write error, which `finish` reports.
-        tx.send(full)
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        tx.send(full).map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
     }
 
     /// Flushes the last chunk and waits for the writer thread; returns the writer, or the
@@ -295,20 +249,9 @@ impl BackgroundBlob<'_> {
     pub(crate) fn finish(mut self) -> Result<BlobWriter, ContentError> {
         let sent = self.send();
         self.tx = None;
-        let joined = self
-            .handle
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("blob writer thread panicked")));
-        let writer = joined.map_err(|source| ContentError::Io {
-            op: "write",
-            path: self.tmp.clone(),
-            source,
-        })?;
-        sent.map_err(|source| ContentError::Io {
-            op: "write",
-            path: self.tmp,
-            source,
-        })?;
+        let joined = self.handle.join().unwrap_or_else(|_| Err(io::Error::other("blob writer thread panicked")));
+        let writer = joined.map_err(|source| ContentError::Io { op: "write", path: self.tmp.clone(), source })?;
+        sent.map_err(|source| ContentError::Io { op: "write", path: self.tmp, source })?;
         Ok(writer)
     }
 }
@@ -338,17 +281,11 @@ impl Write for BackgroundBlob<'_> {
 
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?
-            .write(buf)
+        self.inner.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?.write(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?
-            .write_all(buf)
+        self.inner.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?.write_all(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -390,17 +327,8 @@ mod tests {
         let expected = Digest::of(b"other bytes");
         let err = w.commit(Some(&expected), &mut |_| {}).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains(&expected.to_string())
-                && msg.contains(&Digest::of(b"actual bytes").to_string()),
-            "{msg}"
-        );
-        assert_eq!(
-            fs::read_dir(root.path().join("blobs/sha256"))
-                .unwrap()
-                .count(),
-            0
-        );
+        assert!(msg.contains(&expected.to_string()) && msg.contains(&Digest::of(b"actual bytes").to_string()), "{msg}");
+        assert_eq!(fs::read_dir(root.path().join("blobs/sha256")).unwrap().count(), 0);
     }
 
     #[test]
@@ -426,11 +354,6 @@ mod tests {
         let mut w = cs.writer().unwrap();
         w.write_all(b"partial").unwrap();
         drop(w);
-        assert_eq!(
-            fs::read_dir(root.path().join("blobs/sha256"))
-                .unwrap()
-                .count(),
-            0
-        );
+        assert_eq!(fs::read_dir(root.path().join("blobs/sha256")).unwrap().count(), 0);
     }
 }

@@ -17,17 +17,13 @@ pub(crate) const TMP_PREFIX: &str = ".tmp-";
 pub(crate) fn temp_name(hint: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{TMP_PREFIX}{hint}-{}-{n}-{nanos}", std::process::id())
 }
 
 /// Replaces `path` with `bytes` atomically and durably.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let dir = path.parent().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
     let tmp = dir.join(temp_name("write"));
     let result = (|| {
         let mut f = File::create(&tmp)?;
@@ -88,10 +84,7 @@ mod tests {
         fs::write(dir.path().join(temp_name("blob")), b"partial").unwrap();
         fs::create_dir_all(dir.path().join(temp_name("layer")).join("diff/a")).unwrap();
         assert_eq!(remove_leftovers(dir.path()).unwrap(), 2);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("f.json")]);
     }
 }

@@ -166,16 +166,12 @@ impl ImageError {
             | Self::DiffIdMismatch { .. } => ErrorKind::InvalidArgument,
             Self::Layer(LayerError::Unpack(UnpackError::Io { .. })) => ErrorKind::Internal,
             Self::Layer(
-                LayerError::Unpack(_)
-                | LayerError::Read(_)
-                | LayerError::Content(ContentError::DigestMismatch { .. }),
+                LayerError::Unpack(_) | LayerError::Read(_) | LayerError::Content(ContentError::DigestMismatch { .. }),
             ) => ErrorKind::InvalidArgument,
             Self::Content(ContentError::DigestMismatch { .. }) => ErrorKind::InvalidArgument,
-            Self::Layer(_)
-            | Self::Content(_)
-            | Self::Output(_)
-            | Self::Io { .. }
-            | Self::Corrupt { .. } => ErrorKind::Internal,
+            Self::Layer(_) | Self::Content(_) | Self::Output(_) | Self::Io { .. } | Self::Corrupt { .. } => {
+                ErrorKind::Internal
+            }
         }
     }
 
@@ -204,11 +200,7 @@ mod tests {
             "conflict: unable to delete 0123456789ab (must be forced) - image is being used by stopped container abc"
         );
         assert_eq!(e.kind(), ErrorKind::Conflict);
-        let e = ImageError::ReferenceInUse {
-            reference: "busybox".into(),
-            container: "c1".into(),
-            image: "i1".into(),
-        };
+        let e = ImageError::ReferenceInUse { reference: "busybox".into(), container: "c1".into(), image: "i1".into() };
         assert_eq!(
             e.to_string(),
             r#"conflict: unable to remove repository reference "busybox" (must force) - container c1 is using its referenced image i1"#

@@ -35,24 +35,15 @@ impl ImageStore {
     /// Imports a root filesystem tar as a one-layer image and returns its ID. The reference
     /// and changes are checked before the stream is read.
     pub fn import(&self, r: impl Read, opts: &ImportOptions) -> Result<Digest, ImageError> {
-        let tag = opts
-            .reference
-            .as_deref()
-            .map(parse_tag_target)
-            .transpose()?;
+        let tag = opts.reference.as_deref().map(parse_tag_target).transpose()?;
         let mut container = ContainerConfig::default();
         apply_changes(&mut container, &opts.changes)?;
 
         let mut lease = self.lease();
         let (_, input) = compress::decompress(r).map_err(ImageError::Input)?;
         let staged = self.layers.stage()?;
-        let unpacked = staged.unpack(input, Some((self.content.writer()?, None)), &mut |d| {
-            lease.hold(d)
-        })?;
-        let (blob, blob_size) = unpacked
-            .blob
-            .clone()
-            .expect("import always writes the layer blob");
+        let unpacked = staged.unpack(input, Some((self.content.writer()?, None)), &mut |d| lease.hold(d))?;
+        let (blob, blob_size) = unpacked.blob.clone().expect("import always writes the layer blob");
         let diff_id = unpacked.diff_id.clone();
         // Single layer: the chain ID is the diff ID, already leased as the blob digest.
         let size = match self.layers.meta(&diff_id)? {
@@ -77,16 +68,10 @@ impl ImageStore {
             os: "linux".into(),
             comment: opts.message.clone().filter(|m| !m.is_empty()),
             config: Some(container),
-            rootfs: RootFs {
-                kind: "layers".into(),
-                diff_ids: vec![diff_id.clone()],
-            },
+            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id.clone()] },
             history: vec![History {
                 created: Some(now.clone()),
-                created_by: Some(format!(
-                    "Imported from {}",
-                    opts.source.as_deref().unwrap_or("-")
-                )),
+                created_by: Some(format!("Imported from {}", opts.source.as_deref().unwrap_or("-"))),
                 comment: opts.message.clone().filter(|m| !m.is_empty()),
                 ..Default::default()
             }],
@@ -100,11 +85,7 @@ impl ImageStore {
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(oci::media::OCI_MANIFEST.into()),
-            config: Descriptor::new(
-                oci::media::OCI_CONFIG,
-                id.clone(),
-                config_bytes.len() as u64,
-            ),
+            config: Descriptor::new(oci::media::OCI_CONFIG, id.clone(), config_bytes.len() as u64),
             layers: vec![layer_desc.clone()],
         };
         let manifest_bytes = serde_json::to_vec(&manifest).expect("manifests serialise");
@@ -116,12 +97,7 @@ impl ImageStore {
             version: 1,
             id: id.clone(),
             manifest: manifest_digest,
-            layers: vec![RecordLayer {
-                chain_id: diff_id.clone(),
-                diff_id,
-                blob: layer_desc,
-                size,
-            }],
+            layers: vec![RecordLayer { chain_id: diff_id.clone(), diff_id, blob: layer_desc, size }],
             size,
             recorded: now,
             retained: false,

@@ -62,11 +62,7 @@ pub enum LayerError {
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> LayerError + 'a {
-    move |source| LayerError::Io {
-        op,
-        path: path.to_owned(),
-        source,
-    }
+    move |source| LayerError::Io { op, path: path.to_owned(), source }
 }
 
 /// The OCI chain ID of a layer on top of `parent`.
@@ -122,15 +118,9 @@ impl LayerStore {
     pub(crate) fn meta(&self, chain: &Digest) -> Result<Option<LayerMeta>, LayerError> {
         let path = self.dir.join(chain.hex()).join(META_FILE);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|source| LayerError::Meta { path, source }),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| LayerError::Meta { path, source }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LayerError::Io {
-                op: "read",
-                path,
-                source: e,
-            }),
+            Err(e) => Err(LayerError::Io { op: "read", path, source: e }),
         }
     }
 
@@ -139,11 +129,7 @@ impl LayerStore {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io_err("list", &self.dir))? {
             let entry = entry.map_err(io_err("list", &self.dir))?;
-            if let Some(d) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| Digest::from_hex(n).ok())
-            {
+            if let Some(d) = entry.file_name().to_str().and_then(|n| Digest::from_hex(n).ok()) {
                 out.push(d);
             }
         }
@@ -159,11 +145,7 @@ impl LayerStore {
         match fs::rename(&path, &tmp) {
             Ok(()) => Ok(Some(tmp)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(LayerError::Io {
-                op: "remove",
-                path,
-                source: e,
-            }),
+            Err(e) => Err(LayerError::Io { op: "remove", path, source: e }),
         }
     }
 
@@ -186,11 +168,7 @@ impl LayerStore {
         let tmp = self.dir.join(durable::temp_name("layer"));
         let diff = tmp.join(DIFF_DIR);
         fs::create_dir_all(&diff).map_err(io_err("create", &diff))?;
-        Ok(Staged {
-            tmp,
-            layers: self.dir.clone(),
-            done: false,
-        })
+        Ok(Staged { tmp, layers: self.dir.clone(), done: false })
     }
 }
 
@@ -255,21 +233,11 @@ impl Staged {
             (None, Some((d, _))) => d.clone(),
             (None, None) => unreachable!("an unhashed stream always has a blob"),
         };
-        Ok(Unpacked {
-            staged: self,
-            diff_id,
-            size,
-            compression,
-            blob,
-        })
+        Ok(Unpacked { staged: self, diff_id, size, compression, blob })
     }
 
     /// Decompresses, hashes (unless the blob digest will do) and unpacks.
-    fn stream(
-        &self,
-        tee: &mut impl Read,
-        has_blob: bool,
-    ) -> Result<(Compression, Option<Digest>, u64), LayerError> {
+    fn stream(&self, tee: &mut impl Read, has_blob: bool) -> Result<(Compression, Option<Digest>, u64), LayerError> {
         let (compression, decompressed) = compress::decompress(tee).map_err(LayerError::Read)?;
         if compression == Compression::None && has_blob {
             let stats = unpack::unpack_layer(&self.diff(), decompressed)?;
@@ -306,11 +274,7 @@ impl Staged {
             // Another unpack of the same layer won the race.
             Err(e) if target.join(META_FILE).is_file() => drop(e),
             Err(e) => {
-                return Err(LayerError::Io {
-                    op: "rename",
-                    path: target,
-                    source: e,
-                });
+                return Err(LayerError::Io { op: "rename", path: target, source: e });
             }
         }
         durable::fsync_dir(&self.layers).map_err(io_err("fsync", &self.layers))
@@ -373,15 +337,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&tar).unwrap();
         let gz = gz.finish().unwrap();
-        let u = layers
-            .stage()
-            .unwrap()
-            .unpack(
-                &gz[..],
-                Some((content.writer().unwrap(), None)),
-                &mut |_| {},
-            )
-            .unwrap();
+        let u = layers.stage().unwrap().unpack(&gz[..], Some((content.writer().unwrap(), None)), &mut |_| {}).unwrap();
         assert_eq!(u.diff_id, Digest::of(&tar));
         assert_eq!(u.compression, Compression::Gzip);
         assert_eq!(u.blob, Some((Digest::of(&gz), gz.len() as u64)));
@@ -394,10 +350,7 @@ mod tests {
             size: u.size,
         };
         u.staged.commit(&meta).unwrap();
-        assert_eq!(
-            fs::read(layers.diff_dir(&meta.chain_id).join("hello")).unwrap(),
-            b"world"
-        );
+        assert_eq!(fs::read(layers.diff_dir(&meta.chain_id).join("hello")).unwrap(), b"world");
         assert_eq!(layers.meta(&meta.chain_id).unwrap(), Some(meta.clone()));
         assert_eq!(layers.list().unwrap(), vec![meta.chain_id.clone()]);
         assert!(layers.remove(&meta.chain_id).unwrap());
@@ -411,25 +364,10 @@ mod tests {
         let layers = LayerStore::open(root.path()).unwrap();
         let content = ContentStore::open(root.path()).unwrap();
         let tar = tar_of(&[Entry::file("ok", b"fine"), Entry::file("../evil", b"x")]);
-        let err = layers
-            .stage()
-            .unwrap()
-            .unpack(
-                &tar[..],
-                Some((content.writer().unwrap(), None)),
-                &mut |_| {},
-            )
-            .unwrap_err();
-        assert!(
-            matches!(err, LayerError::Unpack(UnpackError::UnsafePath { .. })),
-            "{err}"
-        );
+        let err =
+            layers.stage().unwrap().unpack(&tar[..], Some((content.writer().unwrap(), None)), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, LayerError::Unpack(UnpackError::UnsafePath { .. })), "{err}");
         assert_eq!(fs::read_dir(root.path().join("layers")).unwrap().count(), 0);
-        assert_eq!(
-            fs::read_dir(root.path().join("blobs/sha256"))
-                .unwrap()
-                .count(),
-            0
-        );
+        assert_eq!(fs::read_dir(root.path().join("blobs/sha256")).unwrap().count(), 0);
     }
 }

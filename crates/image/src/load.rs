@@ -51,16 +51,14 @@ impl LoadedImage {
         let mut out: Vec<String> = self
             .replaced
             .iter()
-            .map(|(r, old)| format!("The image {} already exists, renaming the old one with ID {old} to empty string", r.familiar()))
+            .map(|(r, old)| {
+                format!("The image {} already exists, renaming the old one with ID {old} to empty string", r.familiar())
+            })
             .collect();
         if self.tags.is_empty() {
             out.push(format!("Loaded image ID: {}", self.id));
         }
-        out.extend(
-            self.tags
-                .iter()
-                .map(|t| format!("Loaded image: {}", t.familiar())),
-        );
+        out.extend(self.tags.iter().map(|t| format!("Loaded image: {}", t.familiar())));
         out
     }
 }
@@ -126,14 +124,9 @@ impl ImageStore {
                 tar::EntryType::Symlink | tar::EntryType::Link => {
                     if let Some(target) = entry.link_name_bytes() {
                         let is_symlink = entry.header().entry_type() == tar::EntryType::Symlink;
-                        let base = if is_symlink {
-                            path.rsplit_once('/').map_or("", |(d, _)| d)
-                        } else {
-                            ""
-                        };
-                        if let Some(t) = archive_path(
-                            format!("{base}/{}", String::from_utf8_lossy(&target)).as_bytes(),
-                        ) {
+                        let base = if is_symlink { path.rsplit_once('/').map_or("", |(d, _)| d) } else { "" };
+                        if let Some(t) = archive_path(format!("{base}/{}", String::from_utf8_lossy(&target)).as_bytes())
+                        {
                             c.links.insert(path, t);
                         }
                     }
@@ -169,11 +162,7 @@ impl ImageStore {
             || compress::looks_like_tar(&head);
         if layer_like {
             let writer = self.content.writer()?;
-            let u = self.layers.stage()?.unpack(
-                &mut reader,
-                Some((writer, expected.as_ref())),
-                &mut |d| lease.hold(d),
-            );
+            let u = self.layers.stage()?.unpack(&mut reader, Some((writer, expected.as_ref())), &mut |d| lease.hold(d));
             let u = match u {
                 Ok(u) => u,
                 // A truncated outer archive shows up as a truncated layer.
@@ -187,17 +176,11 @@ impl ImageStore {
             c.staged.insert(digest, u);
         } else if size <= MAX_MEMORY_FILE {
             let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(ImageError::CorruptArchive)?;
+            reader.read_to_end(&mut bytes).map_err(ImageError::CorruptArchive)?;
             if let Some(d) = expected {
                 let actual = Digest::of(&bytes);
                 if actual != d {
-                    return Err(crate::content::ContentError::DigestMismatch {
-                        expected: d,
-                        actual,
-                    }
-                    .into());
+                    return Err(crate::content::ContentError::DigestMismatch { expected: d, actual }.into());
                 }
                 self.content.put(&bytes)?;
                 c.blobs.insert(path.clone(), d);
@@ -226,58 +209,32 @@ impl ImageStore {
 
     fn candidates_from_docker_manifest(&self, c: &Collected) -> Result<Vec<Candidate>, ImageError> {
         let entries: Vec<DockerManifest> = serde_json::from_slice(&c.files["manifest.json"])
-            .map_err(|source| ImageError::ArchiveJson {
-                file: "manifest.json".into(),
-                source,
-            })?;
+            .map_err(|source| ImageError::ArchiveJson { file: "manifest.json".into(), source })?;
         let mut out = Vec::new();
         for e in entries {
             let config = self.file(c, &e.config)?;
             let mut layers = Vec::new();
             for l in &e.layers {
                 let target = follow(c, l);
-                let blob = c
-                    .blobs
-                    .get(target)
-                    .ok_or_else(|| ImageError::MissingFile(l.clone()))?;
-                layers.push(LayerRef {
-                    blob: blob.clone(),
-                    media_type: None,
-                    name: l.clone(),
-                });
+                let blob = c.blobs.get(target).ok_or_else(|| ImageError::MissingFile(l.clone()))?;
+                layers.push(LayerRef { blob: blob.clone(), media_type: None, name: l.clone() });
             }
-            let tags = e
-                .repo_tags
-                .iter()
-                .map(|t| Reference::parse(t))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.push(Candidate {
-                config,
-                layers,
-                tags,
-                manifest: None,
-            });
+            let tags = e.repo_tags.iter().map(|t| Reference::parse(t)).collect::<Result<Vec<_>, _>>()?;
+            out.push(Candidate { config, layers, tags, manifest: None });
         }
         Ok(out)
     }
 
     fn candidates_from_oci_index(&self, c: &Collected) -> Result<Vec<Candidate>, ImageError> {
-        let index: Index = serde_json::from_slice(&c.files["index.json"]).map_err(|source| {
-            ImageError::ArchiveJson {
-                file: "index.json".into(),
-                source,
-            }
-        })?;
+        let index: Index = serde_json::from_slice(&c.files["index.json"])
+            .map_err(|source| ImageError::ArchiveJson { file: "index.json".into(), source })?;
         let mut out: Vec<Candidate> = Vec::new();
         for desc in &index.manifests {
             let Some((manifest_bytes, manifest)) = self.manifest_for(c, desc, 0)? else {
                 continue;
             };
             let tags: Vec<Reference> = name_of(desc).into_iter().collect();
-            if let Some(existing) = out
-                .iter_mut()
-                .find(|x| x.manifest.as_ref() == Some(&manifest_bytes))
-            {
+            if let Some(existing) = out.iter_mut().find(|x| x.manifest.as_ref() == Some(&manifest_bytes)) {
                 existing.tags.extend(tags);
                 continue;
             }
@@ -291,12 +248,7 @@ impl ImageStore {
                     name: l.digest.to_string(),
                 })
                 .collect();
-            out.push(Candidate {
-                config,
-                layers,
-                tags,
-                manifest: Some(manifest_bytes),
-            });
+            out.push(Candidate { config, layers, tags, manifest: Some(manifest_bytes) });
         }
         Ok(out)
     }
@@ -313,27 +265,16 @@ impl ImageStore {
             return Err(ImageError::MediaType(desc.media_type.clone()));
         }
         let bytes = self.file(c, &archive::blob_path(&desc.digest))?;
-        let json_err = |source| ImageError::ArchiveJson {
-            file: desc.digest.to_string(),
-            source,
-        };
+        let json_err = |source| ImageError::ArchiveJson { file: desc.digest.to_string(), source };
         let sniff: Sniff = serde_json::from_slice(&bytes).map_err(json_err)?;
-        let media = sniff
-            .media_type
-            .clone()
-            .unwrap_or_else(|| desc.media_type.clone());
-        let is_index = media == oci::media::OCI_INDEX
-            || media == oci::media::DOCKER_MANIFEST_LIST
-            || sniff.manifests.is_some();
+        let media = sniff.media_type.clone().unwrap_or_else(|| desc.media_type.clone());
+        let is_index =
+            media == oci::media::OCI_INDEX || media == oci::media::DOCKER_MANIFEST_LIST || sniff.manifests.is_some();
         if is_index {
             let index: Index = serde_json::from_slice(&bytes).map_err(json_err)?;
             let pick = index.manifests.iter().find(|m| {
-                m.platform
-                    .as_ref()
-                    .is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
-                    && m.annotations
-                        .get("vnd.docker.reference.type")
-                        .is_none_or(|t| t != "attestation-manifest")
+                m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
+                    && m.annotations.get("vnd.docker.reference.type").is_none_or(|t| t != "attestation-manifest")
             });
             let pick = match (pick, index.manifests.as_slice()) {
                 (Some(p), _) => p,
@@ -351,25 +292,13 @@ impl ImageStore {
 
     /// Stores one image: config, layers (staged or unpacked from their blobs), manifest, then
     /// the record and its tags.
-    fn install(
-        &self,
-        cand: Candidate,
-        c: &mut Collected,
-        lease: &mut Lease<'_>,
-    ) -> Result<LoadedImage, ImageError> {
+    fn install(&self, cand: Candidate, c: &mut Collected, lease: &mut Lease<'_>) -> Result<LoadedImage, ImageError> {
         let id = Digest::of(&cand.config);
-        let config: ImageConfig =
-            serde_json::from_slice(&cand.config).map_err(|source| ImageError::ArchiveJson {
-                file: id.to_string(),
-                source,
-            })?;
+        let config: ImageConfig = serde_json::from_slice(&cand.config)
+            .map_err(|source| ImageError::ArchiveJson { file: id.to_string(), source })?;
         let diff_ids = &config.rootfs.diff_ids;
         if diff_ids.len() != cand.layers.len() {
-            return Err(ImageError::LayerCount {
-                config: id,
-                expected: diff_ids.len(),
-                actual: cand.layers.len(),
-            });
+            return Err(ImageError::LayerCount { config: id, expected: diff_ids.len(), actual: cand.layers.len() });
         }
         lease.hold(&id);
         self.content.put(&cand.config)?;
@@ -393,8 +322,7 @@ impl ImageStore {
                             )?
                         }
                     };
-                    media_type
-                        .get_or_insert_with(|| unpacked.compression.layer_media_type().to_owned());
+                    media_type.get_or_insert_with(|| unpacked.compression.layer_media_type().to_owned());
                     if unpacked.diff_id != diff_ids[i] {
                         return Err(ImageError::DiffIdMismatch {
                             layer: l.name.clone(),
@@ -431,11 +359,7 @@ impl ImageStore {
                 let m = Manifest {
                     schema_version: 2,
                     media_type: Some(oci::media::OCI_MANIFEST.into()),
-                    config: Descriptor::new(
-                        oci::media::OCI_CONFIG,
-                        id.clone(),
-                        cand.config.len() as u64,
-                    ),
+                    config: Descriptor::new(oci::media::OCI_CONFIG, id.clone(), cand.config.len() as u64),
                     layers: layers.iter().map(|l| l.blob.clone()).collect(),
                 };
                 serde_json::to_vec(&m).expect("manifests serialise")
@@ -456,23 +380,15 @@ impl ImageStore {
         };
         let replaced = self.commit(record, &cand.tags)?;
         tracing::debug!(image = %id, tags = cand.tags.len(), "loaded image");
-        Ok(LoadedImage {
-            id,
-            tags: cand.tags,
-            replaced,
-        })
+        Ok(LoadedImage { id, tags: cand.tags, replaced })
     }
 
     /// The OCI layer media type of a stored blob, from its magic bytes.
     fn sniff_media_type(&self, blob: &Digest) -> Result<String, ImageError> {
         let mut head = [0u8; 4];
         let mut f = self.content.open_blob(blob)?;
-        let n = f
-            .read(&mut head)
-            .map_err(ImageError::io("read", self.content.path(blob)))?;
-        Ok(Compression::detect(&head[..n])
-            .layer_media_type()
-            .to_owned())
+        let n = f.read(&mut head).map_err(ImageError::io("read", self.content.path(blob)))?;
+        Ok(Compression::detect(&head[..n]).layer_media_type().to_owned())
     }
 }
 

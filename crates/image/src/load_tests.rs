@@ -8,10 +8,8 @@ use crate::testtar::{Entry, Trickle, archive_of, gzip, tar_of, zstd};
 
 fn config_for(diff_ids: &[&[u8]], cmd: &str) -> Vec<u8> {
     let ids: Vec<String> = diff_ids.iter().map(|t| Digest::of(t).to_string()).collect();
-    let history: Vec<String> = ids
-        .iter()
-        .map(|_| r#"{"created":"2024-01-01T00:00:00Z","created_by":"ADD rootfs"}"#.to_string())
-        .collect();
+    let history: Vec<String> =
+        ids.iter().map(|_| r#"{"created":"2024-01-01T00:00:00Z","created_by":"ADD rootfs"}"#.to_string()).collect();
     format!(
         r#"{{"architecture":"amd64","os":"linux","created":"2024-01-02T03:04:05Z","config":{{"Cmd":["{cmd}"],"Labels":{{"l":"v"}}}},"rootfs":{{"type":"layers","diff_ids":{ids:?}}},"history":[{},{{"created_by":"CMD","empty_layer":true}}]}}"#,
         history.join(",")
@@ -29,11 +27,7 @@ fn layer1() -> Vec<u8> {
 }
 
 fn layer2() -> Vec<u8> {
-    tar_of(&[
-        Entry::file("etc/.wh.gone", b""),
-        Entry::file("var/.wh..wh..opq", b""),
-        Entry::file("etc/new", b"new"),
-    ])
+    tar_of(&[Entry::file("etc/.wh.gone", b""), Entry::file("var/.wh..wh..opq", b""), Entry::file("etc/new", b"new")])
 }
 
 /// A legacy `docker save` archive of one two-layer image; the second image reuses layer 1
@@ -69,11 +63,7 @@ fn blob(files: &mut Vec<(String, Vec<u8>)>, data: &[u8]) -> Digest {
 }
 
 fn desc(media: &str, data: &[u8]) -> String {
-    format!(
-        r#"{{"mediaType":"{media}","digest":"{}","size":{}}}"#,
-        Digest::of(data),
-        data.len()
-    )
+    format!(r#"{{"mediaType":"{media}","digest":"{}","size":{}}}"#, Digest::of(data), data.len())
 }
 
 /// An OCI layout: index.json → nested index (arm64 + amd64 + attestation) → amd64 manifest
@@ -115,14 +105,8 @@ fn oci_archive(name_annotations: &str) -> (Vec<u8>, Digest) {
         nested.len()
     );
     files.push(("index.json".into(), index.into_bytes()));
-    files.push((
-        "oci-layout".into(),
-        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
-    ));
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, d)| (p.as_str(), d.as_slice()))
-        .collect();
+    files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (p.as_str(), d.as_slice())).collect();
     (archive_of(&refs), Digest::of(&config))
 }
 
@@ -131,18 +115,9 @@ fn check_layers(store: &ImageStore, id: &Digest) {
     assert_eq!(dirs.len(), 2);
     assert_eq!(fs::read(dirs[0].join("bin/sh")).unwrap(), b"#!shell");
     let wh = fs::symlink_metadata(dirs[1].join("etc/gone")).unwrap();
-    assert!(std::os::unix::fs::FileTypeExt::is_char_device(
-        &wh.file_type()
-    ));
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&wh.file_type()));
     let mut buf = [0u8; 1];
-    assert!(
-        rustix::fs::getxattr(
-            dirs[1].join("var").as_path(),
-            crate::unpack::OPAQUE_XATTR,
-            &mut buf[..]
-        )
-        .is_ok()
-    );
+    assert!(rustix::fs::getxattr(dirs[1].join("var").as_path(), crate::unpack::OPAQUE_XATTR, &mut buf[..]).is_ok());
 }
 
 #[test]
@@ -153,24 +128,15 @@ fn loads_legacy_docker_save_from_a_pipe() {
     let loaded = store.load(Trickle(&tar)).unwrap();
     assert_eq!(loaded.len(), 2);
     assert_eq!(loaded[0].id, id);
-    assert_eq!(
-        loaded[0].messages(),
-        ["Loaded image: busybox:latest", "Loaded image: busybox:1"]
-    );
-    assert_eq!(
-        loaded[1].messages(),
-        [format!("Loaded image ID: {}", loaded[1].id)]
-    );
+    assert_eq!(loaded[0].messages(), ["Loaded image: busybox:latest", "Loaded image: busybox:1"]);
+    assert_eq!(loaded[1].messages(), [format!("Loaded image ID: {}", loaded[1].id)]);
     check_layers(&store, &id);
     let img = store.resolve("busybox").unwrap();
     assert_eq!(img.id, id);
     assert_eq!(img.repo_tags, ["busybox:1", "busybox:latest"]);
     assert_eq!(img.size, 7 + 1 + 3);
     // The untagged image shares layer 1 (same chain ID, one directory).
-    assert_eq!(
-        store.layers(&loaded[1].id).unwrap()[0],
-        store.layers(&id).unwrap()[0]
-    );
+    assert_eq!(store.layers(&loaded[1].id).unwrap()[0], store.layers(&id).unwrap()[0]);
     assert_eq!(fs::read_dir(root.path().join("layers")).unwrap().count(), 2);
 }
 
@@ -184,22 +150,16 @@ fn loading_twice_is_idempotent_and_reports_moved_tags() {
     let before = (count("blobs/sha256"), count("layers"), count("images"));
     let again = store.load(&tar[..]).unwrap();
     assert!(again[0].replaced.is_empty());
-    assert_eq!(
-        (count("blobs/sha256"), count("layers"), count("images")),
-        before
-    );
+    assert_eq!((count("blobs/sha256"), count("layers"), count("images")), before);
     assert_eq!(store.resolve("busybox:1").unwrap().id, id);
 
     // Another image taking the tag: Docker's rename message.
-    let (oci, oci_id) =
-        oci_archive(r#""io.containerd.image.name":"docker.io/library/busybox:latest""#);
+    let (oci, oci_id) = oci_archive(r#""io.containerd.image.name":"docker.io/library/busybox:latest""#);
     let loaded = store.load(&oci[..]).unwrap();
     assert_eq!(
         loaded[0].messages(),
         [
-            format!(
-                "The image busybox:latest already exists, renaming the old one with ID {id} to empty string"
-            ),
+            format!("The image busybox:latest already exists, renaming the old one with ID {id} to empty string"),
             "Loaded image: busybox:latest".into()
         ]
     );
@@ -222,10 +182,7 @@ fn loads_oci_layout_with_nested_index_and_compressed_layers() {
     let root = tempfile::tempdir().unwrap();
     let store = ImageStore::open(root.path()).unwrap();
     let (tar, id) = oci_archive(r#""org.opencontainers.image.ref.name":"latest""#);
-    assert_eq!(
-        store.load(&tar[..]).unwrap()[0].messages(),
-        [format!("Loaded image ID: {id}")]
-    );
+    assert_eq!(store.load(&tar[..]).unwrap()[0].messages(), [format!("Loaded image ID: {id}")]);
 }
 
 #[test]
@@ -254,14 +211,8 @@ fn save_then_load_reproduces_ids_and_layers() {
     let mut tags: Vec<String> = loaded[0].tags.iter().map(Reference::familiar).collect();
     tags.sort();
     assert_eq!(tags, ["app:1", "app:2"]);
-    let (a, b) = (
-        store.resolve("app:1").unwrap(),
-        store2.resolve("app:2").unwrap(),
-    );
-    assert_eq!(
-        (a.id, a.chain_ids, a.manifest),
-        (b.id, b.chain_ids, b.manifest)
-    );
+    let (a, b) = (store.resolve("app:1").unwrap(), store2.resolve("app:2").unwrap());
+    assert_eq!((a.id, a.chain_ids, a.manifest), (b.id, b.chain_ids, b.manifest));
     check_layers(&store2, &id);
 
     // The Docker 25 layout also loads through index.json alone (manifest.json removed).
@@ -275,10 +226,7 @@ fn save_then_load_reproduces_ids_and_layers() {
             files.push((p, data));
         }
     }
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(p, d)| (p.as_str(), d.as_slice()))
-        .collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (p.as_str(), d.as_slice())).collect();
     let third = tempfile::tempdir().unwrap();
     let store3 = ImageStore::open(third.path()).unwrap();
     assert_eq!(store3.load(&archive_of(&refs)[..]).unwrap()[0].id, id);
@@ -294,10 +242,7 @@ fn save_by_id_has_no_tags() {
     let mut saved = Vec::new();
     store.save(&[id.short().to_string()], &mut saved).unwrap();
     let other = tempfile::tempdir().unwrap();
-    let loaded = ImageStore::open(other.path())
-        .unwrap()
-        .load(&saved[..])
-        .unwrap();
+    let loaded = ImageStore::open(other.path()).unwrap().load(&saved[..]).unwrap();
     assert_eq!((loaded[0].id.clone(), loaded[0].tags.len()), (id, 0));
     let err = store.save(&["nope".into()], &mut Vec::new()).unwrap_err();
     assert_eq!(err.to_string(), "No such image: nope:latest");
@@ -313,34 +258,18 @@ fn rejects_bad_archives_without_leaving_images_or_layer_dirs() {
     let l1 = layer1();
     let config = config_for(&[b"something else"], "sh");
     let manifest = r#"[{"Config":"c.json","RepoTags":["bad:1"],"Layers":["l/layer.tar"]}]"#;
-    let tar = archive_of(&[
-        ("l/layer.tar", &l1),
-        ("c.json", &config),
-        ("manifest.json", manifest.as_bytes()),
-    ]);
+    let tar = archive_of(&[("l/layer.tar", &l1), ("c.json", &config), ("manifest.json", manifest.as_bytes())]);
     let err = store.load(&tar[..]).unwrap_err();
     assert!(matches!(err, ImageError::DiffIdMismatch { .. }), "{err}");
     assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
 
     // A layer that escapes.
-    let evil = tar_of(&[
-        Entry::file("ok", b"fine"),
-        Entry::symlink("up", "../../../etc"),
-    ]);
+    let evil = tar_of(&[Entry::file("ok", b"fine"), Entry::symlink("up", "../../../etc")]);
     let config = config_for(&[&evil], "sh");
-    let tar = archive_of(&[
-        ("l/layer.tar", &evil),
-        ("c.json", &config),
-        ("manifest.json", manifest.as_bytes()),
-    ]);
+    let tar = archive_of(&[("l/layer.tar", &evil), ("c.json", &config), ("manifest.json", manifest.as_bytes())]);
     let err = store.load(&tar[..]).unwrap_err();
     assert!(
-        matches!(
-            err,
-            ImageError::Layer(crate::layer::LayerError::Unpack(
-                UnpackError::UnsafePath { .. }
-            ))
-        ),
+        matches!(err, ImageError::Layer(crate::layer::LayerError::Unpack(UnpackError::UnsafePath { .. }))),
         "{err}"
     );
     assert!(err.to_string().contains("up"), "{err}");
@@ -350,20 +279,9 @@ fn rejects_bad_archives_without_leaving_images_or_layer_dirs() {
     let err = store.load(&good[..good.len() / 2]).unwrap_err();
     assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{err:?}");
     let fake = format!("blobs/sha256/{}", Digest::of(b"other").hex());
-    let err = store
-        .load(&archive_of(&[(&fake, b"data"), ("index.json", b"{}")])[..])
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ImageError::Content(crate::content::ContentError::DigestMismatch { .. })
-        ),
-        "{err}"
-    );
-    assert!(matches!(
-        store.load(&archive_of(&[("x", b"y")])[..]).unwrap_err(),
-        ImageError::NoManifest
-    ));
+    let err = store.load(&archive_of(&[(&fake, b"data"), ("index.json", b"{}")])[..]).unwrap_err();
+    assert!(matches!(err, ImageError::Content(crate::content::ContentError::DigestMismatch { .. })), "{err}");
+    assert!(matches!(store.load(&archive_of(&[("x", b"y")])[..]).unwrap_err(), ImageError::NoManifest));
 
     assert!(store.list().is_empty());
     assert!(no_layer_dirs());

@@ -32,16 +32,8 @@ pub struct PackError {
 
 /// Streams the contents of `dir` (not `dir` itself) as a tar, names relative to it.
 pub fn pack_dir(dir: &Path, w: impl Write) -> Result<(), PackError> {
-    let root = rfs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| PackError {
-        op: "open",
-        path: dir.to_owned(),
-        source: e.into(),
-    })?;
+    let root = rfs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| PackError { op: "open", path: dir.to_owned(), source: e.into() })?;
     let mut p = Packer::new(w, dir);
     p.children(&root, "")?;
     p.finish()
@@ -50,21 +42,10 @@ pub fn pack_dir(dir: &Path, w: impl Write) -> Result<(), PackError> {
 /// Streams `src` (a file, directory or symlink; not followed) as a tar whose top entry is
 /// named `name`, as `docker cp container:/path -` does.
 pub fn pack_path(src: &Path, name: &str, w: impl Write) -> Result<(), PackError> {
-    let parent = src
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("/"));
+    let parent = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
     let base = src.file_name().map_or(&b"."[..], |n| n.as_bytes());
-    let dir = rfs::open(
-        parent,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| PackError {
-        op: "open",
-        path: parent.to_owned(),
-        source: e.into(),
-    })?;
+    let dir = rfs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| PackError { op: "open", path: parent.to_owned(), source: e.into() })?;
     let mut p = Packer::new(w, parent);
     p.entry(dir.as_fd(), base, name.trim_end_matches('/'))?;
     p.finish()
@@ -94,11 +75,7 @@ impl<W: Write> Packer<W> {
         let mut names = Vec::new();
         let mut d = rfs::Dir::read_from(dir).map_err(|e| self.err("list", prefix)(e.into()))?;
         while let Some(e) = d.read() {
-            let n = e
-                .map_err(|e| self.err("list", prefix)(e.into()))?
-                .file_name()
-                .to_bytes()
-                .to_vec();
+            let n = e.map_err(|e| self.err("list", prefix)(e.into()))?.file_name().to_bytes().to_vec();
             if n != b"." && n != b".." {
                 names.push(n);
             }
@@ -106,19 +83,14 @@ impl<W: Write> Packer<W> {
         names.sort();
         for n in names {
             let name = String::from_utf8_lossy(&n);
-            let path = if prefix.is_empty() {
-                name.into_owned()
-            } else {
-                format!("{prefix}/{name}")
-            };
+            let path = if prefix.is_empty() { name.into_owned() } else { format!("{prefix}/{name}") };
             self.entry(dir.as_fd(), &n, &path)?;
         }
         Ok(())
     }
 
     fn entry(&mut self, dir: BorrowedFd<'_>, name: &[u8], path: &str) -> Result<(), PackError> {
-        let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| self.err("stat", path)(e.into()))?;
+        let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| self.err("stat", path)(e.into()))?;
         let ft = FileType::from_raw_mode(st.st_mode);
         let mut h = header(&st);
         match ft {
@@ -131,8 +103,7 @@ impl<W: Write> Packer<W> {
                 )
                 .map_err(|e| self.err("open", path)(e.into()))?;
                 h.set_entry_type(tar::EntryType::Directory);
-                self.put(&mut h, &format!("{path}/"), None, io::empty())
-                    .map_err(self.err("write", path))?;
+                self.put(&mut h, &format!("{path}/"), None, io::empty()).map_err(self.err("write", path))?;
                 self.children(&fd, path)
             }
             FileType::RegularFile => {
@@ -147,36 +118,24 @@ impl<W: Write> Packer<W> {
                     }
                     self.links.insert(key, path.to_owned());
                 }
-                let fd = rfs::openat(
-                    dir,
-                    name,
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|e| self.err("open", path)(e.into()))?;
+                let fd = rfs::openat(dir, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+                    .map_err(|e| self.err("open", path)(e.into()))?;
                 let mut cap = vec![0u8; 256];
                 if let Ok(n) = rfs::fgetxattr(&fd, CAPABILITY_XATTR, &mut cap[..]) {
                     let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
-                    self.b
-                        .append_pax_extensions([(key.as_str(), &cap[..n])])
-                        .map_err(self.err("write", path))?;
+                    self.b.append_pax_extensions([(key.as_str(), &cap[..n])]).map_err(self.err("write", path))?;
                 }
                 let size = u64::try_from(st.st_size).unwrap_or(0);
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(size);
-                let data = Exact {
-                    inner: File::from(fd),
-                    left: size,
-                };
-                self.put(&mut h, path, None, data)
-                    .map_err(self.err("write", path))
+                let data = Exact { inner: File::from(fd), left: size };
+                self.put(&mut h, path, None, data).map_err(self.err("write", path))
             }
             FileType::Symlink => {
-                let target = rfs::readlinkat(dir, name, Vec::new())
-                    .map_err(|e| self.err("read link", path)(e.into()))?;
+                let target =
+                    rfs::readlinkat(dir, name, Vec::new()).map_err(|e| self.err("read link", path)(e.into()))?;
                 h.set_entry_type(tar::EntryType::Symlink);
-                self.put(&mut h, path, Some(target.as_bytes()), io::empty())
-                    .map_err(self.err("write", path))
+                self.put(&mut h, path, Some(target.as_bytes()), io::empty()).map_err(self.err("write", path))
             }
             FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
                 h.set_entry_type(match ft {
@@ -185,13 +144,10 @@ impl<W: Write> Packer<W> {
                     _ => tar::EntryType::Fifo,
                 });
                 if ft != FileType::Fifo {
-                    h.set_device_major(rfs::major(st.st_rdev))
-                        .map_err(self.err("write", path))?;
-                    h.set_device_minor(rfs::minor(st.st_rdev))
-                        .map_err(self.err("write", path))?;
+                    h.set_device_major(rfs::major(st.st_rdev)).map_err(self.err("write", path))?;
+                    h.set_device_minor(rfs::minor(st.st_rdev)).map_err(self.err("write", path))?;
                 }
-                self.put(&mut h, path, None, io::empty())
-                    .map_err(self.err("write", path))
+                self.put(&mut h, path, None, io::empty()).map_err(self.err("write", path))
             }
             _ => Ok(()),
         }
@@ -234,11 +190,7 @@ impl<W: Write> Packer<W> {
 
     fn finish(self) -> Result<(), PackError> {
         let origin = self.origin.clone();
-        let werr = |source| PackError {
-            op: "write archive of",
-            path: origin.clone(),
-            source,
-        };
+        let werr = |source| PackError { op: "write archive of", path: origin.clone(), source };
         let mut inner = self.b.into_inner().map_err(werr)?;
         inner.flush().map_err(werr)
     }
@@ -262,9 +214,7 @@ struct Exact<R> {
 
 impl<R: Read> Read for Exact<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = usize::try_from(self.left)
-            .unwrap_or(usize::MAX)
-            .min(buf.len());
+        let want = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
         if want == 0 {
             return Ok(0);
         }
@@ -295,14 +245,7 @@ mod tests {
         fs::write(s.join("etc/passwd"), b"root").unwrap();
         fs::hard_link(s.join("etc/passwd"), s.join("etc/passwd.lnk")).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", s.join("pw")).unwrap();
-        rfs::mknodat(
-            rfs::CWD,
-            s.join("fifo").as_path(),
-            FileType::Fifo,
-            Mode::from_raw_mode(0o640),
-            0,
-        )
-        .unwrap();
+        rfs::mknodat(rfs::CWD, s.join("fifo").as_path(), FileType::Fifo, Mode::from_raw_mode(0o640), 0).unwrap();
         fs::write(s.join(format!("long-{}", "x".repeat(150))), b"long").unwrap();
         rfs::chownat(
             rfs::CWD,
@@ -317,32 +260,14 @@ mod tests {
         pack_dir(s, &mut tar).unwrap();
         let dst = tempfile::tempdir().unwrap();
         let d = dst.path();
-        unpack_into(
-            d,
-            Path::new("/"),
-            &tar[..],
-            &UnpackOptions {
-                copy_uid_gid: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        unpack_into(d, Path::new("/"), &tar[..], &UnpackOptions { copy_uid_gid: true, ..Default::default() }).unwrap();
         assert_eq!(fs::read(d.join("etc/passwd")).unwrap(), b"root");
         let m = fs::metadata(d.join("etc/passwd")).unwrap();
         assert_eq!((m.nlink(), m.uid(), m.gid()), (2, 12, 34));
-        assert_eq!(
-            fs::read_link(d.join("pw")).unwrap(),
-            Path::new("/etc/passwd")
-        );
+        assert_eq!(fs::read_link(d.join("pw")).unwrap(), Path::new("/etc/passwd"));
         assert!(d.join("etc/deep").is_dir());
-        assert_eq!(
-            fs::symlink_metadata(d.join("fifo")).unwrap().mode() & 0o7777,
-            0o640
-        );
-        assert_eq!(
-            fs::read(d.join(format!("long-{}", "x".repeat(150)))).unwrap(),
-            b"long"
-        );
+        assert_eq!(fs::symlink_metadata(d.join("fifo")).unwrap().mode() & 0o7777, 0o640);
+        assert_eq!(fs::read(d.join(format!("long-{}", "x".repeat(150)))).unwrap(), b"long");
 
         let mut tar = Vec::new();
         pack_path(&s.join("etc"), "renamed", &mut tar).unwrap();
@@ -351,34 +276,16 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
-        assert_eq!(
-            names,
-            [
-                "renamed/",
-                "renamed/deep/",
-                "renamed/passwd",
-                "renamed/passwd.lnk"
-            ]
-        );
+        assert_eq!(names, ["renamed/", "renamed/deep/", "renamed/passwd", "renamed/passwd.lnk"]);
     }
 
     #[test]
     fn exact_pads_and_truncates() {
         let mut out = Vec::new();
-        Exact {
-            inner: &b"abc"[..],
-            left: 5,
-        }
-        .read_to_end(&mut out)
-        .unwrap();
+        Exact { inner: &b"abc"[..], left: 5 }.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"abc\0\0");
         let mut out = Vec::new();
-        Exact {
-            inner: &b"abcdef"[..],
-            left: 2,
-        }
-        .read_to_end(&mut out)
-        .unwrap();
+        Exact { inner: &b"abcdef"[..], left: 2 }.read_to_end(&mut out).unwrap();
         assert_eq!(out, b"ab");
     }
 }

@@ -83,11 +83,8 @@ fn is_single_reference(refs: &[Reference]) -> bool {
     if tags.len() > 1 {
         return false;
     }
-    let repos: std::collections::BTreeSet<String> = refs
-        .iter()
-        .filter(|r| r.digest().is_some())
-        .map(Reference::repository)
-        .collect();
+    let repos: std::collections::BTreeSet<String> =
+        refs.iter().filter(|r| r.digest().is_some()).map(Reference::repository).collect();
     let single = tags.first().copied().unwrap_or(&refs[0]);
     repos.len() == 1 && repos.contains(&single.repository())
 }
@@ -103,28 +100,13 @@ pub(crate) fn plan_remove(
     let id = resolved.id();
     let mut refs = refs.to_vec();
     let mut plan = RemovePlan::default();
-    let conflict = |hard: bool, reason: String| ImageError::DeleteConflict {
-        image: id.short().to_owned(),
-        hard,
-        reason,
-    };
+    let conflict =
+        |hard: bool, reason: String| ImageError::DeleteConflict { image: id.short().to_owned(), hard, reason };
     let running = |u: &ContainerUse| {
-        conflict(
-            true,
-            format!(
-                "image is being used by running container {}",
-                short(&u.container_id)
-            ),
-        )
+        conflict(true, format!("image is being used by running container {}", short(&u.container_id)))
     };
     let stopped = |u: &ContainerUse| {
-        conflict(
-            false,
-            format!(
-                "image is being used by stopped container {}",
-                short(&u.container_id)
-            ),
-        )
+        conflict(false, format!("image is being used by stopped container {}", short(&u.container_id)))
     };
 
     if let Resolved::Ref(r, _) = resolved
@@ -143,14 +125,8 @@ pub(crate) fn plan_remove(
         refs.retain(|x| x != r);
         plan.untag.push(r.clone());
         // Removing a repository's last tag also removes its digest references.
-        if r.digest().is_none()
-            && !refs
-                .iter()
-                .any(|x| x.digest().is_none() && x.repository() == r.repository())
-        {
-            let (same, rest): (Vec<_>, Vec<_>) = refs
-                .into_iter()
-                .partition(|x| x.repository() == r.repository());
+        if r.digest().is_none() && !refs.iter().any(|x| x.digest().is_none() && x.repository() == r.repository()) {
+            let (same, rest): (Vec<_>, Vec<_>) = refs.into_iter().partition(|x| x.repository() == r.repository());
             plan.untag.extend(same);
             refs = rest;
         }
@@ -180,10 +156,7 @@ pub(crate) fn plan_remove(
     match user {
         Some(u) if u.running => return Err(running(u)),
         _ if !force && !refs.is_empty() => {
-            return Err(conflict(
-                false,
-                "image is referenced in multiple repositories".into(),
-            ));
+            return Err(conflict(false, "image is referenced in multiple repositories".into()));
         }
         Some(u) if !force => return Err(stopped(u)),
         _ => {}
@@ -262,9 +235,7 @@ impl ImageStore {
             let candidates: Vec<Digest> = st
                 .images
                 .values()
-                .filter(|r| {
-                    in_use(&r.id).is_none() && (r.retained || all || st.refs_of(&r.id).is_empty())
-                })
+                .filter(|r| in_use(&r.id).is_none() && (r.retained || all || st.refs_of(&r.id).is_empty()))
                 .map(|r| r.id.clone())
                 .collect();
             let mut untagged = false;
@@ -285,9 +256,7 @@ impl ImageStore {
             }
             let (gc, detached) = self.gc_locked(&st)?;
             report.space_reclaimed = gc.reclaimed;
-            report
-                .entries
-                .extend(gc.layers.into_iter().map(RemoveEntry::Deleted));
+            report.entries.extend(gc.layers.into_iter().map(RemoveEntry::Deleted));
             detached
         };
         self.purge(&detached)?;
@@ -308,10 +277,7 @@ mod tests {
     }
 
     fn used(running: bool) -> ContainerUse {
-        ContainerUse {
-            container_id: "c0ffee0123456789".into(),
-            running,
-        }
+        ContainerUse { container_id: "c0ffee0123456789".into(), running }
     }
 
     fn by_ref(name: &str) -> Resolved {
@@ -322,49 +288,21 @@ mod tests {
     fn untag_one_of_several_tags() {
         let refs = [r("busybox:latest"), r("busybox:1")];
         let plan = plan_remove("busybox", &by_ref("busybox"), &refs, None, false).unwrap();
-        assert_eq!(
-            plan,
-            RemovePlan {
-                untag: vec![r("busybox:latest")],
-                delete: false,
-                retain: false
-            }
-        );
+        assert_eq!(plan, RemovePlan { untag: vec![r("busybox:latest")], delete: false, retain: false });
     }
 
     #[test]
     fn last_tag_deletes_and_drops_digest_refs() {
         let d = format!("busybox@{}", Digest::of(b"m"));
         let refs = [r("busybox:latest"), r(&d)];
-        let plan = plan_remove(
-            "busybox:latest",
-            &by_ref("busybox:latest"),
-            &refs,
-            None,
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            plan,
-            RemovePlan {
-                untag: vec![r("busybox:latest"), r(&d)],
-                delete: true,
-                retain: false
-            }
-        );
+        let plan = plan_remove("busybox:latest", &by_ref("busybox:latest"), &refs, None, false).unwrap();
+        assert_eq!(plan, RemovePlan { untag: vec![r("busybox:latest"), r(&d)], delete: true, retain: false });
     }
 
     #[test]
     fn last_reference_in_use_needs_force() {
         let refs = [r("busybox:latest")];
-        let err = plan_remove(
-            "busybox",
-            &by_ref("busybox"),
-            &refs,
-            Some(&used(false)),
-            false,
-        )
-        .unwrap_err();
+        let err = plan_remove("busybox", &by_ref("busybox"), &refs, Some(&used(false)), false).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -373,31 +311,10 @@ mod tests {
             )
         );
         // Forced: untagged; the image stays (dangling) for the running container…
-        let plan = plan_remove(
-            "busybox",
-            &by_ref("busybox"),
-            &refs,
-            Some(&used(true)),
-            true,
-        )
-        .unwrap();
-        assert_eq!(
-            plan,
-            RemovePlan {
-                untag: vec![r("busybox:latest")],
-                delete: false,
-                retain: false
-            }
-        );
+        let plan = plan_remove("busybox", &by_ref("busybox"), &refs, Some(&used(true)), true).unwrap();
+        assert_eq!(plan, RemovePlan { untag: vec![r("busybox:latest")], delete: false, retain: false });
         // …and is deleted but retained for a stopped one.
-        let plan = plan_remove(
-            "busybox",
-            &by_ref("busybox"),
-            &refs,
-            Some(&used(false)),
-            true,
-        )
-        .unwrap();
+        let plan = plan_remove("busybox", &by_ref("busybox"), &refs, Some(&used(false)), true).unwrap();
         assert!(plan.delete && plan.retain);
     }
 
@@ -407,14 +324,7 @@ mod tests {
         let by_id = Resolved::Id(id());
         let one = [r("busybox:latest")];
         let plan = plan_remove(&name, &by_id, &one, None, false).unwrap();
-        assert_eq!(
-            plan,
-            RemovePlan {
-                untag: one.to_vec(),
-                delete: true,
-                retain: false
-            }
-        );
+        assert_eq!(plan, RemovePlan { untag: one.to_vec(), delete: true, retain: false });
         let two = [r("busybox:latest"), r("other:1")];
         let err = plan_remove(&name, &by_id, &two, None, false).unwrap_err();
         assert_eq!(
@@ -425,14 +335,7 @@ mod tests {
             )
         );
         let plan = plan_remove(&name, &by_id, &two, None, true).unwrap();
-        assert_eq!(
-            plan,
-            RemovePlan {
-                untag: two.to_vec(),
-                delete: true,
-                retain: false
-            }
-        );
+        assert_eq!(plan, RemovePlan { untag: two.to_vec(), delete: true, retain: false });
         let err = plan_remove(&name, &by_id, &one, Some(&used(false)), false).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -87,10 +87,7 @@ pub(crate) fn symlink_escapes(entry: &[u8], target: &[u8]) -> bool {
         return false;
     }
     let (parent, _) = split(entry);
-    let mut depth: usize = parent
-        .split(|&b| b == b'/')
-        .filter(|c| !c.is_empty())
-        .count();
+    let mut depth: usize = parent.split(|&b| b == b'/').filter(|c| !c.is_empty()).count();
     for comp in target.split(|&b| b == b'/') {
         match comp {
             b"" | b"." => {}
@@ -188,18 +185,9 @@ mod tests {
     #[test]
     fn hard_link_targets() {
         assert_eq!(clean_link_target(b"./bin/sh").unwrap(), b"bin/sh");
-        assert!(matches!(
-            clean_link_target(b"/bin/sh"),
-            Err(UnsafeReason::HardLinkAbsolute(_))
-        ));
-        assert!(matches!(
-            clean_link_target(b"../x"),
-            Err(UnsafeReason::HardLinkDotDot(_))
-        ));
-        assert!(matches!(
-            clean_link_target(b"."),
-            Err(UnsafeReason::HardLinkMissing(_))
-        ));
+        assert!(matches!(clean_link_target(b"/bin/sh"), Err(UnsafeReason::HardLinkAbsolute(_))));
+        assert!(matches!(clean_link_target(b"../x"), Err(UnsafeReason::HardLinkDotDot(_))));
+        assert!(matches!(clean_link_target(b"."), Err(UnsafeReason::HardLinkMissing(_))));
     }
 
     #[test]

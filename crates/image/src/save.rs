@@ -32,10 +32,7 @@ impl ImageStore {
                 let mut picked: Vec<(Digest, Option<Reference>)> = Vec::new();
                 if let Some(repo) = name_only(name) {
                     for (r, id) in &st.refs {
-                        if r.repository() == repo.repository()
-                            && r.tag().is_some()
-                            && st.image(id).is_some()
-                        {
+                        if r.repository() == repo.repository() && r.tag().is_some() && st.image(id).is_some() {
                             picked.push((id.clone(), Some(r.clone())));
                         }
                     }
@@ -50,10 +47,7 @@ impl ImageStore {
                     let rec = Arc::clone(&st.images[&id]);
                     // Leased under the same lock, so a concurrent rmi cannot delete the blobs
                     // between this lookup and the write below.
-                    for d in [&rec.id, &rec.manifest]
-                        .into_iter()
-                        .chain(rec.layers.iter().map(|l| &l.blob.digest))
-                    {
+                    for d in [&rec.id, &rec.manifest].into_iter().chain(rec.layers.iter().map(|l| &l.blob.digest)) {
                         lease.hold_in(&mut st, d);
                     }
                     match images.iter_mut().find(|(r, _)| r.id == id) {
@@ -66,35 +60,21 @@ impl ImageStore {
         self.write_archive(&images, w)
     }
 
-    fn write_archive(
-        &self,
-        images: &[(Arc<Record>, Vec<Reference>)],
-        w: impl Write,
-    ) -> Result<(), ImageError> {
+    fn write_archive(&self, images: &[(Arc<Record>, Vec<Reference>)], w: impl Write) -> Result<(), ImageError> {
         let mut blobs: Vec<Digest> = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut index = Index {
-            schema_version: 2,
-            media_type: Some(oci::media::OCI_INDEX.into()),
-            manifests: Vec::new(),
-        };
+        let mut index =
+            Index { schema_version: 2, media_type: Some(oci::media::OCI_INDEX.into()), manifests: Vec::new() };
         let mut manifest_json = Vec::new();
         let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (rec, tags) in images {
-            for d in std::iter::once(&rec.id)
-                .chain(rec.layers.iter().map(|l| &l.blob.digest))
-                .chain([&rec.manifest])
-            {
+            for d in std::iter::once(&rec.id).chain(rec.layers.iter().map(|l| &l.blob.digest)).chain([&rec.manifest]) {
                 if seen.insert(d.clone()) {
                     blobs.push(d.clone());
                 }
             }
             let manifest_size = self.content.size(&rec.manifest)?;
-            let mut desc = Descriptor::new(
-                oci::media::OCI_MANIFEST,
-                rec.manifest.clone(),
-                manifest_size,
-            );
+            let mut desc = Descriptor::new(oci::media::OCI_MANIFEST, rec.manifest.clone(), manifest_size);
             desc.platform = Some(Platform {
                 architecture: rec.config.architecture.clone(),
                 os: rec.config.os.clone(),
@@ -105,32 +85,18 @@ impl ImageStore {
             }
             for t in tags {
                 let mut d = desc.clone();
-                d.annotations
-                    .insert(oci::media::ANNOTATION_CONTAINERD_NAME.into(), t.to_string());
-                d.annotations.insert(
-                    oci::media::ANNOTATION_REF_NAME.into(),
-                    t.tag().unwrap_or_default().into(),
-                );
+                d.annotations.insert(oci::media::ANNOTATION_CONTAINERD_NAME.into(), t.to_string());
+                d.annotations.insert(oci::media::ANNOTATION_REF_NAME.into(), t.tag().unwrap_or_default().into());
                 index.manifests.push(d);
-                repositories
-                    .entry(t.familiar_repository())
-                    .or_default()
-                    .insert(
-                        t.tag().unwrap_or_default().into(),
-                        rec.layers.last().map_or_else(
-                            || rec.id.hex().to_owned(),
-                            |l| l.blob.digest.hex().to_owned(),
-                        ),
-                    );
+                repositories.entry(t.familiar_repository()).or_default().insert(
+                    t.tag().unwrap_or_default().into(),
+                    rec.layers.last().map_or_else(|| rec.id.hex().to_owned(), |l| l.blob.digest.hex().to_owned()),
+                );
             }
             manifest_json.push(DockerManifest {
                 config: archive::blob_path(&rec.id),
                 repo_tags: tags.iter().map(Reference::familiar).collect(),
-                layers: rec
-                    .layers
-                    .iter()
-                    .map(|l| archive::blob_path(&l.blob.digest))
-                    .collect(),
+                layers: rec.layers.iter().map(|l| archive::blob_path(&l.blob.digest)).collect(),
             });
         }
 
@@ -141,10 +107,7 @@ impl ImageStore {
         for d in &blobs {
             let path = self.content.path(d);
             let file = self.content.open_blob(d)?;
-            let size = file
-                .metadata()
-                .map_err(ImageError::io("stat", &path))?
-                .len();
+            let size = file.metadata().map_err(ImageError::io("stat", &path))?.len();
             append_file(&mut b, &archive::blob_path(d), size, file).map_err(out)?;
         }
         append_bytes(&mut b, "index.json", &json(&index)).map_err(out)?;
@@ -175,32 +138,15 @@ fn header(size: u64, mode: u32, kind: tar::EntryType) -> tar::Header {
 }
 
 fn append_dir<W: Write>(b: &mut tar::Builder<W>, path: &str) -> io::Result<()> {
-    b.append_data(
-        &mut header(0, 0o755, tar::EntryType::Directory),
-        path,
-        io::empty(),
-    )
+    b.append_data(&mut header(0, 0o755, tar::EntryType::Directory), path, io::empty())
 }
 
-fn append_file<W: Write>(
-    b: &mut tar::Builder<W>,
-    path: &str,
-    size: u64,
-    file: File,
-) -> io::Result<()> {
-    b.append_data(
-        &mut header(size, 0o644, tar::EntryType::Regular),
-        path,
-        file,
-    )
+fn append_file<W: Write>(b: &mut tar::Builder<W>, path: &str, size: u64, file: File) -> io::Result<()> {
+    b.append_data(&mut header(size, 0o644, tar::EntryType::Regular), path, file)
 }
 
 fn append_bytes<W: Write>(b: &mut tar::Builder<W>, path: &str, data: &[u8]) -> io::Result<()> {
-    b.append_data(
-        &mut header(data.len() as u64, 0o644, tar::EntryType::Regular),
-        path,
-        data,
-    )
+    b.append_data(&mut header(data.len() as u64, 0o644, tar::EntryType::Regular), path, data)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {

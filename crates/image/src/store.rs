@@ -93,11 +93,7 @@ impl State {
 
     /// References to `id`, in order.
     pub(crate) fn refs_of(&self, id: &Digest) -> Vec<Reference> {
-        self.refs
-            .iter()
-            .filter(|(_, d)| *d == id)
-            .map(|(r, _)| r.clone())
-            .collect()
+        self.refs.iter().filter(|(_, d)| *d == id).map(|(r, _)| r.clone()).collect()
     }
 }
 
@@ -242,29 +238,16 @@ impl ImageStore {
         let images_dir = root.join(IMAGES_DIR);
         fs::create_dir_all(&images_dir).map_err(ImageError::io("create", &images_dir))?;
         durable::remove_leftovers(&images_dir).map_err(ImageError::io("clean up", &images_dir))?;
-        let store = Self {
-            content,
-            layers,
-            images_dir,
-            refs_path: root.join(REFS_FILE),
-            state: Mutex::default(),
-        };
+        let store = Self { content, layers, images_dir, refs_path: root.join(REFS_FILE), state: Mutex::default() };
         let mut st = State::default();
-        for entry in
-            fs::read_dir(&store.images_dir).map_err(ImageError::io("list", &store.images_dir))?
-        {
-            let path = entry
-                .map_err(ImageError::io("list", &store.images_dir))?
-                .path();
+        for entry in fs::read_dir(&store.images_dir).map_err(ImageError::io("list", &store.images_dir))? {
+            let path = entry.map_err(ImageError::io("list", &store.images_dir))?.path();
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
             let bytes = fs::read(&path).map_err(ImageError::io("read", &path))?;
             let mut rec: Record =
-                serde_json::from_slice(&bytes).map_err(|source| ImageError::Corrupt {
-                    path: path.clone(),
-                    source,
-                })?;
+                serde_json::from_slice(&bytes).map_err(|source| ImageError::Corrupt { path: path.clone(), source })?;
             match store.complete(&rec) {
                 Ok(config) => rec.config = config,
                 Err(e) => {
@@ -276,11 +259,8 @@ impl ImageStore {
         }
         match fs::read(&store.refs_path) {
             Ok(bytes) => {
-                let file: RefsFile =
-                    serde_json::from_slice(&bytes).map_err(|source| ImageError::Corrupt {
-                        path: store.refs_path.clone(),
-                        source,
-                    })?;
+                let file: RefsFile = serde_json::from_slice(&bytes)
+                    .map_err(|source| ImageError::Corrupt { path: store.refs_path.clone(), source })?;
                 for (name, id) in file.refs {
                     if let (Ok(r), true) = (Reference::parse(&name), st.image(&id).is_some()) {
                         st.refs.insert(r, id);
@@ -307,16 +287,12 @@ impl ImageStore {
     /// Checks that a record's config, manifest and layers exist; returns the parsed config.
     fn complete(&self, rec: &Record) -> Result<ImageConfig, ImageError> {
         let bytes = self.content.read(&rec.id)?;
-        let config = serde_json::from_slice(&bytes).map_err(|source| ImageError::ArchiveJson {
-            file: rec.id.to_string(),
-            source,
-        })?;
+        let config = serde_json::from_slice(&bytes)
+            .map_err(|source| ImageError::ArchiveJson { file: rec.id.to_string(), source })?;
         self.content.size(&rec.manifest)?;
         for l in &rec.layers {
             if self.layers.meta(&l.chain_id)?.is_none() {
-                return Err(ImageError::MissingFile(
-                    self.layers.diff_dir(&l.chain_id).display().to_string(),
-                ));
+                return Err(ImageError::MissingFile(self.layers.diff_dir(&l.chain_id).display().to_string()));
             }
         }
         Ok(config)
@@ -325,16 +301,11 @@ impl ImageStore {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves the state as consistent as the files (every
         // mutation writes its file before touching memory), so poisoning is not fatal.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn lease(&self) -> Lease<'_> {
-        Lease {
-            store: self,
-            held: Vec::new(),
-        }
+        Lease { store: self, held: Vec::new() }
     }
 
     /// Resolves a name as Docker does: a full ID (`sha256:hex` or 64 hex digits), then a
@@ -361,15 +332,8 @@ impl ImageStore {
             return Ok(Resolved::Ref(r.clone(), id.clone()));
         }
         let prefix = full;
-        if !prefix.is_empty()
-            && prefix
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            let mut hits = st
-                .images
-                .values()
-                .filter(|r| !r.retained && r.id.hex().starts_with(prefix));
+        if !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            let mut hits = st.images.values().filter(|r| !r.retained && r.id.hex().starts_with(prefix));
             if let (Some(rec), None) = (hits.next(), hits.next()) {
                 return Ok(Resolved::Id(rec.id.clone()));
             }
@@ -442,11 +406,7 @@ impl ImageStore {
             }
             out.push(HistoryEntry {
                 id: None,
-                created: h
-                    .created
-                    .as_deref()
-                    .and_then(config::parse_time)
-                    .map_or(0, |t| t.timestamp()),
+                created: h.created.as_deref().and_then(config::parse_time).map_or(0, |t| t.timestamp()),
                 created_by: h.created_by.clone().unwrap_or_default(),
                 tags: Vec::new(),
                 size,
@@ -476,30 +436,16 @@ impl ImageStore {
     /// top first: reverse this). Works for retained images too, by full ID.
     pub fn layers(&self, id: &Digest) -> Result<Vec<PathBuf>, ImageError> {
         let st = self.lock();
-        let rec = st
-            .images
-            .get(id)
-            .ok_or_else(|| ImageError::NotFound(id.to_string()))?;
-        Ok(rec
-            .layers
-            .iter()
-            .map(|l| self.layers.diff_dir(&l.chain_id))
-            .collect())
+        let rec = st.images.get(id).ok_or_else(|| ImageError::NotFound(id.to_string()))?;
+        Ok(rec.layers.iter().map(|l| self.layers.diff_dir(&l.chain_id)).collect())
     }
 
     /// Persists the references. Called with the lock held so writes happen in mutation order.
     pub(crate) fn write_refs(&self, st: &State) -> Result<(), ImageError> {
-        let file = RefsFile {
-            version: VERSION,
-            refs: st
-                .refs
-                .iter()
-                .map(|(r, d)| (r.to_string(), d.clone()))
-                .collect(),
-        };
+        let file =
+            RefsFile { version: VERSION, refs: st.refs.iter().map(|(r, d)| (r.to_string(), d.clone())).collect() };
         let bytes = serde_json::to_vec_pretty(&file).expect("references serialise");
-        durable::write_atomic(&self.refs_path, &bytes)
-            .map_err(ImageError::io("write", &self.refs_path))
+        durable::write_atomic(&self.refs_path, &bytes).map_err(ImageError::io("write", &self.refs_path))
     }
 
     fn record_path(&self, id: &Digest) -> PathBuf {
@@ -508,11 +454,7 @@ impl ImageStore {
 
     /// Writes a record (the commit point of a load or import) and points `tags` at it.
     /// Returns the tags that moved away from another image, with that image's ID.
-    pub(crate) fn commit(
-        &self,
-        rec: Record,
-        tags: &[Reference],
-    ) -> Result<Vec<(Reference, Digest)>, ImageError> {
+    pub(crate) fn commit(&self, rec: Record, tags: &[Reference]) -> Result<Vec<(Reference, Digest)>, ImageError> {
         let bytes = serde_json::to_vec_pretty(&rec).expect("image records serialise");
         let path = self.record_path(&rec.id);
         let mut st = self.lock();
@@ -534,12 +476,7 @@ impl ImageStore {
     }
 
     /// Deletes a record file and forgets the image (or marks it retained).
-    pub(crate) fn drop_record(
-        &self,
-        st: &mut State,
-        id: &Digest,
-        retain: bool,
-    ) -> Result<(), ImageError> {
+    pub(crate) fn drop_record(&self, st: &mut State, id: &Digest, retain: bool) -> Result<(), ImageError> {
         if retain {
             if let Some(rec) = st.images.get(id) {
                 let mut rec = Record::clone(rec);
@@ -565,18 +502,11 @@ impl ImageStore {
     /// first drops retained images that `in_use` no longer reports. The engine should call it
     /// after removing a container. `in_use` is called with the store's lock held: it must not
     /// call back into the store.
-    pub fn gc(
-        &self,
-        in_use: &dyn Fn(&Digest) -> Option<ContainerUse>,
-    ) -> Result<GcReport, ImageError> {
+    pub fn gc(&self, in_use: &dyn Fn(&Digest) -> Option<ContainerUse>) -> Result<GcReport, ImageError> {
         let (report, detached) = {
             let mut st = self.lock();
-            let stale: Vec<Digest> = st
-                .images
-                .values()
-                .filter(|r| r.retained && in_use(&r.id).is_none())
-                .map(|r| r.id.clone())
-                .collect();
+            let stale: Vec<Digest> =
+                st.images.values().filter(|r| r.retained && in_use(&r.id).is_none()).map(|r| r.id.clone()).collect();
             for id in stale {
                 self.drop_record(&mut st, &id, false)?;
             }
@@ -605,12 +535,7 @@ impl ImageStore {
             if used.contains(&chain) {
                 continue;
             }
-            let size = self
-                .layers
-                .meta(&chain)
-                .ok()
-                .flatten()
-                .map_or(0, |m| m.size);
+            let size = self.layers.meta(&chain).ok().flatten().map_or(0, |m| m.size);
             if let Some(tmp) = self.layers.detach(&chain)? {
                 report.reclaimed += size;
                 report.layers.push(chain);
@@ -641,11 +566,7 @@ pub(crate) fn familiar_refs(refs: &[Reference]) -> (Vec<String>, Vec<String>) {
     let mut digests = Vec::new();
     for r in refs {
         if r.digest().is_some() {
-            digests.push(format!(
-                "{}@{}",
-                r.familiar_repository(),
-                r.digest().expect("checked above")
-            ));
+            digests.push(format!("{}@{}", r.familiar_repository(), r.digest().expect("checked above")));
         } else {
             tags.push(r.familiar());
         }

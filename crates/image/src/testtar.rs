@@ -34,10 +34,7 @@ impl Entry {
     }
 
     pub(crate) fn file(name: &str, data: &[u8]) -> Self {
-        Self {
-            data: data.to_vec(),
-            ..Self::new(name, EntryType::Regular, 0o644)
-        }
+        Self { data: data.to_vec(), ..Self::new(name, EntryType::Regular, 0o644) }
     }
 
     pub(crate) fn dir(name: &str) -> Self {
@@ -45,17 +42,11 @@ impl Entry {
     }
 
     pub(crate) fn symlink(name: &str, target: &str) -> Self {
-        Self {
-            link: target.as_bytes().to_vec(),
-            ..Self::new(name, EntryType::Symlink, 0o777)
-        }
+        Self { link: target.as_bytes().to_vec(), ..Self::new(name, EntryType::Symlink, 0o777) }
     }
 
     pub(crate) fn hardlink(name: &str, target: &str) -> Self {
-        Self {
-            link: target.as_bytes().to_vec(),
-            ..Self::new(name, EntryType::Link, 0o644)
-        }
+        Self { link: target.as_bytes().to_vec(), ..Self::new(name, EntryType::Link, 0o644) }
     }
 
     pub(crate) fn fifo(name: &str) -> Self {
@@ -63,10 +54,7 @@ impl Entry {
     }
 
     pub(crate) fn chardev(name: &str, major: u32, minor: u32) -> Self {
-        Self {
-            dev: (major, minor),
-            ..Self::new(name, EntryType::Char, 0o644)
-        }
+        Self { dev: (major, minor), ..Self::new(name, EntryType::Char, 0o644) }
     }
 
     pub(crate) fn mode(mut self, mode: u32) -> Self {
@@ -95,17 +83,13 @@ impl Entry {
 pub(crate) fn tar_of(entries: &[Entry]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for e in entries {
-        let mut pax: Vec<(String, Vec<u8>)> = e
-            .xattrs
-            .iter()
-            .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.clone()))
-            .collect();
+        let mut pax: Vec<(String, Vec<u8>)> =
+            e.xattrs.iter().map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.clone())).collect();
         if e.name.len() > 100 {
             pax.push(("path".into(), e.name.clone()));
         }
         if !pax.is_empty() {
-            b.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
-                .unwrap();
+            b.append_pax_extensions(pax.iter().map(|(k, v)| (k.as_str(), v.as_slice()))).unwrap();
         }
         let mut h = Header::new_ustar();
         let name = &e.name[..e.name.len().min(100)];

@@ -29,8 +29,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use rustix::fs::{
-    self as rfs, AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Timespec, Timestamps, Uid,
-    XattrFlags,
+    self as rfs, AtFlags, FileType, Gid, Mode, OFlags, ResolveFlags, Timespec, Timestamps, Uid, XattrFlags,
 };
 use rustix::io::Errno;
 
@@ -128,42 +127,26 @@ pub(crate) fn show(raw: &[u8]) -> String {
 }
 
 fn unsafe_path(raw: &[u8], reason: UnsafeReason) -> UnpackError {
-    UnpackError::UnsafePath {
-        entry: show(raw),
-        reason,
-    }
+    UnpackError::UnsafePath { entry: show(raw), reason }
 }
 
 fn io_err<'a>(op: &'static str, raw: &'a [u8]) -> impl FnOnce(Errno) -> UnpackError + 'a {
-    move |e| UnpackError::Io {
-        op,
-        entry: show(raw),
-        source: e.into(),
-    }
+    move |e| UnpackError::Io { op, entry: show(raw), source: e.into() }
 }
 
 /// Unpacks a layer tar into the empty directory `dir`, turning whiteouts into overlayfs form.
 /// On error the caller removes `dir` (it is a private temp directory).
 pub(crate) fn unpack_layer(dir: &Path, r: impl Read) -> Result<UnpackStats, UnpackError> {
-    let root = rfs::open(
-        dir,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-        Mode::empty(),
-    )
-    .map_err(io_err("open layer directory", dir.as_os_str().as_bytes()))?;
-    let resolve = ResolveFlags::BENEATH
-        | ResolveFlags::NO_SYMLINKS
-        | ResolveFlags::NO_MAGICLINKS
-        | ResolveFlags::NO_XDEV;
+    let root = rfs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty())
+        .map_err(io_err("open layer directory", dir.as_os_str().as_bytes()))?;
+    let resolve =
+        ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_XDEV;
     Unpacker::new(
         root,
         Vec::new(),
         true,
         resolve,
-        UnpackOptions {
-            no_overwrite_dir_non_dir: false,
-            copy_uid_gid: true,
-        },
+        UnpackOptions { no_overwrite_dir_non_dir: false, copy_uid_gid: true },
     )
     .run(r)
 }
@@ -172,26 +155,16 @@ pub(crate) fn unpack_layer(dir: &Path, r: impl Read) -> Result<UnpackStats, Unpa
 /// `root`. `dest` and every path in the archive are resolved inside `root` as if it were `/`
 /// (`openat2` with `RESOLVE_IN_ROOT`), so the container's symlinks cannot lead outside it.
 /// `dest` must exist. Entries named `.` are skipped: the destination itself keeps its metadata.
-pub fn unpack_into(
-    root: &Path,
-    dest: &Path,
-    r: impl Read,
-    opts: &UnpackOptions,
-) -> Result<UnpackStats, UnpackError> {
-    let root_fd = rfs::open(
-        root,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io_err("open container root", root.as_os_str().as_bytes()))?;
+pub fn unpack_into(root: &Path, dest: &Path, r: impl Read, opts: &UnpackOptions) -> Result<UnpackStats, UnpackError> {
+    let root_fd = rfs::open(root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(io_err("open container root", root.as_os_str().as_bytes()))?;
     let raw = dest.as_os_str().as_bytes();
     let trimmed: &[u8] = &raw[raw.iter().take_while(|&&b| b == b'/').count()..];
     let base = safepath::clean(trimmed).map_err(|reason| unsafe_path(raw, reason))?;
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     let u = Unpacker::new(root_fd, base, false, resolve, *opts);
     if !u.base.is_empty() {
-        u.open_dir(&u.base)
-            .map_err(io_err("open destination directory", raw))?;
+        u.open_dir(&u.base).map_err(io_err("open destination directory", raw))?;
     }
     u.run(r)
 }
@@ -211,13 +184,7 @@ struct Unpacker {
 }
 
 impl Unpacker {
-    fn new(
-        root: OwnedFd,
-        base: Vec<u8>,
-        layer: bool,
-        resolve: ResolveFlags,
-        opts: UnpackOptions,
-    ) -> Self {
+    fn new(root: OwnedFd, base: Vec<u8>, layer: bool, resolve: ResolveFlags, opts: UnpackOptions) -> Self {
         Self {
             root: Rc::new(root),
             base,
@@ -233,14 +200,9 @@ impl Unpacker {
 
     fn run(mut self, r: impl Read) -> Result<UnpackStats, UnpackError> {
         let mut archive = tar::Archive::new(r);
-        let entries = archive
-            .entries()
-            .map_err(|source| UnpackError::Corrupt { entries: 0, source })?;
+        let entries = archive.entries().map_err(|source| UnpackError::Corrupt { entries: 0, source })?;
         for entry in entries {
-            let mut entry = entry.map_err(|source| UnpackError::Corrupt {
-                entries: self.stats.entries,
-                source,
-            })?;
+            let mut entry = entry.map_err(|source| UnpackError::Corrupt { entries: self.stats.entries, source })?;
             self.entry(&mut entry)?;
             self.stats.entries += 1;
         }
@@ -290,34 +252,21 @@ impl Unpacker {
         }
         let dir = self.dir(&parent, &raw)?;
         match kind {
-            tar::EntryType::Directory => {
-                self.directory(&dir, name, &safepath::join(&self.base, &rel), &meta, &raw)
-            }
+            tar::EntryType::Directory => self.directory(&dir, name, &safepath::join(&self.base, &rel), &meta, &raw),
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 self.regular(e, &dir, name, &meta, &raw)
             }
             tar::EntryType::Symlink => {
-                let target = e
-                    .link_name_bytes()
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default();
+                let target = e.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
                 if target.is_empty() || safepath::symlink_escapes(&rel, &target) {
-                    return Err(unsafe_path(
-                        &raw,
-                        UnsafeReason::SymlinkEscapes(show(&target)),
-                    ));
+                    return Err(unsafe_path(&raw, UnsafeReason::SymlinkEscapes(show(&target))));
                 }
-                self.create(&dir, name, false, &raw, || {
-                    rfs::symlinkat(target.as_slice(), &*dir, name)
-                })?;
+                self.create(&dir, name, false, &raw, || rfs::symlinkat(target.as_slice(), &*dir, name))?;
                 self.chown_at(&dir, name, &meta, &raw)?;
                 self.utimes_at(&dir, name, meta.mtime, &raw)
             }
             tar::EntryType::Link => {
-                let link = e
-                    .link_name_bytes()
-                    .map(|t| t.into_owned())
-                    .unwrap_or_default();
+                let link = e.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
                 self.hard_link(&dir, name, &rel, &link, &raw)
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
@@ -331,17 +280,12 @@ impl Unpacker {
                 let minor = header.device_minor().ok().flatten().unwrap_or(0);
                 let dev = rfs::makedev(major, minor);
                 let mode = Mode::from_raw_mode(meta.mode);
-                self.create(&dir, name, false, &raw, || {
-                    rfs::mknodat(&*dir, name, ft, mode, dev)
-                })?;
+                self.create(&dir, name, false, &raw, || rfs::mknodat(&*dir, name, ft, mode, dev))?;
                 self.chown_at(&dir, name, &meta, &raw)?;
                 self.node_mode_and_xattrs(&dir, name, &meta, &raw)?;
                 self.utimes_at(&dir, name, meta.mtime, &raw)
             }
-            other => Err(UnpackError::UnsupportedType {
-                entry: show(&raw),
-                kind: char::from(other.as_byte()),
-            }),
+            other => Err(UnpackError::UnsupportedType { entry: show(&raw), kind: char::from(other.as_byte()) }),
         }
     }
 
@@ -354,12 +298,7 @@ impl Unpacker {
         Ok(meta)
     }
 
-    fn root_entry(
-        &mut self,
-        kind: tar::EntryType,
-        meta: &Meta,
-        raw: &[u8],
-    ) -> Result<(), UnpackError> {
+    fn root_entry(&mut self, kind: tar::EntryType, meta: &Meta, raw: &[u8]) -> Result<(), UnpackError> {
         if kind != tar::EntryType::Directory {
             return Err(unsafe_path(raw, UnsafeReason::ReplacesRoot));
         }
@@ -380,9 +319,7 @@ impl Unpacker {
         meta: &Meta,
         raw: &[u8],
     ) -> Result<(), UnpackError> {
-        self.create(dir, name, true, raw, || {
-            rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700))
-        })?;
+        self.create(dir, name, true, raw, || rfs::mkdirat(dir, name, Mode::from_raw_mode(0o700)))?;
         let fd = rfs::openat(
             dir,
             name,
@@ -404,12 +341,9 @@ impl Unpacker {
         meta: &Meta,
         raw: &[u8],
     ) -> Result<(), UnpackError> {
-        let flags =
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = self
-            .create(dir, name, false, raw, || {
-                rfs::openat(dir, name, flags, Mode::from_raw_mode(0o600))
-            })?
+            .create(dir, name, false, raw, || rfs::openat(dir, name, flags, Mode::from_raw_mode(0o600)))?
             .expect("only directories are kept when they exist");
         let mut file = File::from(fd);
         let entries = self.stats.entries;
@@ -420,19 +354,15 @@ impl Unpacker {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(source) => return Err(UnpackError::Corrupt { entries, source }),
             };
-            file.write_all(&self.buf[..n])
-                .map_err(|source| UnpackError::Io {
-                    op: "write",
-                    entry: show(raw),
-                    source,
-                })?;
+            file.write_all(&self.buf[..n]).map_err(|source| UnpackError::Io {
+                op: "write",
+                entry: show(raw),
+                source,
+            })?;
             self.stats.size += n as u64;
         }
         self.apply_meta(file.as_fd(), meta, raw)?;
-        let times = Timestamps {
-            last_access: meta.mtime,
-            last_modification: meta.mtime,
-        };
+        let times = Timestamps { last_access: meta.mtime, last_modification: meta.mtime };
         rfs::futimens(&file, &times).map_err(io_err("set times of", raw))
     }
 
@@ -444,8 +374,7 @@ impl Unpacker {
         link: &[u8],
         raw: &[u8],
     ) -> Result<(), UnpackError> {
-        let target =
-            safepath::clean_link_target(link).map_err(|reason| unsafe_path(raw, reason))?;
+        let target = safepath::clean_link_target(link).map_err(|reason| unsafe_path(raw, reason))?;
         if target == rel {
             return Ok(());
         }
@@ -456,13 +385,9 @@ impl Unpacker {
             Err(Errno::NOENT | Errno::NOTDIR) => return Err(missing()),
             Err(e) => return Err(self.resolve_error(e, "open hard link target directory", raw)),
         };
-        let linked = self.create(dir, name, false, raw, || {
-            rfs::linkat(&*tdir, tname, dir, name, AtFlags::empty())
-        });
+        let linked = self.create(dir, name, false, raw, || rfs::linkat(&*tdir, tname, dir, name, AtFlags::empty()));
         match linked {
-            Err(UnpackError::Io { source, .. })
-                if source.raw_os_error() == Some(Errno::NOENT.raw_os_error()) =>
-            {
+            Err(UnpackError::Io { source, .. }) if source.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => {
                 Err(missing())
             }
             other => other.map(drop),
@@ -494,13 +419,7 @@ impl Unpacker {
 
     /// Removes what is at `name` unless both it and the new entry are directories (returns
     /// true then).
-    fn make_room(
-        &mut self,
-        dir: &OwnedFd,
-        name: &[u8],
-        is_dir: bool,
-        raw: &[u8],
-    ) -> Result<bool, UnpackError> {
+    fn make_room(&mut self, dir: &OwnedFd, name: &[u8], is_dir: bool, raw: &[u8]) -> Result<bool, UnpackError> {
         let st = match rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => st,
             Err(Errno::NOENT) => return Ok(false),
@@ -533,83 +452,39 @@ impl Unpacker {
     }
 
     fn apply_meta(&self, fd: BorrowedFd<'_>, meta: &Meta, raw: &[u8]) -> Result<(), UnpackError> {
-        rfs::fchown(
-            fd,
-            Some(Uid::from_raw(meta.uid)),
-            Some(Gid::from_raw(meta.gid)),
-        )
-        .map_err(io_err("chown", raw))?;
+        rfs::fchown(fd, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid))).map_err(io_err("chown", raw))?;
         // After the chown, which clears setuid/setgid.
         rfs::fchmod(fd, Mode::from_raw_mode(meta.mode)).map_err(io_err("chmod", raw))?;
         for (key, value) in &meta.xattrs {
-            set_xattr(key, value, raw, |k, v| {
-                rfs::fsetxattr(fd, k, v, XattrFlags::empty())
-            })?;
+            set_xattr(key, value, raw, |k, v| rfs::fsetxattr(fd, k, v, XattrFlags::empty()))?;
         }
         Ok(())
     }
 
-    fn chown_at(
-        &self,
-        dir: &OwnedFd,
-        name: &[u8],
-        meta: &Meta,
-        raw: &[u8],
-    ) -> Result<(), UnpackError> {
-        rfs::chownat(
-            dir,
-            name,
-            Some(Uid::from_raw(meta.uid)),
-            Some(Gid::from_raw(meta.gid)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(io_err("chown", raw))
+    fn chown_at(&self, dir: &OwnedFd, name: &[u8], meta: &Meta, raw: &[u8]) -> Result<(), UnpackError> {
+        rfs::chownat(dir, name, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(io_err("chown", raw))
     }
 
-    fn utimes_at(
-        &self,
-        dir: &OwnedFd,
-        name: &[u8],
-        t: Timespec,
-        raw: &[u8],
-    ) -> Result<(), UnpackError> {
-        let times = Timestamps {
-            last_access: t,
-            last_modification: t,
-        };
-        rfs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(io_err("set times of", raw))
+    fn utimes_at(&self, dir: &OwnedFd, name: &[u8], t: Timespec, raw: &[u8]) -> Result<(), UnpackError> {
+        let times = Timestamps { last_access: t, last_modification: t };
+        rfs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err("set times of", raw))
     }
 
     /// Mode and xattrs of a device or fifo. `mknodat` applied the umask and `fchmodat` cannot
     /// refuse to follow a symlink (a container could swap one in during `cp`), so both go
     /// through an `O_PATH | O_NOFOLLOW` fd and its `/proc/self/fd` magic link.
-    fn node_mode_and_xattrs(
-        &self,
-        dir: &OwnedFd,
-        name: &[u8],
-        meta: &Meta,
-        raw: &[u8],
-    ) -> Result<(), UnpackError> {
-        let fd = rfs::openat(
-            dir,
-            name,
-            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(io_err("open", raw))?;
+    fn node_mode_and_xattrs(&self, dir: &OwnedFd, name: &[u8], meta: &Meta, raw: &[u8]) -> Result<(), UnpackError> {
+        let fd = rfs::openat(dir, name, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+            .map_err(io_err("open", raw))?;
         let proc = format!("/proc/self/fd/{}", fd.as_raw_fd());
-        std::fs::set_permissions(&proc, Permissions::from_mode(meta.mode)).map_err(|source| {
-            UnpackError::Io {
-                op: "chmod",
-                entry: show(raw),
-                source,
-            }
+        std::fs::set_permissions(&proc, Permissions::from_mode(meta.mode)).map_err(|source| UnpackError::Io {
+            op: "chmod",
+            entry: show(raw),
+            source,
         })?;
         for (key, value) in &meta.xattrs {
-            set_xattr(key, value, raw, |k, v| {
-                rfs::setxattr(proc.as_str(), k, v, XattrFlags::empty())
-            })?;
+            set_xattr(key, value, raw, |k, v| rfs::setxattr(proc.as_str(), k, v, XattrFlags::empty()))?;
         }
         Ok(())
     }
@@ -626,12 +501,7 @@ impl Unpacker {
 
     fn mkdir_all(&mut self, path: &[u8], raw: &[u8]) -> Result<Rc<OwnedFd>, UnpackError> {
         let mut cur = Rc::clone(&self.root);
-        let ends = path
-            .iter()
-            .enumerate()
-            .filter(|&(_, &b)| b == b'/')
-            .map(|(i, _)| i)
-            .chain([path.len()]);
+        let ends = path.iter().enumerate().filter(|&(_, &b)| b == b'/').map(|(i, _)| i).chain([path.len()]);
         let mut start = 0;
         for end in ends {
             let prefix = &path[..end];
@@ -644,10 +514,7 @@ impl Unpacker {
                         Ok(()) | Err(Errno::EXIST) => {}
                         Err(e) => return Err(io_err("create parent directory of", raw)(e)),
                     }
-                    Rc::new(
-                        self.open_dir(prefix)
-                            .map_err(|e| self.resolve_error(e, "open parent directory of", raw))?,
-                    )
+                    Rc::new(self.open_dir(prefix).map_err(|e| self.resolve_error(e, "open parent directory of", raw))?)
                 }
                 Err(e) => return Err(self.resolve_error(e, "open parent directory of", raw)),
             };
@@ -707,10 +574,7 @@ impl Unpacker {
                 Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => continue,
                 Err(e) => return Err(io_err("open directory", path)(e)),
             };
-            let times = Timestamps {
-                last_access: *t,
-                last_modification: *t,
-            };
+            let times = Timestamps { last_access: *t, last_modification: *t };
             rfs::futimens(&fd, &times).map_err(io_err("set times of", path))?;
         }
         Ok(())
@@ -743,12 +607,8 @@ pub(crate) fn remove_tree(dir: BorrowedFd<'_>, name: &[u8]) -> io::Result<()> {
         Err(Errno::ISDIR | Errno::PERM) => {}
         Err(e) => return Err(e.into()),
     }
-    let fd = rfs::openat(
-        dir,
-        name,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    let fd =
+        rfs::openat(dir, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
     let mut children = Vec::new();
     let mut d = rfs::Dir::read_from(&fd)?;
     while let Some(entry) = d.read() {

@@ -143,7 +143,8 @@ impl Reference {
         if path.is_empty() || !path.split('/').all(valid_component) {
             return Err(ReferenceError::Invalid(s.to_owned()));
         }
-        let path = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("{OFFICIAL_PREFIX}{path}") } else { path };
+        let path =
+            if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("{OFFICIAL_PREFIX}{path}") } else { path };
         if domain.len() + 1 + path.len() > 255 {
             return Err(ReferenceError::Invalid(s.to_owned()));
         }

@@ -22,7 +22,10 @@ use nix::sys::socket::{
 pub(crate) enum FromChild {
     Ready,
     Tty(OwnedFd),
-    Error { code: u8, message: String },
+    Error {
+        code: u8,
+        message: String,
+    },
     /// The child's end closed: it exec'd (or died).
     Closed,
 }
@@ -113,10 +116,9 @@ impl Channel {
                     Some(f) => FromChild::Tty(f),
                     None => FromChild::Error { code: 125, message: "terminal message without a descriptor".into() },
                 },
-                (_, Some(b'E')) if n >= 2 => FromChild::Error {
-                    code: buf[1],
-                    message: String::from_utf8_lossy(&buf[2..n]).into_owned(),
-                },
+                (_, Some(b'E')) if n >= 2 => {
+                    FromChild::Error { code: buf[1], message: String::from_utf8_lossy(&buf[2..n]).into_owned() }
+                }
                 _ => FromChild::Error { code: 125, message: "garbled message from the container process".into() },
             });
         }

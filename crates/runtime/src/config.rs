@@ -51,6 +51,10 @@ pub struct Config {
     /// Kernel parameters written under /proc/sys inside the container's namespaces.
     #[serde(default)]
     pub sysctls: Vec<(String, String)>,
+    /// Directories made in the root filesystem when missing (the image's `VOLUME`s, until
+    /// volumes exist).
+    #[serde(default)]
+    pub make_dirs: Vec<PathBuf>,
     /// The process to run.
     pub process: Process,
 }
@@ -208,6 +212,9 @@ pub struct Process {
     /// A precompiled seccomp program (file of `struct sock_filter`), or none (unconfined).
     #[serde(default)]
     pub seccomp: Option<PathBuf>,
+    /// Create `cwd` when missing (a container's first process; not execs).
+    #[serde(default)]
+    pub create_cwd: bool,
 }
 
 /// A resource limit.

@@ -135,7 +135,10 @@ impl Created {
         match self.chan.recv().map_err(|e| RuntimeError::sys("waiting for exec", e))? {
             FromChild::Closed => Ok(()),
             FromChild::Error { code, message } => Err(RuntimeError::Process { code, message }),
-            _ => Err(RuntimeError::Process { code: 125, message: "unexpected message from the container process".into() }),
+            _ => Err(RuntimeError::Process {
+                code: 125,
+                message: "unexpected message from the container process".into(),
+            }),
         }
     }
 }
@@ -143,7 +146,9 @@ impl Created {
 fn read_seccomp(p: &Process) -> Result<Option<Vec<u8>>, RuntimeError> {
     p.seccomp
         .as_deref()
-        .map(|path| std::fs::read(path).map_err(|e| RuntimeError::sys(format!("reading seccomp program {}", path.display()), e)))
+        .map(|path| {
+            std::fs::read(path).map_err(|e| RuntimeError::sys(format!("reading seccomp program {}", path.display()), e))
+        })
         .transpose()
 }
 
@@ -156,7 +161,8 @@ pub fn create(config: &Config, stdio: Stdio) -> Result<Created, RuntimeError> {
     if let Some(ns) = config.namespaces.iter().find(|n| n.kind == NamespaceKind::Pid) {
         match &ns.path {
             Some(p) => join_ns(p, CloneFlags::CLONE_NEWPID)?,
-            None => nix::sched::unshare(CloneFlags::CLONE_NEWPID).map_err(|e| RuntimeError::sys("creating the PID namespace", e))?,
+            None => nix::sched::unshare(CloneFlags::CLONE_NEWPID)
+                .map_err(|e| RuntimeError::sys("creating the PID namespace", e))?,
         }
     }
     spawn(stdio, |chan, stdio| child_create(config, seccomp.as_deref(), stdio, chan))
@@ -217,8 +223,10 @@ fn spawn(stdio: Stdio, child: impl FnOnce(&Channel, Stdio) -> ChildError) -> Res
 }
 
 fn join_ns(path: &Path, kind: CloneFlags) -> Result<(), RuntimeError> {
-    let f = std::fs::File::open(path).map_err(|e| RuntimeError::sys(format!("opening namespace {}", path.display()), e))?;
-    nix::sched::setns(f.as_fd(), kind).map_err(|e| RuntimeError::sys(format!("joining namespace {}", path.display()), e))
+    let f =
+        std::fs::File::open(path).map_err(|e| RuntimeError::sys(format!("opening namespace {}", path.display()), e))?;
+    nix::sched::setns(f.as_fd(), kind)
+        .map_err(|e| RuntimeError::sys(format!("joining namespace {}", path.display()), e))
 }
 
 fn join_cgroup(config: &Config) -> Result<(), ChildError> {
@@ -250,10 +258,19 @@ fn setup_container(config: &Config, chan: &Channel) -> Result<Option<OwnedFd>, C
         return Err(ChildError::setup("a container needs its own mount namespace".into()));
     }
     nix::sched::unshare(new).map_err(|e| ChildError::setup(format!("creating namespaces: {e}")))?;
+    if new.contains(CloneFlags::CLONE_NEWNET) {
+        sys::net::loopback_up().map_err(|e| ChildError::setup(format!("bringing up the loopback interface: {e}")))?;
+    }
     sys::process::umask(0);
     rootfs::mount_root(&config.rootfs)?;
     let target = config.rootfs.target();
-    let root = std::fs::File::open(target).map_err(|e| ChildError::setup(format!("opening {}: {e}", target.display())))?;
+    let root =
+        std::fs::File::open(target).map_err(|e| ChildError::setup(format!("opening {}: {e}", target.display())))?;
+    for d in &config.make_dirs {
+        let rel: std::path::PathBuf = d.components().filter(|c| matches!(c, std::path::Component::Normal(_))).collect();
+        rootfs::ensure_in_root(root.as_fd(), &rel, true)
+            .map_err(|e| ChildError::setup(format!("creating {}: {e}", d.display())))?;
+    }
     rootfs::mount_all(config, root.as_fd())?;
     let pty_slave = if config.process.terminal {
         let (master, slave) = rootfs::open_pty(root.as_fd())?;
@@ -269,14 +286,16 @@ fn setup_container(config: &Config, chan: &Channel) -> Result<Option<OwnedFd>, C
         nix::unistd::sethostname(h).map_err(|e| ChildError::setup(format!("sethostname: {e}")))?;
     }
     if let Some(d) = &config.domainname {
-        std::fs::write("/proc/sys/kernel/domainname", d).map_err(|e| ChildError::setup(format!("setting domainname: {e}")))?;
+        std::fs::write("/proc/sys/kernel/domainname", d)
+            .map_err(|e| ChildError::setup(format!("setting domainname: {e}")))?;
     }
     for (k, v) in &config.sysctls {
         let path = format!("/proc/sys/{}", k.replace('.', "/"));
         std::fs::write(&path, v).map_err(|e| ChildError::setup(format!("setting sysctl {k}={v}: {e}")))?;
     }
     if let Some(adj) = config.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| ChildError::setup(format!("setting oom_score_adj: {e}")))?;
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| ChildError::setup(format!("setting oom_score_adj: {e}")))?;
     }
     Ok(pty_slave)
 }
@@ -297,8 +316,9 @@ fn child_exec(
         sys::process::reset_signals().map_err(|e| ChildError::setup(format!("resetting signals: {e}")))?;
         join_cgroup(config)?;
         for (kind, fd) in nss {
-            nix::sched::setns(fd.as_fd(), kind.clone_flag())
-                .map_err(|e| ChildError::setup(format!("joining the container's {} namespace: {e}", kind.proc_name())))?;
+            nix::sched::setns(fd.as_fd(), kind.clone_flag()).map_err(|e| {
+                ChildError::setup(format!("joining the container's {} namespace: {e}", kind.proc_name()))
+            })?;
         }
         if process.terminal {
             let master = rustix::fs::open(

@@ -23,7 +23,13 @@ pub(crate) const NOT_FOUND: u8 = 127;
 pub(crate) const CANNOT_RUN: u8 = 126;
 
 /// Runs the common tail of process setup; returns only on failure.
-pub(crate) fn run(p: &Process, seccomp: Option<&[u8]>, stdio: Stdio, pty_slave: Option<OwnedFd>, chan: &Channel) -> ChildError {
+pub(crate) fn run(
+    p: &Process,
+    seccomp: Option<&[u8]>,
+    stdio: Stdio,
+    pty_slave: Option<OwnedFd>,
+    chan: &Channel,
+) -> ChildError {
     match prepare_and_exec(p, seccomp, stdio, pty_slave, chan) {
         Ok(never) => match never {},
         Err(e) => e,
@@ -39,13 +45,14 @@ fn prepare_and_exec(
 ) -> Result<std::convert::Infallible, ChildError> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
-    let user = user::resolve(&p.user, &p.additional_groups, &passwd, &group).map_err(|e| ChildError::setup(e.to_string()))?;
+    let user =
+        user::resolve(&p.user, &p.additional_groups, &passwd, &group).map_err(|e| ChildError::setup(e.to_string()))?;
 
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", user.home));
     }
-    make_cwd(&p.cwd, &user)?;
+    make_cwd(&p.cwd, p.create_cwd)?;
 
     let path_env = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
     let arg0 = p.args.first().ok_or_else(|| ChildError::setup("no command specified".into()))?;
@@ -59,9 +66,11 @@ fn prepare_and_exec(
     match (stdio, pty_slave) {
         (_, Some(slave)) => {
             for n in 0..3 {
-                sys::process::dup_onto(slave.as_fd(), n).map_err(|e| ChildError::setup(format!("terminal as stdio: {e}")))?;
+                sys::process::dup_onto(slave.as_fd(), n)
+                    .map_err(|e| ChildError::setup(format!("terminal as stdio: {e}")))?;
             }
-            sys::process::set_controlling_tty(slave.as_fd()).map_err(|e| ChildError::setup(format!("controlling terminal: {e}")))?;
+            sys::process::set_controlling_tty(slave.as_fd())
+                .map_err(|e| ChildError::setup(format!("controlling terminal: {e}")))?;
             if let Some((rows, cols)) = p.console_size.filter(|(r, c)| *r > 0 && *c > 0) {
                 let _ = sys::process::set_winsize(slave.as_fd(), rows, cols);
             }
@@ -76,7 +85,8 @@ fn prepare_and_exec(
 
     let argv = cstrings(&p.args)?;
     let envp = cstrings(&env)?;
-    let exe_c = CString::new(exe.as_os_str().as_bytes()).map_err(|_| ChildError::setup("NUL in executable path".into()))?;
+    let exe_c =
+        CString::new(exe.as_os_str().as_bytes()).map_err(|_| ChildError::setup("NUL in executable path".into()))?;
 
     chan.ready().map_err(|e| ChildError::setup(format!("reporting ready: {e}")))?;
     if !chan.wait_go() {
@@ -92,7 +102,10 @@ fn prepare_and_exec(
         nix::errno::Errno::ENOENT => NOT_FOUND,
         _ => CANNOT_RUN,
     };
-    Err(ChildError { code, message: format!("exec: {:?}: {}", arg0, io::Error::from(e).to_string().to_lowercase_first()) })
+    Err(ChildError {
+        code,
+        message: format!("exec: {:?}: {}", arg0, io::Error::from(e).to_string().to_lowercase_first()),
+    })
 }
 
 trait LowerFirst {
@@ -116,22 +129,23 @@ fn errno_text(e: &io::Error) -> String {
 }
 
 fn cstrings(v: &[String]) -> Result<Vec<CString>, ChildError> {
-    v.iter()
-        .map(|s| CString::new(s.as_bytes()).map_err(|_| ChildError::setup(format!("NUL byte in {s:?}"))))
-        .collect()
+    v.iter().map(|s| CString::new(s.as_bytes()).map_err(|_| ChildError::setup(format!("NUL byte in {s:?}")))).collect()
 }
 
-/// Creates the working directory (owned by the process's user, as Docker does) and enters it.
-fn make_cwd(cwd: &Path, user: &ExecUser) -> Result<(), ChildError> {
-    if !cwd.exists() {
+/// A missing working directory of the first process is created, owned by root as Docker does
+/// (an exec's must exist).
+fn make_cwd(cwd: &Path, create: bool) -> Result<(), ChildError> {
+    if create && !cwd.exists() {
         let mut b = std::fs::DirBuilder::new();
         b.recursive(true).mode(0o755);
-        if b.create(cwd).is_ok() {
-            let _ = std::os::unix::fs::chown(cwd, Some(user.uid), Some(user.gid));
-        }
+        let _ = b.create(cwd);
     }
     std::env::set_current_dir(cwd).map_err(|e| {
-        ChildError::setup(format!("chdir to cwd ({:?}) set in config.json failed: {}", cwd.display().to_string(), errno_text(&e)))
+        ChildError::setup(format!(
+            "chdir to cwd ({:?}) set in config.json failed: {}",
+            cwd.display().to_string(),
+            errno_text(&e)
+        ))
     })
 }
 
@@ -140,8 +154,12 @@ pub(crate) fn lookup(arg0: &str, path_env: &str) -> Result<PathBuf, ChildError> 
     if arg0.contains('/') {
         let p = PathBuf::from(arg0);
         return match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => Err(ChildError { code: CANNOT_RUN, message: format!("exec: {arg0:?}: is a directory") }),
-            Ok(m) if m.mode() & 0o111 == 0 => Err(ChildError { code: CANNOT_RUN, message: format!("exec: {arg0:?}: permission denied") }),
+            Ok(m) if m.is_dir() => {
+                Err(ChildError { code: CANNOT_RUN, message: format!("exec: {arg0:?}: is a directory") })
+            }
+            Ok(m) if m.mode() & 0o111 == 0 => {
+                Err(ChildError { code: CANNOT_RUN, message: format!("exec: {arg0:?}: permission denied") })
+            }
             Ok(_) => Ok(p),
             Err(e) => Err(ChildError {
                 code: if e.kind() == io::ErrorKind::PermissionDenied { CANNOT_RUN } else { NOT_FOUND },
@@ -221,7 +239,8 @@ fn drop_privileges(p: &Process, user: &ExecUser, seccomp: Option<&[u8]>) -> Resu
     nix::unistd::setresuid(uid, uid, uid).map_err(|e| ChildError::setup(format!("setuid {}: {e}", user.uid)))?;
     // Docker gives non-root users the same sets; execve then leaves them none effective, as it
     // should, since the ambient set stays empty.
-    caps::set(caps, caps, caps).map_err(|e| ChildError::setup(format!("capset: {e}")))?;
+    // The inheritable set stays empty, as Docker's since 20.10.14 (CVE-2022-24769).
+    caps::set(caps, caps, CapSet::EMPTY).map_err(|e| ChildError::setup(format!("capset: {e}")))?;
     nix::sys::prctl::set_keepcaps(false).map_err(|e| ChildError::setup(format!("keepcaps: {e}")))?;
     if p.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().map_err(|e| ChildError::setup(format!("no_new_privs: {e}")))?;

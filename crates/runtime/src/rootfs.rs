@@ -31,7 +31,8 @@ pub(crate) struct MountOptions {
 
 /// Parses mount options (pure; unit-tested).
 pub(crate) fn parse_options(options: &[String]) -> MountOptions {
-    let mut o = MountOptions { flags: MsFlags::empty(), clear: MsFlags::empty(), propagation: Vec::new(), data: String::new() };
+    let mut o =
+        MountOptions { flags: MsFlags::empty(), clear: MsFlags::empty(), propagation: Vec::new(), data: String::new() };
     for opt in options {
         let (set, clear, prop): (MsFlags, MsFlags, Option<MsFlags>) = match opt.as_str() {
             "ro" => (MsFlags::MS_RDONLY, MsFlags::empty(), None),
@@ -115,8 +116,13 @@ pub(crate) fn ensure_in_root(root: BorrowedFd<'_>, rel: &Path, dir: bool) -> io:
     let created = if dir {
         rustix::fs::mkdirat(&pfd, name, Mode::from_raw_mode(0o755)).map(|_| ())
     } else {
-        rustix::fs::openat(&pfd, name, OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::from_raw_mode(0o644))
-            .map(|_| ())
+        rustix::fs::openat(
+            &pfd,
+            name,
+            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o644),
+        )
+        .map(|_| ())
     };
     match created {
         Ok(()) => {}
@@ -162,11 +168,14 @@ pub(crate) fn mount_root(rootfs: &Rootfs) -> Result<(), ChildError> {
             // against the cwd).
             let base = common_dir(lower);
             nix::unistd::chdir(&base).map_err(|e| err(format_args!("chdir {}", base.display()), e))?;
-            let lowers: Vec<String> = lower
-                .iter()
-                .map(|l| escape_overlay(l.strip_prefix(&base).unwrap_or(l)))
-                .collect();
-            let data = format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), escape_overlay(upper), escape_overlay(work));
+            let lowers: Vec<String> =
+                lower.iter().map(|l| escape_overlay(l.strip_prefix(&base).unwrap_or(l))).collect();
+            let data = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lowers.join(":"),
+                escape_overlay(upper),
+                escape_overlay(work)
+            );
             mount(Some("overlay"), target.as_path(), Some("overlay"), MsFlags::empty(), Some(data.as_str()))
                 .map_err(|e| err(format_args!("mounting overlay root filesystem on {}", target.display()), e))?;
         }
@@ -216,14 +225,24 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
     let dest = rel(&m.destination);
     let opts = parse_options(&m.options);
     let is_bind = m.kind == "bind" || opts.flags.contains(MsFlags::MS_BIND);
-    let what = || format!("mounting {} on {}", m.source.as_deref().unwrap_or(Path::new(&m.kind)).display(), m.destination.display());
+    let what = || {
+        format!(
+            "mounting {} on {}",
+            m.source.as_deref().unwrap_or(Path::new(&m.kind)).display(),
+            m.destination.display()
+        )
+    };
     let target_is_dir = if is_bind {
-        let src = m.source.as_deref().ok_or_else(|| ChildError::setup(format!("bind mount on {} has no source", m.destination.display())))?;
+        let src = m
+            .source
+            .as_deref()
+            .ok_or_else(|| ChildError::setup(format!("bind mount on {} has no source", m.destination.display())))?;
         std::fs::metadata(src).map_err(|e| err(format_args!("bind mount source {}", src.display()), e))?.is_dir()
     } else {
         true
     };
-    let target = ensure_in_root(root, &dest, target_is_dir).map_err(|e| err(format_args!("creating mount point {}", m.destination.display()), e))?;
+    let target = ensure_in_root(root, &dest, target_is_dir)
+        .map_err(|e| err(format_args!("creating mount point {}", m.destination.display()), e))?;
     let tpath = fd_path(target.as_fd());
     if is_bind {
         let src = m.source.as_deref().expect("checked above");
@@ -285,7 +304,8 @@ fn make_device(d: &Device, root: BorrowedFd<'_>) -> Result<(), ChildError> {
     let what = || format!("creating device {}", d.path.display());
     let parent = dest.parent().unwrap_or(Path::new(""));
     let pfd = ensure_in_root(root, parent, true).map_err(|e| err(what(), e))?;
-    let pfd = rustix::fs::openat(&pfd, ".", OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| err(what(), e))?;
+    let pfd = rustix::fs::openat(&pfd, ".", OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| err(what(), e))?;
     let name = dest.file_name().ok_or_else(|| ChildError::setup(format!("bad device path {}", d.path.display())))?;
     let kind = match d.kind {
         'c' | 'u' => rustix::fs::FileType::CharacterDevice,
@@ -293,7 +313,8 @@ fn make_device(d: &Device, root: BorrowedFd<'_>) -> Result<(), ChildError> {
         'p' => rustix::fs::FileType::Fifo,
         k => return Err(ChildError::setup(format!("bad device type {k:?} for {}", d.path.display()))),
     };
-    let dev = rustix::fs::makedev(u32::try_from(d.major).unwrap_or(u32::MAX), u32::try_from(d.minor).unwrap_or(u32::MAX));
+    let dev =
+        rustix::fs::makedev(u32::try_from(d.major).unwrap_or(u32::MAX), u32::try_from(d.minor).unwrap_or(u32::MAX));
     match rustix::fs::mknodat(&pfd, name, kind, Mode::from_raw_mode(d.mode & 0o7777), dev) {
         Ok(()) => {}
         Err(e) if e == rustix::io::Errno::EXIST => {}
@@ -317,22 +338,33 @@ pub(crate) fn open_pty(root: BorrowedFd<'_>) -> Result<(OwnedFd, OwnedFd), Child
     let master = rustix::fs::openat(&pts, "ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| err("opening /dev/pts/ptmx", e))?;
     rustix::pty::unlockpt(&master).map_err(|e| err("unlocking the pty", e))?;
-    let slave = rustix::pty::ioctl_tiocgptpeer(&master, rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY | rustix::pty::OpenptFlags::CLOEXEC)
-        .map_err(|e| err("opening the pty slave", e))?;
+    let slave = rustix::pty::ioctl_tiocgptpeer(
+        &master,
+        rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY | rustix::pty::OpenptFlags::CLOEXEC,
+    )
+    .map_err(|e| err("opening the pty slave", e))?;
     let console = ensure_in_root(root, Path::new("dev/console"), false).map_err(|e| err("creating /dev/console", e))?;
-    mount(Some(fd_path(slave.as_fd()).as_str()), fd_path(console.as_fd()).as_str(), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(|e| err("binding the pty over /dev/console", e))?;
+    mount(
+        Some(fd_path(slave.as_fd()).as_str()),
+        fd_path(console.as_fd()).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| err("binding the pty over /dev/console", e))?;
     Ok((master, slave))
 }
 
 /// pivot_root into `target`, dropping the old root.
 pub(crate) fn pivot(target: &Path) -> Result<(), ChildError> {
-    let fd = rustix::fs::open(target, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).map_err(|e| err("opening the root filesystem", e))?;
+    let fd = rustix::fs::open(target, OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| err("opening the root filesystem", e))?;
     rustix::process::fchdir(&fd).map_err(|e| err("chdir to the root filesystem", e))?;
     nix::unistd::pivot_root(".", ".").map_err(|e| err("pivot_root", e))?;
     // The old root is now stacked under the new one at "."; make it private (so its unmount
     // doesn't reach the host) and detach it.
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>).map_err(|e| err("making the old root a slave", e))?;
+    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
+        .map_err(|e| err("making the old root a slave", e))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(|e| err("detaching the old root", e))?;
     nix::unistd::chdir("/").map_err(|e| err("chdir /", e))?;
     Ok(())
@@ -361,7 +393,8 @@ pub(crate) fn finish(config: &Config) -> Result<(), ChildError> {
         }
         let path = p.as_os_str().as_bytes();
         let path = std::str::from_utf8(path).map_err(|e| err("read-only path", e))?;
-        remount(path, MsFlags::MS_RDONLY | MsFlags::MS_REC).map_err(|e| err(format_args!("making {} read-only", p.display()), e))?;
+        remount(path, MsFlags::MS_RDONLY | MsFlags::MS_REC)
+            .map_err(|e| err(format_args!("making {} read-only", p.display()), e))?;
     }
     if config.readonly_rootfs {
         remount("/", MsFlags::MS_RDONLY).map_err(|e| err("making the root filesystem read-only", e))?;
@@ -393,7 +426,10 @@ mod tests {
     #[test]
     fn common_dirs() {
         let p = |s: &str| PathBuf::from(s);
-        assert_eq!(common_dir(&[p("/var/lib/berth/layers/a/diff"), p("/var/lib/berth/layers/b/diff")]), p("/var/lib/berth/layers"));
+        assert_eq!(
+            common_dir(&[p("/var/lib/berth/layers/a/diff"), p("/var/lib/berth/layers/b/diff")]),
+            p("/var/lib/berth/layers")
+        );
         assert_eq!(common_dir(&[p("/x/a/diff")]), p("/x/a"));
         assert_eq!(common_dir(&[p("/x/a"), p("/y/b")]), p("/"));
     }

@@ -44,7 +44,12 @@ fn parse_passwd(s: &str) -> impl Iterator<Item = Passwd<'_>> {
         if f.len() < 4 || l.starts_with('#') {
             return None;
         }
-        Some(Passwd { name: f[0], uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f.get(5).copied().unwrap_or("") })
+        Some(Passwd {
+            name: f[0],
+            uid: f[2].parse().ok()?,
+            gid: f[3].parse().ok()?,
+            home: f.get(5).copied().unwrap_or(""),
+        })
     })
 }
 
@@ -83,7 +88,9 @@ pub fn resolve(spec: &str, extra_groups: &[String], passwd: &str, group: &str) -
             user_name = Some(p.name.to_owned());
         }
     } else {
-        let p = parse_passwd(passwd).find(|p| p.name == user_part).ok_or_else(|| UserError::NoUser(user_part.to_owned()))?;
+        let p = parse_passwd(passwd)
+            .find(|p| p.name == user_part)
+            .ok_or_else(|| UserError::NoUser(user_part.to_owned()))?;
         out.uid = p.uid;
         out.gid = p.gid;
         out.home = p.home.to_owned();
@@ -99,7 +106,8 @@ pub fn resolve(spec: &str, extra_groups: &[String], passwd: &str, group: &str) -
         _ => {
             // Supplementary groups from /etc/group membership, only when no group was given.
             if let Some(name) = &user_name {
-                out.groups = parse_group(group).filter(|g| g.members.iter().any(|m| m == name)).map(|g| g.gid).collect();
+                out.groups =
+                    parse_group(group).filter(|g| g.members.iter().any(|m| m == name)).map(|g| g.gid).collect();
             }
         }
     }

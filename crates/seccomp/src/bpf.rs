@@ -69,9 +69,7 @@ pub enum BpfError {
         len: usize,
     },
     /// More instructions than the kernel accepts.
-    #[error(
-        "invalid seccomp program: {instructions} instructions, the kernel accepts at most {MAX_INSTRUCTIONS}"
-    )]
+    #[error("invalid seccomp program: {instructions} instructions, the kernel accepts at most {MAX_INSTRUCTIONS}")]
     TooLong {
         /// Number of instructions.
         instructions: usize,
@@ -100,11 +98,7 @@ impl Bpf {
             return Err(BpfError::TooLong { instructions });
         }
         let bpf = Self(bytes);
-        if bpf
-            .instructions()
-            .last()
-            .is_none_or(|i| i.code & 0x07 != BPF_CLASS_RET)
-        {
+        if bpf.instructions().last().is_none_or(|i| i.code & 0x07 != BPF_CLASS_RET) {
             return Err(BpfError::NoReturn);
         }
         Ok(bpf)
@@ -132,20 +126,15 @@ impl Bpf {
 
     /// The instructions, decoded.
     pub fn instructions(&self) -> impl ExactSizeIterator<Item = Instruction> + '_ {
-        self.0.chunks_exact(INSTRUCTION_SIZE).map(|c| {
-            Instruction::from_bytes(
-                c.try_into()
-                    .expect("chunks_exact yields INSTRUCTION_SIZE bytes"),
-            )
-        })
+        self.0
+            .chunks_exact(INSTRUCTION_SIZE)
+            .map(|c| Instruction::from_bytes(c.try_into().expect("chunks_exact yields INSTRUCTION_SIZE bytes")))
     }
 }
 
 impl fmt::Debug for Bpf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bpf")
-            .field("instructions", &self.len())
-            .finish()
+        f.debug_struct("Bpf").field("instructions", &self.len()).finish()
     }
 }
 
@@ -153,34 +142,16 @@ impl fmt::Debug for Bpf {
 mod tests {
     use super::*;
 
-    const RET_ALLOW: Instruction = Instruction {
-        code: 0x06,
-        jt: 0,
-        jf: 0,
-        k: 0x7fff_0000,
-    };
-    const LD_NR: Instruction = Instruction {
-        code: 0x20,
-        jt: 0,
-        jf: 0,
-        k: 0,
-    };
+    const RET_ALLOW: Instruction = Instruction { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 };
+    const LD_NR: Instruction = Instruction { code: 0x20, jt: 0, jf: 0, k: 0 };
 
     #[test]
     fn round_trip() {
-        let jeq = Instruction {
-            code: 0x15,
-            jt: 1,
-            jf: 2,
-            k: 0xC000_003E,
-        };
+        let jeq = Instruction { code: 0x15, jt: 1, jf: 2, k: 0xC000_003E };
         let bpf = Bpf::from_instructions(&[LD_NR, jeq, RET_ALLOW]).unwrap();
         assert_eq!(bpf.len(), 3);
         assert_eq!(bpf.as_bytes().len(), 24);
-        assert_eq!(
-            bpf.instructions().collect::<Vec<_>>(),
-            [LD_NR, jeq, RET_ALLOW]
-        );
+        assert_eq!(bpf.instructions().collect::<Vec<_>>(), [LD_NR, jeq, RET_ALLOW]);
         assert_eq!(<(u16, u8, u8, u32)>::from(jeq), (0x15, 1, 2, 0xC000_003E));
         // Host byte order, as struct sock_filter is laid out in memory.
         let mut expected = Vec::new();
@@ -194,19 +165,10 @@ mod tests {
     #[test]
     fn rejects_bad_images() {
         assert!(matches!(Bpf::from_bytes(vec![]), Err(BpfError::Empty)));
-        assert!(matches!(
-            Bpf::from_bytes(vec![0; 12]),
-            Err(BpfError::Truncated { len: 12 })
-        ));
-        assert!(matches!(
-            Bpf::from_instructions(&[RET_ALLOW, LD_NR]),
-            Err(BpfError::NoReturn)
-        ));
+        assert!(matches!(Bpf::from_bytes(vec![0; 12]), Err(BpfError::Truncated { len: 12 })));
+        assert!(matches!(Bpf::from_instructions(&[RET_ALLOW, LD_NR]), Err(BpfError::NoReturn)));
         let long = vec![RET_ALLOW; MAX_INSTRUCTIONS + 1];
-        assert!(matches!(
-            Bpf::from_instructions(&long),
-            Err(BpfError::TooLong { instructions: 4097 })
-        ));
+        assert!(matches!(Bpf::from_instructions(&long), Err(BpfError::TooLong { instructions: 4097 })));
         assert!(Bpf::from_instructions(&long[1..]).is_ok());
         assert_eq!(
             Bpf::from_bytes(vec![0; 9]).unwrap_err().to_string(),

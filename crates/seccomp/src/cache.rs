@@ -212,17 +212,11 @@ impl Cache {
     /// Writes `bpf` to `path` atomically: temporary file in the same directory, fsync, rename.
     fn store(&self, path: &Path, bpf: &Bpf) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let temp = self.dir.join(format!(".{name}.{}.{n}.tmp", process::id()));
         let result = (|| {
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
+            let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
             file.write_all(bpf.as_bytes())?;
             file.sync_all()?;
             fs::rename(&temp, path)
@@ -244,10 +238,7 @@ mod tests {
     use crate::tests::default_caps;
 
     fn opts(caps: &[String]) -> CompileOptions<'_> {
-        CompileOptions {
-            caps,
-            kernel: KernelVersion::new(6, 18),
-        }
+        CompileOptions { caps, kernel: KernelVersion::new(6, 18) }
     }
 
     #[test]
@@ -260,10 +251,7 @@ mod tests {
         assert_eq!(base, CacheKey::new(DEFAULT_PROFILE_JSON, &opts(&reversed)));
         assert_ne!(base, CacheKey::new(DEFAULT_PROFILE_JSON, &opts(&caps[1..])));
         assert_ne!(base, CacheKey::new("{}", &opts(&caps)));
-        let older = CompileOptions {
-            caps: &caps,
-            kernel: KernelVersion::new(4, 7),
-        };
+        let older = CompileOptions { caps: &caps, kernel: KernelVersion::new(4, 7) };
         assert_ne!(base, CacheKey::new(DEFAULT_PROFILE_JSON, &older));
         assert_eq!(base.to_hex().len(), 64);
     }
@@ -275,61 +263,28 @@ mod tests {
         let cache = Cache::new(dir.path().join("seccomp"));
 
         let start = Instant::now();
-        let first = cache
-            .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps))
-            .unwrap()
-            .unwrap();
+        let first = cache.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap();
         let compile_time = start.elapsed();
-        assert_eq!(
-            cache.stats(),
-            CacheStats {
-                memory_hits: 0,
-                disk_hits: 0,
-                compiles: 1
-            }
-        );
+        assert_eq!(cache.stats(), CacheStats { memory_hits: 0, disk_hits: 0, compiles: 1 });
 
         let start = Instant::now();
-        let second = cache
-            .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps))
-            .unwrap()
-            .unwrap();
+        let second = cache.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap();
         let memory_time = start.elapsed();
         assert!(Arc::ptr_eq(&first, &second));
-        assert_eq!(
-            cache.stats(),
-            CacheStats {
-                memory_hits: 1,
-                disk_hits: 0,
-                compiles: 1
-            }
-        );
+        assert_eq!(cache.stats(), CacheStats { memory_hits: 1, disk_hits: 0, compiles: 1 });
 
         let key = CacheKey::new(DEFAULT_PROFILE_JSON, &opts(&caps));
         assert_eq!(fs::read(cache.path(&key)).unwrap(), first.as_bytes());
-        let leftovers: Vec<_> = fs::read_dir(cache.dir())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let leftovers: Vec<_> = fs::read_dir(cache.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
 
         // A restarted daemon: a new cache over the same directory loads the file instead of compiling.
         let restarted = Cache::new(dir.path().join("seccomp"));
         let start = Instant::now();
-        let third = restarted
-            .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps))
-            .unwrap()
-            .unwrap();
+        let third = restarted.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap();
         let disk_time = start.elapsed();
         assert_eq!(*third, *first);
-        assert_eq!(
-            restarted.stats(),
-            CacheStats {
-                memory_hits: 0,
-                disk_hits: 1,
-                compiles: 0
-            }
-        );
+        assert_eq!(restarted.stats(), CacheStats { memory_hits: 0, disk_hits: 1, compiles: 0 });
 
         println!(
             "seccomp default profile ({} instructions): compile {:.2} ms, memory hit {} µs, disk hit {} µs",
@@ -349,16 +304,8 @@ mod tests {
         for junk in [&b""[..], &[0u8; 13][..], &[0u8; 16][..]] {
             fs::write(cache.path(&key), junk).unwrap();
             let fresh = Cache::new(dir.path().to_owned());
-            let bpf = fresh
-                .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps))
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                fresh.stats().compiles,
-                1,
-                "{} junk bytes must be recompiled",
-                junk.len()
-            );
+            let bpf = fresh.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap();
+            assert_eq!(fresh.stats().compiles, 1, "{} junk bytes must be recompiled", junk.len());
             assert_eq!(fs::read(cache.path(&key)).unwrap(), bpf.as_bytes());
         }
     }
@@ -370,14 +317,8 @@ mod tests {
         let caps = default_caps();
         let mut admin = caps.clone();
         admin.push("CAP_SYS_ADMIN".to_owned());
-        let a = cache
-            .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps))
-            .unwrap()
-            .unwrap();
-        let b = cache
-            .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&admin))
-            .unwrap()
-            .unwrap();
+        let a = cache.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap();
+        let b = cache.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&admin)).unwrap().unwrap();
         assert_ne!(a, b);
         assert_eq!(cache.stats().compiles, 2);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
@@ -389,23 +330,10 @@ mod tests {
         let cache = Cache::new(dir.path().to_owned());
         assert!(cache.get_or_compile("{}", &opts(&[])).unwrap().is_none());
         assert!(cache.get_or_compile("{}", &opts(&[])).unwrap().is_none());
-        assert_eq!(
-            cache.stats(),
-            CacheStats {
-                memory_hits: 1,
-                disk_hits: 0,
-                compiles: 1
-            }
-        );
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "nothing to store for no filter"
-        );
+        assert_eq!(cache.stats(), CacheStats { memory_hits: 1, disk_hits: 0, compiles: 1 });
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "nothing to store for no filter");
 
-        let err = cache
-            .get_or_compile(r#"{"defaultAction": "SCMP_ACT_NOPE"}"#, &opts(&[]))
-            .unwrap_err();
+        let err = cache.get_or_compile(r#"{"defaultAction": "SCMP_ACT_NOPE"}"#, &opts(&[])).unwrap_err();
         assert!(matches!(err, CompileError::Profile(_)), "{err}");
     }
 
@@ -415,11 +343,6 @@ mod tests {
         let file = dir.path().join("not-a-dir");
         fs::write(&file, b"").unwrap();
         let cache = Cache::new(file.join("seccomp"));
-        assert!(
-            cache
-                .get_or_compile(DEFAULT_PROFILE_JSON, &opts(&default_caps()))
-                .unwrap()
-                .is_some()
-        );
+        assert!(cache.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&default_caps())).unwrap().is_some());
     }
 }

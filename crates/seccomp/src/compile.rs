@@ -17,9 +17,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use libseccomp::{
-    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
-};
+use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 
 use crate::bpf::{Bpf, BpfError};
 use crate::enosys::{self, StubArch};
@@ -82,74 +80,23 @@ const ARCHES: &[(&str, ScmpArch, StubArch)] = &[
     ("SCMP_ARCH_X86_64", ScmpArch::X8664, StubArch::X86_64),
     ("SCMP_ARCH_X32", ScmpArch::X32, StubArch::X32),
     ("SCMP_ARCH_ARM", ScmpArch::Arm, StubArch::Other(0x4000_0028)),
-    (
-        "SCMP_ARCH_AARCH64",
-        ScmpArch::Aarch64,
-        StubArch::Other(0xC000_00B7),
-    ),
-    (
-        "SCMP_ARCH_MIPS",
-        ScmpArch::Mips,
-        StubArch::Other(0x0000_0008),
-    ),
-    (
-        "SCMP_ARCH_MIPS64",
-        ScmpArch::Mips64,
-        StubArch::Other(0x8000_0008),
-    ),
-    (
-        "SCMP_ARCH_MIPS64N32",
-        ScmpArch::Mips64N32,
-        StubArch::Other(0xA000_0008),
-    ),
-    (
-        "SCMP_ARCH_MIPSEL",
-        ScmpArch::Mipsel,
-        StubArch::Other(0x4000_0008),
-    ),
-    (
-        "SCMP_ARCH_MIPSEL64",
-        ScmpArch::Mipsel64,
-        StubArch::Other(0xC000_0008),
-    ),
-    (
-        "SCMP_ARCH_MIPSEL64N32",
-        ScmpArch::Mipsel64N32,
-        StubArch::Other(0xE000_0008),
-    ),
+    ("SCMP_ARCH_AARCH64", ScmpArch::Aarch64, StubArch::Other(0xC000_00B7)),
+    ("SCMP_ARCH_MIPS", ScmpArch::Mips, StubArch::Other(0x0000_0008)),
+    ("SCMP_ARCH_MIPS64", ScmpArch::Mips64, StubArch::Other(0x8000_0008)),
+    ("SCMP_ARCH_MIPS64N32", ScmpArch::Mips64N32, StubArch::Other(0xA000_0008)),
+    ("SCMP_ARCH_MIPSEL", ScmpArch::Mipsel, StubArch::Other(0x4000_0008)),
+    ("SCMP_ARCH_MIPSEL64", ScmpArch::Mipsel64, StubArch::Other(0xC000_0008)),
+    ("SCMP_ARCH_MIPSEL64N32", ScmpArch::Mipsel64N32, StubArch::Other(0xE000_0008)),
     ("SCMP_ARCH_PPC", ScmpArch::Ppc, StubArch::Other(0x0000_0014)),
-    (
-        "SCMP_ARCH_PPC64",
-        ScmpArch::Ppc64,
-        StubArch::Other(0x8000_0015),
-    ),
-    (
-        "SCMP_ARCH_PPC64LE",
-        ScmpArch::Ppc64Le,
-        StubArch::Other(0xC000_0015),
-    ),
-    (
-        "SCMP_ARCH_RISCV64",
-        ScmpArch::Riscv64,
-        StubArch::Other(0xC000_00F3),
-    ),
-    (
-        "SCMP_ARCH_S390",
-        ScmpArch::S390,
-        StubArch::S390(0x0000_0016),
-    ),
-    (
-        "SCMP_ARCH_S390X",
-        ScmpArch::S390X,
-        StubArch::S390(0x8000_0016),
-    ),
+    ("SCMP_ARCH_PPC64", ScmpArch::Ppc64, StubArch::Other(0x8000_0015)),
+    ("SCMP_ARCH_PPC64LE", ScmpArch::Ppc64Le, StubArch::Other(0xC000_0015)),
+    ("SCMP_ARCH_RISCV64", ScmpArch::Riscv64, StubArch::Other(0xC000_00F3)),
+    ("SCMP_ARCH_S390", ScmpArch::S390, StubArch::S390(0x0000_0016)),
+    ("SCMP_ARCH_S390X", ScmpArch::S390X, StubArch::S390(0x8000_0016)),
 ];
 
 fn arch_entry(name: &str) -> Option<(ScmpArch, StubArch)> {
-    ARCHES
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|&(_, scmp, stub)| (scmp, stub))
+    ARCHES.iter().find(|(n, _, _)| *n == name).map(|&(_, scmp, stub)| (scmp, stub))
 }
 
 /// True for the `SCMP_ARCH_*` names a profile may use.
@@ -173,27 +120,14 @@ pub fn compile(profile: &Profile, opts: &CompileOptions<'_>) -> Result<Option<Bp
 pub fn compile_plan(plan: &Plan) -> Result<Bpf, CompileError> {
     let default_action = scmp_action(plan.default_action);
     let mut filter = ScmpFilterContext::new(default_action).map_err(CompileError::Create)?;
-    filter
-        .set_ctl_nnp(false)
-        .map_err(|source| CompileError::Attribute {
-            attribute: "CTL_NNP",
-            source,
-        })?;
-    filter
-        .set_ctl_tsync(false)
-        .map_err(|source| CompileError::Attribute {
-            attribute: "CTL_TSYNC",
-            source,
-        })?;
+    filter.set_ctl_nnp(false).map_err(|source| CompileError::Attribute { attribute: "CTL_NNP", source })?;
+    filter.set_ctl_tsync(false).map_err(|source| CompileError::Attribute { attribute: "CTL_TSYNC", source })?;
 
     let mut stub_arches = Vec::new();
     for name in &plan.architectures {
-        let (arch, stub_arch) = arch_entry(name)
-            .ok_or_else(|| CompileError::Profile(ProfileError::Architecture(name.clone())))?;
-        filter.add_arch(arch).map_err(|source| CompileError::Arch {
-            arch: name.clone(),
-            source,
-        })?;
+        let (arch, stub_arch) =
+            arch_entry(name).ok_or_else(|| CompileError::Profile(ProfileError::Architecture(name.clone())))?;
+        filter.add_arch(arch).map_err(|source| CompileError::Arch { arch: name.clone(), source })?;
         stub_arches.push((arch, stub_arch));
     }
 
@@ -210,13 +144,11 @@ pub fn compile_plan(plan: &Plan) -> Result<Bpf, CompileError> {
             };
             for conditions in &rule.condition_sets {
                 let comparators: Vec<ScmpArgCompare> = conditions.iter().map(arg_compare).collect();
-                filter
-                    .add_rule_conditional(action, syscall, &comparators)
-                    .map_err(|source| CompileError::Rule {
-                        syscall: name.clone(),
-                        rule: rule.index,
-                        source,
-                    })?;
+                filter.add_rule_conditional(action, syscall, &comparators).map_err(|source| CompileError::Rule {
+                    syscall: name.clone(),
+                    rule: rule.index,
+                    source,
+                })?;
             }
         }
     }
@@ -264,9 +196,7 @@ fn export(filter: &ScmpFilterContext) -> Result<Bpf, CompileError> {
     let mut file = File::from(fd);
     filter.export_bpf(&file).map_err(CompileError::Export)?;
     let mut bytes = Vec::new();
-    file.seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_end(&mut bytes))
-        .map_err(CompileError::Memfd)?;
+    file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut bytes)).map_err(CompileError::Memfd)?;
     Bpf::from_bytes(bytes).map_err(CompileError::Program)
 }
 
@@ -314,30 +244,19 @@ mod tests {
     const X32_BIT: u32 = 1 << 30;
 
     fn compile_default(caps: &[String]) -> Bpf {
-        let opts = CompileOptions {
-            caps,
-            kernel: KernelVersion::new(6, 18),
-        };
+        let opts = CompileOptions { caps, kernel: KernelVersion::new(6, 18) };
         compile(&Profile::docker_default(), &opts).unwrap().unwrap()
     }
 
     fn compile_json(json: &str) -> Result<Option<Bpf>, CompileError> {
-        let opts = CompileOptions {
-            caps: &[],
-            kernel: KernelVersion::new(6, 18),
-        };
+        let opts = CompileOptions { caps: &[], kernel: KernelVersion::new(6, 18) };
         compile(&Profile::from_json(json).unwrap(), &opts)
     }
 
     /// Runs `program` on a syscall of the x86_64 ABI.
     fn x86_64(program: &[Instruction], name: &str, args: [u64; 6]) -> u32 {
         let nr = ScmpSyscall::from_name_by_arch(name, ScmpArch::X8664).unwrap();
-        run_with_args(
-            program,
-            AUDIT_ARCH_X86_64,
-            u32::try_from(i32::from(nr)).unwrap(),
-            args,
-        )
+        run_with_args(program, AUDIT_ARCH_X86_64, u32::try_from(i32::from(nr)).unwrap(), args)
     }
 
     #[test]
@@ -353,68 +272,35 @@ mod tests {
 
         assert_eq!(x86_64(&p, "getpid", [0; 6]), RET_ALLOW);
         assert_eq!(x86_64(&p, "read", [0; 6]), RET_ALLOW);
-        assert_eq!(
-            x86_64(&p, "chroot", [0; 6]),
-            RET_ALLOW,
-            "CAP_SYS_CHROOT is a default cap"
-        );
+        assert_eq!(x86_64(&p, "chroot", [0; 6]), RET_ALLOW, "CAP_SYS_CHROOT is a default cap");
         assert_eq!(x86_64(&p, "mount", [0; 6]), RET_EPERM);
         assert_eq!(x86_64(&p, "kexec_load", [0; 6]), RET_EPERM);
         assert_eq!(x86_64(&p, "bpf", [0; 6]), RET_EPERM);
-        assert_eq!(
-            x86_64(&p, "clone3", [0; 6]),
-            RET_ERRNO_ENOSYS,
-            "clone3 without CAP_SYS_ADMIN"
-        );
+        assert_eq!(x86_64(&p, "clone3", [0; 6]), RET_ERRNO_ENOSYS, "clone3 without CAP_SYS_ADMIN");
         // clone: allowed without namespace flags only.
         assert_eq!(x86_64(&p, "clone", [0x11, 0, 0, 0, 0, 0]), RET_ALLOW);
-        assert_eq!(
-            x86_64(&p, "clone", [0x1000_0000, 0, 0, 0, 0, 0]),
-            RET_EPERM,
-            "CLONE_NEWUSER"
-        );
+        assert_eq!(x86_64(&p, "clone", [0x1000_0000, 0, 0, 0, 0, 0]), RET_EPERM, "CLONE_NEWUSER");
         // personality: only the listed values.
         assert_eq!(x86_64(&p, "personality", [8, 0, 0, 0, 0, 0]), RET_ALLOW);
-        assert_eq!(
-            x86_64(&p, "personality", [0x1234, 0, 0, 0, 0, 0]),
-            RET_EPERM
-        );
+        assert_eq!(x86_64(&p, "personality", [0x1234, 0, 0, 0, 0, 0]), RET_EPERM);
         // socket: any family but 40 (AF_VSOCK).
         assert_eq!(x86_64(&p, "socket", [2, 0, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(x86_64(&p, "socket", [40, 0, 0, 0, 0, 0]), RET_EPERM);
         // Past the largest syscall the profile names: runc's -ENOSYS stub.
-        assert_eq!(
-            run_with_args(&p, AUDIT_ARCH_X86_64, 1000, [0; 6]),
-            RET_ERRNO_ENOSYS
-        );
+        assert_eq!(run_with_args(&p, AUDIT_ARCH_X86_64, 1000, [0; 6]), RET_ERRNO_ENOSYS);
 
         // The 32-bit ABIs are covered too.
         let i386 = |name: &str| {
             let nr = ScmpSyscall::from_name_by_arch(name, ScmpArch::X86).unwrap();
-            run_with_args(
-                &p,
-                AUDIT_ARCH_I386,
-                u32::try_from(i32::from(nr)).unwrap(),
-                [0; 6],
-            )
+            run_with_args(&p, AUDIT_ARCH_I386, u32::try_from(i32::from(nr)).unwrap(), [0; 6])
         };
         assert_eq!(i386("getpid"), RET_ALLOW);
         assert_eq!(i386("mount"), RET_EPERM);
-        assert_eq!(
-            run_with_args(&p, AUDIT_ARCH_I386, 2000, [0; 6]),
-            RET_ERRNO_ENOSYS
-        );
+        assert_eq!(run_with_args(&p, AUDIT_ARCH_I386, 2000, [0; 6]), RET_ERRNO_ENOSYS);
         let x32_getpid = ScmpSyscall::from_name_by_arch("getpid", ScmpArch::X32).unwrap();
         let x32_getpid = u32::try_from(i32::from(x32_getpid)).unwrap();
-        assert_eq!(
-            x32_getpid & X32_BIT,
-            X32_BIT,
-            "libseccomp reports x32 numbers with the x32 bit"
-        );
-        assert_eq!(
-            run_with_args(&p, AUDIT_ARCH_X86_64, x32_getpid, [0; 6]),
-            RET_ALLOW
-        );
+        assert_eq!(x32_getpid & X32_BIT, X32_BIT, "libseccomp reports x32 numbers with the x32 bit");
+        assert_eq!(run_with_args(&p, AUDIT_ARCH_X86_64, x32_getpid, [0; 6]), RET_ALLOW);
         // Other architectures: libseccomp's default bad-arch action, SECCOMP_RET_KILL_THREAD.
         assert_eq!(run_with_args(&p, 0xC000_00B7, 39, [0; 6]), 0);
     }
@@ -433,20 +319,14 @@ mod tests {
 
     #[test]
     fn compiling_is_deterministic() {
-        assert_eq!(
-            compile_default(&default_caps()),
-            compile_default(&default_caps())
-        );
+        assert_eq!(compile_default(&default_caps()), compile_default(&default_caps()));
     }
 
     #[test]
     fn unknown_syscall_names_are_skipped() {
         let plan = resolve(
             &Profile::docker_default(),
-            &CompileOptions {
-                caps: &all_caps(),
-                kernel: KernelVersion::new(6, 18),
-            },
+            &CompileOptions { caps: &all_caps(), kernel: KernelVersion::new(6, 18) },
             NATIVE_ARCH,
         )
         .unwrap()
@@ -488,10 +368,7 @@ mod tests {
         assert_eq!(x86_64(&p, "getpid", [0; 6]), RET_ALLOW);
         assert_eq!(x86_64(&p, "mount", [0; 6]), 0x0005_000D);
         // An allowing default action gets no -ENOSYS stub.
-        assert_eq!(
-            run_with_args(&p, AUDIT_ARCH_X86_64, 1000, [0; 6]),
-            RET_ALLOW
-        );
+        assert_eq!(run_with_args(&p, AUDIT_ARCH_X86_64, 1000, [0; 6]), RET_ALLOW);
     }
 
     #[test]
@@ -528,14 +405,9 @@ mod tests {
 
     #[test]
     fn errors_have_kinds() {
-        let err = compile_json(
-            r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_PDP11"]}"#,
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "unsupported seccomp architecture \"SCMP_ARCH_PDP11\""
-        );
+        let err =
+            compile_json(r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_PDP11"]}"#).unwrap_err();
+        assert_eq!(err.to_string(), "unsupported seccomp architecture \"SCMP_ARCH_PDP11\"");
         assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
     }
 
@@ -547,8 +419,7 @@ mod tests {
             let mut f = ScmpFilterContext::new(ScmpAction::Errno(1)).unwrap();
             f.set_ctl_nnp(nnp).unwrap();
             f.set_ctl_tsync(tsync).unwrap();
-            f.add_rule(ScmpAction::Allow, ScmpSyscall::from_name("getpid").unwrap())
-                .unwrap();
+            f.add_rule(ScmpAction::Allow, ScmpSyscall::from_name("getpid").unwrap()).unwrap();
             export(&f).unwrap()
         };
         assert_eq!(export_with(true, true), export_with(false, false));
@@ -571,28 +442,10 @@ mod tests {
 
         let kernel = KernelVersion::current().unwrap();
         let caps = default_caps();
-        let bpf = compile(
-            &Profile::docker_default(),
-            &CompileOptions {
-                caps: &caps,
-                kernel,
-            },
-        )
-        .unwrap()
-        .unwrap();
-        let mut filter: Vec<libc::sock_filter> = bpf
-            .instructions()
-            .map(|i| libc::sock_filter {
-                code: i.code,
-                jt: i.jt,
-                jf: i.jf,
-                k: i.k,
-            })
-            .collect();
-        let prog = libc::sock_fprog {
-            len: u16::try_from(filter.len()).unwrap(),
-            filter: filter.as_mut_ptr(),
-        };
+        let bpf = compile(&Profile::docker_default(), &CompileOptions { caps: &caps, kernel }).unwrap().unwrap();
+        let mut filter: Vec<libc::sock_filter> =
+            bpf.instructions().map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect();
+        let prog = libc::sock_fprog { len: u16::try_from(filter.len()).unwrap(), filter: filter.as_mut_ptr() };
 
         // SAFETY: the child only makes raw syscalls on memory prepared before the fork (no allocation,
         // no locks) and leaves with _exit, so forking from the multi-threaded test harness is sound.
@@ -606,17 +459,10 @@ mod tests {
         // SAFETY: waits for the child forked above; `status` is a valid out pointer.
         let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
         assert_eq!(waited, pid, "waitpid: {}", std::io::Error::last_os_error());
-        assert!(
-            libc::WIFEXITED(status),
-            "child did not exit normally: status {status:#x}"
-        );
+        assert!(libc::WIFEXITED(status), "child did not exit normally: status {status:#x}");
         let code = libc::WEXITSTATUS(status);
         if code != 0 {
-            let failed = usize::try_from(code - 1)
-                .ok()
-                .and_then(|i| CHECKS.get(i))
-                .copied()
-                .unwrap_or("unknown");
+            let failed = usize::try_from(code - 1).ok().and_then(|i| CHECKS.get(i)).copied().unwrap_or("unknown");
             panic!("check failed in the confined child: {failed}");
         }
         drop(filter);
@@ -650,14 +496,10 @@ mod tests {
                 return 3;
             }
             // As root and unconfined, these would fail with EFAULT/EINVAL, not EPERM.
-            if libc::syscall(libc::SYS_mount, NULL, NULL, NULL, NULL, NULL) != -1
-                || errno() != libc::EPERM
-            {
+            if libc::syscall(libc::SYS_mount, NULL, NULL, NULL, NULL, NULL) != -1 || errno() != libc::EPERM {
                 return 4;
             }
-            if libc::syscall(libc::SYS_kexec_load, NULL, NULL, NULL, NULL) != -1
-                || errno() != libc::EPERM
-            {
+            if libc::syscall(libc::SYS_kexec_load, NULL, NULL, NULL, NULL) != -1 || errno() != libc::EPERM {
                 return 5;
             }
             if libc::syscall(libc::SYS_clone3, NULL, NULL) != -1 || errno() != libc::ENOSYS {
@@ -666,9 +508,7 @@ mod tests {
             if libc::syscall(libc::SYS_personality, 0xffff_ffff as libc::c_long) == -1 {
                 return 7;
             }
-            if libc::syscall(libc::SYS_personality, 0x1234 as libc::c_long) != -1
-                || errno() != libc::EPERM
-            {
+            if libc::syscall(libc::SYS_personality, 0x1234 as libc::c_long) != -1 || errno() != libc::EPERM {
                 return 7;
             }
             // lsm_list_modules (x86_64 461, Linux 6.8) with null pointers: EFAULT if it ran, EPERM if

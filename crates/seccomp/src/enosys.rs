@@ -93,57 +93,27 @@ impl Group {
 }
 
 fn ld(offset: u32) -> Instruction {
-    Instruction {
-        code: LD_W_ABS,
-        jt: 0,
-        jf: 0,
-        k: offset,
-    }
+    Instruction { code: LD_W_ABS, jt: 0, jf: 0, k: offset }
 }
 
 fn ja(skip: u32) -> Instruction {
-    Instruction {
-        code: JMP_JA,
-        jt: 0,
-        jf: 0,
-        k: skip,
-    }
+    Instruction { code: JMP_JA, jt: 0, jf: 0, k: skip }
 }
 
 fn ret(value: u32) -> Instruction {
-    Instruction {
-        code: RET_K,
-        jt: 0,
-        jf: 0,
-        k: value,
-    }
+    Instruction { code: RET_K, jt: 0, jf: 0, k: value }
 }
 
 fn jeq(k: u32, jt: u8, jf: u8) -> Instruction {
-    Instruction {
-        code: JMP_JEQ_K,
-        jt,
-        jf,
-        k,
-    }
+    Instruction { code: JMP_JEQ_K, jt, jf, k }
 }
 
 fn jgt(k: u32, jt: u8, jf: u8) -> Instruction {
-    Instruction {
-        code: JMP_JGT_K,
-        jt,
-        jf,
-        k,
-    }
+    Instruction { code: JMP_JGT_K, jt, jf, k }
 }
 
 fn jset(k: u32, jt: u8, jf: u8) -> Instruction {
-    Instruction {
-        code: JMP_JSET_K,
-        jt,
-        jf,
-        k,
-    }
+    Instruction { code: JMP_JSET_K, jt, jf, k }
 }
 
 /// A conditional jump offset, if it fits the 8 bits BPF has for it.
@@ -161,9 +131,7 @@ fn groups(largest: &[(StubArch, u32)]) -> Vec<Group> {
                 (Group::Single(StubArch::X86_64, x86_64), StubArch::X32) => {
                     *g = Group::X86_64AndX32 { x86_64, x32: max }
                 }
-                (Group::Single(StubArch::X32, x32), StubArch::X86_64) => {
-                    *g = Group::X86_64AndX32 { x86_64: max, x32 }
-                }
+                (Group::Single(StubArch::X32, x32), StubArch::X86_64) => *g = Group::X86_64AndX32 { x86_64: max, x32 },
                 // The same architecture listed twice: runc keeps the first.
                 _ => {}
             },
@@ -208,8 +176,7 @@ pub(crate) fn stub(largest: &[(StubArch, u32)]) -> Vec<Instruction> {
                     // jle max, +1; ret ENOSYS; ja filter
                     None => vec![jgt(max, 0, 1), ret(RET_ERRNO_ENOSYS), ja(to_filter)],
                 };
-                let skip_mode =
-                    short(u32::try_from(section_tail.len() - 1).expect("2 or 3")).expect("small");
+                let skip_mode = short(u32::try_from(section_tail.len() - 1).expect("2 or 3")).expect("small");
                 match arch {
                     // x86_64 rules say nothing about x32 syscalls (and vice versa): skip to the `ja`.
                     StubArch::X86_64 => section_tail.insert(0, jset(X32_SYSCALL_BIT, skip_mode, 0)),
@@ -264,12 +231,7 @@ pub(crate) mod tests {
 
     /// A classic BPF interpreter for the instructions seccomp programs use, run on a `struct
     /// seccomp_data` (instruction pointer 0). Returns the action value; panics on anything else.
-    pub(crate) fn run_with_args(
-        program: &[Instruction],
-        arch: u32,
-        nr: u32,
-        args: [u64; 6],
-    ) -> u32 {
+    pub(crate) fn run_with_args(program: &[Instruction], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
         let mut data = [0u8; 64];
         data[0..4].copy_from_slice(&nr.to_ne_bytes());
         data[4..8].copy_from_slice(&arch.to_ne_bytes());
@@ -334,18 +296,9 @@ pub(crate) mod tests {
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 451), RET_ERRNO_ENOSYS);
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 100_000), RET_ERRNO_ENOSYS);
         // x32
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 500),
-            RET_FILTER
-        );
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 547),
-            RET_FILTER
-        );
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 548),
-            RET_ERRNO_ENOSYS
-        );
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 500), RET_FILTER);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 547), RET_FILTER);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 548), RET_ERRNO_ENOSYS);
         // i386
         assert_eq!(run(&p, I386, 462), RET_FILTER);
         assert_eq!(run(&p, I386, 463), RET_ERRNO_ENOSYS);
@@ -357,16 +310,10 @@ pub(crate) mod tests {
     fn x86_64_without_x32_leaves_x32_to_the_filter() {
         let p = with_filter(&[(StubArch::X86_64, 450)]);
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 451), RET_ERRNO_ENOSYS);
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 9999),
-            RET_FILTER
-        );
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 9999), RET_FILTER);
         let p = with_filter(&[(StubArch::X32, X32_SYSCALL_BIT | 547)]);
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 9999), RET_FILTER);
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 548),
-            RET_ERRNO_ENOSYS
-        );
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 548), RET_ERRNO_ENOSYS);
     }
 
     #[test]
@@ -380,9 +327,7 @@ pub(crate) mod tests {
     #[test]
     fn long_jumps() {
         // Enough architectures that the jumps past the later sections exceed 255 instructions.
-        let mut largest: Vec<(StubArch, u32)> = (0..100)
-            .map(|i| (StubArch::Other(0x1000 + i), 100 + i))
-            .collect();
+        let mut largest: Vec<(StubArch, u32)> = (0..100).map(|i| (StubArch::Other(0x1000 + i), 100 + i)).collect();
         largest.push((StubArch::X86_64, 450));
         largest.push((StubArch::X32, X32_SYSCALL_BIT | 547));
         let p = with_filter(&largest);
@@ -393,14 +338,8 @@ pub(crate) mod tests {
         }
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 450), RET_FILTER);
         assert_eq!(run(&p, AUDIT_ARCH_X86_64, 451), RET_ERRNO_ENOSYS);
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 547),
-            RET_FILTER
-        );
-        assert_eq!(
-            run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 548),
-            RET_ERRNO_ENOSYS
-        );
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 547), RET_FILTER);
+        assert_eq!(run(&p, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 548), RET_ERRNO_ENOSYS);
         assert_eq!(run(&p, AARCH64, 1), RET_FILTER);
     }
 

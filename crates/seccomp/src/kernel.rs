@@ -27,9 +27,7 @@ pub enum KernelVersionError {
         release: String,
     },
     /// A `minKernel` value in a profile that is not `<major>.<minor>` with numbers up to 255.
-    #[error(
-        "invalid kernel version {version:?}: expected \"<kernel>.<major>\" (e.g. \"4.8\"), not 0.0"
-    )]
+    #[error("invalid kernel version {version:?}: expected \"<kernel>.<major>\" (e.g. \"4.8\"), not 0.0")]
     MinKernel {
         /// The value as written in the profile.
         version: String,
@@ -52,9 +50,7 @@ impl KernelVersion {
     /// Parses a `uname -r` release string the way moby does (`fmt.Sscanf(release, "%d.%d")`):
     /// two leading numbers separated by a dot; whatever follows is ignored.
     pub fn from_release(release: &str) -> Result<Self, KernelVersionError> {
-        let bad = || KernelVersionError::Release {
-            release: release.to_owned(),
-        };
+        let bad = || KernelVersionError::Release { release: release.to_owned() };
         let (major, rest) = leading_number(release).ok_or_else(bad)?;
         let rest = rest.strip_prefix('.').ok_or_else(bad)?;
         let (minor, _) = leading_number(rest).ok_or_else(bad)?;
@@ -64,9 +60,7 @@ impl KernelVersion {
     /// Parses a profile's `minKernel` value the way moby's `KernelVersion.UnmarshalJSON` does:
     /// exactly `<kernel>.<major>`, each a decimal number that fits in 8 bits, and not `0.0`.
     pub fn from_min_kernel(version: &str) -> Result<Self, KernelVersionError> {
-        let bad = || KernelVersionError::MinKernel {
-            version: version.to_owned(),
-        };
+        let bad = || KernelVersionError::MinKernel { version: version.to_owned() };
         let (major, minor) = version.split_once('.').ok_or_else(bad)?;
         let parse = |s: &str| -> Option<u32> {
             if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -85,10 +79,7 @@ impl KernelVersion {
 /// Splits `s` into its leading decimal number and the rest; `None` if it does not start with a digit
 /// or the number does not fit.
 fn leading_number(s: &str) -> Option<(u32, &str)> {
-    let end = s
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(s.len());
+    let end = s.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(s.len());
     let number = s[..end].parse().ok()?;
     Some((number, &s[end..]))
 }
@@ -123,38 +114,20 @@ mod tests {
             ("10.300.1", (10, 300)),
         ];
         for (release, (major, minor)) in cases {
-            assert_eq!(
-                KernelVersion::from_release(release).unwrap(),
-                KernelVersion::new(major, minor),
-                "{release}"
-            );
+            assert_eq!(KernelVersion::from_release(release).unwrap(), KernelVersion::new(major, minor), "{release}");
         }
         for bad in ["", "6", "6.", ".18", "v6.18", "6-18", "99999999999.1"] {
-            assert!(
-                KernelVersion::from_release(bad).is_err(),
-                "{bad:?} should not parse"
-            );
+            assert!(KernelVersion::from_release(bad).is_err(), "{bad:?} should not parse");
         }
     }
 
     #[test]
     fn min_kernel_strings() {
-        assert_eq!(
-            KernelVersion::from_min_kernel("4.8").unwrap(),
-            KernelVersion::new(4, 8)
-        );
-        assert_eq!(
-            KernelVersion::from_min_kernel("0.1").unwrap(),
-            KernelVersion::new(0, 1)
-        );
-        for bad in [
-            "", "4", "4.8.1", "0.0", "4.256", "+4.8", "4.-1", "a.b", "4.8-rc1",
-        ] {
+        assert_eq!(KernelVersion::from_min_kernel("4.8").unwrap(), KernelVersion::new(4, 8));
+        assert_eq!(KernelVersion::from_min_kernel("0.1").unwrap(), KernelVersion::new(0, 1));
+        for bad in ["", "4", "4.8.1", "0.0", "4.256", "+4.8", "4.-1", "a.b", "4.8-rc1"] {
             let err = KernelVersion::from_min_kernel(bad).unwrap_err();
-            assert!(
-                err.to_string().starts_with("invalid kernel version"),
-                "{bad:?}: {err}"
-            );
+            assert!(err.to_string().starts_with("invalid kernel version"), "{bad:?}: {err}");
         }
     }
 

@@ -63,12 +63,8 @@ impl CompileError {
         match self {
             // libseccomp refuses rules and architectures because of what the profile says
             // (conflicting rules, architectures that cannot share a filter); an oversized program too.
-            Self::Profile(_) | Self::Rule { .. } | Self::Arch { .. } | Self::Program(_) => {
-                ErrorKind::InvalidArgument
-            }
-            Self::Create(_) | Self::Attribute { .. } | Self::Memfd(_) | Self::Export(_) => {
-                ErrorKind::Internal
-            }
+            Self::Profile(_) | Self::Rule { .. } | Self::Arch { .. } | Self::Program(_) => ErrorKind::InvalidArgument,
+            Self::Create(_) | Self::Attribute { .. } | Self::Memfd(_) | Self::Export(_) => ErrorKind::Internal,
         }
     }
 }

@@ -76,17 +76,13 @@ pub enum ProfileError {
         place: String,
     },
     /// `flags` is not empty: berth loads every filter with the same flags.
-    #[error(
-        "unsupported seccomp profile field 'flags' ({flags:?}): berth does not support seccomp filter flags"
-    )]
+    #[error("unsupported seccomp profile field 'flags' ({flags:?}): berth does not support seccomp filter flags")]
     Flags {
         /// The flags the profile asked for.
         flags: Vec<String>,
     },
     /// `listenerPath` is set: seccomp user notification agents are not supported.
-    #[error(
-        "unsupported seccomp profile field 'listenerPath' ({0:?}): seccomp notify agents are not supported"
-    )]
+    #[error("unsupported seccomp profile field 'listenerPath' ({0:?}): seccomp notify agents are not supported")]
     ListenerPath(String),
     /// `errnoRet` or `defaultErrnoRet` does not fit the 16 bits seccomp returns.
     #[error("invalid seccomp profile: {place} errnoRet {value} is out of range (0-65535)")]
@@ -313,8 +309,7 @@ impl Profile {
 
     /// Docker's default profile, [`DEFAULT_PROFILE_JSON`], parsed.
     pub fn docker_default() -> Self {
-        Self::from_json(DEFAULT_PROFILE_JSON)
-            .expect("the embedded default profile is valid (tested)")
+        Self::from_json(DEFAULT_PROFILE_JSON).expect("the embedded default profile is valid (tested)")
     }
 
     /// True if the profile turns seccomp off, as moby treats a profile with no `defaultAction` and no
@@ -343,15 +338,11 @@ fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Ac
 }
 
 /// `minKernel`: `null` and `""` mean "no condition"; anything else must be `"<kernel>.<major>"`.
-fn min_kernel<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<KernelVersion>, D::Error> {
+fn min_kernel<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<KernelVersion>, D::Error> {
     match Option::<String>::deserialize(deserializer)? {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
-        Some(s) => KernelVersion::from_min_kernel(&s)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
+        Some(s) => KernelVersion::from_min_kernel(&s).map(Some).map_err(serde::de::Error::custom),
     }
 }
 
@@ -365,52 +356,18 @@ mod tests {
         assert_eq!(p.default_action, Some(Action::Errno));
         assert_eq!(p.default_errno_ret, Some(1));
         assert!(p.architectures.is_empty());
-        let x86 = p
-            .arch_map
-            .iter()
-            .find(|a| a.architecture == "SCMP_ARCH_X86_64")
-            .unwrap();
+        let x86 = p.arch_map.iter().find(|a| a.architecture == "SCMP_ARCH_X86_64").unwrap();
         assert_eq!(x86.sub_architectures, ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
         // `"subArchitectures": null` (riscv64) decodes as empty.
-        let riscv = p
-            .arch_map
-            .iter()
-            .find(|a| a.architecture == "SCMP_ARCH_RISCV64")
-            .unwrap();
+        let riscv = p.arch_map.iter().find(|a| a.architecture == "SCMP_ARCH_RISCV64").unwrap();
         assert!(riscv.sub_architectures.is_empty());
         assert!(p.syscalls.len() > 20);
-        assert!(
-            p.syscalls[0].names.len() > 300,
-            "the big allow list comes first"
-        );
-        let ptrace = p
-            .syscalls
-            .iter()
-            .find(|s| s.includes.as_ref().and_then(|i| i.min_kernel).is_some())
-            .unwrap();
-        assert_eq!(
-            ptrace.includes.as_ref().unwrap().min_kernel,
-            Some(KernelVersion::new(4, 8))
-        );
-        let clone = p
-            .syscalls
-            .iter()
-            .find(|s| s.names == ["clone"] && s.excludes.is_some())
-            .unwrap();
-        assert_eq!(
-            clone.args,
-            [Arg {
-                index: 0,
-                value: 0x7E02_0000,
-                value_two: 0,
-                op: Op::MaskedEqual
-            }]
-        );
-        let clone3 = p
-            .syscalls
-            .iter()
-            .find(|s| s.names == ["clone3"] && s.action == Action::Errno)
-            .unwrap();
+        assert!(p.syscalls[0].names.len() > 300, "the big allow list comes first");
+        let ptrace = p.syscalls.iter().find(|s| s.includes.as_ref().and_then(|i| i.min_kernel).is_some()).unwrap();
+        assert_eq!(ptrace.includes.as_ref().unwrap().min_kernel, Some(KernelVersion::new(4, 8)));
+        let clone = p.syscalls.iter().find(|s| s.names == ["clone"] && s.excludes.is_some()).unwrap();
+        assert_eq!(clone.args, [Arg { index: 0, value: 0x7E02_0000, value_two: 0, op: Op::MaskedEqual }]);
+        let clone3 = p.syscalls.iter().find(|s| s.names == ["clone3"] && s.action == Action::Errno).unwrap();
         assert_eq!(clone3.errno_ret, Some(38));
         assert!(!p.is_unconfined());
     }
@@ -450,18 +407,21 @@ mod tests {
 
     #[test]
     fn unknown_action_is_a_clear_error() {
-        let err = Profile::from_json(r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}"#)
-            .unwrap_err();
+        let err = Profile::from_json(
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]}"#,
+        )
+        .unwrap_err();
         let text = error_chain(&err);
-        assert!(text.starts_with("invalid seccomp profile: unknown seccomp action \"SCMP_ACT_MAYBE\": expected one of SCMP_ACT_ALLOW"), "{text}");
+        assert!(
+            text.starts_with(
+                "invalid seccomp profile: unknown seccomp action \"SCMP_ACT_MAYBE\": expected one of SCMP_ACT_ALLOW"
+            ),
+            "{text}"
+        );
         assert!(text.contains("line 1"), "{text}");
 
         let err = Profile::from_json(r#"{"defaultAction": "ALLOW"}"#).unwrap_err();
-        assert!(
-            error_chain(&err).contains("unknown seccomp action \"ALLOW\""),
-            "{}",
-            error_chain(&err)
-        );
+        assert!(error_chain(&err).contains("unknown seccomp action \"ALLOW\""), "{}", error_chain(&err));
     }
 
     #[test]
@@ -472,17 +432,16 @@ mod tests {
         )
         .unwrap_err();
         let text = error_chain(&err);
-        assert!(text.contains("unknown seccomp operator \"SCMP_CMP_APPROX\": expected one of SCMP_CMP_NE, SCMP_CMP_LT"), "{text}");
+        assert!(
+            text.contains("unknown seccomp operator \"SCMP_CMP_APPROX\": expected one of SCMP_CMP_NE, SCMP_CMP_LT"),
+            "{text}"
+        );
 
         let err = Profile::from_json(
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0}]}]}"#,
         )
         .unwrap_err();
-        assert!(
-            error_chain(&err).contains("missing field `op`"),
-            "{}",
-            error_chain(&err)
-        );
+        assert!(error_chain(&err).contains("missing field `op`"), "{}", error_chain(&err));
     }
 
     #[test]
@@ -491,30 +450,17 @@ mod tests {
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8.1"}}]}"#,
         )
         .unwrap_err();
-        assert!(
-            error_chain(&err).contains("invalid kernel version \"4.8.1\""),
-            "{}",
-            error_chain(&err)
-        );
+        assert!(error_chain(&err).contains("invalid kernel version \"4.8.1\""), "{}", error_chain(&err));
     }
 
     #[test]
     fn malformed_json() {
-        let err = Profile::from_json(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [}"#)
-            .unwrap_err();
+        let err = Profile::from_json(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [}"#).unwrap_err();
         assert!(matches!(err, ProfileError::Json(_)));
-        let err = Profile::from_json(
-            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"]}]}"#,
-        )
-        .unwrap_err();
-        assert!(
-            error_chain(&err).contains("missing field `action`"),
-            "{}",
-            error_chain(&err)
-        );
-        let err =
-            Profile::from_json(r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": -1}"#)
-                .unwrap_err();
+        let err = Profile::from_json(r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"]}]}"#)
+            .unwrap_err();
+        assert!(error_chain(&err).contains("missing field `action`"), "{}", error_chain(&err));
+        let err = Profile::from_json(r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": -1}"#).unwrap_err();
         assert!(matches!(err, ProfileError::Json(_)));
     }
 

@@ -115,11 +115,7 @@ pub struct PlannedRule {
 /// `opts.kernel` whose native architecture is `arch` (in moby's spelling, see [`NATIVE_ARCH`]).
 ///
 /// Returns `Ok(None)` for a profile that means "no filter" (see [`Profile::is_unconfined`]).
-pub fn resolve(
-    profile: &Profile,
-    opts: &CompileOptions<'_>,
-    arch: &str,
-) -> Result<Option<Plan>, ProfileError> {
+pub fn resolve(profile: &Profile, opts: &CompileOptions<'_>, arch: &str) -> Result<Option<Plan>, ProfileError> {
     if profile.is_unconfined() {
         return Ok(None);
     }
@@ -127,9 +123,7 @@ pub fn resolve(
         return Err(ProfileError::ArchitecturesAndArchMap);
     }
     if let Some(flags) = profile.flags.as_ref().filter(|f| !f.is_empty()) {
-        return Err(ProfileError::Flags {
-            flags: flags.clone(),
-        });
+        return Err(ProfileError::Flags { flags: flags.clone() });
     }
     if let Some(path) = profile.listener_path.as_ref().filter(|p| !p.is_empty()) {
         return Err(ProfileError::ListenerPath(path.clone()));
@@ -142,19 +136,12 @@ pub fn resolve(
         architectures.push(entry.architecture.clone());
         architectures.extend(entry.sub_architectures.iter().cloned());
     }
-    if let Some(unknown) = architectures
-        .iter()
-        .find(|a| !crate::compile::is_known_arch(a))
-    {
+    if let Some(unknown) = architectures.iter().find(|a| !crate::compile::is_known_arch(a)) {
         return Err(ProfileError::Architecture(unknown.clone()));
     }
 
-    let default_action = profile
-        .default_action
-        .ok_or(ProfileError::MissingDefaultAction)?;
-    let default_action = rule_action(default_action, profile.default_errno_ret, || {
-        "defaultAction".to_owned()
-    })?;
+    let default_action = profile.default_action.ok_or(ProfileError::MissingDefaultAction)?;
+    let default_action = rule_action(default_action, profile.default_errno_ret, || "defaultAction".to_owned())?;
 
     let mut rules = Vec::new();
     for (index, call) in profile.syscalls.iter().enumerate() {
@@ -167,37 +154,18 @@ pub fn resolve(
         if !applies(call.includes.as_ref(), call.excludes.as_ref(), opts, arch) {
             continue;
         }
-        let action = rule_action(call.action, call.errno_ret, || {
-            format!("syscall rule {index}")
-        })?;
+        let action = rule_action(call.action, call.errno_ret, || format!("syscall rule {index}"))?;
         if let Some(arg) = call.args.iter().find(|a| a.index > 5) {
-            return Err(ProfileError::ArgIndex {
-                rule: index,
-                index: arg.index,
-            });
+            return Err(ProfileError::ArgIndex { rule: index, index: arg.index });
         }
-        rules.push(PlannedRule {
-            index,
-            names,
-            action,
-            condition_sets: condition_sets(&call.args),
-        });
+        rules.push(PlannedRule { index, names, action, condition_sets: condition_sets(&call.args) });
     }
 
-    Ok(Some(Plan {
-        default_action,
-        architectures,
-        rules,
-    }))
+    Ok(Some(Plan { default_action, architectures, rules }))
 }
 
 /// moby's include/exclude test for one rule.
-fn applies(
-    includes: Option<&Filter>,
-    excludes: Option<&Filter>,
-    opts: &CompileOptions<'_>,
-    arch: &str,
-) -> bool {
+fn applies(includes: Option<&Filter>, excludes: Option<&Filter>, opts: &CompileOptions<'_>, arch: &str) -> bool {
     let has_cap = |cap: &String| opts.caps.contains(cap);
     if let Some(ex) = excludes {
         if ex.arches.iter().any(|a| a == arch) {
@@ -225,18 +193,11 @@ fn applies(
 }
 
 /// runc `getAction`: the errno (or trace message) defaults to EPERM.
-fn rule_action(
-    action: Action,
-    errno_ret: Option<u32>,
-    place: impl Fn() -> String,
-) -> Result<RuleAction, ProfileError> {
+fn rule_action(action: Action, errno_ret: Option<u32>, place: impl Fn() -> String) -> Result<RuleAction, ProfileError> {
     let errno = || -> Result<u16, ProfileError> {
         match errno_ret {
             None => Ok(EPERM),
-            Some(value) => u16::try_from(value).map_err(|_| ProfileError::ErrnoRange {
-                value,
-                place: place(),
-            }),
+            Some(value) => u16::try_from(value).map_err(|_| ProfileError::ErrnoRange { value, place: place() }),
         }
     };
     Ok(match action {
@@ -248,10 +209,7 @@ fn rule_action(
         Action::Trace => RuleAction::Trace(errno()?),
         Action::Log => RuleAction::Log,
         Action::Notify => {
-            return Err(ProfileError::UnsupportedAction {
-                action,
-                place: place(),
-            });
+            return Err(ProfileError::UnsupportedAction { action, place: place() });
         }
     })
 }
@@ -260,18 +218,11 @@ fn rule_action(
 fn condition_sets(args: &[Arg]) -> Vec<Vec<Arg>> {
     let mut counts = [0usize; 6];
     for arg in args {
-        if let Some(c) = usize::try_from(arg.index)
-            .ok()
-            .and_then(|i| counts.get_mut(i))
-        {
+        if let Some(c) = usize::try_from(arg.index).ok().and_then(|i| counts.get_mut(i)) {
             *c += 1;
         }
     }
-    if counts.iter().any(|&c| c > 1) {
-        args.iter().map(|a| vec![*a]).collect()
-    } else {
-        vec![args.to_vec()]
-    }
+    if counts.iter().any(|&c| c > 1) { args.iter().map(|a| vec![*a]).collect() } else { vec![args.to_vec()] }
 }
 
 /// moby `nativeToSeccomp`: the archMap key for a native architecture.
@@ -307,20 +258,13 @@ mod tests {
     }
 
     fn plan(profile: &Profile, caps: &[String], kernel: (u32, u32), arch: &str) -> Plan {
-        let opts = CompileOptions {
-            caps,
-            kernel: KernelVersion::new(kernel.0, kernel.1),
-        };
+        let opts = CompileOptions { caps, kernel: KernelVersion::new(kernel.0, kernel.1) };
         resolve(profile, &opts, arch).unwrap().unwrap()
     }
 
     /// Every (name, action) the plan allows or denies explicitly.
     fn names_with(plan: &Plan, action: RuleAction) -> Vec<&str> {
-        plan.rules
-            .iter()
-            .filter(|r| r.action == action)
-            .flat_map(|r| r.names.iter().map(String::as_str))
-            .collect()
+        plan.rules.iter().filter(|r| r.action == action).flat_map(|r| r.names.iter().map(String::as_str)).collect()
     }
 
     #[test]
@@ -328,43 +272,21 @@ mod tests {
         let p = Profile::docker_default();
         let plan = plan(&p, &caps(&DEFAULT_CAPS), (6, 18), "amd64");
         assert_eq!(plan.default_action, RuleAction::Errno(1));
-        assert_eq!(
-            plan.architectures,
-            ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
-        );
+        assert_eq!(plan.architectures, ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
         let allowed = names_with(&plan, RuleAction::Allow);
-        for name in [
-            "read",
-            "getpid",
-            "chroot",
-            "arch_prctl",
-            "modify_ldt",
-            "ptrace",
-            "process_vm_readv",
-        ] {
+        for name in ["read", "getpid", "chroot", "arch_prctl", "modify_ldt", "ptrace", "process_vm_readv"] {
             assert!(allowed.contains(&name), "{name} should be allowed");
         }
-        for name in [
-            "mount",
-            "kexec_load",
-            "bpf",
-            "reboot",
-            "open_by_handle_at",
-            "s390_runtime_instr",
-            "riscv_flush_icache",
-        ] {
+        for name in
+            ["mount", "kexec_load", "bpf", "reboot", "open_by_handle_at", "s390_runtime_instr", "riscv_flush_icache"]
+        {
             assert!(!allowed.contains(&name), "{name} should not be allowed");
         }
         // Without CAP_SYS_ADMIN: clone only without namespace flags, clone3 fails with ENOSYS.
         let clone = plan.rules.iter().find(|r| r.names == ["clone"]).unwrap();
         assert_eq!(
             clone.condition_sets,
-            [vec![Arg {
-                index: 0,
-                value: 0x7E02_0000,
-                value_two: 0,
-                op: Op::MaskedEqual
-            }]]
+            [vec![Arg { index: 0, value: 0x7E02_0000, value_two: 0, op: Op::MaskedEqual }]]
         );
         assert_eq!(names_with(&plan, RuleAction::Errno(38)), ["clone3"]);
         // The rules are the same entries of the profile Docker would use, in order.
@@ -380,25 +302,14 @@ mod tests {
         let all = all_caps();
         let plan = plan(&p, &all, (6, 18), "amd64");
         let allowed = names_with(&plan, RuleAction::Allow);
-        for name in [
-            "mount",
-            "bpf",
-            "reboot",
-            "open_by_handle_at",
-            "clone3",
-            "perf_event_open",
-            "syslog",
-            "iopl",
-        ] {
+        for name in ["mount", "bpf", "reboot", "open_by_handle_at", "clone3", "perf_event_open", "syslog", "iopl"] {
             assert!(allowed.contains(&name), "{name} should be allowed");
         }
         // With CAP_SYS_ADMIN the flag-restricted clone and the clone3 ENOSYS rule are excluded.
         assert!(
-            plan.rules
-                .iter()
-                .all(|r| r.condition_sets == [Vec::<Arg>::new()]
-                    || r.names == ["socket"]
-                    || r.names == ["personality"])
+            plan.rules.iter().all(|r| r.condition_sets == [Vec::<Arg>::new()]
+                || r.names == ["socket"]
+                || r.names == ["personality"])
         );
         assert!(names_with(&plan, RuleAction::Errno(38)).is_empty());
     }
@@ -413,11 +324,7 @@ mod tests {
         )
         .unwrap();
         let names = |c: &[&str]| -> Vec<String> {
-            plan(&p, &caps(c), (6, 0), "amd64")
-                .rules
-                .iter()
-                .flat_map(|r| r.names.clone())
-                .collect()
+            plan(&p, &caps(c), (6, 0), "amd64").rules.iter().flat_map(|r| r.names.clone()).collect()
         };
         assert_eq!(names(&[]), ["b"]);
         assert_eq!(names(&["CAP_X"]), Vec::<String>::new());
@@ -436,11 +343,7 @@ mod tests {
         )
         .unwrap();
         let names = |kernel| -> Vec<String> {
-            plan(&p, &[], kernel, "amd64")
-                .rules
-                .iter()
-                .flat_map(|r| r.names.clone())
-                .collect()
+            plan(&p, &[], kernel, "amd64").rules.iter().flat_map(|r| r.names.clone()).collect()
         };
         assert_eq!(names((4, 7)), ["old"]);
         assert_eq!(names((4, 8)), ["new"]);
@@ -449,11 +352,7 @@ mod tests {
         // Docker's default profile: ptrace needs 4.8.
         let d = Profile::docker_default();
         let allowed = |kernel| {
-            names_with(
-                &plan(&d, &caps(&DEFAULT_CAPS), kernel, "amd64"),
-                RuleAction::Allow,
-            )
-            .contains(&"ptrace")
+            names_with(&plan(&d, &caps(&DEFAULT_CAPS), kernel, "amd64"), RuleAction::Allow).contains(&"ptrace")
         };
         assert!(!allowed((4, 7)));
         assert!(allowed((4, 8)));
@@ -477,11 +376,7 @@ mod tests {
         let riscv = plan(&d, &caps(&DEFAULT_CAPS), (6, 18), "riscv64");
         assert_eq!(riscv.architectures, ["SCMP_ARCH_RISCV64"]);
         // An architecture moby does not know gets no archMap entry (libseccomp then covers only the native one).
-        assert!(
-            plan(&d, &caps(&DEFAULT_CAPS), (6, 18), "")
-                .architectures
-                .is_empty()
-        );
+        assert!(plan(&d, &caps(&DEFAULT_CAPS), (6, 18), "").architectures.is_empty());
     }
 
     #[test]
@@ -497,17 +392,9 @@ mod tests {
         )
         .unwrap();
         let plan = plan(&p, &[], (6, 0), "amd64");
-        assert_eq!(
-            plan.rules[0].condition_sets.len(),
-            3,
-            "any index used twice: one rule per condition"
-        );
+        assert_eq!(plan.rules[0].condition_sets.len(), 3, "any index used twice: one rule per condition");
         assert!(plan.rules[0].condition_sets.iter().all(|s| s.len() == 1));
-        assert_eq!(
-            plan.rules[1].condition_sets.len(),
-            1,
-            "distinct indexes: one rule with all conditions"
-        );
+        assert_eq!(plan.rules[1].condition_sets.len(), 1, "distinct indexes: one rule with all conditions");
         assert_eq!(plan.rules[1].condition_sets[0].len(), 2);
     }
 
@@ -527,11 +414,7 @@ mod tests {
         .unwrap();
         let plan = plan(&p, &[], (6, 0), "amd64");
         assert_eq!(plan.default_action, RuleAction::Trace(1));
-        let actions: Vec<_> = plan
-            .rules
-            .iter()
-            .map(|r| (r.names[0].as_str(), r.action))
-            .collect();
+        let actions: Vec<_> = plan.rules.iter().map(|r| (r.names[0].as_str(), r.action)).collect();
         assert_eq!(
             actions,
             [
@@ -548,22 +431,14 @@ mod tests {
 
     fn resolve_err(json: &str) -> ProfileError {
         let p = Profile::from_json(json).unwrap();
-        let opts = CompileOptions {
-            caps: &[],
-            kernel: KernelVersion::new(6, 18),
-        };
+        let opts = CompileOptions { caps: &[], kernel: KernelVersion::new(6, 18) };
         resolve(&p, &opts, "amd64").unwrap_err()
     }
 
     #[test]
     fn invalid_profiles() {
-        let err = resolve_err(
-            r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_VAX"]}"#,
-        );
-        assert_eq!(
-            err.to_string(),
-            "unsupported seccomp architecture \"SCMP_ARCH_VAX\""
-        );
+        let err = resolve_err(r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_VAX"]}"#);
+        assert_eq!(err.to_string(), "unsupported seccomp architecture \"SCMP_ARCH_VAX\"");
         let err = resolve_err(
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86_128"]}]}"#,
         );
@@ -583,37 +458,21 @@ mod tests {
             "invalid seccomp profile: syscall rule 0 specifies both 'name' and 'names', use either 'name' or 'names'"
         );
         let err = resolve_err(r#"{"defaultAction": "SCMP_ACT_NOTIFY"}"#);
-        assert_eq!(
-            err.to_string(),
-            "unsupported seccomp action SCMP_ACT_NOTIFY in defaultAction"
-        );
+        assert_eq!(err.to_string(), "unsupported seccomp action SCMP_ACT_NOTIFY in defaultAction");
         let err = resolve_err(
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}"#,
         );
-        assert_eq!(
-            err.to_string(),
-            "unsupported seccomp action SCMP_ACT_NOTIFY in syscall rule 0"
-        );
-        let err = resolve_err(
-            r#"{"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}"#,
-        );
+        assert_eq!(err.to_string(), "unsupported seccomp action SCMP_ACT_NOTIFY in syscall rule 0");
+        let err = resolve_err(r#"{"defaultAction": "SCMP_ACT_ERRNO", "flags": ["SECCOMP_FILTER_FLAG_LOG"]}"#);
         assert!(matches!(err, ProfileError::Flags { .. }), "{err}");
-        let err = resolve_err(
-            r#"{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/agent.sock"}"#,
-        );
+        let err = resolve_err(r#"{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/agent.sock"}"#);
         assert!(matches!(err, ProfileError::ListenerPath(_)), "{err}");
         let err = resolve_err(r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 70000}"#);
-        assert_eq!(
-            err.to_string(),
-            "invalid seccomp profile: defaultAction errnoRet 70000 is out of range (0-65535)"
-        );
+        assert_eq!(err.to_string(), "invalid seccomp profile: defaultAction errnoRet 70000 is out of range (0-65535)");
         let err = resolve_err(
             r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 6, "value": 0, "op": "SCMP_CMP_EQ"}]}]}"#,
         );
-        assert!(
-            matches!(err, ProfileError::ArgIndex { rule: 0, index: 6 }),
-            "{err}"
-        );
+        assert!(matches!(err, ProfileError::ArgIndex { rule: 0, index: 6 }), "{err}");
     }
 
     #[test]
@@ -629,15 +488,8 @@ mod tests {
 
     #[test]
     fn unconfined_profiles() {
-        let opts = CompileOptions {
-            caps: &[],
-            kernel: KernelVersion::new(6, 18),
-        };
-        for json in [
-            "{}",
-            r#"{"defaultAction": ""}"#,
-            r#"{"architectures": ["SCMP_ARCH_VAX"], "flags": ["X"]}"#,
-        ] {
+        let opts = CompileOptions { caps: &[], kernel: KernelVersion::new(6, 18) };
+        for json in ["{}", r#"{"defaultAction": ""}"#, r#"{"architectures": ["SCMP_ARCH_VAX"], "flags": ["X"]}"#] {
             let p = Profile::from_json(json).unwrap();
             assert_eq!(resolve(&p, &opts, "amd64").unwrap(), None, "{json}");
         }

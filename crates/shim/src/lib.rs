@@ -109,11 +109,19 @@ pub fn main(rundir: &Path) -> i32 {
 fn setup(rundir: &Path) -> Result<(server::Server, i32, bool), (String, u8)> {
     let fail = |what: &str, e: &dyn std::fmt::Display| (format!("{what}: {e}"), 125u8);
     let mut data = Vec::with_capacity(16 * 1024);
-    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut data).map_err(|e| fail("reading the configuration on stdin", &e))?;
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut data)
+        .map_err(|e| fail("reading the configuration on stdin", &e))?;
     let cfg: ShimConfig = serde_json::from_slice(&data).map_err(|e| fail("parsing the configuration on stdin", &e))?;
     drop(data);
-    let sigfd = sys::process::signalfd(&[libc::SIGCHLD, libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGPIPE])
-        .map_err(|e| fail("creating the signalfd", &e))?;
+    let sigfd = sys::process::signalfd(&[
+        libc::SIGCHLD,
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGPIPE,
+    ])
+    .map_err(|e| fail("creating the signalfd", &e))?;
     let log = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -129,9 +137,11 @@ fn setup(rundir: &Path) -> Result<(server::Server, i32, bool), (String, u8)> {
     // Socket paths are limited to 107 bytes; binding relative to the run directory lifts the
     // limit for long exec roots (clients connect through /proc/self/fd, see the engine).
     std::env::set_current_dir(rundir).map_err(|e| fail(&format!("chdir {}", rundir.display()), &e))?;
-    let sock_name = cfg.socket.file_name().map(PathBuf::from).ok_or_else(|| fail("socket path", &"has no file name"))?;
+    let sock_name =
+        cfg.socket.file_name().map(PathBuf::from).ok_or_else(|| fail("socket path", &"has no file name"))?;
     let _ = std::fs::remove_file(&sock_name);
-    let listener = UnixListener::bind(&sock_name).map_err(|e| fail(&format!("listening on {}", cfg.socket.display()), &e))?;
+    let listener =
+        UnixListener::bind(&sock_name).map_err(|e| fail(&format!("listening on {}", cfg.socket.display()), &e))?;
     let _ = std::fs::set_permissions(&sock_name, std::fs::Permissions::from_mode(0o600));
     listener.set_nonblocking(true).map_err(|e| fail("socket", &e))?;
     let pid = created.pid();

@@ -101,7 +101,10 @@ impl<R: Read> Reader<R> {
         }
         let len = u32::from_le_bytes([h[2], h[3], h[4], h[5]]) as usize;
         if len > MAX_RECORD || !(h[0] == STDOUT || h[0] == STDERR) {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("corrupt log record at offset {}", self.offset)));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("corrupt log record at offset {}", self.offset),
+            ));
         }
         let mut data = vec![0u8; len];
         if !read_full(&mut self.inp, &mut data)? {

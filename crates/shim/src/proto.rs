@@ -89,7 +89,7 @@ pub enum Request {
         /// The exec's ID.
         id: String,
         /// What to run.
-        process: runtime::Process,
+        process: Box<runtime::Process>,
         /// Keep its stdin open for stdin frames (otherwise /dev/null).
         stdin: bool,
     },

@@ -120,7 +120,9 @@ pub(crate) fn now_ns() -> i64 {
 
 fn exit_of(status: WaitStatus) -> Option<(i32, Exit)> {
     match status {
-        WaitStatus::Exited(pid, code) => Some((pid.as_raw(), Exit { code, signal: None, at_ns: now_ns(), oom_killed: false })),
+        WaitStatus::Exited(pid, code) => {
+            Some((pid.as_raw(), Exit { code, signal: None, at_ns: now_ns(), oom_killed: false }))
+        }
         WaitStatus::Signaled(pid, sig, _) => {
             let n = sig as i32;
             Some((pid.as_raw(), Exit { code: 128 + n, signal: Some(n), at_ns: now_ns(), oom_killed: false }))
@@ -130,8 +132,22 @@ fn exit_of(status: WaitStatus) -> Option<(i32, Exit)> {
 }
 
 impl Server {
-    pub(crate) fn new(cfg: ShimConfig, listener: UnixListener, sigfd: OwnedFd, log: Option<log::Writer<std::fs::File>>, created: runtime::Created, io: MainIo) -> Self {
-        let main = Proc { pid: created.pid(), stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, tty: io.tty, ..Default::default() };
+    pub(crate) fn new(
+        cfg: ShimConfig,
+        listener: UnixListener,
+        sigfd: OwnedFd,
+        log: Option<log::Writer<std::fs::File>>,
+        created: runtime::Created,
+        io: MainIo,
+    ) -> Self {
+        let main = Proc {
+            pid: created.pid(),
+            stdin: io.stdin,
+            stdout: io.stdout,
+            stderr: io.stderr,
+            tty: io.tty,
+            ..Default::default()
+        };
         Server {
             cfg,
             listener,
@@ -204,7 +220,8 @@ impl Server {
             add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
         }
         add(self.sigfd.as_raw_fd(), libc::POLLIN, Token::Signal);
-        let procs = std::iter::once((None, &self.main)).chain(self.execs.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (Some(i), p))));
+        let procs = std::iter::once((None, &self.main))
+            .chain(self.execs.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (Some(i), p))));
         for (exec, p) in procs {
             if let Some(fd) = &p.stdout {
                 add(fd.as_raw_fd(), libc::POLLIN, Token::Out { exec, stream: log::STDOUT });
@@ -236,7 +253,11 @@ impl Server {
     fn stdin_room(&self, mode: &Mode) -> bool {
         match mode {
             Mode::Attach { .. } => self.main.stdin_buf.len() < MAX_STDIN_BACKLOG,
-            Mode::Exec(id) => self.exec_ids.get(id).and_then(|i| self.execs[*i].as_ref()).is_none_or(|p| p.stdin_buf.len() < MAX_STDIN_BACKLOG),
+            Mode::Exec(id) => self
+                .exec_ids
+                .get(id)
+                .and_then(|i| self.execs[*i].as_ref())
+                .is_none_or(|p| p.stdin_buf.len() < MAX_STDIN_BACKLOG),
             _ => true,
         }
     }
@@ -275,7 +296,15 @@ impl Server {
             match self.listener.accept() {
                 Ok((sock, _)) => {
                     let _ = sock.set_nonblocking(true);
-                    let c = Client { sock, dec: Decoder::default(), out: Vec::new(), mode: Mode::Control, closing: false, dead: false, eof: false };
+                    let c = Client {
+                        sock,
+                        dec: Decoder::default(),
+                        out: Vec::new(),
+                        mode: Mode::Control,
+                        closing: false,
+                        dead: false,
+                        eof: false,
+                    };
                     match self.clients.iter().position(|c| c.is_none()) {
                         Some(i) => self.clients[i] = Some(c),
                         None => self.clients.push(Some(c)),
@@ -564,7 +593,12 @@ impl Server {
                 self.close_stdin(None);
                 Response::default()
             }
-            Request::State => Response { pid: Some(self.main.pid), started: self.started, exit: self.main.exit.clone(), ..Default::default() },
+            Request::State => Response {
+                pid: Some(self.main.pid),
+                started: self.started,
+                exit: self.main.exit.clone(),
+                ..Default::default()
+            },
             Request::Exec { id, process, stdin } => {
                 let resp = self.exec(i, id.clone(), &process, stdin);
                 let ok = resp.error.is_none();
@@ -586,7 +620,11 @@ impl Server {
 
     fn start(&mut self) -> Response {
         let Some(created) = self.created.take() else {
-            return if self.started { Response::default() } else { Response::error("container cannot be started", None) };
+            return if self.started {
+                Response::default()
+            } else {
+                Response::error("container cannot be started", None)
+            };
         };
         match created.start() {
             Ok(()) => {
@@ -657,7 +695,15 @@ impl Server {
         if let Err(e) = created.start() {
             return Response::error(e.to_string(), Some(e.exit_code()));
         }
-        let p = Proc { pid, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr, tty: io.tty, client: Some(client), ..Default::default() };
+        let p = Proc {
+            pid,
+            stdin: io.stdin,
+            stdout: io.stdout,
+            stderr: io.stderr,
+            tty: io.tty,
+            client: Some(client),
+            ..Default::default()
+        };
         let slot = match self.execs.iter().position(|p| p.is_none()) {
             Some(s) => {
                 self.execs[s] = Some(p);

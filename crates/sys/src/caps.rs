@@ -66,15 +66,19 @@ pub const DOCKER_DEFAULTS: [&str; 14] = [
     "CAP_AUDIT_WRITE",
 ];
 
-/// A name that is not a capability.
+/// A name that is not a capability (shown with its `CAP_` prefix, as Docker does).
 #[derive(Debug, thiserror::Error)]
-#[error("unknown capability: {0:?}")]
+#[error("unknown capability: {:?}", normalise(.0))]
 pub struct UnknownCapError(pub String);
+
+fn normalise(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") }
+}
 
 /// Parses `CAP_CHOWN`, `chown` or `cap_chown` (Docker accepts all three) into a number.
 pub fn from_name(name: &str) -> Result<u8, UnknownCapError> {
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    let full = normalise(name);
     NAMES
         .iter()
         .position(|n| *n == full)
@@ -227,9 +231,8 @@ pub fn set_ambient(ambient: CapSet) -> io::Result<()> {
     for n in 0..64u8 {
         if ambient.contains(n) {
             // SAFETY: prctl with integer arguments only.
-            let r = unsafe {
-                libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, libc::c_ulong::from(n), 0, 0)
-            };
+            let r =
+                unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, libc::c_ulong::from(n), 0, 0) };
             if r != 0 {
                 return Err(io::Error::last_os_error());
             }

@@ -5,11 +5,13 @@
 //!   (bounding set, capset, ambient set).
 //! - [`seccomp`]: loading a precompiled classic-BPF seccomp program.
 //! - [`process`]: `fork`, descriptor plumbing between fork and exec, terminal ioctls.
+//! - [`net`]: bringing a new network namespace's loopback up.
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod caps;
+pub mod net;
 pub mod process;
 pub mod seccomp;

@@ -193,7 +193,9 @@ pub fn trim_file_pages() {
         if first.contains('-') && !first.ends_with(':') {
             // A mapping header: "start-end perms offset dev inode [path]".
             let mut f = line.split_whitespace();
-            let (Some(range), Some(perms), Some(_), Some(_), Some(inode)) = (f.next(), f.next(), f.next(), f.next(), f.next()) else {
+            let (Some(range), Some(perms), Some(_), Some(_), Some(inode)) =
+                (f.next(), f.next(), f.next(), f.next(), f.next())
+            else {
                 current = None;
                 continue;
             };
@@ -217,4 +219,18 @@ pub fn trim_file_pages() {
             unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
         }
     }
+}
+
+/// Caps the number of glibc malloc arenas. A multi-threaded daemon otherwise gets an arena per
+/// thread that ever allocated, each keeping freed memory: after a burst of requests the idle
+/// RSS stays high.
+pub fn limit_malloc_arenas(n: i32) {
+    // SAFETY: mallopt only changes allocator parameters; M_ARENA_MAX takes a count.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, n) };
+}
+
+/// Returns free heap memory at the top of each arena to the kernel (`malloc_trim(0)`).
+pub fn trim_heap() {
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe { libc::malloc_trim(0) };
 }

@@ -28,8 +28,7 @@ pub fn load_filter(program: &[u8]) -> io::Result<()> {
     };
     // SAFETY: `prog` points at `insns`, which lives until after the call; the kernel copies the
     // program during the syscall.
-    let r = unsafe {
-        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const libc::sock_fprog)
-    };
+    let r =
+        unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog as *const libc::sock_fprog) };
     if r != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }

@@ -45,10 +45,7 @@ pub struct HostConfig {
     #[serde(deserialize_with = "null_default")]
     pub console_size: [u64; 2],
     /// Non-identifying metadata passed to the runtime.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub annotations: BTreeMap<String, String>,
     /// Kernel capabilities to add. A string is accepted for a single capability.
     #[serde(deserialize_with = "str_slice")]
@@ -95,16 +92,10 @@ pub struct HostConfig {
     /// Security options (`label=...`, `seccomp=...`, `apparmor=...`, `no-new-privileges`).
     pub security_opt: Option<Vec<String>>,
     /// Storage driver options, e.g. `{"size": "120G"}`.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub storage_opt: BTreeMap<String, String>,
     /// Container path to tmpfs mount options.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub tmpfs: BTreeMap<String, String>,
     /// UTS namespace mode: `host` or empty.
     #[serde(rename = "UTSMode", deserialize_with = "null_default")]
@@ -116,16 +107,10 @@ pub struct HostConfig {
     #[serde(deserialize_with = "null_default")]
     pub shm_size: i64,
     /// Namespaced kernel parameters.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub sysctls: BTreeMap<String, String>,
     /// OCI runtime name; empty means the daemon default.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub runtime: String,
     /// Isolation technology (Windows only; empty on Linux).
     #[serde(deserialize_with = "null_default")]
@@ -134,10 +119,7 @@ pub struct HostConfig {
     #[serde(flatten)]
     pub resources: Resources,
     /// Mount specifications (the `--mount` form).
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub mounts: Vec<Mount>,
     /// Paths to mask. `None` means the default set; `Some([])` masks nothing.
     pub masked_paths: Option<Vec<String>>,
@@ -207,11 +189,7 @@ pub struct Resources {
     /// Requests for devices from device drivers (GPUs, CDI).
     pub device_requests: Option<Vec<DeviceRequest>>,
     /// Kernel TCP buffer limit in bytes (deprecated; omitted when 0).
-    #[serde(
-        rename = "KernelMemoryTCP",
-        skip_serializing_if = "is_default",
-        deserialize_with = "null_default"
-    )]
+    #[serde(rename = "KernelMemoryTCP", skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub kernel_memory_tcp: i64,
     /// Memory soft limit in bytes.
     #[serde(deserialize_with = "null_default")]

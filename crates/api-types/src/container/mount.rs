@@ -14,31 +14,19 @@ use crate::gojson::{is_default, null_default};
 #[serde(default, rename_all = "PascalCase")]
 pub struct Mount {
     /// `bind`, `volume`, `image`, `tmpfs`, `npipe` or `cluster`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub r#type: String,
     /// Mount source: a volume name, host path or image reference; empty for tmpfs.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub source: String,
     /// Container path.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub target: String,
     /// Mount read-only (recursively where possible).
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub read_only: bool,
     /// `default`, `consistent`, `cached` or `delegated` (ignored on Linux).
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub consistency: String,
     /// Options for `bind` mounts.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,10 +50,7 @@ pub struct Mount {
 #[serde(default, rename_all = "PascalCase")]
 pub struct BindOptions {
     /// `private`, `rprivate`, `shared`, `rshared`, `slave` or `rslave`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub propagation: String,
     /// Disable recursive bind mount.
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
@@ -89,16 +74,10 @@ pub struct VolumeOptions {
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub no_copy: bool,
     /// Labels for a volume created by this mount.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
     /// Path inside the volume to mount instead of its root.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub subpath: String,
     /// Driver for a volume created by this mount.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,16 +89,10 @@ pub struct VolumeOptions {
 #[serde(default, rename_all = "PascalCase")]
 pub struct MountDriver {
     /// Volume driver name.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub name: String,
     /// Driver-specific options.
-    #[serde(
-        skip_serializing_if = "BTreeMap::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "null_default")]
     pub options: BTreeMap<String, String>,
 }
 
@@ -128,10 +101,7 @@ pub struct MountDriver {
 #[serde(default, rename_all = "PascalCase")]
 pub struct ImageOptions {
     /// Path inside the image to mount instead of its root.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub subpath: String,
 }
 
@@ -146,10 +116,7 @@ pub struct TmpfsOptions {
     #[serde(skip_serializing_if = "is_default", deserialize_with = "null_default")]
     pub mode: u32,
     /// Extra mount options: `[["noexec"], ["uid", "1000"]]` (flag, or key and value).
-    #[serde(
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "null_default")]
     pub options: Vec<Vec<String>>,
 }
 
@@ -159,16 +126,10 @@ pub struct TmpfsOptions {
 #[serde(default, rename_all = "PascalCase")]
 pub struct MountPoint {
     /// `bind`, `volume`, `image`, `tmpfs`, `npipe` or `cluster`.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub r#type: String,
     /// Volume name, for volumes.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub name: String,
     /// Host path of the mount source (the volume's data directory for volumes).
     #[serde(deserialize_with = "null_default")]
@@ -177,10 +138,7 @@ pub struct MountPoint {
     #[serde(deserialize_with = "null_default")]
     pub destination: String,
     /// Volume driver, for volumes.
-    #[serde(
-        skip_serializing_if = "String::is_empty",
-        deserialize_with = "null_default"
-    )]
+    #[serde(skip_serializing_if = "String::is_empty", deserialize_with = "null_default")]
     pub driver: String,
     /// Comma-separated options given by the user (`z`, `ro`, ...).
     #[serde(deserialize_with = "null_default")]

@@ -32,7 +32,10 @@ pub fn docker_bin() -> PathBuf {
 
 /// Fails the test unless running as root.
 pub fn require_root() {
-    assert!(nix::unistd::Uid::effective().is_root(), "berth's integration tests create real containers and must run as root");
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "berth's integration tests create real containers and must run as root"
+    );
 }
 
 /// A busybox rootfs tarball, built once per machine by tests/make-busybox.sh.
@@ -107,7 +110,11 @@ impl Daemon {
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).expect("daemon log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .expect("daemon log");
         let child = Command::new(berth_bin())
             .arg("daemon")
             .arg("--root")
@@ -185,7 +192,11 @@ impl Daemon {
     pub fn docker_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(docker_bin());
         let cfg = self.dir.path().join("docker-config");
-        c.env("DOCKER_HOST", self.host()).env("DOCKER_CONFIG", cfg).env_remove("DOCKER_API_VERSION").args(args).stdin(Stdio::null());
+        c.env("DOCKER_HOST", self.host())
+            .env("DOCKER_CONFIG", cfg)
+            .env_remove("DOCKER_API_VERSION")
+            .args(args)
+            .stdin(Stdio::null());
         c
     }
 
@@ -213,7 +224,8 @@ impl Daemon {
     /// Stops the daemon with SIGTERM.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
             let t = Instant::now();
             while t.elapsed() < Duration::from_secs(10) {
                 if let Ok(Some(_)) = c.try_wait() {
@@ -229,7 +241,9 @@ impl Daemon {
     /// IDs of this daemon's containers (from its state directory).
     pub fn container_ids(&self) -> Vec<String> {
         std::fs::read_dir(self.root.join("containers"))
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.len() == 64).collect())
+            .map(|rd| {
+                rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.len() == 64).collect()
+            })
             .unwrap_or_default()
     }
 
@@ -278,7 +292,8 @@ impl Drop for Daemon {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
         for id in &ids {
-            for h in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"] {
+            for h in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"]
+            {
                 let p = Path::new("/sys/fs/cgroup").join(h).join("berth").join(id);
                 let _ = std::fs::remove_dir(&p);
             }

@@ -156,11 +156,7 @@ mod gopath {
         if path.ends_with('/') && !resolved.ends_with('/') {
             resolved.push('/');
         }
-        let name = if base(path) == base(&resolved) {
-            String::new()
-        } else {
-            base(path)
-        };
+        let name = if base(path) == base(&resolved) { String::new() } else { base(path) };
         (resolved, name)
     }
 }
@@ -207,16 +203,8 @@ fn prepare(src: &CopyInfo, dst: &CopyInfo) -> anyhow::Result<(String, Option<(St
     let (dst_dir, dst_base) = split_dir_entry(&dst.path);
     let (_, src_base) = split_dir_entry(&src.path);
     // berth (like dockerd for `/.`) names the entries of a container's `/` `.`.
-    let src_base = if src_base == "/" {
-        ".".to_owned()
-    } else {
-        src_base
-    };
-    let src_base = if src.rebase_name.is_empty() {
-        src_base
-    } else {
-        src.rebase_name.clone()
-    };
+    let src_base = if src_base == "/" { ".".to_owned() } else { src_base };
+    let src_base = if src.rebase_name.is_empty() { src_base } else { src.rebase_name.clone() };
     if dst.exists && dst.is_dir {
         return Ok((dst.path.clone(), None));
     }
@@ -262,10 +250,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 fn stat_from_headers(h: &hyper::HeaderMap) -> anyhow::Result<PathStat> {
-    let raw = h
-        .get("x-docker-container-path-stat")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let raw = h.get("x-docker-container-path-stat").and_then(|v| v.to_str().ok()).unwrap_or("");
     base64_decode(raw)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| anyhow!("unable to decode container path stat header"))
@@ -273,14 +258,7 @@ fn stat_from_headers(h: &hyper::HeaderMap) -> anyhow::Result<PathStat> {
 
 /// `HEAD /containers/{id}/archive`: the stat of a path in the container.
 async fn stat(c: &Client, ctr: &str, path: &str) -> anyhow::Result<PathStat> {
-    let resp = c
-        .send(
-            Method::HEAD,
-            &archive_path(ctr, path),
-            client::empty(),
-            None,
-        )
-        .await?;
+    let resp = c.send(Method::HEAD, &archive_path(ctr, path), client::empty(), None).await?;
     stat_from_headers(resp.headers())
 }
 
@@ -289,17 +267,12 @@ async fn stat(c: &Client, ctr: &str, path: &str) -> anyhow::Result<PathStat> {
 /// docker's `ValidateOutputPath` for a local destination.
 fn validate_output_path(path: &str) -> anyhow::Result<()> {
     let dir = gopath::dir(&gopath::clean(path));
-    if !dir.is_empty()
-        && dir != "."
-        && matches!(fs::metadata(&dir), Err(e) if e.kind() == io::ErrorKind::NotFound)
-    {
+    if !dir.is_empty() && dir != "." && matches!(fs::metadata(&dir), Err(e) if e.kind() == io::ErrorKind::NotFound) {
         bail!("invalid output path: directory {dir:?} does not exist");
     }
     match fs::metadata(path) {
         Ok(m) if m.file_type().is_block_device() || m.file_type().is_char_device() => {
-            bail!(
-                "invalid output path: {path:?} must be a directory or a regular file: got a device"
-            )
+            bail!("invalid output path: {path:?} must be a directory or a regular file: got a device")
         }
         Ok(_) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -320,34 +293,21 @@ fn dest_info(path: &str) -> anyhow::Result<CopyInfo> {
         if n > 10 {
             bail!("too many symlinks in {original}");
         }
-        let target =
-            fs::read_link(&path).map_err(|e| os_error("readlink", Path::new(&path), &e))?;
+        let target = fs::read_link(&path).map_err(|e| os_error("readlink", Path::new(&path), &e))?;
         let target = target.to_string_lossy();
-        path = if target.starts_with('/') {
-            target.into_owned()
-        } else {
-            join(&split_dir_entry(&path).0, &target)
-        };
+        path = if target.starts_with('/') { target.into_owned() } else { join(&split_dir_entry(&path).0, &target) };
         st = fs::symlink_metadata(&path);
         n += 1;
     }
     match st {
-        Ok(m) => Ok(CopyInfo {
-            path,
-            exists: true,
-            is_dir: m.is_dir(),
-            rebase_name: String::new(),
-        }),
+        Ok(m) => Ok(CopyInfo { path, exists: true, is_dir: m.is_dir(), rebase_name: String::new() }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let (parent, _) = split_dir_entry(&path);
             let pm = fs::metadata(&parent).map_err(|e| os_error("stat", Path::new(&parent), &e))?;
             if !pm.is_dir() {
                 bail!("not a directory");
             }
-            Ok(CopyInfo {
-                path,
-                ..CopyInfo::default()
-            })
+            Ok(CopyInfo { path, ..CopyInfo::default() })
         }
         Err(e) => Err(os_error("lstat", Path::new(&path), &e)),
     }
@@ -365,11 +325,7 @@ fn source_info(path: &str, follow: bool) -> anyhow::Result<CopyInfo> {
     } else {
         let (dir, base) = gopath::split(path);
         let dir = canon(if dir.is_empty() { "." } else { dir })?;
-        let resolved = if dir.ends_with('/') {
-            format!("{dir}{base}")
-        } else {
-            format!("{dir}/{base}")
-        };
+        let resolved = if dir.ends_with('/') { format!("{dir}{base}") } else { format!("{dir}/{base}") };
         let name = if path.ends_with('/') && gopath::base(path) != gopath::base(&resolved) {
             gopath::base(path)
         } else {
@@ -377,14 +333,8 @@ fn source_info(path: &str, follow: bool) -> anyhow::Result<CopyInfo> {
         };
         (resolved, name)
     };
-    let m =
-        fs::symlink_metadata(&resolved).map_err(|e| os_error("lstat", Path::new(&resolved), &e))?;
-    Ok(CopyInfo {
-        path: resolved,
-        exists: true,
-        is_dir: m.is_dir(),
-        rebase_name,
-    })
+    let m = fs::symlink_metadata(&resolved).map_err(|e| os_error("lstat", Path::new(&resolved), &e))?;
+    Ok(CopyInfo { path: resolved, exists: true, is_dir: m.is_dir(), rebase_name })
 }
 
 /// Reads a tar coming from the network in a blocking thread.
@@ -441,18 +391,8 @@ fn size_text(n: u64) -> String {
     human_size_prec(n as f64, 3)
 }
 
-async fn copy_from_container(
-    c: &Client,
-    ctr: &str,
-    src: &str,
-    dst: &str,
-    o: Options,
-) -> anyhow::Result<i32> {
-    let dst_path = if dst == "-" {
-        dst.to_owned()
-    } else {
-        resolve_local_path(dst)?
-    };
+async fn copy_from_container(c: &Client, ctr: &str, src: &str, dst: &str, o: Options) -> anyhow::Result<i32> {
+    let dst_path = if dst == "-" { dst.to_owned() } else { resolve_local_path(dst)? };
     if dst_path != "-" {
         validate_output_path(&dst_path)?;
     }
@@ -469,26 +409,14 @@ async fn copy_from_container(
         };
         (src_path, rebase_name) = gopath::rebase_name(&src_path, &target);
     }
-    let resp = c
-        .send(
-            Method::GET,
-            &archive_path(ctr, &src_path),
-            client::empty(),
-            None,
-        )
-        .await?;
+    let resp = c.send(Method::GET, &archive_path(ctr, &src_path), client::empty(), None).await?;
     let st = stat_from_headers(resp.headers())?;
     let mut body = resp.into_body();
     if dst_path == "-" {
         output::copy_body(&mut body, &mut io::stdout().lock()).await?;
         return Ok(0);
     }
-    let src_info = CopyInfo {
-        path: src_path.clone(),
-        exists: true,
-        is_dir: st.mode & MODE_DIR != 0,
-        rebase_name,
-    };
+    let src_info = CopyInfo { path: src_path.clone(), exists: true, is_dir: st.mode & MODE_DIR != 0, rebase_name };
     let dst_info = dest_info(&dst_path)?;
     let mut renames = Vec::new();
     if !src_info.rebase_name.is_empty() {
@@ -500,16 +428,7 @@ async fn copy_from_container(
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let dir = PathBuf::from(dst_dir);
-    let task = tokio::task::spawn_blocking(move || {
-        extract(
-            ChunkReader {
-                rx,
-                buf: Bytes::new(),
-            },
-            &dir,
-            &renames,
-        )
-    });
+    let task = tokio::task::spawn_blocking(move || extract(ChunkReader { rx, buf: Bytes::new() }, &dir, &renames));
     let mut total = 0u64;
     let mut net: Option<ClientError> = None;
     loop {
@@ -539,22 +458,9 @@ async fn copy_from_container(
     Ok(0)
 }
 
-async fn copy_to_container(
-    c: &Client,
-    ctr: &str,
-    src: &str,
-    dst: &str,
-    o: Options,
-) -> anyhow::Result<i32> {
-    let src_path = if src == "-" {
-        src.to_owned()
-    } else {
-        resolve_local_path(src)?
-    };
-    let mut dst_info = CopyInfo {
-        path: dst.to_owned(),
-        ..CopyInfo::default()
-    };
+async fn copy_to_container(c: &Client, ctr: &str, src: &str, dst: &str, o: Options) -> anyhow::Result<i32> {
+    let src_path = if src == "-" { src.to_owned() } else { resolve_local_path(src)? };
+    let mut dst_info = CopyInfo { path: dst.to_owned(), ..CopyInfo::default() };
     let mut st = stat(c, ctr, dst).await;
     if let Ok(s) = &st
         && s.mode & MODE_SYMLINK != 0
@@ -571,14 +477,10 @@ async fn copy_to_container(
     // extraction will tell.
     if let Ok(s) = &st {
         if s.mode & MODE_DEVICE != 0 {
-            bail!(
-                "destination \"{ctr}:{dst}\" must be a directory or a regular file: got a device"
-            );
+            bail!("destination \"{ctr}:{dst}\" must be a directory or a regular file: got a device");
         }
         if s.mode & MODE_IRREGULAR != 0 {
-            bail!(
-                "destination \"{ctr}:{dst}\" must be a directory or a regular file: got an irregular file"
-            );
+            bail!("destination \"{ctr}:{dst}\" must be a directory or a regular file: got an irregular file");
         }
         dst_info.exists = true;
         dst_info.is_dir = s.mode & MODE_DIR != 0;
@@ -600,23 +502,13 @@ async fn copy_to_container(
             None if !src_info.rebase_name.is_empty() => src_info.rebase_name.clone(),
             None => src_base.clone(),
         };
-        let fs_path = if src_base == "." {
-            PathBuf::from(&src_dir)
-        } else {
-            Path::new(&src_dir).join(&src_base)
-        };
+        let fs_path = if src_base == "." { PathBuf::from(&src_dir) } else { Path::new(&src_dir).join(&src_base) };
         let (rd, wr) = tokio::io::duplex(256 * 1024);
-        let w = BodyWriter {
-            inner: wr,
-            rt: tokio::runtime::Handle::current(),
-            count: count.clone(),
-        };
+        let w = BodyWriter { inner: wr, rt: tokio::runtime::Handle::current(), count: count.clone() };
         let task = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let mut b = tar::Builder::new(BufWriter::with_capacity(256 * 1024, w));
             append_tree(&mut b, &fs_path, &top, &mut HashMap::new())?;
-            b.into_inner()
-                .and_then(|mut w| w.flush())
-                .map_err(|e| anyhow!("writing the archive: {e}"))?;
+            b.into_inner().and_then(|mut w| w.flush()).map_err(|e| anyhow!("writing the archive: {e}"))?;
             Ok(())
         });
         (dst_dir, client::reader_body(rd), Some(task))
@@ -627,20 +519,14 @@ async fn copy_to_container(
         q.set("copyUIDGID", "true");
     }
     let path = q.to_path(&container_path(ctr, "/archive"));
-    let sent = c
-        .send(Method::PUT, &path, body, Some("application/x-tar"))
-        .await;
+    let sent = c.send(Method::PUT, &path, body, Some("application/x-tar")).await;
     if let Some(task) = task {
         // A local failure explains a truncated upload better than the daemon can.
         task.await.map_err(|e| anyhow!("archiving: {e}"))??;
     }
     sent?;
     if !o.quiet {
-        eprintln!(
-            "Successfully copied {} to {ctr}:{}",
-            size_text(count.load(Ordering::Relaxed)),
-            dst_info.path
-        );
+        eprintln!("Successfully copied {} to {ctr}:{}", size_text(count.load(Ordering::Relaxed)), dst_info.path);
     }
     Ok(0)
 }
@@ -690,14 +576,8 @@ mod tests {
         assert_eq!(preserve_trailing("/a/b", "b/."), "/a/b/.");
         assert_eq!(preserve_trailing("/a/b", "b/"), "/a/b/");
         assert_eq!(preserve_trailing("/a/b", "b"), "/a/b");
-        assert_eq!(
-            rebase_name("/x/link/", "/x/target"),
-            ("/x/target/".into(), "link".into())
-        );
-        assert_eq!(
-            rebase_name("/x/link/.", "/x/target"),
-            ("/x/target/.".into(), String::new())
-        );
+        assert_eq!(rebase_name("/x/link/", "/x/target"), ("/x/target/".into(), "link".into()));
+        assert_eq!(rebase_name("/x/link/.", "/x/target"), ("/x/target/.".into(), String::new()));
         assert_eq!(rebase_name("/x/t", "/x/t"), ("/x/t".into(), String::new()));
         assert!(asserts_directory("a/") && asserts_directory("a/.") && !asserts_directory("a"));
     }
@@ -713,12 +593,7 @@ mod tests {
     }
 
     fn info(path: &str, exists: bool, is_dir: bool) -> CopyInfo {
-        CopyInfo {
-            path: path.into(),
-            exists,
-            is_dir,
-            rebase_name: String::new(),
-        }
+        CopyInfo { path: path.into(), exists, is_dir, rebase_name: String::new() }
     }
 
     #[test]
@@ -726,34 +601,21 @@ mod tests {
         let file = info("/etc/hosts", true, false);
         let dir = info("/etc", true, true);
         // Into an existing directory: unchanged, extracted inside it.
-        assert_eq!(
-            prepare(&file, &info("/tmp/out", true, true)).unwrap(),
-            ("/tmp/out".into(), None)
-        );
+        assert_eq!(prepare(&file, &info("/tmp/out", true, true)).unwrap(), ("/tmp/out".into(), None));
         // Onto an existing file: renamed to it.
         assert_eq!(
             prepare(&file, &info("/tmp/out", true, false)).unwrap(),
             ("/tmp".into(), Some(("hosts".into(), "out".into())))
         );
         // A directory onto a file: refused.
-        assert_eq!(
-            prepare(&dir, &info("/tmp/out", true, false))
-                .unwrap_err()
-                .to_string(),
-            "cannot copy directory"
-        );
+        assert_eq!(prepare(&dir, &info("/tmp/out", true, false)).unwrap_err().to_string(), "cannot copy directory");
         // A directory to a new name.
         assert_eq!(
             prepare(&dir, &info("/tmp/new", false, false)).unwrap(),
             ("/tmp".into(), Some(("etc".into(), "new".into())))
         );
         // A file to `new/`: the directory must exist.
-        assert_eq!(
-            prepare(&file, &info("/tmp/new/", false, false))
-                .unwrap_err()
-                .to_string(),
-            "no such directory"
-        );
+        assert_eq!(prepare(&file, &info("/tmp/new/", false, false)).unwrap_err().to_string(), "no such directory");
         // Contents of a directory to a new name.
         assert_eq!(
             prepare(&info("/etc/.", true, true), &info("/tmp/new", false, false)).unwrap(),
@@ -761,18 +623,13 @@ mod tests {
         );
         // The container's root.
         assert_eq!(
-            prepare(&info("/", true, true), &info("/tmp/new", false, false))
-                .unwrap()
-                .1,
+            prepare(&info("/", true, true), &info("/tmp/new", false, false)).unwrap().1,
             Some((".".into(), "new".into()))
         );
         // Followed symlinks keep the name they were given.
         let mut linked = info("/real/target", true, false);
         linked.rebase_name = "link".into();
-        assert_eq!(
-            prepare(&linked, &info("/tmp/x", false, false)).unwrap().1,
-            Some(("link".into(), "x".into()))
-        );
+        assert_eq!(prepare(&linked, &info("/tmp/x", false, false)).unwrap().1, Some(("link".into(), "x".into())));
     }
 
     #[test]
@@ -801,16 +658,8 @@ mod tests {
                 | u32::from(*c.get(2).unwrap_or(&0));
             out.push(T[(n >> 18) as usize & 63] as char);
             out.push(T[(n >> 12) as usize & 63] as char);
-            out.push(if c.len() > 1 {
-                T[(n >> 6) as usize & 63] as char
-            } else {
-                '='
-            });
-            out.push(if c.len() > 2 {
-                T[n as usize & 63] as char
-            } else {
-                '='
-            });
+            out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+            out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
         }
         out
     }
@@ -829,10 +678,7 @@ mod tests {
         assert_eq!(i.path, root);
         assert!(i.is_dir);
         let err = validate_output_path(&format!("{root}/no/such")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("invalid output path: directory \"{root}/no\" does not exist")
-        );
+        assert_eq!(err.to_string(), format!("invalid output path: directory \"{root}/no\" does not exist"));
         let i = source_info(&format!("{root}/l/"), false).unwrap();
         assert!(i.is_dir);
     }

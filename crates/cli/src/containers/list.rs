@@ -68,9 +68,9 @@ fn uses_field(format: &str, name: &str) -> bool {
     let whole = format.match_indices("json").any(|(i, _)| {
         let rest = format[i + 4..].trim_start();
         rest.len() < format.len() - i - 4
-            && rest.strip_prefix('.').is_some_and(|r| {
-                matches!(r.trim_start().chars().next(), Some('}' | ')' | '|') | None)
-            })
+            && rest
+                .strip_prefix('.')
+                .is_some_and(|r| matches!(r.trim_start().chars().next(), Some('}' | ')' | '|') | None))
     });
     named || whole
 }
@@ -88,13 +88,11 @@ fn rewrite_label_calls(format: &str) -> (String, Vec<String>) {
     while let Some(i) = rest.find(".Label") {
         let after = &rest[i + ".Label".len()..];
         let prev = rest[..i].chars().next_back();
-        let is_call = after.starts_with([' ', '\t'])
-            && !prev.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        let is_call =
+            after.starts_with([' ', '\t']) && !prev.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
         let literal = after.trim_start();
         let name = match literal.chars().next() {
-            Some(q @ ('"' | '`')) if is_call => {
-                literal[1..].find(q).map(|end| literal[1..=end].to_owned())
-            }
+            Some(q @ ('"' | '`')) if is_call => literal[1..].find(q).map(|end| literal[1..=end].to_owned()),
             _ => None,
         };
         match name {
@@ -115,18 +113,13 @@ fn rewrite_label_calls(format: &str) -> (String, Vec<String>) {
 
 /// docker's `SubHeaderContext.Label`: the last `.`-separated part, `-` and `_` as spaces.
 fn label_header(name: &str) -> String {
-    name.rsplit('.')
-        .next()
-        .unwrap_or(name)
-        .replace(['-', '_'], " ")
+    name.rsplit('.').next().unwrap_or(name).replace(['-', '_'], " ")
 }
 
 /// Whether an image reference names a tag (`busybox:1`, not `busybox` or `busybox@sha256:..`).
 fn has_tag(image: &str) -> bool {
     let name = image.split('@').next().unwrap_or(image);
-    name.rsplit('/')
-        .next()
-        .is_some_and(|last| last.contains(':'))
+    name.rsplit('/').next().is_some_and(|last| last.contains(':'))
 }
 
 /// The IMAGE column: the short image ID when the container was created from an ID, else the
@@ -152,11 +145,7 @@ fn image_column(image: &str, image_id: &str, trunc: bool) -> String {
 
 /// Go's `net.JoinHostPort`.
 fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
 
 fn form_group(key: &str, start: u16, last: u16) -> String {
@@ -179,12 +168,7 @@ fn form_group(key: &str, start: u16, last: u16) -> String {
 fn display_ports(ports: &[Port]) -> String {
     let mut ports = ports.to_vec();
     ports.sort_by(|a, b| {
-        (a.private_port, &a.ip, a.public_port, &a.r#type).cmp(&(
-            b.private_port,
-            &b.ip,
-            b.public_port,
-            &b.r#type,
-        ))
+        (a.private_port, &a.ip, a.public_port, &a.r#type).cmp(&(b.private_port, &b.ip, b.public_port, &b.r#type))
     });
     let mut groups: HashMap<String, (u16, u16)> = HashMap::new();
     let mut keys = Vec::new();
@@ -228,32 +212,17 @@ fn display_ports(ports: &[Port]) -> String {
 
 /// The fields docker's `ContainerContext` offers to `ps` templates, already formatted.
 fn container_row(s: &ContainerSummary, trunc: bool, now: f64) -> Value {
-    let id = if trunc {
-        truncate_id(&s.id).to_owned()
-    } else {
-        s.id.clone()
-    };
-    let mut names: Vec<String> = s
-        .names
-        .iter()
-        .map(|n| n.get(1..).unwrap_or_default().to_owned())
-        .collect();
+    let id = if trunc { truncate_id(&s.id).to_owned() } else { s.id.clone() };
+    let mut names: Vec<String> = s.names.iter().map(|n| n.get(1..).unwrap_or_default().to_owned()).collect();
     if trunc && let Some(n) = names.iter().find(|n| !n.contains('/')) {
         names = vec![n.clone()];
     }
-    let command = if trunc {
-        ellipsis(&s.command, 20)
-    } else {
-        s.command.clone()
-    };
+    let command = if trunc { ellipsis(&s.command, 20) } else { s.command.clone() };
     let size_rw = s.size_rw.unwrap_or(0);
     let size_root = s.size_root_fs.unwrap_or(0);
     let mut size = human_size_prec(format::as_f64(size_rw), 3);
     if size_root > 0 {
-        size = format!(
-            "{size} (virtual {})",
-            human_size_prec(format::as_f64(size_root), 3)
-        );
+        size = format!("{size} (virtual {})", human_size_prec(format::as_f64(size_root), 3));
     }
     let mut labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     labels.sort();
@@ -261,25 +230,12 @@ fn container_row(s: &ContainerSummary, trunc: bool, now: f64) -> Value {
         .mounts
         .iter()
         .map(|m| {
-            let name = if m.name.is_empty() {
-                &m.source
-            } else {
-                &m.name
-            };
-            if trunc {
-                ellipsis(name, 15)
-            } else {
-                name.clone()
-            }
+            let name = if m.name.is_empty() { &m.source } else { &m.name };
+            if trunc { ellipsis(name, 15) } else { name.clone() }
         })
         .collect();
     let local_volumes = s.mounts.iter().filter(|m| m.driver == "local").count();
-    let networks: Vec<&str> = s
-        .network_settings
-        .networks
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let networks: Vec<&str> = s.network_settings.networks.keys().map(String::as_str).collect();
     let platform = s
         .image_manifest_descriptor
         .as_ref()
@@ -336,25 +292,12 @@ pub async fn ps(c: &Client, a: PsArgs) -> anyhow::Result<i32> {
     let now = format::now_secs();
     let (fmt, labels) = rewrite_label_calls(&container_format(&format, a.quiet, size));
     let mut header = container_header();
-    let mut rows: Vec<Value> = list
-        .iter()
-        .map(|s| container_row(s, !a.no_trunc, now))
-        .collect();
+    let mut rows: Vec<Value> = list.iter().map(|s| container_row(s, !a.no_trunc, now)).collect();
     if !labels.is_empty() {
-        header[LABEL_VALUES] = labels
-            .iter()
-            .map(|n| (n.clone(), Value::from(label_header(n))))
-            .collect();
+        header[LABEL_VALUES] = labels.iter().map(|n| (n.clone(), Value::from(label_header(n)))).collect();
         for (row, s) in rows.iter_mut().zip(&list) {
-            row[LABEL_VALUES] = labels
-                .iter()
-                .map(|n| {
-                    (
-                        n.clone(),
-                        Value::from(s.labels.get(n).cloned().unwrap_or_default()),
-                    )
-                })
-                .collect();
+            row[LABEL_VALUES] =
+                labels.iter().map(|n| (n.clone(), Value::from(s.labels.get(n).cloned().unwrap_or_default()))).collect();
         }
     }
     print(&format::render_list(&fmt, &header, &rows)?);
@@ -370,12 +313,7 @@ mod tests {
     use super::*;
 
     fn port(ip: &str, private: u16, public: u16, kind: &str) -> Port {
-        Port {
-            ip: ip.into(),
-            private_port: private,
-            public_port: public,
-            r#type: kind.into(),
-        }
+        Port { ip: ip.into(), private_port: private, public_port: public, r#type: kind.into() }
     }
 
     #[test]
@@ -394,16 +332,10 @@ mod tests {
             "443/tcp, 9000-9002/udp, 0.0.0.0:80->8080/tcp, [::]:80->8080/tcp"
         );
         assert_eq!(
-            display_ports(&[
-                port("0.0.0.0", 80, 80, "tcp"),
-                port("0.0.0.0", 81, 81, "tcp")
-            ]),
+            display_ports(&[port("0.0.0.0", 80, 80, "tcp"), port("0.0.0.0", 81, 81, "tcp")]),
             "0.0.0.0:80-81->80-81/tcp"
         );
-        assert_eq!(
-            display_ports(&[port("", 80, 0, "tcp"), port("", 82, 0, "tcp")]),
-            "80/tcp, 82/tcp"
-        );
+        assert_eq!(display_ports(&[port("", 80, 0, "tcp"), port("", 82, 0, "tcp")]), "80/tcp, 82/tcp");
     }
 
     #[test]
@@ -411,10 +343,7 @@ mod tests {
         let id = "sha256:4c01db0b339cdbd6f0d2c7d4b0b3bb8b4e7f3e7a5c1a9d57b7c0f1f6e44f5d4a";
         assert_eq!(image_column("busybox", id, true), "busybox");
         assert_eq!(image_column("busybox:1.36", id, true), "busybox:1.36");
-        assert_eq!(
-            image_column("docker.io/library/busybox:latest", id, true),
-            "busybox:latest"
-        );
+        assert_eq!(image_column("docker.io/library/busybox:latest", id, true), "busybox:latest");
         assert_eq!(
             image_column(
                 "busybox:latest@sha256:4c01db0b339cdbd6f0d2c7d4b0b3bb8b4e7f3e7a5c1a9d57b7c0f1f6e44f5d4a",
@@ -425,15 +354,9 @@ mod tests {
         );
         assert_eq!(image_column(&id[7..], id, true), "4c01db0b339c");
         assert_eq!(image_column(id, id, true), "4c01db0b339c");
-        assert_eq!(
-            image_column("docker.io/library/busybox:latest", id, false),
-            "docker.io/library/busybox:latest"
-        );
+        assert_eq!(image_column("docker.io/library/busybox:latest", id, false), "docker.io/library/busybox:latest");
         assert_eq!(image_column("", id, true), "<no image>");
-        assert_eq!(
-            image_column("localhost:5000/app", id, true),
-            "localhost:5000/app"
-        );
+        assert_eq!(image_column("localhost:5000/app", id, true), "localhost:5000/app");
     }
 
     #[test]
@@ -453,79 +376,34 @@ mod tests {
             ..Default::default()
         };
         s.labels = BTreeMap::from([("b".into(), "2".into()), ("a".into(), "1".into())]);
-        s.mounts = vec![MountPoint {
-            name: "vol".into(),
-            driver: "local".into(),
-            ..Default::default()
-        }];
+        s.mounts = vec![MountPoint { name: "vol".into(), driver: "local".into(), ..Default::default() }];
         let rows = vec![container_row(&s, true, now)];
-        let out = format::render_list(
-            &container_format("", false, false),
-            &container_header(),
-            &rows,
-        )
-        .unwrap();
+        let out = format::render_list(&container_format("", false, false), &container_header(), &rows).unwrap();
         assert_eq!(
             out,
             "CONTAINER ID   IMAGE     COMMAND                  CREATED         STATUS         PORTS     NAMES\n\
              4c01db0b339c   busybox   \"sh -c 'sleep 1000; …\"   2 minutes ago   Up 2 minutes             web\n"
         );
-        let out = format::render_list(
-            &container_format("", false, true),
-            &container_header(),
-            &rows,
-        )
-        .unwrap();
-        assert!(
-            out.lines().next().unwrap().ends_with("NAMES     SIZE"),
-            "{out}"
-        );
+        let out = format::render_list(&container_format("", false, true), &container_header(), &rows).unwrap();
+        assert!(out.lines().next().unwrap().ends_with("NAMES     SIZE"), "{out}");
         assert!(out.ends_with("web       0B (virtual 4.26MB)\n"), "{out}");
-        let out = format::render_list(
-            &container_format("", true, false),
-            &container_header(),
-            &rows,
-        )
-        .unwrap();
+        let out = format::render_list(&container_format("", true, false), &container_header(), &rows).unwrap();
         assert_eq!(out, "4c01db0b339c\n");
         let rows = vec![container_row(&s, false, now)];
-        let out = format::render_list(
-            &container_format("", true, false),
-            &container_header(),
-            &rows,
-        )
-        .unwrap();
+        let out = format::render_list(&container_format("", true, false), &container_header(), &rows).unwrap();
         assert_eq!(out, format!("{}\n", s.id));
-        let out = format::render_list(
-            "{{.Labels}} {{.LocalVolumes}} {{.Mounts}} {{.State}}",
-            &container_header(),
-            &rows,
-        )
-        .unwrap();
+        let out =
+            format::render_list("{{.Labels}} {{.LocalVolumes}} {{.Mounts}} {{.State}}", &container_header(), &rows)
+                .unwrap();
         assert_eq!(out, "a=1,b=2 1 vol running\n");
-        assert_eq!(
-            format::render_list("table", &container_header(), &[]).unwrap(),
-            "\n"
-        );
-        let empty = format::render_list(
-            &container_format("table", false, false),
-            &container_header(),
-            &[],
-        )
-        .unwrap();
-        assert_eq!(
-            empty,
-            "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n"
-        );
+        assert_eq!(format::render_list("table", &container_header(), &[]).unwrap(), "\n");
+        let empty = format::render_list(&container_format("table", false, false), &container_header(), &[]).unwrap();
+        assert_eq!(empty, "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n");
     }
 
     #[test]
     fn ps_json_has_docker_keys() {
-        let s = ContainerSummary {
-            id: "abc".into(),
-            names: vec!["/a".into(), "/b/a".into()],
-            ..Default::default()
-        };
+        let s = ContainerSummary { id: "abc".into(), names: vec!["/a".into(), "/b/a".into()], ..Default::default() };
         let row = container_row(&s, true, 0.0);
         let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
         assert_eq!(
@@ -562,39 +440,17 @@ mod tests {
             "table {{.Names}}\t{{index .LabelValues \"com.docker.compose.service\"}}\t{{ index $.LabelValues `a` | upper }}{{.Labels}}"
         );
         assert_eq!(names, ["com.docker.compose.service", "a"]);
-        assert_eq!(
-            rewrite_label_calls("{{.Labels}} {{.Label}}").1,
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            label_header("com.docker.compose_service-name"),
-            "compose service name"
-        );
+        assert_eq!(rewrite_label_calls("{{.Labels}} {{.Label}}").1, Vec::<String>::new());
+        assert_eq!(label_header("com.docker.compose_service-name"), "compose service name");
 
-        let s = ContainerSummary {
-            labels: BTreeMap::from([("a".into(), "1".into())]),
-            ..Default::default()
-        };
+        let s = ContainerSummary { labels: BTreeMap::from([("a".into(), "1".into())]), ..Default::default() };
         let (f, names) = rewrite_label_calls("table {{.Label \"a\"}}|{{.Label \"b\"}}");
         let mut header = container_header();
-        header[LABEL_VALUES] = names
-            .iter()
-            .map(|n| (n.clone(), Value::from(label_header(n))))
-            .collect();
+        header[LABEL_VALUES] = names.iter().map(|n| (n.clone(), Value::from(label_header(n)))).collect();
         let mut row = container_row(&s, true, 0.0);
-        row[LABEL_VALUES] = names
-            .iter()
-            .map(|n| {
-                (
-                    n.clone(),
-                    Value::from(s.labels.get(n).cloned().unwrap_or_default()),
-                )
-            })
-            .collect();
-        assert_eq!(
-            format::render_list(&f, &header, &[row]).unwrap(),
-            "a|b\n1|\n"
-        );
+        row[LABEL_VALUES] =
+            names.iter().map(|n| (n.clone(), Value::from(s.labels.get(n).cloned().unwrap_or_default()))).collect();
+        assert_eq!(format::render_list(&f, &header, &[row]).unwrap(), "a|b\n1|\n");
     }
 
     #[test]

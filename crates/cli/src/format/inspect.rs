@@ -131,9 +131,7 @@ pub struct Inspector {
 
 impl std::fmt::Debug for Inspector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inspector")
-            .field("objects", &self.raws.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Inspector").field("objects", &self.raws.len()).finish_non_exhaustive()
     }
 }
 
@@ -150,17 +148,13 @@ impl Inspector {
                     .with_missing_key(MissingKey::Error),
             ),
         };
-        Ok(Inspector {
-            mode,
-            raws: Vec::new(),
-            buf: String::new(),
-        })
+        Ok(Inspector { mode, raws: Vec::new(), buf: String::new() })
     }
 
     /// Adds one object, the daemon's raw JSON.
     pub fn add(&mut self, raw: Vec<u8>) -> anyhow::Result<()> {
-        let value: serde_json::Value = serde_json::from_slice(&raw)
-            .map_err(|e| anyhow!("unable to read inspect data: {e}"))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&raw).map_err(|e| anyhow!("unable to read inspect data: {e}"))?;
         match &self.mode {
             Mode::Template(t) => {
                 let out = match t.render(&value) {
@@ -258,10 +252,7 @@ mod tests {
     "S": "x:{y},z"
 }"#;
         assert_eq!(indent_json(src, "    "), want);
-        assert_eq!(
-            compact_json(b"[ {\"a\" : [1, 2]} ,\n{\"b\":\"c d\"} ]"),
-            r#"[{"a":[1,2]},{"b":"c d"}]"#
-        );
+        assert_eq!(compact_json(b"[ {\"a\" : [1, 2]} ,\n{\"b\":\"c d\"} ]"), r#"[{"a":[1,2]},{"b":"c d"}]"#);
     }
 
     #[test]
@@ -269,10 +260,7 @@ mod tests {
         let mut i = Inspector::new(None).unwrap();
         i.add(br#"{"Id":"a"}"#.to_vec()).unwrap();
         i.add(b"{\"Id\":\"b\"}\n".to_vec()).unwrap();
-        assert_eq!(
-            i.finish(),
-            "[\n    {\n        \"Id\": \"a\"\n    },\n    {\n        \"Id\": \"b\"\n    }\n]\n"
-        );
+        assert_eq!(i.finish(), "[\n    {\n        \"Id\": \"a\"\n    },\n    {\n        \"Id\": \"b\"\n    }\n]\n");
         assert_eq!(Inspector::new(None).unwrap().finish(), "[]\n");
         assert_eq!(Inspector::new(Some("{{.Id}}")).unwrap().finish(), "\n");
 
@@ -281,8 +269,7 @@ mod tests {
         assert_eq!(i.finish(), "[{\"Id\":\"a\"}]\n");
 
         let mut i = Inspector::new(Some("{{.Id}} {{json .State}}")).unwrap();
-        i.add(br#"{"Id":"a","State":{"Running":true}}"#.to_vec())
-            .unwrap();
+        i.add(br#"{"Id":"a","State":{"Running":true}}"#.to_vec()).unwrap();
         let err = i.add(br#"{"Id":"b"}"#.to_vec()).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -295,9 +282,6 @@ mod tests {
         assert_eq!(i.finish(), "a\n");
 
         let err = Inspector::new(Some("{{.Id")).unwrap_err();
-        assert!(
-            err.starts_with("template parsing error: template: :1: "),
-            "{err}"
-        );
+        assert!(err.starts_with("template parsing error: template: :1: "), "{err}");
     }
 }

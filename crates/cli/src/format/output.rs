@@ -85,35 +85,16 @@ impl AtomicFile {
     /// Creates the temporary file for `dest`.
     pub fn create(dest: &Path) -> anyhow::Result<Self> {
         validate_destination(dest)?;
-        let dir = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let base = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         for attempt in 0..100u32 {
-            let tmp = dir.join(format!(
-                ".tmp-{base}{}",
-                nanos.wrapping_add(attempt.wrapping_mul(7919)) ^ std::process::id()
-            ));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)
-            {
+            let tmp =
+                dir.join(format!(".tmp-{base}{}", nanos.wrapping_add(attempt.wrapping_mul(7919)) ^ std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp) {
                 Ok(file) => {
-                    return Ok(AtomicFile {
-                        dest: dest.to_owned(),
-                        tmp,
-                        file: Some(file),
-                    });
+                    return Ok(AtomicFile { dest: dest.to_owned(), tmp, file: Some(file) });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(os_error("open", &tmp, &e)),
@@ -125,8 +106,7 @@ impl AtomicFile {
     /// Flushes the data to disk and moves the file into place (mode 0600, as docker does).
     pub fn commit(mut self) -> anyhow::Result<()> {
         if let Some(f) = self.file.take() {
-            f.sync_all()
-                .with_context(|| format!("writing {}", self.tmp.display()))?;
+            f.sync_all().with_context(|| format!("writing {}", self.tmp.display()))?;
             drop(f);
         }
         std::fs::set_permissions(&self.tmp, std::fs::Permissions::from_mode(0o600))
@@ -139,10 +119,7 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file
-            .as_mut()
-            .ok_or_else(|| io::Error::other("file already closed"))?
-            .write(buf)
+        self.file.as_mut().ok_or_else(|| io::Error::other("file already closed"))?.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -223,46 +200,27 @@ mod tests {
         assert!(!dest.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"data");
-        assert_eq!(
-            std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o600);
 
         let mut f = AtomicFile::create(&dest).unwrap();
         f.write_all(b"partial").unwrap();
         drop(f);
         assert_eq!(std::fs::read(&dest).unwrap(), b"data");
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "temporary file left behind"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "temporary file left behind");
     }
 
     #[test]
     fn atomic_file_validates_like_docker() {
         let dir = tempfile::tempdir().unwrap();
         let err = AtomicFile::create(&dir.path().join("nope/out.tar")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "validate {}/nope: no such file or directory",
-                dir.path().display()
-            )
-        );
+        assert_eq!(err.to_string(), format!("validate {}/nope: no such file or directory", dir.path().display()));
         let err = AtomicFile::create(dir.path()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("validate {}: is a directory", dir.path().display())
-        );
+        assert_eq!(err.to_string(), format!("validate {}: is a directory", dir.path().display()));
     }
 
     #[test]
     fn go_error_text() {
         let e = io::Error::from_raw_os_error(2);
-        assert_eq!(
-            os_error("lstat", Path::new("/x"), &e).to_string(),
-            "lstat /x: no such file or directory"
-        );
+        assert_eq!(os_error("lstat", Path::new("/x"), &e).to_string(), "lstat /x: no such file or directory");
     }
 }

@@ -76,11 +76,7 @@ impl Query {
         if self.0.is_empty() {
             return path.to_owned();
         }
-        let q: Vec<String> = self
-            .0
-            .iter()
-            .map(|(k, v)| format!("{}={}", component(k), component(v)))
-            .collect();
+        let q: Vec<String> = self.0.iter().map(|(k, v)| format!("{}={}", component(k), component(v))).collect();
         format!("{path}?{}", q.join("&"))
     }
 }
@@ -101,18 +97,10 @@ impl FromStr for Filter {
     /// the value trimmed. An empty flag (`--filter ""`) is accepted and ignored.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.is_empty() {
-            return Ok(Filter {
-                key: String::new(),
-                value: String::new(),
-            });
+            return Ok(Filter { key: String::new(), value: String::new() });
         }
-        let (k, v) = s
-            .split_once('=')
-            .ok_or_else(|| "bad format of filter (expected name=value)".to_owned())?;
-        Ok(Filter {
-            key: k.trim().to_lowercase(),
-            value: v.trim().to_owned(),
-        })
+        let (k, v) = s.split_once('=').ok_or_else(|| "bad format of filter (expected name=value)".to_owned())?;
+        Ok(Filter { key: k.trim().to_lowercase(), value: v.trim().to_owned() })
     }
 }
 
@@ -149,11 +137,8 @@ impl Filters {
 
     /// The `filters` query value: `{"key":["v1","v2"]}`.
     pub fn to_json(&self) -> String {
-        let m: serde_json::Map<String, serde_json::Value> = self
-            .0
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
-            .collect();
+        let m: serde_json::Map<String, serde_json::Value> =
+            self.0.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))).collect();
         serde_json::Value::Object(m).to_string()
     }
 }
@@ -166,10 +151,7 @@ mod tests {
     fn percent_encoding() {
         assert_eq!(component("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
         assert_eq!(component("CMD [\"sh\"]"), "CMD%20%5B%22sh%22%5D");
-        assert_eq!(
-            path_segment("localhost:5000/app:v1@sha256:ab"),
-            "localhost:5000/app:v1@sha256:ab"
-        );
+        assert_eq!(path_segment("localhost:5000/app:v1@sha256:ab"), "localhost:5000/app:v1@sha256:ab");
         assert_eq!(path_segment("a?b#c d"), "a%3Fb%23c%20d");
     }
 
@@ -177,41 +159,23 @@ mod tests {
     fn queries() {
         let mut q = Query::new();
         assert_eq!(q.to_path("/containers/json"), "/containers/json");
-        q.flag("all", true)
-            .flag("size", false)
-            .non_empty("signal", "")
-            .set("t", "5");
+        q.flag("all", true).flag("size", false).non_empty("signal", "").set("t", "5");
         assert_eq!(q.to_path("/x"), "/x?all=1&t=5");
         let mut q = Query::new();
         q.set("names", "a:b").set("names", "c d");
-        assert_eq!(
-            q.to_path("/images/get"),
-            "/images/get?names=a%3Ab&names=c%20d"
-        );
+        assert_eq!(q.to_path("/images/get"), "/images/get?names=a%3Ab&names=c%20d");
     }
 
     #[test]
     fn filter_flags_to_json() {
-        let flags: Vec<Filter> = [
-            "status=running",
-            " Status = exited",
-            "label=a=b",
-            "status=running",
-            "",
-        ]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect();
+        let flags: Vec<Filter> = ["status=running", " Status = exited", "label=a=b", "status=running", ""]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
         let f = Filters::from_flags(&flags);
-        assert_eq!(
-            f.to_json(),
-            r#"{"label":["a=b"],"status":["running","exited"]}"#
-        );
+        assert_eq!(f.to_json(), r#"{"label":["a=b"],"status":["running","exited"]}"#);
         assert!(Filters::from_flags(&[]).is_empty());
-        assert_eq!(
-            "nokey".parse::<Filter>().unwrap_err(),
-            "bad format of filter (expected name=value)"
-        );
+        assert_eq!("nokey".parse::<Filter>().unwrap_err(), "bad format of filter (expected name=value)");
         let mut q = Query::new();
         q.filters(&f);
         assert_eq!(

@@ -27,11 +27,7 @@ fn progress_text(m: &JsonMessage) -> String {
     let numbers = if current > total {
         format!("{:>8}", human_size(as_f64(current)))
     } else {
-        format!(
-            "{:>8}/{}",
-            human_size(as_f64(current)),
-            human_size(as_f64(total))
-        )
+        format!("{:>8}/{}", human_size(as_f64(current)), human_size(as_f64(total)))
     };
     format!("{bar}{numbers}")
 }
@@ -62,12 +58,7 @@ pub async fn display_stream(body: &mut Incoming, terminal: bool) -> anyhow::Resu
             };
             let used = it.byte_offset();
             buf.drain(..used);
-            if let Some(e) = msg
-                .error_detail
-                .as_ref()
-                .and_then(|d| d.message.clone())
-                .or_else(|| msg.error.clone())
-            {
+            if let Some(e) = msg.error_detail.as_ref().and_then(|d| d.message.clone()).or_else(|| msg.error.clone()) {
                 if progress_line {
                     out.push('\n');
                 }
@@ -131,10 +122,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(
-            progress_text(&m),
-            format!("[{}>{}]    500kB/1MB", "=".repeat(25), " ".repeat(25))
-        );
+        assert_eq!(progress_text(&m), format!("[{}>{}]    500kB/1MB", "=".repeat(25), " ".repeat(25)));
         assert_eq!(progress_text(&JsonMessage::default()), "");
     }
 }

@@ -56,8 +56,7 @@ pub(super) fn append_tree<W: Write>(
     let werr = |e: io::Error| anyhow!("writing the archive of {}: {e}", fs_path.display());
     if ft.is_dir() {
         h.set_size(0);
-        b.append_data(&mut h, format!("{name}/"), io::empty())
-            .map_err(werr)?;
+        b.append_data(&mut h, format!("{name}/"), io::empty()).map_err(werr)?;
         let mut children: Vec<_> = fs::read_dir(fs_path)
             .map_err(|e| os_error("open", fs_path, &e))?
             .map(|e| e.map(|e| e.file_name()))
@@ -103,21 +102,12 @@ fn safe_components(name: &str) -> anyhow::Result<Vec<String>> {
     if cleaned == ".." || cleaned.starts_with("../") {
         bail!("refusing to extract {name:?}: it is outside of the destination");
     }
-    Ok(cleaned
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .map(str::to_owned)
-        .collect())
+    Ok(cleaned.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_owned).collect())
 }
 
 /// Makes sure every parent of `comps` under `dest` is a real directory, never a symlink, and
 /// returns the full path. Missing parents are created when `create` (moby creates them 0755).
-fn prepare_parents(
-    dest: &Path,
-    comps: &[String],
-    name: &str,
-    create: bool,
-) -> anyhow::Result<PathBuf> {
+fn prepare_parents(dest: &Path, comps: &[String], name: &str, create: bool) -> anyhow::Result<PathBuf> {
     let mut p = dest.to_path_buf();
     for (i, c) in comps.iter().enumerate() {
         p.push(c);
@@ -126,16 +116,10 @@ fn prepare_parents(
         }
         match fs::symlink_metadata(&p) {
             Ok(m) if m.file_type().is_symlink() => {
-                bail!(
-                    "refusing to extract {name:?}: {} is a symbolic link",
-                    p.display()
-                )
+                bail!("refusing to extract {name:?}: {} is a symbolic link", p.display())
             }
             Ok(m) if m.is_dir() => {}
-            Ok(_) => bail!(
-                "cannot extract {name:?}: {} is not a directory",
-                p.display()
-            ),
+            Ok(_) => bail!("cannot extract {name:?}: {} is not a directory", p.display()),
             Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
                 fs::create_dir(&p).map_err(|e| os_error("mkdir", &p, &e))?;
             }
@@ -154,32 +138,22 @@ fn set_mtime(path: &Path, mtime: u64) {
 
 /// moby's `Untar` with `NoLchown` and `NoOverwriteDirNonDir`, into `dest`, renaming top
 /// entries by `renames` on the way.
-pub(super) fn extract(
-    r: impl Read,
-    dest: &Path,
-    renames: &[(String, String)],
-) -> anyhow::Result<()> {
+pub(super) fn extract(r: impl Read, dest: &Path, renames: &[(String, String)]) -> anyhow::Result<()> {
     let mut archive = tar::Archive::new(r);
     let mut dirs: Vec<(PathBuf, u32, u64)> = Vec::new();
     let corrupt = |e: io::Error| anyhow!("reading the archive: {e}");
     for entry in archive.entries().map_err(corrupt)? {
         let mut e = entry.map_err(corrupt)?;
         let kind = e.header().entry_type();
-        if matches!(
-            kind,
-            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader
-        ) {
+        if matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
             continue;
         }
         let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let name = renames
-            .iter()
-            .fold(raw, |n, (old, new)| rebase(&n, old, new));
+        let name = renames.iter().fold(raw, |n, (old, new)| rebase(&n, old, new));
         let comps = safe_components(&name)?;
         let mode = e.header().mode().unwrap_or(0o644) & 0o7777;
         let mtime = e.header().mtime().unwrap_or(0);
-        let is_dir = kind == tar::EntryType::Directory
-            || (kind == tar::EntryType::Regular && name.ends_with('/'));
+        let is_dir = kind == tar::EntryType::Directory || (kind == tar::EntryType::Regular && name.ends_with('/'));
         let path = prepare_parents(dest, &comps, &name, true)?;
         match fs::symlink_metadata(&path) {
             Ok(m) => {
@@ -230,21 +204,12 @@ pub(super) fn extract(
                 let _ = f.set_times(fs::FileTimes::new().set_accessed(t).set_modified(t));
             }
             tar::EntryType::Symlink => {
-                let target = e
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                std::os::unix::fs::symlink(&target, &path)
-                    .map_err(|e| os_error("symlink", &path, &e))?;
+                let target = e.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                std::os::unix::fs::symlink(&target, &path).map_err(|e| os_error("symlink", &path, &e))?;
             }
             tar::EntryType::Link => {
-                let target = e
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                let target = renames
-                    .iter()
-                    .fold(target, |n, (old, new)| rebase(&n, old, new));
+                let target = e.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                let target = renames.iter().fold(target, |n, (old, new)| rebase(&n, old, new));
                 let tcomps = safe_components(&target)?;
                 let tpath = prepare_parents(dest, &tcomps, &target, false)?;
                 fs::hard_link(&tpath, &path).map_err(|e| os_error("link", &path, &e))?;
@@ -264,25 +229,16 @@ pub(super) fn extract(
                 let major = e.header().device_major().ok().flatten().unwrap_or(0);
                 let minor = e.header().device_minor().ok().flatten().unwrap_or(0);
                 let dev = nix::sys::stat::makedev(u64::from(major), u64::from(minor));
-                nix::sys::stat::mknod(
-                    &path,
-                    sflag,
-                    nix::sys::stat::Mode::from_bits_truncate(mode),
-                    dev,
-                )
-                .map_err(|e| os_error("mknod", &path, &io::Error::from(e)))?;
+                nix::sys::stat::mknod(&path, sflag, nix::sys::stat::Mode::from_bits_truncate(mode), dev)
+                    .map_err(|e| os_error("mknod", &path, &io::Error::from(e)))?;
             }
-            other => bail!(
-                "unhandled tar header type {:?} for {name:?}",
-                other.as_byte() as char
-            ),
+            other => bail!("unhandled tar header type {:?} for {name:?}", other.as_byte() as char),
         }
     }
     // Directories last, deepest first: their mode may forbid writing into them, and creating
     // their children changed their mtime.
     for (path, mode, mtime) in dirs.iter().rev() {
-        fs::set_permissions(path, fs::Permissions::from_mode(*mode))
-            .map_err(|e| os_error("chmod", path, &e))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(*mode)).map_err(|e| os_error("chmod", path, &e))?;
         set_mtime(path, *mtime);
     }
     Ok(())
@@ -313,11 +269,7 @@ mod tests {
         for (name, kind, data) in entries {
             let mut h = tar::Header::new_gnu();
             h.set_entry_type(*kind);
-            h.set_mode(if *kind == tar::EntryType::Directory {
-                0o755
-            } else {
-                0o644
-            });
+            h.set_mode(if *kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
             h.set_mtime(1_000_000);
             match kind {
                 tar::EntryType::Symlink | tar::EntryType::Link => {
@@ -338,31 +290,18 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let t = tar_of(&[
             ("etc/", tar::EntryType::Directory, ""),
-            (
-                "etc/hosts",
-                tar::EntryType::Regular,
-                "127.0.0.1 localhost\n",
-            ),
+            ("etc/hosts", tar::EntryType::Regular, "127.0.0.1 localhost\n"),
             ("etc/link", tar::EntryType::Symlink, "/etc/passwd"),
             ("etc/hard", tar::EntryType::Link, "etc/hosts"),
         ]);
         extract(&t[..], d.path(), &[("etc".into(), "out".into())]).unwrap();
-        assert_eq!(
-            fs::read_to_string(d.path().join("out/hosts")).unwrap(),
-            "127.0.0.1 localhost\n"
-        );
-        assert_eq!(
-            fs::read_link(d.path().join("out/link")).unwrap(),
-            Path::new("/etc/passwd")
-        );
+        assert_eq!(fs::read_to_string(d.path().join("out/hosts")).unwrap(), "127.0.0.1 localhost\n");
+        assert_eq!(fs::read_link(d.path().join("out/link")).unwrap(), Path::new("/etc/passwd"));
         assert_eq!(fs::metadata(d.path().join("out/hard")).unwrap().nlink(), 2);
         let m = fs::metadata(d.path().join("out/hosts")).unwrap();
         assert_eq!(m.permissions().mode() & 0o777, 0o644);
         assert_eq!(m.mtime(), 1_000_000);
-        assert_eq!(
-            fs::metadata(d.path().join("out")).unwrap().mtime(),
-            1_000_000
-        );
+        assert_eq!(fs::metadata(d.path().join("out")).unwrap().mtime(), 1_000_000);
 
         // Extracting the same archive again replaces the files.
         extract(&t[..], d.path(), &[("etc".into(), "out".into())]).unwrap();
@@ -373,11 +312,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let t = tar_of(&[
-            (
-                "a",
-                tar::EntryType::Symlink,
-                &outside.path().to_string_lossy(),
-            ),
+            ("a", tar::EntryType::Symlink, &outside.path().to_string_lossy()),
             ("a/evil", tar::EntryType::Regular, "x"),
         ]);
         let err = extract(&t[..], d.path(), &[]).unwrap_err();
@@ -394,18 +329,12 @@ mod tests {
         b.append(&h, &b"x"[..]).unwrap();
         let t = b.into_inner().unwrap();
         let err = extract(&t[..], d.path(), &[]).unwrap_err();
-        assert!(
-            err.to_string().contains("outside of the destination"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("outside of the destination"), "{err}");
 
         let t = tar_of(&[("f", tar::EntryType::Regular, "x")]);
         fs::create_dir(d.path().join("f")).unwrap();
         let err = extract(&t[..], d.path(), &[]).unwrap_err();
-        assert!(
-            err.to_string().starts_with("cannot overwrite directory"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("cannot overwrite directory"), "{err}");
     }
 
     #[test]
@@ -420,15 +349,9 @@ mod tests {
         let t = b.into_inner().unwrap();
         let dst = tempfile::tempdir().unwrap();
         extract(&t[..], dst.path(), &[]).unwrap();
-        assert_eq!(
-            fs::read_to_string(dst.path().join("copy/a")).unwrap(),
-            "hello"
-        );
+        assert_eq!(fs::read_to_string(dst.path().join("copy/a")).unwrap(), "hello");
         assert_eq!(fs::metadata(dst.path().join("copy/b")).unwrap().nlink(), 2);
-        assert_eq!(
-            fs::read_link(dst.path().join("copy/l")).unwrap(),
-            Path::new("a")
-        );
+        assert_eq!(fs::read_link(dst.path().join("copy/l")).unwrap(), Path::new("a"));
 
         // Contents only (`dir/.` into an existing directory).
         let mut b = tar::Builder::new(Vec::new());

@@ -1,0 +1,351 @@
+# Shared helpers for the benchmark scripts in this directory; sourced, not run.
+#
+# Every script: `bench_init NAME` (root check, setup.sh, a work dir under /tmp, an EXIT trap),
+# then starts what it compares (`start_berth`, `start_docker`, `podman_prepare`), measures, and
+# prints results on stdout (progress goes to stderr). Everything a script creates is undone by
+# the trap in reverse order, also on failure or Ctrl-C: containers, imported images, the private
+# berth daemon, a dockerd/containerd the script started, crun containers, mounts under the work
+# dir, cgroups, and the work dir itself. Leftovers that had to be forced away are reported as
+# WARN lines on stderr, since they point at a bug (berth's or the script's).
+# shellcheck disable=SC2034  # PODMAN_OK and friends are read by the sourcing scripts
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH_DIR")
+BERTH=${BERTH:-$REPO/target/x86_64-unknown-linux-gnu/release/berth}
+# Every container, crun ID and temp name a script makes starts with this, so cleanup can find
+# them even on a shared dockerd or podman store.
+PREFIX="bb$$-"
+BENCH_NAME=bench
+WORK=
+BERTH_PID=
+BERTH_SOCK=
+DOCKERD_PID=
+DOCKER_CMD=(docker -H unix:///var/run/docker.sock)
+PODMAN_OK=0
+PODMAN_RUN_FLAGS=()
+WARNINGS=0
+
+log() { echo "[$BENCH_NAME] $*" >&2; }
+warn() { echo "[$BENCH_NAME] WARN: $*" >&2; WARNINGS=$((WARNINGS + 1)); }
+die() { echo "[$BENCH_NAME] ERROR: $*" >&2; exit 2; }
+
+# --- cleanup stack --------------------------------------------------------------------------
+
+_CLEANUPS=()
+on_exit() { _CLEANUPS+=("$1"); }
+_run_cleanups() {
+    local rc=$? i
+    set +e
+    trap - EXIT INT TERM
+    for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do
+        eval "${_CLEANUPS[i]}"
+    done
+    if [ "$WARNINGS" -gt 0 ]; then log "cleanup finished with $WARNINGS warning(s)"; fi
+    exit "$rc"
+}
+
+# bench_init NAME: checks, setup, work dir, traps.
+bench_init() {
+    BENCH_NAME=$1
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    bash "$BENCH_DIR/setup.sh" || die "setup.sh failed"
+    [ -x "$BERTH" ] || die "no berth binary at $BERTH (run cargo build --release, or set BERTH=)"
+    BERTH_SRC=$BERTH
+    trap _run_cleanups EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    # Short on purpose: berth's shim socket is <exec-root>/containers/<64 hex>/shim.sock and must
+    # fit in sockaddr_un (108 bytes), so the exec root can't be longer than ~21 characters.
+    WORK=$(mktemp -d /tmp/bb.XXXXXX) || die "mktemp failed"
+    on_exit _remove_work
+    _snapshot_cgroups >"$WORK/cgroups.before"
+    on_exit _check_leftovers
+    echo "$BENCH_NAME" >"$WORK/bench-name"
+    # A private copy, so a rebuild during the run doesn't swap the daemon's or the shims' binary.
+    cp "$BERTH_SRC" "$WORK/berth.bin" || die "copying $BERTH_SRC failed"
+    BERTH=$WORK/berth.bin
+    log "work dir $WORK, berth $BERTH_SRC ($(stat -c %y "$BERTH_SRC" | cut -d. -f1))"
+}
+
+# make_busybox_tar: the busybox image as a rootfs tar, from Debian's busybox-static (no
+# registry), at $BUSYBOX_TAR.
+BUSYBOX_TAR=
+make_busybox_tar() {
+    BUSYBOX_TAR=$WORK/busybox.tar
+    [ -f "$BUSYBOX_TAR" ] || sh "$REPO/tests/make-busybox.sh" "$BUSYBOX_TAR" || die "make-busybox.sh failed"
+}
+
+# --- berth ----------------------------------------------------------------------------------
+
+bx() { "$BERTH" -H "unix://$BERTH_SOCK" "$@"; }
+
+# start_berth: a private daemon with its own root, exec root and socket under $WORK, in its own
+# session (so a Ctrl-C to the script doesn't reach it before cleanup has removed containers).
+start_berth() {
+    local d=$WORK/berth i
+    mkdir -p "$d"
+    BERTH_SOCK=$d/berth.sock
+    setsid "$BERTH" daemon --root "$d/root" --exec-root "$WORK/r" -H "unix://$BERTH_SOCK" \
+        >"$d/daemon.log" 2>&1 </dev/null &
+    BERTH_PID=$!
+    on_exit stop_berth
+    for i in $(seq 200); do
+        [ -S "$BERTH_SOCK" ] && bx version >/dev/null 2>&1 && break
+        kill -0 "$BERTH_PID" 2>/dev/null || { tail -20 "$d/daemon.log" >&2; die "berth daemon exited at startup"; }
+        sleep 0.05
+    done
+    bx version >/dev/null 2>&1 || { tail -20 "$d/daemon.log" >&2; die "berth daemon not answering on $BERTH_SOCK"; }
+    log "berth daemon pid $BERTH_PID on $BERTH_SOCK"
+}
+
+# cmdline PID [SEP]: a process's argv joined by SEP (a space), empty if it is gone.
+cmdline() { { tr '\0' "${2:- }" <"/proc/$1/cmdline"; } 2>/dev/null; }
+
+# Processes whose command line mentions the given path (shims, containerd of our dockerd, ...).
+procs_mentioning() {
+    local p
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        case "$(cmdline "$p")" in *"$1"*) echo "$p" ;; esac
+    done
+}
+
+# berth shim pids of our daemon: processes whose argv is `.../berth shim <rundir under $WORK>`.
+berth_shim_pids() {
+    local p
+    for p in $(procs_mentioning "$WORK/r/"); do
+        [ "$(cmdline "$p" '\n' | sed -n 2p)" = shim ] && echo "$p"
+    done
+}
+
+stop_berth() {
+    [ -n "$BERTH_PID" ] || return 0
+    local ids p i left
+    if kill -0 "$BERTH_PID" 2>/dev/null; then
+        ids=$(bx ps -aq --no-trunc 2>/dev/null)
+        if [ -n "$ids" ]; then
+            # shellcheck disable=SC2086
+            bx rm -f $ids >/dev/null 2>&1 || warn "berth rm -f failed: $(bx rm -f $ids 2>&1 | head -3)"
+        fi
+        bx ps -aq 2>/dev/null | grep -q . && warn "berth still lists containers after rm -f: $(bx ps -a 2>&1 | head -5)"
+        kill -TERM "$BERTH_PID"
+        for i in $(seq 100); do kill -0 "$BERTH_PID" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$BERTH_PID" 2>/dev/null; then
+            warn "berth daemon ignored SIGTERM for 10 s; killing it"
+            kill -KILL "$BERTH_PID"
+        fi
+    fi
+    wait "$BERTH_PID" 2>/dev/null
+    left=$(berth_shim_pids)
+    if [ -n "$left" ]; then
+        warn "berth shims left running after rm -f and daemon stop: $left"
+        for p in $left; do kill -KILL "$p" 2>/dev/null; done
+    fi
+    if grep -q -E ' (ERROR|WARN) ' "$WORK/berth/daemon.log" 2>/dev/null; then
+        warn "berth daemon log has errors/warnings (first 5):"
+        grep -E ' (ERROR|WARN) ' "$WORK/berth/daemon.log" | head -5 >&2
+    fi
+    BERTH_PID=
+}
+
+# --- docker ---------------------------------------------------------------------------------
+
+dk() { "${DOCKER_CMD[@]}" "$@"; }
+
+# start_docker: uses a running dockerd on /var/run/docker.sock, or starts one (with its own
+# data and exec roots under $WORK, no bridge and no iptables rules, so it leaves nothing in the
+# host's network setup) and stops it at the end.
+start_docker() {
+    local d=$WORK/docker i
+    on_exit stop_docker
+    if dk version >/dev/null 2>&1; then
+        log "using the running dockerd"
+        return 0
+    fi
+    mkdir -p "$d"
+    setsid dockerd --data-root "$d/data" --exec-root "$d/run" --pidfile "$d/dockerd.pid" \
+        --bridge=none --iptables=false >"$d/dockerd.log" 2>&1 </dev/null &
+    DOCKERD_PID=$!
+    for i in $(seq 300); do
+        [ -S /var/run/docker.sock ] && dk version >/dev/null 2>&1 && break
+        kill -0 "$DOCKERD_PID" 2>/dev/null || { tail -20 "$d/dockerd.log" >&2; die "dockerd exited at startup"; }
+        sleep 0.1
+    done
+    dk version >/dev/null 2>&1 || { tail -20 "$d/dockerd.log" >&2; die "dockerd not answering"; }
+    log "dockerd pid $DOCKERD_PID (started by this script)"
+}
+
+# The containerd serving our dockerd (its child, or a system one).
+containerd_pid() {
+    local p
+    if [ -n "$DOCKERD_PID" ]; then
+        p=$(pgrep -x -P "$DOCKERD_PID" containerd | head -1)
+        [ -n "$p" ] && { echo "$p"; return; }
+    fi
+    pgrep -x containerd | head -1
+}
+
+stop_docker() {
+    local i
+    dk version >/dev/null 2>&1 && rm_prefixed dk
+    [ -n "$DOCKERD_PID" ] || return 0
+    kill -TERM "$DOCKERD_PID" 2>/dev/null
+    for i in $(seq 300); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$DOCKERD_PID" 2>/dev/null; then
+        warn "dockerd did not stop in 30 s; killing it"
+        kill -KILL "$DOCKERD_PID"
+    fi
+    wait "$DOCKERD_PID" 2>/dev/null
+    for i in $(procs_mentioning "$WORK/docker"); do
+        warn "killing leftover docker process $i: $(cmdline "$i")"
+        kill -KILL "$i" 2>/dev/null
+    done
+    DOCKERD_PID=
+}
+
+# --- images in docker/podman: import as busybox:latest, restore a tag we displaced -------------
+
+# import_image ENGINE TAR REF [docker import args...]: ENGINE is dk, podman or bx.
+import_image() {
+    local eng=$1 tar=$2 ref=$3 old
+    shift 3
+    old=$($eng image inspect --format '{{.Id}}' "$ref" 2>/dev/null)
+    $eng import "$@" "$tar" "$ref" >/dev/null 2>"$WORK/import.err" || { cat "$WORK/import.err" >&2; die "$eng import $ref failed"; }
+    if [ "$eng" != bx ]; then
+        if [ -n "$old" ]; then
+            on_exit "rm_prefixed $eng; $eng rmi -f $ref >/dev/null 2>&1; $eng tag $old $ref >/dev/null 2>&1"
+        else
+            on_exit "rm_prefixed $eng; $eng rmi -f $ref >/dev/null 2>&1"
+        fi
+    fi
+}
+
+# rm_prefixed ENGINE: removes this script's containers (named $PREFIX*) from docker or podman.
+rm_prefixed() {
+    local ids
+    local try
+    for try in 1 2 3; do
+        ids=$($1 ps -aq --filter "name=$PREFIX" 2>/dev/null)
+        [ -n "$ids" ] || return 0
+        # An interrupted client can leave a removal in progress: try again a little later.
+        [ "$try" = 1 ] || sleep 1
+        # shellcheck disable=SC2086
+        $1 rm -f $ids >/dev/null 2>"$WORK/rm.err" && return 0
+    done
+    warn "$1 rm -f of leftover containers failed: $(head -3 "$WORK/rm.err")"
+}
+
+# --- podman -----------------------------------------------------------------------------------
+
+# podman_prepare [WRAP...]: finds flags that let `podman run` work on this host, trying the
+# command under WRAP (e.g. the cgroup-v1 namespace wrapper). Sandboxes without CAP_SYS_RESOURCE
+# can't raise RLIMIT_NOFILE/NPROC to podman's defaults; then the host's hard limits are passed.
+# Sets PODMAN_OK=1 and PODMAN_RUN_FLAGS, or leaves PODMAN_OK=0 (podman is for information only).
+podman_prepare() {
+    local nofile nproc try
+    nofile=$(ulimit -Hn)
+    nproc=$(ulimit -Hu)
+    [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
+    for try in "" "--ulimit nofile=$nofile:$nofile --ulimit nproc=$nproc:$nproc"; do
+        # shellcheck disable=SC2086
+        if "$@" podman run --rm --pull never --network none $PODMAN_EXTRA $try busybox true >"$WORK/podman-try.log" 2>&1; then
+            PODMAN_OK=1
+            # shellcheck disable=SC2206
+            PODMAN_RUN_FLAGS=($PODMAN_EXTRA $try)
+            log "podman run works with flags: ${PODMAN_RUN_FLAGS[*]:-(none)}"
+            return 0
+        fi
+    done
+    warn "podman run does not work here, skipping podman: $(tail -1 "$WORK/podman-try.log")"
+}
+PODMAN_EXTRA=
+
+# --- cgroup v1 for crun -----------------------------------------------------------------------
+
+# crun refuses hybrid cgroup hosts ("cgroups in hybrid mode not supported"). V1NS runs a shell
+# command in a private mount namespace where /sys/fs/cgroup/unified is unmounted, so crun sees
+# pure v1. Clients (berth, docker, podman CLIs) work the same in there; daemons stay outside.
+v1ns() {
+    unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' v1ns "$@"
+}
+
+# --- leftovers ----------------------------------------------------------------------------------
+
+_snapshot_cgroups() {
+    find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d \
+        \( -path '*/berth/*' -o -path '*/docker*' -o -path '*/libpod_parent*' \) 2>/dev/null | sort
+}
+
+# Other running berth daemons' containers, so their cgroups are never touched.
+_foreign_berth_ids() {
+    local p root
+    for p in $(pgrep -f 'berth daemon'); do
+        [ "$p" = "$BERTH_PID" ] && continue
+        root=$(cmdline "$p" '\n' | sed -n '/^--root$/{n;p}')
+        [ -n "$root" ] && ls "$root/containers" 2>/dev/null
+        [ -n "$root" ] || ls /var/lib/berth/containers 2>/dev/null
+    done
+}
+
+_check_leftovers() {
+    local m dirs d id foreign
+    # Processes: anything still mentioning our work dir.
+    for m in $(procs_mentioning "$WORK/"); do
+        [ "$m" = $$ ] && continue
+        warn "leftover process $m: $(cmdline "$m")"
+        kill -KILL "$m" 2>/dev/null
+    done
+    sleep 0.2
+    # Mounts under the work dir, deepest first.
+    for m in $(findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r); do
+        warn "leftover mount $m"
+        umount "$m" 2>/dev/null || umount -l "$m"
+    done
+    # New cgroups: berth ones of our containers are a berth leak; docker/podman ones are their
+    # normal leftovers and removed quietly when this script started their daemon / used podman.
+    _snapshot_cgroups >"$WORK/cgroups.after"
+    dirs=$(comm -13 "$WORK/cgroups.before" "$WORK/cgroups.after" | sort -r)
+    foreign=$(_foreign_berth_ids)
+    for d in $dirs; do
+        case "$d" in
+        */berth/*)
+            id=${d##*/berth/}
+            id=${id%%/*}
+            grep -qx "$id" <<<"$foreign" && continue
+            if [ -z "$(cat "$d/cgroup.procs" 2>/dev/null)" ]; then
+                warn "berth left cgroup $d"
+                rmdir "$d" 2>/dev/null
+            else
+                warn "berth left cgroup $d with processes $(tr '\n' ' ' <"$d/cgroup.procs"); killing them"
+                xargs -r kill -KILL <"$d/cgroup.procs"
+                sleep 0.5
+                rmdir "$d" 2>/dev/null || warn "could not remove $d"
+            fi
+            ;;
+        *) [ -z "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && rmdir "$d" 2>/dev/null ;;
+        esac
+    done
+}
+
+_remove_work() {
+    [ -n "$WORK" ] && [ -d "$WORK" ] || return 0
+    if findmnt -rn -o TARGET | grep -qF "$WORK/"; then
+        warn "mounts remain under $WORK; not removing it"
+        return 0
+    fi
+    rm -rf --one-file-system "$WORK"
+}
+
+# --- numbers ------------------------------------------------------------------------------------
+
+# ratio A B: A/B with 3 decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "nan"; else printf "%.3f", a / b }'; }
+# verdict VALUE LIMIT: PASS if VALUE <= LIMIT.
+verdict() { awk -v v="$1" -v l="$2" 'BEGIN { print (v != "nan" && v + 0 <= l + 0) ? "PASS" : "FAIL" }'; }
+# median of the numbers on stdin.
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# now: seconds since the epoch with nanoseconds.
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+# target_line LABEL VALUE LIMIT: one result line, "LABEL  VALUE  target <= LIMIT  PASS|FAIL".
+target_line() { printf '%-34s %9s   target <= %-8s %s\n' "$1" "$2" "$3" "$(verdict "$2" "$3")"; }

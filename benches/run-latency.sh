@@ -1,0 +1,76 @@
+#!/bin/bash
+# Start-to-exit latency of `run --rm --network none busybox true`: berth (its own CLI), docker,
+# podman, `crun run` (and `runc run`) on the same busybox rootfs, in ONE hyperfine invocation,
+# medians from its JSON. Targets: berth <= 1/10 of docker; berth <= 2x crun.
+#
+# Usage (root): benches/run-latency.sh        RUNS=50 benches/run-latency.sh
+# Prints results on stdout; exits 0 whether targets pass or fail (2 if it could not measure).
+set -uo pipefail
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-5}
+
+bench_init run-latency
+make_busybox_tar
+tar=$BUSYBOX_TAR
+start_berth
+start_docker
+import_image bx "$tar" busybox:latest -c 'CMD ["sh"]'
+import_image dk "$tar" busybox:latest -c 'CMD ["sh"]'
+import_image podman "$tar" busybox:latest -c 'CMD ["sh"]'
+podman_prepare v1ns
+
+# The OCI bundle: the same rootfs, crun's default spec (its namespaces: pid, network, ipc, uts,
+# mount, cgroup), running `true` without a terminal.
+bundle=$WORK/bundle
+mkdir -p "$bundle/rootfs"
+tar -xf "$tar" -C "$bundle/rootfs" || die "unpacking the bundle rootfs failed"
+(cd "$bundle" && crun spec) || die "crun spec failed"
+jq '.process.args = ["true"] | .process.terminal = false' "$bundle/config.json" >"$bundle/config.tmp" &&
+    mv "$bundle/config.tmp" "$bundle/config.json"
+on_exit "v1ns crun delete -f ${PREFIX}crun >/dev/null 2>&1; v1ns runc delete -f ${PREFIX}runc >/dev/null 2>&1"
+
+run_args="run --rm --pull never --network none"
+names=(berth docker crun)
+cmds=(
+    "$BERTH -H unix://$BERTH_SOCK $run_args busybox true"
+    "docker -H unix:///var/run/docker.sock $run_args busybox true"
+    "crun run -b $bundle ${PREFIX}crun"
+)
+if command -v runc >/dev/null; then
+    names+=(runc)
+    cmds+=("runc run -b $bundle ${PREFIX}runc")
+fi
+if [ "$PODMAN_OK" = 1 ]; then
+    names+=(podman)
+    cmds+=("podman $run_args ${PODMAN_RUN_FLAGS[*]} busybox true")
+fi
+# For information: the docker CLI against berth's daemon.
+names+=("docker-cli->berth")
+cmds+=("docker -H unix://$BERTH_SOCK $run_args busybox true")
+
+hf_args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/hyperfine.json" --style basic)
+for i in "${!names[@]}"; do hf_args+=(-n "${names[i]}" "${cmds[i]}"); done
+log "hyperfine: ${#names[@]} commands x $RUNS runs (+$WARMUP warmup), in a cgroup-v1 mount namespace"
+v1ns hyperfine "${hf_args[@]}" >"$WORK/hyperfine.out" 2>&1 || {
+    cat "$WORK/hyperfine.out" >&2
+    die "hyperfine failed (a command exited non-zero)"
+}
+
+declare -A med
+echo "== run-latency: run --rm --network none busybox true, start to exit ($RUNS runs, $WARMUP warmup, one hyperfine invocation)"
+printf '%-20s %10s %10s %10s %10s %10s\n' engine median_ms mean_ms stddev_ms min_ms max_ms
+while IFS=$'\t' read -r name median mean stddev min max; do
+    med[$name]=$median
+    awk -v n="$name" -v a="$median" -v b="$mean" -v c="$stddev" -v d="$min" -v e="$max" \
+        'BEGIN { printf "%-20s %10.1f %10.1f %10.1f %10.1f %10.1f\n", n, a*1000, b*1000, c*1000, d*1000, e*1000 }'
+done < <(jq -r '.results[] | [.command, .median, .mean, .stddev, .min, .max] | @tsv' "$WORK/hyperfine.json")
+echo
+target_line "berth/docker (median)" "$(ratio "${med[berth]}" "${med[docker]}")" 0.100
+target_line "berth/crun (median)" "$(ratio "${med[berth]}" "${med[crun]}")" 2.000
+[ -n "${med[runc]:-}" ] && printf '%-34s %9s   (information)\n' "berth/runc (median)" "$(ratio "${med[berth]}" "${med[runc]}")"
+[ -n "${med[podman]:-}" ] && printf '%-34s %9s   (information)\n' "berth/podman (median)" "$(ratio "${med[berth]}" "${med[podman]}")"
+printf '%-34s %9s   (information)\n' "docker-cli->berth / docker" "$(ratio "${med[docker-cli->berth]}" "${med[docker]}")"
+exit 0
