@@ -159,6 +159,7 @@ start_docker() {
     local d=$WORK/docker i
     on_exit stop_docker
     if dk version >/dev/null 2>&1; then
+        [ -z "${DOCKER_PRIVATE:-}" ] || die "a dockerd is already running; this benchmark starts its own (stop it first)"
         log "using the running dockerd"
         return 0
     fi
