@@ -237,8 +237,22 @@ fn processes_freeze_and_kill_on_host() {
     let m = Manager::detect().expect("detect");
     let mut f = Fixture::new(&m, "procs");
     f.cg.create().expect("create");
-    let pid = f.spawn_sleep();
+    // A shell that execs sleep once it is in the cgroup: v1 memory charges don't move with a
+    // task, so the exec is what puts memory on the cgroup's account.
+    let flag = std::env::temp_dir().join(format!("berth-cg-procs-{}", std::process::id()));
+    let _ = std::fs::remove_file(&flag);
+    let script = format!("while [ ! -e {} ]; do sleep 0.01; done; exec sleep 1000", flag.display());
+    let pid = f.spawn(Command::new("sh").args(["-c", &script]).stdin(Stdio::null()));
     f.cg.add_pid(pid).expect("add pid");
+    std::fs::write(&flag, b"").expect("flag");
+    for _ in 0..400 {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "sleep" && f.cg.pids().expect("pids").len() == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = std::fs::remove_file(&flag);
     assert_eq!(f.cg.pids().expect("pids"), [pid]);
     let own = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("read /proc/pid/cgroup");
     let rel = f.cg.rel_path().display().to_string();
