@@ -1,4 +1,5 @@
-//! Docker Engine API wire types, API v1.51 (moby v28.5.2). Pure serde data, no logic.
+//! Docker Engine API wire types, API v1.51 (moby v28.5.2). Pure serde data, no logic, but for
+//! [`units`]: go-units' duration words that dockerd's `Status` strings and the CLI share.
 //!
 //! The daemon serialises these to the real `docker` CLI, docker-py and compose; berth's own
 //! client deserialises them. The contract is the Engine API v1.51 Swagger spec (moby's
@@ -14,6 +15,7 @@
 //! - [`network`], [`volume`]: networks, endpoints, IPAM and volumes.
 //! - [`system`]: `/version`, `/info`, `/system/df`.
 //! - [`events`]: the `/events` stream.
+//! - [`units`]: go-units' `HumanDuration`.
 //! - [`ErrorResponse`], [`IdResponse`], [`EmptyObject`]: shapes shared across endpoints.
 //!
 //! # How Go's `encoding/json` shapes map onto these types
@@ -46,6 +48,7 @@ pub mod image;
 pub mod network;
 pub mod stats;
 pub mod system;
+pub mod units;
 pub mod volume;
 
 use serde::de::{Deserializer, IgnoredAny};

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use api_types::container as w;
 use api_types::network::EndpointSettings;
+use api_types::units::human_duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use engine::model::{Container, ContainerConfig, CreateRequest, HostConfig, RestartPolicy, Status, Ulimit};
 
@@ -35,47 +36,9 @@ fn time_or_zero(t: &Option<DateTime<Utc>>) -> String {
     t.as_ref().map(rfc3339).unwrap_or_else(|| ZERO_TIME.to_owned())
 }
 
-/// Docker's `units.HumanDuration`.
-pub fn human_duration(secs: i64) -> String {
-    let s = secs.max(0);
-    if s < 1 {
-        return "Less than a second".into();
-    }
-    if s == 1 {
-        return "1 second".into();
-    }
-    if s < 60 {
-        return format!("{s} seconds");
-    }
-    let minutes = s / 60;
-    if minutes == 1 {
-        return "About a minute".into();
-    }
-    if minutes < 60 {
-        return format!("{minutes} minutes");
-    }
-    let hours = (s + 1800) / 3600;
-    if hours == 1 {
-        return "About an hour".into();
-    }
-    if hours < 48 {
-        return format!("{hours} hours");
-    }
-    if hours < 24 * 7 * 2 {
-        return format!("{} days", hours / 24);
-    }
-    if hours < 24 * 30 * 2 {
-        return format!("{} weeks", hours / 24 / 7);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{} months", hours / 24 / 30);
-    }
-    format!("{} years", s / 3600 / 24 / 365)
-}
-
 /// The `Status` column of `docker ps`.
 pub fn status_text(c: &Container, now: DateTime<Utc>) -> String {
-    let since = |t: &Option<DateTime<Utc>>| t.map(|t| (now - t).num_seconds()).unwrap_or(0);
+    let since = |t: &Option<DateTime<Utc>>| t.map_or(0.0, |t| (now - t).as_seconds_f64());
     match c.state.status {
         Status::Running => format!("Up {}", human_duration(since(&c.state.started_at))),
         Status::Paused => format!("Up {} (Paused)", human_duration(since(&c.state.started_at))),
@@ -406,24 +369,6 @@ pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>) -> w::Cont
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_durations_like_docker() {
-        assert_eq!(human_duration(0), "Less than a second");
-        assert_eq!(human_duration(1), "1 second");
-        assert_eq!(human_duration(59), "59 seconds");
-        assert_eq!(human_duration(60), "About a minute");
-        assert_eq!(human_duration(119), "About a minute");
-        assert_eq!(human_duration(120), "2 minutes");
-        assert_eq!(human_duration(3599), "59 minutes");
-        assert_eq!(human_duration(3600), "About an hour");
-        assert_eq!(human_duration(5400), "2 hours");
-        assert_eq!(human_duration(47 * 3600), "47 hours");
-        assert_eq!(human_duration(48 * 3600), "2 days");
-        assert_eq!(human_duration(15 * 24 * 3600), "2 weeks");
-        assert_eq!(human_duration(61 * 24 * 3600), "2 months");
-        assert_eq!(human_duration(800 * 24 * 3600), "2 years");
-    }
 
     #[test]
     fn times() {

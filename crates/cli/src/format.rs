@@ -1,7 +1,8 @@
 //! Output helpers shared by the commands, reproducing the docker CLI's formatting byte for byte.
 //!
 //! - Units: [`human_size`] / [`human_size_prec`] (go-units `HumanSize`, decimal `kB`/`MB`),
-//!   [`bytes_size`] (`BytesSize`, binary `KiB`/`GiB`), [`human_duration`] and [`ago`] for the
+//!   [`bytes_size`] (`BytesSize`, binary `KiB`/`GiB`), [`ago`] (go-units `HumanDuration`, from
+//!   `api_types::units`, shared with the daemon's `Status` strings) for the
 //!   CREATED columns. Numbers go through [`go_g`], Go's `%.*g`, so `1e+03kB` comes out as docker
 //!   prints it.
 //! - Columns: [`truncate_id`], [`ellipsis`] (with East Asian widths), [`go_quote`] (Go's
@@ -16,6 +17,7 @@ pub mod output;
 pub mod query;
 
 use anyhow::anyhow;
+use api_types::units::human_duration;
 use gotmpl::Template;
 use serde_json::Value;
 
@@ -96,46 +98,6 @@ pub fn bytes_size(size: f64) -> String {
 #[allow(clippy::cast_precision_loss)]
 pub fn as_f64(n: i64) -> f64 {
     n as f64
-}
-
-/// go-units `HumanDuration`: "Less than a second", "About a minute", "3 hours", "2 weeks".
-#[allow(clippy::cast_possible_truncation)]
-pub fn human_duration(secs: f64) -> String {
-    // Go truncates `d.Seconds()` and `d.Minutes()` toward zero and rounds hours.
-    let seconds = secs as i64;
-    if seconds < 1 {
-        return "Less than a second".into();
-    }
-    if seconds == 1 {
-        return "1 second".into();
-    }
-    if seconds < 60 {
-        return format!("{seconds} seconds");
-    }
-    let minutes = (secs / 60.0) as i64;
-    if minutes == 1 {
-        return "About a minute".into();
-    }
-    if minutes < 60 {
-        return format!("{minutes} minutes");
-    }
-    let hours = (secs / 3600.0 + 0.5) as i64;
-    if hours == 1 {
-        return "About an hour".into();
-    }
-    if hours < 48 {
-        return format!("{hours} hours");
-    }
-    if hours < 24 * 7 * 2 {
-        return format!("{} days", hours / 24);
-    }
-    if hours < 24 * 30 * 2 {
-        return format!("{} weeks", hours / 24 / 7);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{} months", hours / 24 / 30);
-    }
-    format!("{} years", (secs / 3600.0) as i64 / 24 / 365)
 }
 
 /// Seconds since the Unix epoch, with sub-second precision.
@@ -353,22 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn human_durations() {
-        assert_eq!(human_duration(-3.0), "Less than a second");
-        assert_eq!(human_duration(0.9), "Less than a second");
-        assert_eq!(human_duration(1.5), "1 second");
-        assert_eq!(human_duration(59.9), "59 seconds");
-        assert_eq!(human_duration(60.0), "About a minute");
-        assert_eq!(human_duration(119.0), "About a minute");
-        assert_eq!(human_duration(120.0), "2 minutes");
-        assert_eq!(human_duration(3599.0), "59 minutes");
-        assert_eq!(human_duration(3600.0), "About an hour");
-        assert_eq!(human_duration(5400.0), "2 hours");
-        assert_eq!(human_duration(47.0 * 3600.0), "47 hours");
-        assert_eq!(human_duration(48.0 * 3600.0), "2 days");
-        assert_eq!(human_duration(14.0 * 86400.0), "2 weeks");
-        assert_eq!(human_duration(60.0 * 86400.0), "2 months");
-        assert_eq!(human_duration(730.0 * 86400.0), "2 years");
+    fn ago_uses_go_units() {
         assert_eq!(ago(100, 160.5), "About a minute ago");
     }
 
