@@ -72,23 +72,8 @@ impl CompileError {
 /// Fixtures shared by the tests of several modules.
 #[cfg(test)]
 pub(crate) mod tests {
-    /// Docker's default capabilities (moby `oci/caps/defaults.go`).
-    pub(crate) const DEFAULT_CAPS: [&str; 14] = [
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FSETID",
-        "CAP_FOWNER",
-        "CAP_MKNOD",
-        "CAP_NET_RAW",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETFCAP",
-        "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYS_CHROOT",
-        "CAP_KILL",
-        "CAP_AUDIT_WRITE",
-    ];
+    /// Docker's default capabilities.
+    pub(crate) use sys::caps::DOCKER_DEFAULTS as DEFAULT_CAPS;
 
     pub(crate) fn default_caps() -> Vec<String> {
         DEFAULT_CAPS.iter().map(|c| (*c).to_owned()).collect()
