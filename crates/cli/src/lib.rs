@@ -288,43 +288,44 @@ pub fn main(args: Vec<String>) -> Outcome {
 }
 
 async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
-    use Command as C;
-    let r: anyhow::Result<i32> = match cmd {
+    // The top-level shortcuts run as their `container ...` and `image ...` forms.
+    use {Command as C, ContainerCommand as Ct, ImageCommand as Im};
+    let container = match cmd {
         C::Daemon(_) => unreachable!("handled by main"),
-        C::Run(a) => return run::run(c, a).await,
-        C::Create(a) => run::create(c, a).await,
-        C::Start(a) => run::start(c, a).await,
-        C::Attach(a) => run::attach(c, a).await,
-        C::Exec(a) => return run::exec(c, a).await,
-        C::Wait(a) => run::wait(c, a).await,
-        C::Logs(a) => run::logs(c, a).await,
-        C::Ps(a) => containers::ps(c, a).await,
-        C::Inspect(a) => containers::inspect(c, a).await,
-        C::Top(a) => containers::top(c, a).await,
-        C::Stop(a) => containers::stop(c, a, false).await,
-        C::Kill(a) => containers::kill(c, a).await,
-        C::Restart(a) => containers::stop(c, a, true).await,
-        C::Rm(a) => containers::rm(c, a).await,
-        C::Rename(a) => containers::rename(c, a).await,
-        C::Pause(a) => containers::pause(c, a, true).await,
-        C::Unpause(a) => containers::pause(c, a, false).await,
-        C::Diff(a) => containers::diff(c, a).await,
-        C::Export(a) => containers::export(c, a).await,
-        C::Cp(a) => containers::cp(c, a).await,
-        C::Container { command } => return dispatch_container(c, command).await,
-        C::Images(a) => images::images(c, a).await,
-        C::Load(a) => images::load(c, a).await,
-        C::Save(a) => images::save(c, a).await,
-        C::Import(a) => images::import(c, a).await,
-        C::Tag(a) => images::tag(c, a).await,
-        C::Rmi(a) => images::rmi(c, a).await,
-        C::History(a) => images::history(c, a).await,
+        C::Run(a) => Ct::Run(a),
+        C::Create(a) => Ct::Create(a),
+        C::Start(a) => Ct::Start(a),
+        C::Attach(a) => Ct::Attach(a),
+        C::Exec(a) => Ct::Exec(a),
+        C::Wait(a) => Ct::Wait(a),
+        C::Logs(a) => Ct::Logs(a),
+        C::Ps(a) => Ct::Ls(a),
+        C::Inspect(a) => Ct::Inspect(a),
+        C::Top(a) => Ct::Top(a),
+        C::Stop(a) => Ct::Stop(a),
+        C::Kill(a) => Ct::Kill(a),
+        C::Restart(a) => Ct::Restart(a),
+        C::Rm(a) => Ct::Rm(a),
+        C::Rename(a) => Ct::Rename(a),
+        C::Pause(a) => Ct::Pause(a),
+        C::Unpause(a) => Ct::Unpause(a),
+        C::Diff(a) => Ct::Diff(a),
+        C::Export(a) => Ct::Export(a),
+        C::Cp(a) => Ct::Cp(a),
+        C::Container { command } => command,
+        C::Images(a) => return dispatch_image(c, Im::Ls(a)).await,
+        C::Load(a) => return dispatch_image(c, Im::Load(a)).await,
+        C::Save(a) => return dispatch_image(c, Im::Save(a)).await,
+        C::Import(a) => return dispatch_image(c, Im::Import(a)).await,
+        C::Tag(a) => return dispatch_image(c, Im::Tag(a)).await,
+        C::Rmi(a) => return dispatch_image(c, Im::Rm(a)).await,
+        C::History(a) => return dispatch_image(c, Im::History(a)).await,
         C::Image { command } => return dispatch_image(c, command).await,
-        C::Events(a) => run::events(c, a).await,
-        C::Version(a) => system::version(c, a).await,
-        C::Info(a) => system::info(c, a).await,
+        C::Events(a) => return run::events(c, a).await.unwrap_or_else(|e| report(&e)),
+        C::Version(a) => return system::version(c, a).await.unwrap_or_else(|e| report(&e)),
+        C::Info(a) => return system::info(c, a).await.unwrap_or_else(|e| report(&e)),
     };
-    r.unwrap_or_else(|e| report(&e))
+    dispatch_container(c, container).await
 }
 
 async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
