@@ -535,7 +535,7 @@ async fn attach(
 
 /// The `X-Docker-Container-Path-Stat` header value.
 fn stat_header(s: &engine::PathStat) -> HeaderValue {
-    use base64_lite::encode;
+    use base64::Engine as _;
     let st = w::PathStat {
         name: s.name.clone(),
         size: s.size,
@@ -544,35 +544,8 @@ fn stat_header(s: &engine::PathStat) -> HeaderValue {
         link_target: s.link_target.clone(),
     };
     let json = serde_json::to_vec(&st).unwrap_or_default();
-    HeaderValue::from_str(&encode(&json)).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-mod base64_lite {
-    /// Standard base64 with padding (Go's `base64.StdEncoding`).
-    pub fn encode(data: &[u8]) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-        for c in data.chunks(3) {
-            let n = (u32::from(c[0]) << 16)
-                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*c.get(2).unwrap_or(&0));
-            out.push(T[(n >> 18) as usize & 63] as char);
-            out.push(T[(n >> 12) as usize & 63] as char);
-            out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-            out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
-        }
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn encodes() {
-            assert_eq!(super::encode(b"hi"), "aGk=");
-            assert_eq!(super::encode(b"abc"), "YWJj");
-            assert_eq!(super::encode(b"a"), "YQ==");
-        }
-    }
+    HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(&json))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn archive_path(q: &Query) -> Result<String, ApiError> {
