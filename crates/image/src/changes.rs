@@ -13,7 +13,7 @@
 //! lookups are `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, never following the image's
 //! symlinks out of its layers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -111,13 +111,12 @@ impl Walker {
     fn walk(&mut self, dir: &OwnedFd, rel: &str) -> Result<(), ChangesError> {
         let here = self.upper.join(rel.trim_start_matches('/'));
         let upper_names = names(dir).map_err(|e| ChangesError { op: "list", path: here.clone(), source: e })?;
-        let mut all: BTreeSet<(Vec<u8>, bool)> = upper_names.into_iter().map(|n| (n, true)).collect();
+        // Name → whether the upper layer has it.
+        let mut all: BTreeMap<Vec<u8>, bool> = upper_names.into_iter().map(|n| (n, true)).collect();
         // An opaque directory hides what the layers below have in it.
         if !rel.is_empty() && is_opaque(dir) {
             for n in self.lower_names(rel) {
-                if !all.iter().any(|(x, _)| *x == n) {
-                    all.insert((n, false));
-                }
+                all.entry(n).or_insert(false);
             }
         }
         for (name, in_upper) in all {
@@ -255,11 +254,25 @@ mod tests {
         fs::write(lower.join("var/cache/apt/a"), b"a").unwrap();
         fs::write(lower.join("var/cache/apt/b"), b"b").unwrap();
         fs::write(lower.join("opt/old/f"), b"f").unwrap();
+        // Directories with the same mode, size and mtime are unchanged; the clock ticks too
+        // coarsely to tell the test's lower and upper apart, so the times are set here.
+        let set_mtime = |p: &Path, t: std::time::SystemTime| fs::File::open(p).unwrap().set_modified(t).unwrap();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        for d in ["etc", "usr", "usr/lib", "var", "var/cache", "var/cache/apt", "opt", "opt/old"] {
+            set_mtime(&lower.join(d), old);
+        }
         let lower_copy = |d: &str| {
             fs::create_dir_all(upper.join(d)).unwrap();
             let m = fs::metadata(lower.join(d)).unwrap();
             fs::set_permissions(upper.join(d), m.permissions()).unwrap();
         };
+        // Copied up as overlayfs does (mtime kept): /usr is unchanged, /usr/lib is listed as
+        // the parent of an added file.
+        lower_copy("usr");
+        lower_copy("usr/lib");
+        fs::write(upper.join("usr/lib/added"), b"a").unwrap();
+        set_mtime(&upper.join("usr"), old);
+        set_mtime(&upper.join("usr/lib"), old);
         lower_copy("etc");
         fs::write(upper.join("etc/passwd"), b"root2").unwrap();
         whiteout(&upper.join("etc/hosts"));
@@ -281,6 +294,8 @@ mod tests {
             "D /opt",
             "A /tmp",
             "A /tmp/x",
+            "C /usr/lib",
+            "A /usr/lib/added",
             "C /var",
             "C /var/cache",
             "C /var/cache/apt",
@@ -296,6 +311,7 @@ mod tests {
         let pos = |s: &str| got.iter().position(|g| g == s).unwrap();
         assert!(pos("C /etc") < pos("A /etc/new"));
         assert!(pos("C /var/cache/apt") < pos("D /var/cache/apt/a"));
+        assert!(pos("C /usr/lib") < pos("A /usr/lib/added"));
     }
 
     #[test]

@@ -167,12 +167,24 @@ impl BlobWriter {
         hold: &mut dyn FnMut(&Digest),
     ) -> Result<(Digest, u64), ContentError> {
         let inner = self.inner.take().expect("commit consumes the writer once");
+        let done = self.place(inner, expected, hold);
+        if done.is_err() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+        done
+    }
+
+    fn place(
+        &self,
+        inner: Sha256Writer<BufWriter<File>>,
+        expected: Option<&Digest>,
+        hold: &mut dyn FnMut(&Digest),
+    ) -> Result<(Digest, u64), ContentError> {
         let len = inner.len();
         let (digest, buf) = inner.finish();
         if let Some(expected) = expected
             && expected != &digest
         {
-            let _ = fs::remove_file(&self.tmp);
             return Err(ContentError::DigestMismatch { expected: expected.clone(), actual: digest });
         }
         hold(&digest);

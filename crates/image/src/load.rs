@@ -74,6 +74,8 @@ struct Collected {
     links: HashMap<String, String>,
     /// Layers unpacked while streaming, by blob digest.
     staged: HashMap<Digest, Unpacked>,
+    /// Layer blobs whose uncompressed digest has been checked, blob digest → diff ID.
+    verified: HashMap<Digest, Digest>,
 }
 
 /// An image found in the archive's table of contents.
@@ -308,10 +310,31 @@ impl ImageStore {
             lease.hold(&chains[i]);
             let parent = i.checked_sub(1).map(|p| &chains[p]);
             let mut media_type = l.media_type.clone();
+            let staged = c.staged.remove(&l.blob);
+            let check = |actual: Digest| {
+                if actual == diff_ids[i] {
+                    Ok(())
+                } else {
+                    Err(ImageError::DiffIdMismatch { layer: l.name.clone(), expected: diff_ids[i].clone(), actual })
+                }
+            };
             let meta = match self.layers.meta(&chains[i])? {
-                Some(m) => m,
+                // The layer is stored already; the archive's blob must still be that layer, as
+                // the record will name it (and `save` export it).
+                Some(m) => {
+                    let actual = match (staged, c.verified.get(&l.blob)) {
+                        (Some(u), _) => {
+                            media_type.get_or_insert_with(|| u.compression.layer_media_type().to_owned());
+                            u.diff_id
+                        }
+                        (None, Some(d)) => d.clone(),
+                        (None, None) => self.blob_diff_id(&l.blob)?,
+                    };
+                    check(actual)?;
+                    m
+                }
                 None => {
-                    let unpacked = match c.staged.remove(&l.blob) {
+                    let unpacked = match staged {
                         Some(u) => u,
                         None => {
                             let file = self.content.open_blob(&l.blob)?;
@@ -323,13 +346,7 @@ impl ImageStore {
                         }
                     };
                     media_type.get_or_insert_with(|| unpacked.compression.layer_media_type().to_owned());
-                    if unpacked.diff_id != diff_ids[i] {
-                        return Err(ImageError::DiffIdMismatch {
-                            layer: l.name.clone(),
-                            expected: diff_ids[i].clone(),
-                            actual: unpacked.diff_id,
-                        });
-                    }
+                    check(unpacked.diff_id)?;
                     let meta = LayerMeta {
                         version: 1,
                         chain_id: chains[i].clone(),
@@ -341,6 +358,7 @@ impl ImageStore {
                     meta
                 }
             };
+            c.verified.insert(l.blob.clone(), diff_ids[i].clone());
             let media_type = match media_type {
                 Some(m) => m,
                 None => self.sniff_media_type(&l.blob)?,
@@ -384,6 +402,16 @@ impl ImageStore {
     }
 
     /// The OCI layer media type of a stored blob, from its magic bytes.
+    /// The digest of a stored layer blob's uncompressed tar.
+    fn blob_diff_id(&self, blob: &Digest) -> Result<Digest, ImageError> {
+        let path = self.content.path(blob);
+        let file = self.content.open_blob(blob)?;
+        let (_, r) = compress::decompress(BufReader::with_capacity(compress::READ_BUFFER, file))
+            .map_err(ImageError::io("read", &path))?;
+        let (diff_id, _, _) = compress::HashReader::new(r).finish().map_err(ImageError::io("read", &path))?;
+        Ok(diff_id)
+    }
+
     fn sniff_media_type(&self, blob: &Digest) -> Result<String, ImageError> {
         let mut head = [0u8; 4];
         let mut f = self.content.open_blob(blob)?;

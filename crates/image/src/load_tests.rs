@@ -289,3 +289,43 @@ fn rejects_bad_archives_without_leaving_images_or_layer_dirs() {
 }
 
 use crate::unpack::UnpackError;
+
+#[test]
+fn a_stored_layer_is_checked_against_the_archives_blob() {
+    let root = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(root.path()).unwrap();
+    let (tar, _) = legacy_archive();
+    store.load(&tar[..]).unwrap();
+    let (l1, l2) = (layer1(), layer2());
+    let config = config_for(&[&l1], "liar");
+
+    // Layer 1's chain is stored; the archive's blob for it (layer 2's tar) is unpacked while
+    // streaming and found to be other content.
+    let manifest = r#"[{"Config":"c.json","RepoTags":["liar:1"],"Layers":["l/layer.tar"]}]"#;
+    let tar = archive_of(&[("l/layer.tar", &l2), ("c.json", &config), ("manifest.json", manifest.as_bytes())]);
+    let err = store.load(&tar[..]).unwrap_err();
+    assert!(matches!(err, ImageError::DiffIdMismatch { .. }), "{err}");
+
+    // The same with a blob the store already holds (named by digest, so not read again from
+    // the archive): its uncompressed digest is computed from the store.
+    let mut files = Vec::new();
+    blob(&mut files, &config);
+    blob(&mut files, &l2);
+    let manifest = format!(
+        r#"[{{"Config":"blobs/sha256/{}","RepoTags":["liar:2"],"Layers":["blobs/sha256/{}"]}}]"#,
+        Digest::of(&config).hex(),
+        Digest::of(&l2).hex()
+    );
+    assert!(store.content.exists(&Digest::of(&l2)), "layer 2's blob is stored by the first load");
+    files.push(("manifest.json".into(), manifest.into_bytes()));
+    let entries: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (p.as_str(), d.as_slice())).collect();
+    let err = store.load(&archive_of(&entries)[..]).unwrap_err();
+    assert!(matches!(err, ImageError::DiffIdMismatch { .. }), "{err}");
+    assert!(store.resolve("liar:1").is_err() && store.resolve("liar:2").is_err());
+
+    // The honest archive still loads against the stored layer.
+    let manifest = r#"[{"Config":"c.json","RepoTags":["honest:1"],"Layers":["l/layer.tar"]}]"#;
+    let tar = archive_of(&[("l/layer.tar", &l1), ("c.json", &config), ("manifest.json", manifest.as_bytes())]);
+    store.load(&tar[..]).unwrap();
+    assert!(store.resolve("honest:1").is_ok());
+}

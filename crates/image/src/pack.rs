@@ -121,15 +121,16 @@ impl<W: Write> Packer<W> {
                 let fd = rfs::openat(dir, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
                     .map_err(|e| self.err("open", path)(e.into()))?;
                 let mut cap = vec![0u8; 256];
-                if let Ok(n) = rfs::fgetxattr(&fd, CAPABILITY_XATTR, &mut cap[..]) {
-                    let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
-                    self.b.append_pax_extensions([(key.as_str(), &cap[..n])]).map_err(self.err("write", path))?;
-                }
+                let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
+                let pax: Vec<(&str, &[u8])> = match rfs::fgetxattr(&fd, CAPABILITY_XATTR, &mut cap[..]) {
+                    Ok(n) => vec![(key.as_str(), &cap[..n])],
+                    Err(_) => Vec::new(),
+                };
                 let size = u64::try_from(st.st_size).unwrap_or(0);
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(size);
                 let data = Exact { inner: File::from(fd), left: size };
-                self.put(&mut h, path, None, data).map_err(self.err("write", path))
+                self.put_with(&mut h, path, None, pax, data).map_err(self.err("write", path))
             }
             FileType::Symlink => {
                 let target =
@@ -153,17 +154,33 @@ impl<W: Write> Packer<W> {
         }
     }
 
-    /// Appends one entry. Names starting with `./` (a `cp` of `dir/.`, whose entries Docker's
-    /// clients expect as `./x`) are written as they are: the `tar` crate's path setters would
-    /// normalise the `./` away. Long raw names and link targets go into PAX records.
+    /// Appends one entry without PAX records of its own.
     fn put(&mut self, h: &mut tar::Header, path: &str, link: Option<&[u8]>, data: impl Read) -> io::Result<()> {
+        self.put_with(h, path, link, Vec::new(), data)
+    }
+
+    /// Appends one entry, `pax` records (xattrs) first, all in one PAX header: readers refuse
+    /// or drop a second one for the same entry. Names starting with `./` (a `cp` of `dir/.`,
+    /// whose entries Docker's clients expect as `./x`) are written as they are: the `tar`
+    /// crate's path setters would normalise the `./` away. Their long raw names and link
+    /// targets go into the PAX records too.
+    fn put_with<'a>(
+        &mut self,
+        h: &mut tar::Header,
+        path: &'a str,
+        link: Option<&'a [u8]>,
+        mut pax: Vec<(&'a str, &'a [u8])>,
+        data: impl Read,
+    ) -> io::Result<()> {
         if !path.starts_with("./") {
+            if !pax.is_empty() {
+                self.b.append_pax_extensions(pax)?;
+            }
             return match link {
                 Some(l) => self.b.append_link(h, path, PathBuf::from(std::ffi::OsStr::from_bytes(l))),
                 None => self.b.append_data(h, path, data),
             };
         }
-        let mut pax: Vec<(&str, &[u8])> = Vec::new();
         if path.len() > 100 {
             pax.push(("path", path.as_bytes()));
         }
@@ -277,6 +294,33 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["renamed/", "renamed/deep/", "renamed/passwd", "renamed/passwd.lnk"]);
+    }
+
+    #[test]
+    fn capability_and_long_dot_slash_name_share_one_pax_header() {
+        let src = tempfile::tempdir().unwrap();
+        let long = format!("ping-{}", "x".repeat(120));
+        let file = src.path().join(&long);
+        fs::write(&file, b"elf").unwrap();
+        // vfs_cap_data revision 2: cap_net_raw permitted and effective.
+        let cap = [0x01, 0, 0, 0x02, 0x00, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        rfs::setxattr(file.as_path(), CAPABILITY_XATTR, &cap, rfs::XattrFlags::empty()).unwrap();
+
+        let mut tar = Vec::new();
+        pack_path(src.path(), ".", &mut tar).unwrap();
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut seen = false;
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            if e.path_bytes().ends_with(long.as_bytes()) {
+                assert_eq!(&e.path_bytes()[..], format!("./{long}").as_bytes());
+                let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
+                let xattr = e.pax_extensions().unwrap().unwrap().map(Result::unwrap).find(|x| x.key() == Ok(&key));
+                assert_eq!(xattr.unwrap().value_bytes(), cap);
+                seen = true;
+            }
+        }
+        assert!(seen, "the file is in the archive");
     }
 
     #[test]

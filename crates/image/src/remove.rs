@@ -202,14 +202,10 @@ impl ImageStore {
         id: &Digest,
         plan: &RemovePlan,
     ) -> Result<(Vec<RemoveEntry>, Vec<std::path::PathBuf>), ImageError> {
-        let mut out = Vec::new();
-        for r in &plan.untag {
-            st.refs.remove(r);
-            out.push(RemoveEntry::Untagged(familiar(r)));
-        }
         if !plan.untag.is_empty() {
-            self.write_refs(st)?;
+            self.update_refs(st, |refs| plan.untag.iter().for_each(|r| drop(refs.remove(r))))?;
         }
+        let mut out: Vec<RemoveEntry> = plan.untag.iter().map(|r| RemoveEntry::Untagged(familiar(r))).collect();
         let mut detached = Vec::new();
         if plan.delete {
             self.drop_record(st, id, plan.retain)?;
@@ -238,21 +234,26 @@ impl ImageStore {
                 .filter(|r| in_use(&r.id).is_none() && (r.retained || all || st.refs_of(&r.id).is_empty()))
                 .map(|r| r.id.clone())
                 .collect();
-            let mut untagged = false;
-            for id in candidates {
+            // Untag first: a failure after that leaves untagged images, never tags of deleted ones.
+            let candidates: Vec<(Digest, Vec<Reference>)> = candidates
+                .into_iter()
+                .map(|id| {
+                    let refs = st.refs_of(&id);
+                    (id, refs)
+                })
+                .collect();
+            if candidates.iter().any(|(_, refs)| !refs.is_empty()) {
+                self.update_refs(&mut st, |all| {
+                    candidates.iter().flat_map(|(_, refs)| refs).for_each(|r| drop(all.remove(r)));
+                })?;
+            }
+            for (id, refs) in candidates {
                 let retained = st.images.get(&id).is_some_and(|r| r.retained);
-                for r in st.refs_of(&id) {
-                    st.refs.remove(&r);
-                    report.entries.push(RemoveEntry::Untagged(familiar(&r)));
-                    untagged = true;
-                }
+                report.entries.extend(refs.iter().map(|r| RemoveEntry::Untagged(familiar(r))));
                 self.drop_record(&mut st, &id, false)?;
                 if !retained {
                     report.entries.push(RemoveEntry::Deleted(id));
                 }
-            }
-            if untagged {
-                self.write_refs(&st)?;
             }
             let (gc, detached) = self.gc_locked(&st)?;
             report.space_reclaimed = gc.reclaimed;

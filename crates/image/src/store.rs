@@ -300,7 +300,8 @@ impl ImageStore {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves the state as consistent as the files (every
-        // mutation writes its file before touching memory), so poisoning is not fatal.
+        // mutation writes its file before touching memory: see `update_refs`), so poisoning is
+        // not fatal.
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -427,8 +428,7 @@ impl ImageStore {
         let r = parse_tag_target(target)?;
         let mut st = self.lock();
         let id = Self::lookup(&st, source)?.id().clone();
-        st.refs.insert(r.clone(), id);
-        self.write_refs(&st)?;
+        self.update_refs(&mut st, |refs| refs.insert(r.clone(), id))?;
         Ok(r)
     }
 
@@ -440,12 +440,21 @@ impl ImageStore {
         Ok(rec.layers.iter().map(|l| self.layers.diff_dir(&l.chain_id)).collect())
     }
 
-    /// Persists the references. Called with the lock held so writes happen in mutation order.
-    pub(crate) fn write_refs(&self, st: &State) -> Result<(), ImageError> {
-        let file =
-            RefsFile { version: VERSION, refs: st.refs.iter().map(|(r, d)| (r.to_string(), d.clone())).collect() };
+    /// Changes the references: `f` edits a copy, which is written to disk and only then
+    /// replaces the references in memory, so a failed write changes nothing. Called with the
+    /// lock held, so writes happen in mutation order.
+    pub(crate) fn update_refs<T>(
+        &self,
+        st: &mut State,
+        f: impl FnOnce(&mut BTreeMap<Reference, Digest>) -> T,
+    ) -> Result<T, ImageError> {
+        let mut refs = st.refs.clone();
+        let out = f(&mut refs);
+        let file = RefsFile { version: VERSION, refs: refs.iter().map(|(r, d)| (r.to_string(), d.clone())).collect() };
         let bytes = serde_json::to_vec_pretty(&file).expect("references serialise");
-        durable::write_atomic(&self.refs_path, &bytes).map_err(ImageError::io("write", &self.refs_path))
+        durable::write_atomic(&self.refs_path, &bytes).map_err(ImageError::io("write", &self.refs_path))?;
+        st.refs = refs;
+        Ok(out)
     }
 
     fn record_path(&self, id: &Digest) -> PathBuf {
@@ -461,18 +470,16 @@ impl ImageStore {
         durable::write_atomic(&path, &bytes).map_err(ImageError::io("write", &path))?;
         let id = rec.id.clone();
         st.images.insert(id.clone(), Arc::new(rec));
-        let mut moved = Vec::new();
-        for t in tags {
-            if let Some(prev) = st.refs.insert(t.clone(), id.clone())
-                && prev != id
-            {
-                moved.push((t.clone(), prev));
-            }
+        if tags.is_empty() {
+            return Ok(Vec::new());
         }
-        if !tags.is_empty() {
-            self.write_refs(&st)?;
-        }
-        Ok(moved)
+        self.update_refs(&mut st, |refs| {
+            tags.iter()
+                .filter_map(|t| {
+                    refs.insert(t.clone(), id.clone()).filter(|prev| *prev != id).map(|prev| (t.clone(), prev))
+                })
+                .collect()
+        })
     }
 
     /// Deletes a record file and forgets the image (or marks it retained).
