@@ -112,21 +112,19 @@ impl Engine {
         if c.host_config.privileged {
             return Ok(None);
         }
-        let mut profile = seccomp::DEFAULT_PROFILE_JSON.to_owned();
+        let mut profile = std::borrow::Cow::Borrowed(seccomp::DEFAULT_PROFILE_JSON);
         for o in &c.host_config.security_opt {
             if let Some(v) = o.strip_prefix("seccomp=").or_else(|| o.strip_prefix("seccomp:")) {
                 if v == "unconfined" {
                     return Ok(None);
                 }
-                profile = v.to_owned();
+                profile = std::borrow::Cow::Owned(v.to_owned());
             }
         }
         let engine = self.clone();
         tokio::task::spawn_blocking(move || {
             let opts = seccomp::CompileOptions { caps: &caps, kernel: engine.inner.kernel };
-            let key = seccomp::CacheKey::new(&profile, &opts);
-            let bpf = engine.inner.seccomp.get_or_compile(&profile, &opts)?;
-            Ok(bpf.map(|_| engine.inner.seccomp.path(&key)))
+            Ok(engine.inner.seccomp.program_file(&profile, &opts)?)
         })
         .await
         .expect("seccomp task")

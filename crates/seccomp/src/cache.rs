@@ -12,7 +12,9 @@
 //! The key covers the crate and libseccomp versions, so an upgrade never loads an old program; stale
 //! files are merely unused (nothing prunes them yet). A cache file that fails validation (empty, not a
 //! whole number of instructions, too long, not ending in a return) is logged, recompiled and replaced.
-//! Failing to write the cache is logged too, not returned: the program is still correct, just not kept.
+//! Failing to write the cache is logged too, not returned, by [`Cache::get_or_compile`]: the program
+//! is still correct, just not kept. [`Cache::program_file`], for callers that pass the program on as
+//! a file, returns that error instead, and rewrites a file that went missing.
 
 use std::collections::HashMap;
 use std::fs;
@@ -85,6 +87,14 @@ impl fmt::Debug for CacheKey {
     }
 }
 
+/// Where [`Cache::lookup`] found a program.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Memory,
+    Disk,
+    Compiled,
+}
+
 /// How often each path of [`Cache::get_or_compile`] was taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -131,40 +141,70 @@ impl Cache {
     }
 
     /// The program for `profile_json` (a profile's JSON text, e.g. [`crate::DEFAULT_PROFILE_JSON`])
-    /// and `opts`: from memory, else from disk, else compiled and stored. `Ok(None)` means the profile
-    /// turns seccomp off. Blocking (file I/O, and 10-20 ms of CPU on a miss): call it from a blocking
-    /// context.
+    /// and `opts`: from memory, else from disk, else compiled and stored (a failed write is logged).
+    /// `Ok(None)` means the profile turns seccomp off. Blocking (file I/O, and 10-20 ms of CPU on a
+    /// miss): call it from a blocking context.
     pub fn get_or_compile(
         &self,
         profile_json: &str,
         opts: &CompileOptions<'_>,
     ) -> Result<Option<Arc<Bpf>>, CompileError> {
         let key = CacheKey::new(profile_json, opts);
+        let path = self.path(&key);
+        let (bpf, source) = self.lookup(key, &path, profile_json, opts)?;
+        if let (Some(bpf), Source::Compiled) = (&bpf, source)
+            && let Err(error) = self.store(&path, bpf)
+        {
+            tracing::warn!(path = %path.display(), %error, "cannot write seccomp program cache file");
+        }
+        Ok(bpf)
+    }
+
+    /// Like [`Cache::get_or_compile`], for a caller that hands the program on as a file (the
+    /// container's runtime loads it from there): the path of a cache file that holds it, written
+    /// again if it went missing. A file that cannot be written is an error here.
+    pub fn program_file(&self, profile_json: &str, opts: &CompileOptions<'_>) -> Result<Option<PathBuf>, CompileError> {
+        let key = CacheKey::new(profile_json, opts);
+        let path = self.path(&key);
+        let (Some(bpf), source) = self.lookup(key, &path, profile_json, opts)? else {
+            return Ok(None);
+        };
+        let on_disk = match source {
+            Source::Disk => true,
+            Source::Memory => path.is_file(),
+            Source::Compiled => false,
+        };
+        if !on_disk {
+            self.store(&path, &bpf).map_err(|source| CompileError::Store { path: path.clone(), source })?;
+        }
+        Ok(Some(path))
+    }
+
+    /// The program from memory, else from the file at `path` (validated), else compiled.
+    fn lookup(
+        &self,
+        key: CacheKey,
+        path: &Path,
+        profile_json: &str,
+        opts: &CompileOptions<'_>,
+    ) -> Result<(Option<Arc<Bpf>>, Source), CompileError> {
         if let Some(hit) = self.lock().get(&key) {
             self.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(hit.clone());
+            return Ok((hit.clone(), Source::Memory));
         }
-
-        let path = self.path(&key);
-        if let Some(bpf) = self.load(&path) {
+        if let Some(bpf) = self.load(path) {
             self.disk_hits.fetch_add(1, Ordering::Relaxed);
             let bpf = Arc::new(bpf);
             self.remember(key, Some(bpf.clone()));
-            return Ok(Some(bpf));
+            return Ok((Some(bpf), Source::Disk));
         }
-
         // Two threads missing the same key at once both compile; the results are identical and the
         // rename makes the last write win, so that is only wasted work, not a race.
         let profile = Profile::from_json(profile_json)?;
         let compiled = compile(&profile, opts)?.map(Arc::new);
         self.compiles.fetch_add(1, Ordering::Relaxed);
-        if let Some(bpf) = &compiled
-            && let Err(error) = self.store(&path, bpf)
-        {
-            tracing::warn!(path = %path.display(), %error, "cannot write seccomp program cache file");
-        }
         self.remember(key, compiled.clone());
-        Ok(compiled)
+        Ok((compiled, Source::Compiled))
     }
 
     /// Counters of hits and compiles since the cache was created.
@@ -344,5 +384,24 @@ mod tests {
         fs::write(&file, b"").unwrap();
         let cache = Cache::new(file.join("seccomp"));
         assert!(cache.get_or_compile(DEFAULT_PROFILE_JSON, &opts(&default_caps())).unwrap().is_some());
+        // Who needs the file gets the error, also once the program is in memory.
+        let err = cache.program_file(DEFAULT_PROFILE_JSON, &opts(&default_caps())).unwrap_err();
+        assert!(matches!(err, CompileError::Store { .. }), "{err}");
+        assert!(err.to_string().contains("not-a-dir/seccomp/"), "{err}");
+    }
+
+    #[test]
+    fn program_file_is_written_again_when_it_went_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("seccomp"));
+        let caps = default_caps();
+        let path = cache.program_file(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert!(Bpf::from_bytes(bytes.clone()).is_ok());
+        fs::remove_file(&path).unwrap();
+        assert_eq!(cache.program_file(DEFAULT_PROFILE_JSON, &opts(&caps)).unwrap().unwrap(), path);
+        assert_eq!(fs::read(&path).unwrap(), bytes);
+        assert_eq!(cache.stats(), CacheStats { memory_hits: 1, disk_hits: 0, compiles: 1 });
+        assert_eq!(cache.program_file("{}", &opts(&caps)).unwrap(), None);
     }
 }

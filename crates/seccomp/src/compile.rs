@@ -71,6 +71,15 @@ pub enum CompileError {
     /// The generated program is unusable (for example longer than the kernel accepts).
     #[error("generated seccomp program is invalid")]
     Program(#[source] BpfError),
+    /// The program could not be written to its cache file (see [`crate::Cache::program_file`]).
+    #[error("write seccomp program file {}", path.display())]
+    Store {
+        /// The cache file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// The architectures runc accepts (`libcontainer/seccomp/config.go` `archs`), with what the `-ENOSYS`

@@ -53,7 +53,7 @@ pub use resolve::{CompileOptions, NATIVE_ARCH, Plan, PlannedRule, RuleAction, re
 pub enum ErrorKind {
     /// The profile is malformed, or asks for something berth or libseccomp cannot do.
     InvalidArgument,
-    /// Something on the host failed (libseccomp, memory files).
+    /// Something on the host failed (libseccomp, memory files, the cache file).
     Internal,
 }
 
@@ -64,7 +64,9 @@ impl CompileError {
             // libseccomp refuses rules and architectures because of what the profile says
             // (conflicting rules, architectures that cannot share a filter); an oversized program too.
             Self::Profile(_) | Self::Rule { .. } | Self::Arch { .. } | Self::Program(_) => ErrorKind::InvalidArgument,
-            Self::Create(_) | Self::Attribute { .. } | Self::Memfd(_) | Self::Export(_) => ErrorKind::Internal,
+            Self::Create(_) | Self::Attribute { .. } | Self::Memfd(_) | Self::Export(_) | Self::Store { .. } => {
+                ErrorKind::Internal
+            }
         }
     }
 }
