@@ -186,7 +186,7 @@ pub struct Process {
     pub args: Vec<String>,
     /// Environment, `KEY=value`.
     pub env: Vec<String>,
-    /// Working directory in the container; created (owned by the user) when missing.
+    /// Working directory in the container; created (by root, before the user switch) when missing.
     pub cwd: PathBuf,
     /// `user[:group]`, by name or number, resolved in the container's /etc/passwd and /etc/group.
     #[serde(default)]

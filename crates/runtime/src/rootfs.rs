@@ -187,7 +187,7 @@ pub(crate) fn mount_root(rootfs: &Rootfs) -> Result<(), ChildError> {
     Ok(())
 }
 
-/// Mounts everything in `config.mounts`, then the devices. Returns whether /dev is a fresh tmpfs.
+/// Mounts everything in `config.mounts`, then the devices (created when /dev is a fresh tmpfs).
 pub(crate) fn mount_all(config: &Config, root: BorrowedFd<'_>) -> Result<(), ChildError> {
     let mut dev_tmpfs = false;
     for m in &config.mounts {

@@ -6,7 +6,7 @@
 //!   requires) and starts it when asked;
 //! - holds the container's stdio (pipes, or a terminal's master), writes the log file
 //!   ([`log`]) and forwards output to attached clients;
-//! - reaps the first process, records its exit in `exit.json` (atomically) and tells waiters;
+//! - reaps the first process and tells waiters its exit (see "Exit records" below);
 //! - runs `exec` processes in the container and streams their stdio;
 //! - answers on a unix socket in the run directory ([`proto`]), so a restarted daemon finds it.
 //!

@@ -23,6 +23,9 @@ const MAX_CLIENT_BACKLOG: usize = 8 << 20;
 const MAX_STDIN_BACKLOG: usize = 1 << 20;
 /// After the first process exits, how long to wait for the last output.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// How long, after the first process's exit, the shim waits for its output to reach the clients
+/// and for the daemon's acknowledgement before it writes the exit file and leaves.
+const ACK_GRACE: Duration = Duration::from_secs(2);
 /// Output read buffer.
 const READ_BUF: usize = 64 * 1024;
 
@@ -173,7 +176,7 @@ impl Server {
         loop {
             let (mut fds, tokens) = self.poll_set();
             let timeout = match (self.drain_deadline, finished_at) {
-                (_, Some(t)) => remaining_ms(t + Duration::from_secs(1)),
+                (_, Some(t)) => remaining_ms(t + ACK_GRACE),
                 (Some(d), None) => remaining_ms(d),
                 _ => -1,
             };
@@ -195,7 +198,7 @@ impl Server {
                 let flushed = self.clients.iter().flatten().all(|c| c.out.is_empty());
                 // A daemon that waits will acknowledge; without one, leave the exit file.
                 let waiter = self.clients.iter().flatten().any(|c| c.mode == Mode::Wait && !c.dead);
-                if (flushed && (self.acked || !waiter)) || t.elapsed() > Duration::from_secs(2) {
+                if (flushed && (self.acked || !waiter)) || t.elapsed() >= ACK_GRACE {
                     if !self.acked {
                         let exit = self.main.exit.clone().expect("finished after the exit");
                         if let Err(e) = write_exit_file(&self.cfg.exit_file, &exit) {

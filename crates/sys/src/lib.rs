@@ -4,7 +4,9 @@
 //! - [`caps`]: capability names and sets, and applying them to the calling thread
 //!   (bounding set, capset, ambient set).
 //! - [`seccomp`]: loading a precompiled classic-BPF seccomp program.
-//! - [`process`]: `fork`, descriptor plumbing between fork and exec, terminal ioctls.
+//! - [`process`]: `fork`, descriptor plumbing between fork and exec, terminal ioctls, `poll`,
+//!   `signalfd`, and the memory controls of long-lived processes (dropping clean file pages,
+//!   malloc arenas, heap trimming).
 //! - [`net`]: bringing a new network namespace's loopback up.
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
