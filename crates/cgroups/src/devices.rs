@@ -232,11 +232,15 @@ pub(crate) fn effective(rules: &[DeviceRule]) -> Effective {
     eff
 }
 
-/// The v1 writes for `rules`: `a` to `devices.deny`, then each rule in order.
+/// The v1 writes for `rules`: `a` to `devices.deny` (unless the rules start from an all-devices
+/// rule of their own, as the default rules do), then each rule in order.
 pub(crate) fn v1_steps(dir: &Path, rules: &[DeviceRule]) -> Vec<Step> {
     let deny = dir.join("devices.deny");
     let allow = dir.join("devices.allow");
-    let mut steps = vec![Step::Write(Write::new("devices", deny.clone(), "a"))];
+    let mut steps = Vec::with_capacity(rules.len() + 1);
+    if rules.first().is_none_or(|r| r.kind != DeviceKind::All) {
+        steps.push(Step::Write(Write::new("devices", deny.clone(), "a")));
+    }
     for rule in rules {
         let file = if rule.allow { &allow } else { &deny };
         let value = if rule.kind == DeviceKind::All { "a".to_owned() } else { rule.to_string() };
@@ -304,9 +308,17 @@ mod tests {
             writes,
             [
                 ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "a".to_owned()),
-                ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "a".to_owned()),
                 ("/sys/fs/cgroup/devices/berth/x/devices.allow".to_owned(), "c 1:3 rwm".to_owned()),
                 ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "b 8:* w".to_owned()),
+            ]
+        );
+        // Rules that don't start from all devices are made to.
+        let writes: Vec<_> = v1_steps(dir, &rules[1..2]).iter().flat_map(Step::pairs).collect();
+        assert_eq!(
+            writes,
+            [
+                ("/sys/fs/cgroup/devices/berth/x/devices.deny".to_owned(), "a".to_owned()),
+                ("/sys/fs/cgroup/devices/berth/x/devices.allow".to_owned(), "c 1:3 rwm".to_owned()),
             ]
         );
     }

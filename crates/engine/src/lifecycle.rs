@@ -5,6 +5,7 @@
 //! a container to exit (the exit handler needs it).
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -508,8 +509,21 @@ impl Engine {
         }
         match ShimConn::call(&ctr.socket(), &Request::Kill { exec: None, signal: sig, all }).await {
             Ok(_) => Ok(()),
-            // The process may have exited between our check and the shim's.
-            Err(e) if e.to_string().contains("already exited") => Ok(()),
+            // The process may have exited between our check and the shim's, and the shim may
+            // be gone with it.
+            Err(e)
+                if e.to_string().contains("already exited")
+                    || matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound
+                            | io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::BrokenPipe
+                            | io::ErrorKind::UnexpectedEof
+                    ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(shim_err(&ctr.id, e)),
         }
     }

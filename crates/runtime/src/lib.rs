@@ -321,18 +321,8 @@ fn child_exec(
             })?;
         }
         if process.terminal {
-            let master = rustix::fs::open(
-                "/dev/pts/ptmx",
-                rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC,
-                rustix::fs::Mode::empty(),
-            )
-            .map_err(|e| ChildError::setup(format!("opening /dev/pts/ptmx: {e}")))?;
-            rustix::pty::unlockpt(&master).map_err(|e| ChildError::setup(format!("unlocking the pty: {e}")))?;
-            let slave = rustix::pty::ioctl_tiocgptpeer(
-                &master,
-                rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY | rustix::pty::OpenptFlags::CLOEXEC,
-            )
-            .map_err(|e| ChildError::setup(format!("opening the pty slave: {e}")))?;
+            // setns into the mount namespace made its root this process's root.
+            let (master, slave) = rootfs::new_pty(rustix::fs::CWD, "/dev/pts/ptmx")?;
             chan.send_tty(&master).map_err(|e| ChildError::setup(format!("sending the terminal: {e}")))?;
             Ok(Some(slave))
         } else {

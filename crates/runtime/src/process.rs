@@ -224,13 +224,12 @@ fn drop_privileges(p: &Process, user: &ExecUser, seccomp: Option<&[u8]>) -> Resu
     // be given; `--privileged` means "everything we have", as runc does.
     let held = caps::permitted().map_err(|e| ChildError::setup(format!("capget: {e}")))?;
     let caps = CapSet(caps.0 & held.0);
-    let last = caps::last_cap().map_err(|e| ChildError::setup(format!("reading cap_last_cap: {e}")))?;
     if let Some(bpf) = seccomp
         && !p.no_new_privileges
     {
         sys::seccomp::load_filter(bpf).map_err(|e| ChildError::setup(format!("loading seccomp filter: {e}")))?;
     }
-    caps::drop_bounding(caps, last).map_err(|e| ChildError::setup(format!("dropping bounding capabilities: {e}")))?;
+    caps::drop_bounding(caps).map_err(|e| ChildError::setup(format!("dropping bounding capabilities: {e}")))?;
     nix::sys::prctl::set_keepcaps(true).map_err(|e| ChildError::setup(format!("keepcaps: {e}")))?;
     let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
     nix::unistd::setgroups(&groups).map_err(|e| ChildError::setup(format!("setgroups: {e}")))?;

@@ -331,11 +331,11 @@ fn make_device(d: &Device, root: BorrowedFd<'_>) -> Result<(), ChildError> {
     Ok(())
 }
 
-/// Opens a new pseudo-terminal in the container's devpts and binds its slave over /dev/console.
-/// Returns (master, slave).
-pub(crate) fn open_pty(root: BorrowedFd<'_>) -> Result<(OwnedFd, OwnedFd), ChildError> {
-    let pts = ensure_in_root(root, Path::new("dev/pts"), true).map_err(|e| err("opening /dev/pts", e))?;
-    let master = rustix::fs::openat(&pts, "ptmx", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
+/// Opens a new pseudo-terminal through the devpts `ptmx` at `ptmx` (relative to `dir`): the
+/// slave comes from the master (TIOCGPTPEER), so it is the one of that devpts whatever the
+/// path names resolve to. Returns (master, slave).
+pub(crate) fn new_pty(dir: BorrowedFd<'_>, ptmx: &str) -> Result<(OwnedFd, OwnedFd), ChildError> {
+    let master = rustix::fs::openat(dir, ptmx, OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| err("opening /dev/pts/ptmx", e))?;
     rustix::pty::unlockpt(&master).map_err(|e| err("unlocking the pty", e))?;
     let slave = rustix::pty::ioctl_tiocgptpeer(
@@ -343,6 +343,14 @@ pub(crate) fn open_pty(root: BorrowedFd<'_>) -> Result<(OwnedFd, OwnedFd), Child
         rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY | rustix::pty::OpenptFlags::CLOEXEC,
     )
     .map_err(|e| err("opening the pty slave", e))?;
+    Ok((master, slave))
+}
+
+/// Opens a new pseudo-terminal in the container's devpts and binds its slave over /dev/console.
+/// Returns (master, slave).
+pub(crate) fn open_pty(root: BorrowedFd<'_>) -> Result<(OwnedFd, OwnedFd), ChildError> {
+    let pts = ensure_in_root(root, Path::new("dev/pts"), true).map_err(|e| err("opening /dev/pts", e))?;
+    let (master, slave) = new_pty(pts.as_fd(), "ptmx")?;
     let console = ensure_in_root(root, Path::new("dev/console"), false).map_err(|e| err("creating /dev/console", e))?;
     mount(
         Some(fd_path(slave.as_fd()).as_str()),

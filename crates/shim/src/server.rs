@@ -334,8 +334,17 @@ impl Server {
                         self.main.stdin = None;
                         self.drain_deadline = Some(Instant::now() + DRAIN_GRACE);
                         // Without its own PID namespace the container's other processes outlive
-                        // PID 1; end them as Docker does, so the output pipes close.
-                        self.kill_all(libc::SIGKILL);
+                        // PID 1; end them as Docker does, so the output pipes close. (In a PID
+                        // namespace of its own, the kernel has killed them.)
+                        let own_pid_ns = self
+                            .cfg
+                            .runtime
+                            .namespaces
+                            .iter()
+                            .any(|n| n.kind == runtime::NamespaceKind::Pid && n.path.is_none());
+                        if !own_pid_ns {
+                            self.kill_all(libc::SIGKILL);
+                        }
                     } else if let Some(i) = self.execs.iter().position(|p| p.as_ref().is_some_and(|p| p.pid == pid)) {
                         if let Some(p) = self.execs[i].as_mut() {
                             p.exit = Some(exit);
@@ -661,13 +670,14 @@ impl Server {
         }
     }
 
-    /// Signals every process in the container's cgroup (the first cgroup.procs file lists them).
+    /// Signals every process in the container's cgroup (the first cgroup.procs file lists them)
+    /// but the first process, which its callers signal themselves (or have reaped).
     fn kill_all(&self, signal: i32) {
         let Some(procs) = self.cfg.runtime.cgroup_procs.first() else { return };
         let Ok(s) = std::fs::read_to_string(procs) else { return };
         let Ok(sig) = Signal::try_from(signal) else { return };
         for pid in s.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-            if pid != self.main.pid || self.main.exit.is_none() {
+            if pid != self.main.pid {
                 let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
             }
         }

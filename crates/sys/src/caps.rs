@@ -156,19 +156,22 @@ pub fn last_cap() -> io::Result<u8> {
     s.trim().parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad cap_last_cap {s:?}")))
 }
 
-/// Drops every capability not in `keep` from the calling thread's bounding set.
-pub fn drop_bounding(keep: CapSet, last: u8) -> io::Result<()> {
-    for n in 0..=last {
-        if !keep.contains(n) {
-            // SAFETY: PR_CAPBSET_DROP takes a capability number and touches no memory.
-            let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(n), 0, 0, 0) };
-            if r != 0 {
-                let e = io::Error::last_os_error();
-                // EINVAL: the kernel doesn't know this capability; nothing to drop.
-                if e.raw_os_error() != Some(libc::EINVAL) {
-                    return Err(e);
-                }
+/// Drops every capability not in `keep` from the calling thread's bounding set, up to the last
+/// one the kernel knows (capability numbers are dense: the first `EINVAL` ends the list), so no
+/// read of `/proc/sys/kernel/cap_last_cap` is needed.
+pub fn drop_bounding(keep: CapSet) -> io::Result<()> {
+    for n in 0..64u8 {
+        if keep.contains(n) {
+            continue;
+        }
+        // SAFETY: PR_CAPBSET_DROP takes a capability number and touches no memory.
+        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(n), 0, 0, 0) };
+        if r != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINVAL) {
+                break;
             }
+            return Err(e);
         }
     }
     Ok(())
