@@ -275,8 +275,10 @@ impl Engine {
         let engine = self.clone();
         let path = path.to_owned();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::task::spawn_blocking(move || {
-            let _op = op;
+        crate::spawn_transfer("cp", move || {
+            // A stopped container's root is a detached overlay of its upper dir, which a start
+            // must not mount meanwhile: hold the lock for the copy. A running one's is its own.
+            let op = (!c.is_running()).then_some(op);
             let prep = (|| {
                 let root = engine.cp_root(&c)?;
                 let st = Self::stat_in(&root, &path, &name)?;
@@ -296,6 +298,7 @@ impl Engine {
                     if let Err(e) = image::pack_path(&src, &name, w) {
                         tracing::warn!("copying out of container {}: {e}", c.id);
                     }
+                    drop(op);
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -354,9 +357,12 @@ impl Engine {
         let op = ctr.op.clone().lock_owned().await;
         let c = ctr.snapshot();
         let engine = self.clone();
+        let running = c.is_running();
         let root = tokio::task::spawn_blocking(move || engine.rootfs_only(&c)).await.expect("export task")?;
+        // As for `cp`: only a stopped container's detached overlay needs the lock held.
+        let op = (!running).then_some(op);
         let id = ctr.id.clone();
-        tokio::task::spawn_blocking(move || {
+        crate::spawn_transfer("export", move || {
             let _op = op;
             // Bind the whole `Root`: a closure capturing only `root.path` would drop the
             // descriptor that keeps the mount alive.

@@ -71,7 +71,7 @@ impl Engine {
             tokio::task::spawn_blocking(move || store.resolve(&n)).await.expect("resolve task")?;
         }
         let store = self.images().clone();
-        tokio::task::spawn_blocking(move || {
+        crate::spawn_transfer("save", move || {
             if let Err(e) = store.save(&names, w) {
                 tracing::error!("saving images: {e}");
             }

@@ -394,7 +394,7 @@ impl Engine {
         let path = self.log_path(&ctr.id);
         let watch = ctr.watch.subscribe();
         let (tx, rx) = mpsc::channel(256);
-        tokio::task::spawn_blocking(move || {
+        crate::spawn_transfer("logs", move || {
             let Ok(mut f) = std::fs::File::open(&path) else { return };
             let keep = |r: &shim::log::Record| {
                 (r.stream == shim::log::STDOUT && opts.stdout || r.stream == shim::log::STDERR && opts.stderr)

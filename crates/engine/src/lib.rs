@@ -448,6 +448,17 @@ impl Engine {
 }
 
 /// A random 64-hex-digit ID.
+/// Runs a transfer that lasts as long as its client keeps reading (`logs --follow`, `cp` out,
+/// `export`, `save`) on a thread of its own: on the runtime's blocking pool (bounded, shared
+/// with every start and remove) a few slow or following clients would stall all other work.
+/// If no thread can be started, `f` is dropped, which closes its channels: the client sees the
+/// stream end.
+pub(crate) fn spawn_transfer(what: &'static str, f: impl FnOnce() + Send + 'static) {
+    if let Err(e) = std::thread::Builder::new().name(what.to_owned()).spawn(f) {
+        tracing::error!("starting a thread for {what}: {e}");
+    }
+}
+
 pub(crate) fn random_id() -> String {
     let mut b = [0u8; 32];
     let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());

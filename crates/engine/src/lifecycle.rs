@@ -2,7 +2,9 @@
 //! a daemon restart.
 //!
 //! Locking rule: `Ctr::op` serialises lifecycle operations, and is never held while waiting for
-//! a container to exit (the exit handler needs it).
+//! a container to exit (the exit handler needs it). Copying out of a *stopped* container (`cp`,
+//! `export`) holds it for the whole transfer, since the copy reads a detached overlay of the
+//! container's upper dir that a start must not mount at the same time; a start waits for it.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -738,7 +740,10 @@ impl Engine {
             w.running = false;
         });
         drop(_op);
-        self.image_gc().await;
+        // The image may have been kept only for this container.
+        if c.image_id.parse().is_ok_and(|d: oci::Digest| self.images().is_retained(&d)) {
+            self.image_gc().await;
+        }
         Ok(())
     }
 

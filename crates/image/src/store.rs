@@ -505,15 +505,26 @@ impl ImageStore {
         Ok(())
     }
 
-    /// Removes layers and blobs no image (visible or retained) and no in-flight load uses, and
-    /// first drops retained images that `in_use` no longer reports. The engine should call it
-    /// after removing a container. `in_use` is called with the store's lock held: it must not
-    /// call back into the store.
+    /// Whether `id` is an image kept only for the containers that use it (removed or replaced
+    /// by a tag while in use).
+    pub fn is_retained(&self, id: &Digest) -> bool {
+        self.lock().images.get(id).is_some_and(|r| r.retained)
+    }
+
+    /// Drops retained images that `in_use` no longer reports, then removes the layers and blobs
+    /// no image (visible or retained) and no in-flight load uses. Does nothing (and reads no
+    /// directory) when no retained image is released: removing and pruning images collect on
+    /// their own. The engine calls it after removing a container. `in_use` is called with the
+    /// store's lock held: it must not call back into the store.
     pub fn gc(&self, in_use: &dyn Fn(&Digest) -> Option<ContainerUse>) -> Result<GcReport, ImageError> {
         let (report, detached) = {
             let mut st = self.lock();
             let stale: Vec<Digest> =
                 st.images.values().filter(|r| r.retained && in_use(&r.id).is_none()).map(|r| r.id.clone()).collect();
+            if stale.is_empty() {
+                // Nothing became unreferenced since the last collection.
+                return Ok(GcReport::default());
+            }
             for id in stale {
                 self.drop_record(&mut st, &id, false)?;
             }
