@@ -25,6 +25,7 @@ use crate::format::inspect;
 use crate::format::output::{self, AtomicFile};
 use crate::format::query::{Filter, Filters, Query, path_segment};
 use crate::format::{human_size, print};
+use crate::term;
 
 const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
 const INSPECT_FORMAT_HELP: &str = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
@@ -201,7 +202,7 @@ pub struct PruneArgs {
 }
 
 /// `/containers/{name}` plus `rest`, the name escaped for the path.
-fn container_path(name: &str, rest: &str) -> String {
+pub(crate) fn container_path(name: &str, rest: &str) -> String {
     format!("/containers/{}{rest}", path_segment(name))
 }
 
@@ -225,12 +226,7 @@ fn inspect_path(kind: &str, name: &str, size: bool) -> String {
 /// GETs an object's raw JSON.
 pub(crate) async fn get_raw(c: &Client, path: &str) -> Result<Vec<u8>, ClientError> {
     let resp = c.send(Method::GET, path, client::empty(), None).await?;
-    let mut body = resp.into_body();
-    let mut out = Vec::new();
-    while let Some(chunk) = client::next_chunk(&mut body).await? {
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+    Ok(client::read_all(&mut resp.into_body()).await?.into())
 }
 
 /// docker's `isErrSkippable`: try the next object type.
@@ -440,7 +436,7 @@ pub async fn rename(c: &Client, a: RenameArgs) -> anyhow::Result<i32> {
 /// `berth export`: the container's filesystem as a tar, to `-o FILE` or a non-terminal stdout.
 pub async fn export(c: &Client, a: ExportArgs) -> anyhow::Result<i32> {
     let file = match &a.output {
-        None if output::stdout_is_terminal() => {
+        None if term::stdout_is_tty() => {
             return Err(anyhow!("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
         }
         None => None,

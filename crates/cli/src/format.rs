@@ -10,7 +10,7 @@
 //! - [`render_list`]: `--format` for list commands (`table ...`, `json`, raw templates) through
 //!   `gotmpl`, aligned by docker's tabwriter.
 //! - [`query`]: query strings and `--filter` flags; [`inspect`]: `inspect` output (JSON indent,
-//!   templates); [`output`]: terminals, atomic output files, response bodies, prompts.
+//!   templates); [`output`]: atomic output files, response bodies, prompts.
 
 pub mod inspect;
 pub mod output;

@@ -24,6 +24,7 @@ use crate::format::inspect;
 use crate::format::output::{self, AtomicFile, os_error};
 use crate::format::query::{Filter, Filters, Query, path_segment};
 use crate::format::{self, ago, as_f64, ellipsis, human_size, human_size_prec, print, truncate_id};
+use crate::term;
 
 const FORMAT_HELP: &str = "Format output using a custom template:\n'table':            Print output in table format with column headers (default)\n'table TEMPLATE':   Print output in table format using the given Go template\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
 const INSPECT_FORMAT_HELP: &str = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates";
@@ -318,14 +319,14 @@ pub async fn images(c: &Client, a: ImagesArgs) -> anyhow::Result<i32> {
 pub async fn load(c: &Client, a: LoadArgs) -> anyhow::Result<i32> {
     let body = match &a.input {
         None => {
-            if output::stdin_is_terminal() {
+            if term::stdin_is_tty() {
                 bail!("requested load from stdin, but stdin is empty");
             }
             client::reader_body(output::stdin_file().context("reading stdin")?)
         }
         Some(p) => client::reader_body(tokio::fs::File::open(p).await.map_err(|e| os_error("open", p, &e))?),
     };
-    let terminal = output::stdout_is_terminal();
+    let terminal = term::stdout_is_tty();
     let mut q = Query::new();
     q.set("quiet", if a.quiet || !terminal { "1" } else { "0" });
     let resp = c.send(Method::POST, &q.to_path("/images/load"), body, Some("application/x-tar")).await?;
@@ -342,7 +343,7 @@ pub async fn load(c: &Client, a: LoadArgs) -> anyhow::Result<i32> {
 /// `berth save`: the images as one tar, to `-o FILE` or a non-terminal stdout.
 pub async fn save(c: &Client, a: SaveArgs) -> anyhow::Result<i32> {
     let file = match &a.output {
-        None if output::stdout_is_terminal() => {
+        None if term::stdout_is_tty() => {
             bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
         }
         None => None,
@@ -380,20 +381,18 @@ pub async fn import(c: &Client, a: ImportArgs) -> anyhow::Result<i32> {
         q.set("changes", ch.as_str());
     }
     let resp = c.send(Method::POST, &q.to_path("/images/create"), body, None).await?;
-    display_stream(&mut resp.into_body(), output::stdout_is_terminal()).await?;
+    display_stream(&mut resp.into_body(), term::stdout_is_tty()).await?;
     Ok(0)
 }
 
 // ---- tag, rmi ----
 
-fn is_hex_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// `berth tag`: the target is normalised (`busybox` is `docker.io/library/busybox:latest`).
 pub async fn tag(c: &Client, a: TagArgs) -> anyhow::Result<i32> {
-    if !is_hex_id(&a.source) && oci::Reference::parse(&a.source).is_err() {
-        let e = oci::Reference::parse(&a.source).err().map(|e| e.to_string()).unwrap_or_default();
+    // The source may also be a bare image ID (64 hex digits).
+    if oci::Digest::from_hex(&a.source).is_err()
+        && let Err(e) = oci::Reference::parse(&a.source)
+    {
         bail!("Error parsing reference: {:?} is not a valid repository/tag: {e}", a.source);
     }
     let r = oci::Reference::parse(&a.target)

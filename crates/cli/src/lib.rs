@@ -336,7 +336,7 @@ async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
         C::Create(a) => run::create(c, a).await,
         C::Start(a) => run::start(c, a).await,
         C::Attach(a) => run::attach(c, a).await,
-        C::Exec(a) => return run::exec(c, a).await,
+        C::Exec(a) => run::exec(c, a).await,
         C::Wait(a) => run::wait(c, a).await,
         C::Logs(a) => run::logs(c, a).await,
         C::Inspect(a) => containers::inspect(c, a).await,

@@ -177,7 +177,7 @@ impl Client {
             None => (empty(), None),
         };
         let resp = self.send(method, path, b, ct).await?;
-        let bytes = resp.into_body().collect().await?.to_bytes();
+        let bytes = read_all(&mut resp.into_body()).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])))
         })
@@ -191,14 +191,14 @@ impl Client {
     /// POST without a body, ignoring the response body.
     pub async fn post(&self, path: &str) -> Result<(), ClientError> {
         let r = self.send(Method::POST, path, empty(), None).await?;
-        let _ = r.into_body().collect().await;
+        let _ = read_all(&mut r.into_body()).await;
         Ok(())
     }
 
     /// DELETE, returning the body.
     pub async fn delete(&self, path: &str) -> Result<Bytes, ClientError> {
         let r = self.send(Method::DELETE, path, empty(), None).await?;
-        Ok(r.into_body().collect().await?.to_bytes())
+        read_all(&mut r.into_body()).await
     }
 
     /// Upgrades a connection (`attach`, `exec start`): returns the raw stream and whether the
@@ -233,11 +233,16 @@ async fn check(resp: Response<Incoming>) -> Result<Response<Incoming>, ClientErr
     if status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS || status == StatusCode::NOT_MODIFIED {
         return Ok(resp);
     }
-    let bytes = resp.into_body().collect().await?.to_bytes();
+    let bytes = read_all(&mut resp.into_body()).await?;
     let message = serde_json::from_slice::<api_types::ErrorResponse>(&bytes)
         .map(|e| e.message)
         .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_owned());
     Err(ClientError::Api { status, message })
+}
+
+/// Reads the rest of a response body.
+pub async fn read_all(body: &mut Incoming) -> Result<Bytes, ClientError> {
+    Ok(body.collect().await?.to_bytes())
 }
 
 /// Reads a response body as a stream of chunks.

@@ -37,6 +37,7 @@ use super::{CpArgs, container_path};
 use crate::format::human_size_prec;
 use crate::format::output::{self, os_error};
 use crate::format::query::Query;
+use crate::term;
 
 /// Go's `os.ModeDir`, in [`PathStat::mode`].
 const MODE_DIR: u32 = 1 << 31;
@@ -526,11 +527,7 @@ pub async fn cp(c: &Client, a: CpArgs) -> anyhow::Result<i32> {
         bail!("destination can not be empty");
     }
     // Progress and the summary line are for people: off when stdout is not a terminal.
-    let o = Options {
-        follow_link: a.follow_link,
-        copy_uid_gid: a.archive,
-        quiet: a.quiet || !output::stdout_is_terminal(),
-    };
+    let o = Options { follow_link: a.follow_link, copy_uid_gid: a.archive, quiet: a.quiet || !term::stdout_is_tty() };
     match (split_cp_arg(&a.src), split_cp_arg(&a.dest)) {
         ((Some(ctr), src), (None, dst)) => copy_from_container(c, ctr, src, dst, o).await,
         ((None, src), (Some(ctr), dst)) => copy_to_container(c, ctr, src, dst, o).await,

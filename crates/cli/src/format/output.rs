@@ -1,25 +1,16 @@
-//! Where output goes: terminal checks, `-o FILE` written through a temporary file and a
-//! rename (docker's `atomicwriter`), response bodies streamed to a writer, the `[y/N]` prompt,
-//! and OS errors worded as Go prints them (`lstat /x: no such file or directory`).
+//! Where output goes: `-o FILE` written through a temporary file and a rename (docker's
+//! `atomicwriter`), response bodies streamed to a writer, the `[y/N]` prompt, and OS errors
+//! worded as Go prints them (`lstat /x: no such file or directory`). Terminal checks are in
+//! `crate::term`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use hyper::body::Incoming;
-
-/// Whether stdout is a terminal.
-pub fn stdout_is_terminal() -> bool {
-    io::stdout().is_terminal()
-}
-
-/// Whether stdin is a terminal.
-pub fn stdin_is_terminal() -> bool {
-    io::stdin().is_terminal()
-}
 
 /// Stdin as an async file, for streaming request bodies (`load`, `import -`, `cp -`).
 pub fn stdin_file() -> io::Result<tokio::fs::File> {
@@ -166,13 +157,6 @@ pub async fn body_to_output(body: &mut Incoming, file: Option<AtomicFile>) -> an
         }
         None => Ok(130),
     }
-}
-
-/// Reads a whole response body.
-pub async fn read_body(body: &mut Incoming) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    copy_body(body, &mut out).await?;
-    Ok(out)
 }
 
 /// docker's `prompt.Confirm`: prints `message [y/N] ` and reads one line; only `y`/`Y`

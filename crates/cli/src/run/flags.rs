@@ -202,19 +202,6 @@ pub struct ContainerFlags {
     pub command: Vec<String>,
 }
 
-/// Percent-encodes a query value.
-pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Parses `--env`/`--env-file` the docker way: `KEY` alone takes the value from this
 /// environment (and is dropped when unset).
 pub fn parse_env(env: &[String], files: &[String]) -> anyhow::Result<Vec<String>> {

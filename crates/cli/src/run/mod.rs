@@ -15,15 +15,17 @@ use bytes::Bytes;
 use client::{Client, ClientError};
 use hyper::Method;
 
+use crate::containers::container_path;
+use crate::format::query::Query;
 use crate::term;
 
 mod flags;
 mod stream;
 mod time;
 
-pub use flags::{ContainerFlags, create_body, enc, parse_env, parse_restart, parse_size};
+pub use flags::{ContainerFlags, create_body, parse_env, parse_restart, parse_size};
 pub use stream::{StreamEnd, detach_bytes, stream};
-use stream::{monitor_size, proxy_signals, register_wait, write_out};
+use stream::{monitor_size, proxy_signals, register_wait, resize_path, write_out};
 pub use time::{parse_go_duration, timestamp_arg};
 
 /// `run`.
@@ -167,18 +169,14 @@ async fn create_container(
     platform: Option<&str>,
     pull: &str,
 ) -> Result<String, ClientError> {
-    let mut path = String::from("/containers/create");
-    let mut q = Vec::new();
+    let mut q = Query::new();
     if let Some(n) = name {
-        q.push(format!("name={}", enc(n)));
+        q.set("name", n);
     }
     if let Some(p) = platform {
-        q.push(format!("platform={}", enc(p)));
+        q.set("platform", p);
     }
-    if !q.is_empty() {
-        path.push('?');
-        path.push_str(&q.join("&"));
-    }
+    let path = q.to_path("/containers/create");
     match c.json::<w::ContainerCreateResponse>(Method::POST, &path, Some(body)).await {
         Ok(r) => {
             for wmsg in &r.warnings {
@@ -187,15 +185,13 @@ async fn create_container(
             Ok(r.id)
         }
         Err(e) if e.is_not_found() && e.to_string().contains("No such image") && pull != "never" => {
-            eprintln!("Unable to find image '{}' locally", oci_familiar(&body.config.image));
+            let Some(shown) = pull_name(&body.config.image) else { return Err(e) };
+            eprintln!("Unable to find image '{shown}' locally");
             // Registries come later; the daemon explains in the pull stream.
-            let img = enc(&body.config.image);
-            let resp = c.send(Method::POST, &format!("/images/create?fromImage={img}"), client::empty(), None).await?;
-            let mut b = resp.into_body();
-            let mut text = Vec::new();
-            while let Some(chunk) = client::next_chunk(&mut b).await? {
-                text.extend_from_slice(&chunk);
-            }
+            let mut q = Query::new();
+            q.set("fromImage", body.config.image.as_str());
+            let resp = c.send(Method::POST, &q.to_path("/images/create"), client::empty(), None).await?;
+            let text = client::read_all(&mut resp.into_body()).await?;
             for line in text.split(|&x| x == b'\n').filter(|l| !l.is_empty()) {
                 if let Ok(m) = serde_json::from_slice::<api_types::image::JsonMessage>(line)
                     && let Some(err) = m.error
@@ -209,9 +205,26 @@ async fn create_container(
     }
 }
 
-fn oci_familiar(image: &str) -> String {
-    let last = image.rsplit('/').next().unwrap_or(image);
-    if image.contains('@') || last.contains(':') { image.to_owned() } else { format!("{image}:latest") }
+/// The image as docker's `Unable to find image '...' locally` names it before pulling: the
+/// familiar form with `:latest` added when there is neither tag nor digest (`docker.io/library/
+/// busybox` is `busybox:latest`). `None` for an image ID or a digest alone, which docker does not
+/// try to pull (the create error stands).
+fn pull_name(image: &str) -> Option<String> {
+    if oci::Digest::from_hex(image).is_ok() || image.parse::<oci::Digest>().is_ok() {
+        return None;
+    }
+    oci::Reference::parse(image).ok().map(|r| r.familiar())
+}
+
+/// The hijacked `attach` request (`stdin=0` is sent, as the docker client does).
+fn attach_path(id: &str, stdin: bool, stdout: bool, stderr: bool, detach_keys: Option<&str>) -> String {
+    let bit = |b: bool| if b { "1" } else { "0" };
+    let mut q = Query::new();
+    q.set("stream", "1").set("stdin", bit(stdin)).set("stdout", bit(stdout)).set("stderr", bit(stderr));
+    if let Some(k) = detach_keys {
+        q.set("detachKeys", k);
+    }
+    q.to_path(&container_path(id, "/attach"))
 }
 
 /// Docker's exit status for a failed `run`/`start`: 127 not found, 126 can't run, else 125.
@@ -266,13 +279,7 @@ pub async fn run(c: &Client, a: RunArgs) -> i32 {
         proxy_signals(c, &id);
     }
     let hijack = if attach {
-        let q = format!(
-            "/containers/{id}/attach?stream=1&stdin={}&stdout={}&stderr={}{}",
-            u8::from(cfg.attach_stdin),
-            u8::from(cfg.attach_stdout),
-            u8::from(cfg.attach_stderr),
-            a.detach_keys.as_deref().map(|k| format!("&detachKeys={}", enc(k))).unwrap_or_default()
-        );
+        let q = attach_path(&id, cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr, a.detach_keys.as_deref());
         match c.hijack(Method::POST, &q, None).await {
             Ok((io, _)) => Some(io),
             Err(e) => return run_error(&e, 125),
@@ -284,7 +291,7 @@ pub async fn run(c: &Client, a: RunArgs) -> i32 {
         Ok(w) => w,
         Err(e) => return run_error(&e, 125),
     };
-    if let Err(e) = c.post(&format!("/containers/{id}/start")).await {
+    if let Err(e) = c.post(&container_path(&id, "/start")).await {
         if f.rm {
             let _ = waiter.await;
         }
@@ -295,7 +302,7 @@ pub async fn run(c: &Client, a: RunArgs) -> i32 {
         return 0;
     };
     if f.tty && term::stdout_is_tty() {
-        monitor_size(c, format!("/containers/{id}"));
+        monitor_size(c, container_path(&id, ""));
     }
     match stream(io, f.tty, cfg.attach_stdin, keys).await {
         Ok(StreamEnd::Detached) => 0,
@@ -306,14 +313,9 @@ pub async fn run(c: &Client, a: RunArgs) -> i32 {
 
 /// `create`.
 pub async fn create(c: &Client, a: CreateArgs) -> anyhow::Result<i32> {
-    let body = create_body(&a.flags, true).map_err(|e| anyhow!("berth: {e}"))?;
-    // create keeps the attach settings the user asked for (docker does).
-    let mut body = body;
-    let full = create_body(&a.flags, false)?;
-    body.config.attach_stdin = full.config.attach_stdin;
-    body.config.attach_stdout = full.config.attach_stdout;
-    body.config.attach_stderr = full.config.attach_stderr;
-    body.config.stdin_once = full.config.stdin_once;
+    // create keeps the attach settings the user asked for (docker does): built as for a run
+    // that is not detached.
+    let body = create_body(&a.flags, false).map_err(|e| anyhow!("berth: {e}"))?;
     match create_container(c, &body, a.flags.name.as_deref(), a.flags.platform.as_deref(), &a.flags.pull).await {
         Ok(id) => {
             if let Some(cid) = &a.flags.cidfile {
@@ -330,7 +332,7 @@ pub async fn create(c: &Client, a: CreateArgs) -> anyhow::Result<i32> {
 }
 
 async fn inspect(c: &Client, name: &str) -> Result<w::ContainerInspectResponse, ClientError> {
-    c.get(&format!("/containers/{}/json", enc(name))).await
+    c.get(&container_path(name, "/json")).await
 }
 
 /// `start`.
@@ -338,7 +340,7 @@ pub async fn start(c: &Client, a: StartArgs) -> anyhow::Result<i32> {
     if !(a.attach || a.interactive) {
         let mut failed = false;
         for n in &a.containers {
-            match c.post(&format!("/containers/{}/start", enc(n))).await {
+            match c.post(&container_path(n, "/start")).await {
                 Ok(()) => println!("{n}"),
                 Err(e) => {
                     eprintln!("{e}");
@@ -358,18 +360,18 @@ pub async fn start(c: &Client, a: StartArgs) -> anyhow::Result<i32> {
     let info = inspect(c, name).await?;
     let keys = detach_bytes(a.detach_keys.as_deref())?;
     let stdin = a.interactive && info.config.open_stdin;
-    let q = format!("/containers/{}/attach?stream=1&stdin={}&stdout=1&stderr=1", info.id, u8::from(stdin));
+    let q = attach_path(&info.id, stdin, true, true, None);
     let (io, _) = c.hijack(Method::POST, &q, None).await?;
     let waiter = register_wait(c, &info.id, info.host_config.auto_remove).await?;
     if !info.config.tty {
         proxy_signals(c, &info.id);
     }
-    if let Err(e) = c.post(&format!("/containers/{}/start", info.id)).await {
+    if let Err(e) = c.post(&container_path(&info.id, "/start")).await {
         eprintln!("{e}");
         return Ok(status_for(&e.to_string()).max(1));
     }
     if info.config.tty && term::stdout_is_tty() {
-        monitor_size(c, format!("/containers/{}", info.id));
+        monitor_size(c, container_path(&info.id, ""));
     }
     match stream(io, info.config.tty, stdin, keys).await? {
         StreamEnd::Detached => Ok(0),
@@ -388,12 +390,7 @@ pub async fn attach(c: &Client, a: AttachArgs) -> anyhow::Result<i32> {
     }
     let keys = detach_bytes(a.detach_keys.as_deref())?;
     let stdin = !a.no_stdin && info.config.open_stdin;
-    let q = format!(
-        "/containers/{}/attach?stream=1&stdin={}&stdout=1&stderr=1{}",
-        info.id,
-        u8::from(stdin),
-        a.detach_keys.as_deref().map(|k| format!("&detachKeys={}", enc(k))).unwrap_or_default()
-    );
+    let q = attach_path(&info.id, stdin, true, true, a.detach_keys.as_deref());
     let waiter = register_wait(c, &info.id, false).await?;
     let (io, _) = c.hijack(Method::POST, &q, None).await?;
     if a.sig_proxy && !info.config.tty {
@@ -402,9 +399,9 @@ pub async fn attach(c: &Client, a: AttachArgs) -> anyhow::Result<i32> {
     if info.config.tty && term::stdout_is_tty() {
         // Docker first sets a size one larger to make the program redraw.
         if let Some((h, wd)) = term::size() {
-            let _ = c.post(&format!("/containers/{}/resize?h={}&w={}", info.id, h + 1, wd + 1)).await;
+            let _ = c.post(&resize_path(&container_path(&info.id, ""), h + 1, wd + 1)).await;
         }
-        monitor_size(c, format!("/containers/{}", info.id));
+        monitor_size(c, container_path(&info.id, ""));
     }
     match stream(io, info.config.tty, stdin, keys).await? {
         StreamEnd::Detached => Ok(0),
@@ -419,22 +416,7 @@ pub async fn attach(c: &Client, a: AttachArgs) -> anyhow::Result<i32> {
 }
 
 /// `exec`.
-pub async fn exec(c: &Client, a: ExecArgs) -> i32 {
-    match exec_inner(c, a).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("{e:#}");
-            if let Some(ClientError::Api { status, .. }) = e.downcast_ref::<ClientError>()
-                && *status == hyper::StatusCode::NOT_FOUND
-            {
-                return 1;
-            }
-            1
-        }
-    }
-}
-
-async fn exec_inner(c: &Client, a: ExecArgs) -> anyhow::Result<i32> {
+pub async fn exec(c: &Client, a: ExecArgs) -> anyhow::Result<i32> {
     if a.tty && a.interactive && !term::stdin_is_tty() {
         bail!("the input device is not a TTY");
     }
@@ -454,8 +436,7 @@ async fn exec_inner(c: &Client, a: ExecArgs) -> anyhow::Result<i32> {
         console_size: console,
         ..Default::default()
     };
-    let r: api_types::IdResponse =
-        c.json(Method::POST, &format!("/containers/{}/exec", enc(&a.container)), Some(&cfg)).await?;
+    let r: api_types::IdResponse = c.json(Method::POST, &container_path(&a.container, "/exec"), Some(&cfg)).await?;
     let start = serde_json::json!({ "Detach": a.detach, "Tty": a.tty, "ConsoleSize": console });
     if a.detach {
         c.json::<serde_json::Value>(Method::POST, &format!("/exec/{}/start", r.id), Some(&start)).await.ok();
@@ -476,10 +457,7 @@ async fn exec_inner(c: &Client, a: ExecArgs) -> anyhow::Result<i32> {
 pub async fn wait(c: &Client, a: WaitArgs) -> anyhow::Result<i32> {
     let mut failed = false;
     for n in &a.containers {
-        match c
-            .json::<w::ContainerWaitResponse>(Method::POST, &format!("/containers/{}/wait", enc(n)), None::<&()>)
-            .await
-        {
+        match c.json::<w::ContainerWaitResponse>(Method::POST, &container_path(n, "/wait"), None::<&()>).await {
             Ok(r) => println!("{}", r.status_code),
             Err(e) => {
                 eprintln!("{e}");
@@ -494,20 +472,16 @@ pub async fn wait(c: &Client, a: WaitArgs) -> anyhow::Result<i32> {
 pub async fn logs(c: &Client, a: LogsArgs) -> anyhow::Result<i32> {
     let info = inspect(c, &a.container).await?;
     let now = chrono::Utc::now();
-    let mut q = format!("stdout=1&stderr=1&tail={}", enc(&a.tail));
-    if a.follow {
-        q.push_str("&follow=1");
-    }
-    if a.timestamps {
-        q.push_str("&timestamps=1");
-    }
+    let mut q = Query::new();
+    q.set("stdout", "1").set("stderr", "1").set("tail", a.tail.as_str());
+    q.flag("follow", a.follow).flag("timestamps", a.timestamps);
     if let Some(s) = &a.since {
-        q.push_str(&format!("&since={}", enc(&timestamp_arg(s, now)?)));
+        q.set("since", timestamp_arg(s, now)?);
     }
     if let Some(u) = &a.until {
-        q.push_str(&format!("&until={}", enc(&timestamp_arg(u, now)?)));
+        q.set("until", timestamp_arg(u, now)?);
     }
-    let resp = c.send(Method::GET, &format!("/containers/{}/logs?{q}", info.id), client::empty(), None).await?;
+    let resp = c.send(Method::GET, &q.to_path(&container_path(&info.id, "/logs")), client::empty(), None).await?;
     let mut body = resp.into_body();
     let mut demux = client::Demux::default();
     while let Some(chunk) = client::next_chunk(&mut body).await? {
@@ -555,12 +529,12 @@ pub fn event_line(e: &api_types::events::EventMessage) -> String {
 /// `events`.
 pub async fn events(c: &Client, a: EventsArgs) -> anyhow::Result<i32> {
     let now = chrono::Utc::now();
-    let mut q = Vec::new();
+    let mut q = Query::new();
     if let Some(s) = &a.since {
-        q.push(format!("since={}", enc(&timestamp_arg(s, now)?)));
+        q.set("since", timestamp_arg(s, now)?);
     }
     if let Some(u) = &a.until {
-        q.push(format!("until={}", enc(&timestamp_arg(u, now)?)));
+        q.set("until", timestamp_arg(u, now)?);
     }
     if !a.filter.is_empty() {
         let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -568,13 +542,13 @@ pub async fn events(c: &Client, a: EventsArgs) -> anyhow::Result<i32> {
             let (k, v) = f.split_once('=').ok_or_else(|| anyhow!("bad format of filter (expected name=value)"))?;
             m.entry(k.to_owned()).or_default().push(v.to_owned());
         }
-        q.push(format!("filters={}", enc(&serde_json::to_string(&m)?)));
+        q.set("filters", serde_json::to_string(&m)?);
     }
     let tmpl = match a.format.as_deref() {
         None | Some("") => None,
         Some(f) => Some(gotmpl::Template::parse(f).map_err(|e| anyhow!("{e}"))?),
     };
-    let resp = c.send(Method::GET, &format!("/events?{}", q.join("&")), client::empty(), None).await?;
+    let resp = c.send(Method::GET, &q.to_path("/events"), client::empty(), None).await?;
     let mut body = resp.into_body();
     let mut buf = Vec::new();
     while let Some(chunk) = client::next_chunk(&mut body).await? {
@@ -603,5 +577,31 @@ mod tests {
         assert_eq!(status_for("exec: \"x\": executable file not found in $PATH"), 127);
         assert_eq!(status_for("exec: \"/etc\": permission denied"), 126);
         assert_eq!(status_for("something else"), 125);
+    }
+
+    #[test]
+    fn pull_names_as_docker() {
+        assert_eq!(pull_name("busybox").as_deref(), Some("busybox:latest"));
+        assert_eq!(pull_name("docker.io/library/busybox").as_deref(), Some("busybox:latest"));
+        assert_eq!(pull_name("no-such-image:1").as_deref(), Some("no-such-image:1"));
+        assert_eq!(pull_name("localhost:5000/app").as_deref(), Some("localhost:5000/app:latest"));
+        let hex = "a".repeat(64);
+        assert_eq!(pull_name(&format!("busybox@sha256:{hex}")), Some(format!("busybox@sha256:{hex}")));
+        assert_eq!(pull_name(&hex), None);
+        assert_eq!(pull_name(&format!("sha256:{hex}")), None);
+        assert_eq!(pull_name("Upper"), None);
+    }
+
+    #[test]
+    fn request_paths() {
+        assert_eq!(
+            attach_path("abc", false, true, true, None),
+            "/containers/abc/attach?stream=1&stdin=0&stdout=1&stderr=1"
+        );
+        assert_eq!(
+            attach_path("abc", true, true, false, Some("ctrl-a,x")),
+            "/containers/abc/attach?stream=1&stdin=1&stdout=1&stderr=0&detachKeys=ctrl-a%2Cx"
+        );
+        assert_eq!(resize_path("/exec/e1", 24, 80), "/exec/e1/resize?h=24&w=80");
     }
 }

@@ -9,6 +9,8 @@ use client::{Client, ClientError, Hijacked};
 use hyper::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::containers::container_path;
+use crate::format::query::Query;
 use crate::term;
 
 /// The wait registered before start: resolves to the exit code.
@@ -17,14 +19,12 @@ pub(crate) async fn register_wait(
     id: &str,
     removed: bool,
 ) -> Result<tokio::task::JoinHandle<i32>, ClientError> {
-    let cond = if removed { "removed" } else { "next-exit" };
-    let resp = c.send(Method::POST, &format!("/containers/{id}/wait?condition={cond}"), client::empty(), None).await?;
+    let mut q = Query::new();
+    q.set("condition", if removed { "removed" } else { "next-exit" });
+    let resp = c.send(Method::POST, &q.to_path(&container_path(id, "/wait")), client::empty(), None).await?;
     Ok(tokio::spawn(async move {
-        let mut b = resp.into_body();
-        let mut data = Vec::new();
-        while let Ok(Some(chunk)) = client::next_chunk(&mut b).await {
-            data.extend_from_slice(&chunk);
-        }
+        // A broken body decodes as nothing: 125.
+        let data = client::read_all(&mut resp.into_body()).await.unwrap_or_default();
         match serde_json::from_slice::<w::ContainerWaitResponse>(&data) {
             Ok(r) => {
                 if let Some(e) = r.error.filter(|e| !e.message.is_empty()) {
@@ -74,6 +74,49 @@ pub fn detach_bytes(keys: Option<&str>) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Watches typed input for the detach keys (moby's escape proxy): bytes that could start the
+/// sequence are held back and released on a mismatch, and a mismatching byte that is itself the
+/// first key starts a new match (as the daemon's `api::streams::EscapeProxy` does, so the CLI
+/// and the daemon agree on when a session detaches).
+#[derive(Debug)]
+struct DetachWatch {
+    keys: Vec<u8>,
+    held: usize,
+}
+
+impl DetachWatch {
+    /// A watch for `keys` (empty: never detach).
+    fn new(keys: Vec<u8>) -> Self {
+        Self { keys, held: 0 }
+    }
+
+    /// Feeds input; returns the bytes to forward and whether the sequence was completed (the
+    /// bytes after it are dropped).
+    fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(input.len());
+        if self.keys.is_empty() {
+            out.extend_from_slice(input);
+            return (out, false);
+        }
+        for &b in input {
+            if b != self.keys[self.held] && self.held > 0 {
+                out.extend_from_slice(&self.keys[..self.held]);
+                self.held = 0;
+            }
+            if b == self.keys[self.held] {
+                self.held += 1;
+                if self.held == self.keys.len() {
+                    self.held = 0;
+                    return (out, true);
+                }
+            } else {
+                out.push(b);
+            }
+        }
+        (out, false)
+    }
+}
+
 /// Streams a hijacked connection to the local terminal until the output ends or the user
 /// detaches. With a terminal, stdin is raw and the detach keys are watched here, as the docker
 /// CLI does.
@@ -106,8 +149,8 @@ pub async fn stream(io: Hijacked, tty: bool, stdin: bool, detach_keys: Vec<u8>) 
         // Nothing to send: tell the daemon so (docker CLI closes its write side).
         let _ = wr.shutdown().await;
     }
-    let mut held = 0usize;
-    let keys = detach_keys;
+    // Only a terminal session watches for the detach keys (docker's escape proxy is for -t).
+    let mut watch = DetachWatch::new(if tty { detach_keys } else { Vec::new() });
     let mut demux = client::Demux::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut input_open = stdin;
@@ -137,23 +180,7 @@ pub async fn stream(io: Hijacked, tty: bool, stdin: bool, detach_keys: Vec<u8>) 
             msg = rx.recv(), if input_open => {
                 match msg {
                     Some(Some(data)) => {
-                        let mut fwd = Vec::with_capacity(data.len());
-                        let mut detached = false;
-                        for &b in &data {
-                            if tty && !keys.is_empty() && b == keys[held] {
-                                held += 1;
-                                if held == keys.len() {
-                                    detached = true;
-                                    break;
-                                }
-                                continue;
-                            }
-                            if held > 0 {
-                                fwd.extend_from_slice(&keys[..held]);
-                                held = 0;
-                            }
-                            fwd.push(b);
-                        }
+                        let (fwd, detached) = watch.feed(&data);
                         if !fwd.is_empty() && wr.write_all(&fwd).await.is_err() {
                             input_open = false;
                         }
@@ -176,13 +203,20 @@ pub async fn stream(io: Hijacked, tty: bool, stdin: bool, detach_keys: Vec<u8>) 
     Ok(StreamEnd::Done)
 }
 
+/// The `resize` request under `prefix` (`/containers/ID`, `/exec/ID`).
+pub(crate) fn resize_path(prefix: &str, h: u16, w: u16) -> String {
+    let mut q = Query::new();
+    q.set("h", h.to_string()).set("w", w.to_string());
+    q.to_path(&format!("{prefix}/resize"))
+}
+
 /// Sends the terminal size now and on every SIGWINCH.
 pub(crate) fn monitor_size(c: &Client, path_prefix: String) {
     let c = c.clone();
     tokio::spawn(async move {
         let send = |c: Client, p: String| async move {
             if let Some((h, wd)) = term::size() {
-                let _ = c.post(&format!("{p}/resize?h={h}&w={wd}")).await;
+                let _ = c.post(&resize_path(&p, h, wd)).await;
             }
         };
         send(c.clone(), path_prefix.clone()).await;
@@ -206,10 +240,12 @@ pub(crate) fn proxy_signals(c: &Client, id: &str) {
     ] {
         let Ok(mut s) = signal(kind) else { continue };
         let c = c.clone();
-        let id = id.to_owned();
+        let mut q = Query::new();
+        q.set("signal", name);
+        let kill_path = q.to_path(&container_path(id, "/kill"));
         tokio::spawn(async move {
             while s.recv().await.is_some() {
-                let _ = c.post(&format!("/containers/{id}/kill?signal={name}")).await;
+                let _ = c.post(&kill_path).await;
             }
         });
     }
@@ -235,5 +271,29 @@ mod tests {
         assert_eq!(detach_bytes(None).unwrap(), vec![16, 17]);
         assert_eq!(detach_bytes(Some("ctrl-a,x")).unwrap(), vec![1, b'x']);
         assert!(detach_bytes(Some("ctrl-ab")).is_err());
+    }
+
+    #[test]
+    fn detach_watch_holds_releases_and_rearms() {
+        let (p, q) = (16, 17);
+        let mut w = DetachWatch::new(vec![p, q]);
+        assert_eq!(w.feed(b"ab"), (b"ab".to_vec(), false));
+        // A partial match is held back, then released with the byte that broke it.
+        assert_eq!(w.feed(&[p]), (vec![], false));
+        assert_eq!(w.feed(b"x"), (vec![p, b'x'], false));
+        // A mismatching byte that is the first key starts a new match: ctrl-p ctrl-p ctrl-q
+        // detaches after forwarding one ctrl-p (the daemon's EscapeProxy does the same).
+        assert_eq!(w.feed(&[p, p, q, b'z']), (vec![p], true));
+        let mut w = DetachWatch::new(vec![p, q]);
+        assert_eq!(w.feed(&[p]), (vec![], false));
+        assert_eq!(w.feed(&[p]), (vec![p], false));
+        assert_eq!(w.feed(&[q]), (vec![], true));
+        // After a detach the watch starts over.
+        assert_eq!(w.feed(&[q, p, b'y']), (vec![q, p, b'y'], false));
+        // Single key; no keys (no terminal): everything passes.
+        let mut w = DetachWatch::new(vec![b'x']);
+        assert_eq!(w.feed(b"abxc"), (b"ab".to_vec(), true));
+        let mut w = DetachWatch::new(vec![]);
+        assert_eq!(w.feed(&[p, q]), (vec![p, q], false));
     }
 }
