@@ -302,15 +302,12 @@ impl Engine {
         }
         let o = &exec.opts;
         let mut env = spec::process_env(&c, o.tty);
-        for e in &o.env {
-            let key = e.split('=').next().unwrap_or(e);
-            env.retain(|x| x.split('=').next().unwrap_or(x) != key);
-            env.push(e.clone());
-        }
+        spec::replace_or_append_env(&mut env, &o.env);
         let mut view = c.clone();
         view.host_config.privileged = c.host_config.privileged || o.privileged;
         let caps = spec::capabilities(&view, self.inner.last_cap)?;
-        let seccomp = if view.host_config.privileged { None } else { self.seccomp_for(&c).await? };
+        // Not privileged: the exec has the container's capabilities, so its seccomp program.
+        let seccomp = if view.host_config.privileged { None } else { self.seccomp_program(&c, caps.clone()).await? };
         let process = runtime::Process {
             args: o.cmd.clone(),
             env,
@@ -320,16 +317,7 @@ impl Engine {
             terminal: o.tty,
             console_size: console.or(o.console_size),
             capabilities: caps,
-            rlimits: c
-                .host_config
-                .ulimits
-                .iter()
-                .map(|u| runtime::Rlimit {
-                    kind: u.name.clone(),
-                    soft: u.soft.max(0) as u64,
-                    hard: u.hard.max(0) as u64,
-                })
-                .collect(),
+            rlimits: spec::rlimits(&c),
             no_new_privileges: spec::no_new_privileges(&c.host_config.security_opt),
             seccomp,
             create_cwd: false,
@@ -371,11 +359,6 @@ impl Engine {
             return Ok(None);
         }
         Ok(Some((reader, w)))
-    }
-
-    async fn seccomp_for(&self, c: &crate::Container) -> Result<Option<std::path::PathBuf>, EngineError> {
-        let caps = spec::capabilities(c, self.inner.last_cap)?;
-        self.seccomp_program(c, caps).await
     }
 
     /// Resizes an exec's terminal.

@@ -132,19 +132,44 @@ pub fn no_new_privileges(security_opt: &[String]) -> bool {
         .any(|o| matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"))
 }
 
-/// The environment of the first process: PATH when the config lacks one, HOSTNAME, TERM with a
-/// terminal, then the container's own (Docker's `CreateDaemonEnvironment`).
+/// The environment of a container's process: PATH, HOSTNAME and, with a terminal, TERM, which
+/// the container's own variables replace or follow (Docker's `CreateDaemonEnvironment`).
 pub fn process_env(c: &Container, tty: bool) -> Vec<String> {
     let mut env = Vec::with_capacity(c.config.env.len() + 3);
-    if !c.config.env.iter().any(|e| e.starts_with("PATH=")) {
-        env.push(format!("PATH={DEFAULT_PATH}"));
-    }
+    env.push(format!("PATH={DEFAULT_PATH}"));
     env.push(format!("HOSTNAME={}", c.config.hostname));
     if tty {
         env.push("TERM=xterm".to_owned());
     }
-    env.extend(c.config.env.iter().cloned());
+    replace_or_append_env(&mut env, &c.config.env);
     env
+}
+
+/// Docker's `ReplaceOrAppendEnvValues`: each `KEY=value` of `overrides` replaces the variable
+/// of that name in `env`, in place, or is appended; a bare `KEY` removes it.
+pub fn replace_or_append_env(env: &mut Vec<String>, overrides: &[String]) {
+    fn key(e: &str) -> &str {
+        e.split_once('=').map_or(e, |(k, _)| k)
+    }
+    for o in overrides {
+        let k = key(o);
+        match env.iter().position(|e| key(e) == k) {
+            Some(_) if !o.contains('=') => env.retain(|e| key(e) != k),
+            Some(i) => o.clone_into(&mut env[i]),
+            None if o.contains('=') => env.push(o.clone()),
+            None => {}
+        }
+    }
+}
+
+/// The container's `--ulimit`s; Docker's -1 is unlimited.
+pub fn rlimits(c: &Container) -> Vec<Rlimit> {
+    let limit = |v: i64| u64::try_from(v).unwrap_or(u64::MAX);
+    c.host_config
+        .ulimits
+        .iter()
+        .map(|u| Rlimit { kind: u.name.clone(), soft: limit(u.soft), hard: limit(u.hard) })
+        .collect()
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
@@ -264,15 +289,6 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     args.extend(c.args.iter().cloned());
 
     let caps = capabilities(c, inp.last_cap)?;
-    let rlimits = hc
-        .ulimits
-        .iter()
-        .map(|u| Rlimit {
-            kind: u.name.clone(),
-            soft: u64::try_from(u.soft).unwrap_or(u64::MAX),
-            hard: u64::try_from(u.hard).unwrap_or(u64::MAX),
-        })
-        .collect();
     let process = Process {
         args,
         env: process_env(c, c.config.tty),
@@ -282,7 +298,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         terminal: c.config.tty,
         console_size: hc.console_size,
         capabilities: caps,
-        rlimits,
+        rlimits: rlimits(c),
         no_new_privileges: no_new_privileges(&hc.security_opt),
         seccomp: if privileged { None } else { inp.seccomp.clone() },
         create_cwd: true,
@@ -383,7 +399,8 @@ mod tests {
         let cfg = build(&container(), &inputs()).unwrap();
         assert_eq!(cfg.process.capabilities.len(), 14);
         assert_eq!(cfg.process.args, vec!["sh", "-c", "true"]);
-        assert_eq!(cfg.process.env, vec!["HOSTNAME=aaaaaaaaaaaa", "PATH=/bin", "A=1"]);
+        // Docker's order: its defaults, replaced in place by the container's variables.
+        assert_eq!(cfg.process.env, vec!["PATH=/bin", "HOSTNAME=aaaaaaaaaaaa", "A=1"]);
         assert_eq!(cfg.masked_paths.len(), MASKED_PATHS.len());
         assert_eq!(cfg.devices.len(), 6);
         let Rootfs::Overlay { lower, .. } = &cfg.rootfs else { panic!() };
@@ -439,4 +456,25 @@ mod tests {
     fn tmpfs_opts() {
         assert_eq!(tmpfs_options("size=1m,exec"), vec!["nosuid", "nodev", "size=1m"]);
     }
+
+    #[test]
+    fn env_overrides_replace_in_place_append_or_unset() {
+        let mut env = vec!["PATH=/bin".to_owned(), "HOSTNAME=h".to_owned(), "TERM=xterm".to_owned()];
+        let overrides: Vec<String> =
+            ["HOSTNAME=mine", "NEW=1", "TERM", "GONE", "PATH=/usr/bin"].iter().map(|s| (*s).to_owned()).collect();
+        replace_or_append_env(&mut env, &overrides);
+        assert_eq!(env, ["PATH=/usr/bin", "HOSTNAME=mine", "NEW=1"]);
+    }
+
+    #[test]
+    fn unlimited_ulimits() {
+        let mut c = container();
+        c.host_config.ulimits = vec![
+            crate::model::Ulimit { name: "memlock".into(), soft: -1, hard: -1 },
+            crate::model::Ulimit { name: "nofile".into(), soft: 1024, hard: 4096 },
+        ];
+        let r: Vec<(String, u64, u64)> = rlimits(&c).into_iter().map(|r| (r.kind, r.soft, r.hard)).collect();
+        assert_eq!(r, [("memlock".to_owned(), u64::MAX, u64::MAX), ("nofile".to_owned(), 1024, 4096)]);
+    }
+
 }
