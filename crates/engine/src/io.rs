@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{Status, Top};
 use crate::shimctl::{Frame, ShimConn, ShimReader, ShimWriter};
-use crate::{Engine, EngineError, random_id, spec};
+use crate::{Ctr, Engine, EngineError, random_id, spec};
 
 /// Which streams an attach wants.
 #[derive(Debug, Clone, Copy, Default)]
@@ -176,28 +176,47 @@ pub struct LogLine {
     pub data: Vec<u8>,
 }
 
+/// A connection to the shim attached to the first process's streams of container `id`.
+async fn attach_conn(id: &str, socket: &std::path::Path, opts: &AttachOptions) -> Result<ShimConn, EngineError> {
+    let shim = |e| EngineError::Shim { id: id.to_owned(), source: e };
+    let mut conn = ShimConn::connect(socket).await.map_err(shim)?;
+    let req = Request::Attach { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr };
+    match conn.request(&req).await.map_err(shim)?.error {
+        Some(e) => Err(EngineError::Conflict(e)),
+        None => Ok(conn),
+    }
+}
+
 impl Engine {
     /// Attaches to a container's first process. The attach is registered before this returns,
     /// so a start that follows can't lose output.
     pub async fn attach(&self, name_or_id: &str, opts: AttachOptions) -> Result<AttachStream, EngineError> {
         let ctr = self.lookup(name_or_id)?;
-        let c = ctr.snapshot();
-        if c.is_running() {
-            let mut conn = ShimConn::connect(&ctr.socket())
-                .await
-                .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
-            let r = conn
-                .request(&Request::Attach { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr })
-                .await
-                .map_err(|e| EngineError::Shim { id: c.id.clone(), source: e })?;
-            if let Some(e) = r.error {
-                return Err(EngineError::Conflict(e));
+        {
+            // Checked under the pending lock: a start sets Running, then connects what is
+            // pending (`connect_pending`), so an attach is either queued before that or sees
+            // the container running.
+            let mut pending = ctr.pending.lock().expect("pending lock");
+            if !ctr.snapshot().is_running() {
+                let (tx, rx) = oneshot::channel();
+                pending.push(PendingAttach { opts, tx });
+                return Ok(AttachStream::Pending(rx));
             }
-            return Ok(AttachStream::Ready(conn));
         }
-        let (tx, rx) = oneshot::channel();
-        ctr.pending.lock().expect("pending lock").push(PendingAttach { opts, tx });
-        Ok(AttachStream::Pending(rx))
+        Ok(AttachStream::Ready(attach_conn(&ctr.id, &ctr.socket(), &opts).await?))
+    }
+
+    /// Connects the attaches that waited for the container to start.
+    pub(crate) async fn connect_pending(&self, ctr: &Ctr) {
+        let pending: Vec<_> = std::mem::take(&mut *ctr.pending.lock().expect("pending lock"));
+        for p in pending {
+            match attach_conn(&ctr.id, &ctr.socket(), &p.opts).await {
+                Ok(conn) => {
+                    let _ = p.tx.send(conn);
+                }
+                Err(e) => tracing::warn!(container = %ctr.id, "attach before start: {e}"),
+            }
+        }
     }
 
     /// Closes the first process's stdin (after a `StdinOnce` attach ends).

@@ -447,7 +447,6 @@ impl Engine {
     }
 }
 
-/// A random 64-hex-digit ID.
 /// Runs a transfer that lasts as long as its client keeps reading (`logs --follow`, `cp` out,
 /// `export`, `save`) on a thread of its own: on the runtime's blocking pool (bounded, shared
 /// with every start and remove) a few slow or following clients would stall all other work.
@@ -459,6 +458,7 @@ pub(crate) fn spawn_transfer(what: &'static str, f: impl FnOnce() + Send + 'stat
     }
 }
 
+/// A random 64-hex-digit ID.
 pub(crate) fn random_id() -> String {
     let mut b = [0u8; 32];
     let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());

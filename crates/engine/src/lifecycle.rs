@@ -67,9 +67,6 @@ impl Engine {
             Status::Paused => {
                 return Err(EngineError::Conflict("cannot start a paused container, try unpause instead".into()));
             }
-            Status::Removing | Status::Dead => {
-                return Err(EngineError::Conflict("container is marked for removal and cannot be started".into()));
-            }
             _ => {}
         }
         let r = self.start_locked(&ctr).await;
@@ -154,9 +151,13 @@ impl Engine {
         }
     }
 
-    /// Starts the container; the caller holds `ctr.op`.
+    /// Starts the container; the caller holds `ctr.op`. Every start (by hand, restart, restart
+    /// policy, recovery) comes here, so here is where one marked for removal is refused.
     pub(crate) async fn start_locked(&self, ctr: &Arc<Ctr>) -> Result<(), EngineError> {
         let c = ctr.snapshot();
+        if matches!(c.state.status, Status::Removing | Status::Dead) {
+            return Err(EngineError::Conflict("container is marked for removal and cannot be started".into()));
+        }
         let result = self.launch(ctr, &c).await;
         match result {
             Ok(pid) => {
@@ -173,6 +174,8 @@ impl Engine {
                     w.running = true;
                     w.error = None;
                 });
+                // Attaches that came while the process was being started.
+                self.connect_pending(ctr).await;
                 self.publish_container(ctr, "start", BTreeMap::new());
                 Ok(())
             }
@@ -321,30 +324,35 @@ impl Engine {
         let pid = report.pid.unwrap_or(0);
         let socket = ctr.socket();
 
-        // The exit watcher first, so no exit can be missed.
-        let mut waiter = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?;
-        waiter.request(&Request::Wait).await.map_err(|e| shim_err(&c.id, e))?;
-        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: waiter");
-        // Attach clients that came before start get the first byte of output.
-        let pending: Vec<_> = std::mem::take(&mut *ctr.pending.lock().expect("pending lock"));
-        for p in pending {
-            match ShimConn::connect(&socket).await {
-                Ok(mut conn) => {
-                    let req = Request::Attach { stdin: p.opts.stdin, stdout: p.opts.stdout, stderr: p.opts.stderr };
-                    if conn.request(&req).await.is_ok() {
-                        let _ = p.tx.send(conn);
-                    }
-                }
-                Err(e) => tracing::warn!(container = %c.id, "attach before start: {e}"),
-            }
+        // From here on a failure leaves a created container behind (and its shim, waiting for
+        // it): kill it, also without a cgroup to do that for us. It is not started yet, so the
+        // shim has not reaped it and the PID is still its.
+        let connected = async {
+            // The exit watcher first, so no exit can be missed.
+            let mut waiter = ShimConn::connect(&socket).await.map_err(|e| shim_err(&c.id, e))?;
+            waiter.request(&Request::Wait).await.map_err(|e| shim_err(&c.id, e))?;
+            tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: waiter");
+            // Attach clients that came before start get the first byte of output.
+            self.connect_pending(ctr).await;
+            tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: attaches");
+            let resp = ShimConn::connect(&socket)
+                .await
+                .map_err(|e| shim_err(&c.id, e))?
+                .request(&Request::Start)
+                .await
+                .map_err(|e| shim_err(&c.id, e))?;
+            Ok::<_, EngineError>((waiter, resp))
         }
-        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: attaches");
-        let resp = ShimConn::connect(&socket)
-            .await
-            .map_err(|e| shim_err(&c.id, e))?
-            .request(&Request::Start)
-            .await
-            .map_err(|e| shim_err(&c.id, e))?;
+        .await;
+        let (mut waiter, resp) = match connected {
+            Ok(x) => x,
+            Err(e) => {
+                if pid > 0 {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
+                return Err(e);
+            }
+        };
         if let Some(err) = resp.error {
             // The process is gone; the shim records its exit and ends.
             let _ = waiter.next().await;
@@ -706,14 +714,13 @@ impl Engine {
             drop(op);
         }
         let _op = ctr.op.lock().await;
-        {
-            let c = ctr.snapshot();
-            if c.is_running() {
-                return Err(EngineError::Conflict(format!("container {} was started again while being removed", c.id)));
-            }
-            if c.state.status == Status::Removing {
-                return Err(EngineError::Conflict(format!("removal of container {} is already in progress", c.id)));
-            }
+        // Again under the lock: a rename may have happened while it was released.
+        let c = ctr.snapshot();
+        if c.is_running() {
+            return Err(EngineError::Conflict(format!("container {} was started again while being removed", c.id)));
+        }
+        if c.state.status == Status::Removing {
+            return Err(EngineError::Conflict(format!("removal of container {} is already in progress", c.id)));
         }
         ctr.rec.lock().expect("container lock").state.status = Status::Removing;
         let dir = ctr.dir.clone();
@@ -732,7 +739,12 @@ impl Engine {
             return Err(EngineError::io(format!("removing container {}", ctr.id), e));
         }
         self.inner.containers.write().expect("containers lock").remove(&ctr.id);
-        self.inner.names.write().expect("names lock").remove(&c.name);
+        {
+            let mut names = self.inner.names.write().expect("names lock");
+            if names.get(&c.name) == Some(&ctr.id) {
+                names.remove(&c.name);
+            }
+        }
         self.inner.execs.write().expect("execs lock").retain(|_, e| e.container_id != ctr.id);
         self.publish_container(&ctr, "destroy", BTreeMap::new());
         ctr.watch.send_modify(|w| {
@@ -796,11 +808,13 @@ impl Engine {
                     },
                     Err(_) => false,
                 };
-                if !alive {
+                if !alive && ctr.snapshot().state.status == Status::Restarting {
+                    // It had exited and was waiting for its restart policy: its exit is on record,
+                    // the restart is still owed.
+                    let _ = ctr.update(|c| c.state.status = Status::Exited);
+                    to_start.push(ctr);
+                } else if !alive {
                     let exit = shim::read_exit_file(&ctr.run.join("exit.json")).ok();
-                    if ctr.snapshot().state.status == Status::Restarting {
-                        let _ = ctr.update(|c| c.state.status = Status::Running);
-                    }
                     self.handle_exit(&ctr, exit).await;
                 }
             } else if policy == "always" || (policy == "unless-stopped" && !manually) {

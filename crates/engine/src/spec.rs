@@ -476,5 +476,4 @@ mod tests {
         let r: Vec<(String, u64, u64)> = rlimits(&c).into_iter().map(|r| (r.kind, r.soft, r.hard)).collect();
         assert_eq!(r, [("memlock".to_owned(), u64::MAX, u64::MAX), ("nofile".to_owned(), 1024, 4096)]);
     }
-
 }
