@@ -40,6 +40,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// The Engine API version these types are (Docker Engine 28.3+), which the daemon serves and
+/// berth's client asks for.
+pub const API_VERSION: &str = "1.51";
+/// Where berth's daemon listens unless told otherwise.
+pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+
 pub mod container;
 pub mod events;
 pub mod exec;

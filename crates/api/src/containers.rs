@@ -17,7 +17,7 @@ use crate::convert;
 use crate::filters::Filters;
 use crate::query::Query;
 use crate::streams::{self, InputEnd, InputMode};
-use crate::{Api, ApiError};
+use crate::{Api, ApiError, json};
 
 /// The routes.
 pub fn routes() -> Router<Api> {
@@ -46,11 +46,6 @@ pub fn routes() -> Router<Api> {
         .route("/exec/{id}/start", post(exec_start))
         .route("/exec/{id}/resize", post(exec_resize))
         .route("/exec/{id}/json", get(exec_inspect))
-}
-
-fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Response {
-    let body = serde_json::to_vec(v).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn no_content() -> Response {
@@ -112,7 +107,12 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
     if f.has("ancestor") && ancestors.is_empty() {
         return Ok(json(StatusCode::OK, &Vec::<w::ContainerSummary>::new()));
     }
+    // Filters Docker accepts that match no container here (no volumes, ports or health checks yet).
+    if f.has("volume") || f.has("publish") || f.has("expose") || f.has("health") {
+        return Ok(json(StatusCode::OK, &Vec::<w::ContainerSummary>::new()));
+    }
     let now = chrono::Utc::now();
+    let mut names_resolved: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut out = Vec::new();
     for c in all_cs {
         let st = c.state.status.as_str();
@@ -143,13 +143,12 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
         if f.has("network") && !f.get("network").iter().any(|n| *n == convert::network_name(&c.host_config)) {
             continue;
         }
-        if f.has("volume") || f.has("publish") || f.has("expose") || f.has("health") {
-            continue;
-        }
-        let image_name = match api.engine.images().resolve(&c.config.image) {
-            Ok(i) if i.id.to_string() == c.image_id => c.config.image.clone(),
-            _ => c.image_id.clone(),
-        };
+        // Shown by the name it was created from while that still names its image (resolved
+        // once per name: many containers share a few images).
+        let shown = names_resolved.entry(c.config.image.clone()).or_insert_with(|| {
+            api.engine.images().resolve(&c.config.image).map(|i| i.id.to_string()).unwrap_or_default()
+        });
+        let image_name = if *shown == c.image_id { c.config.image.clone() } else { c.image_id.clone() };
         let mut s = convert::summary(&c, image_name, now);
         if q.bool("size") {
             let (rw, root) = api.engine.container_size(&c.id).await.unwrap_or((0, 0));
@@ -276,7 +275,7 @@ async fn changes(State(api): State<Api>, Path(id): Path<String>) -> Result<Respo
 }
 
 /// A response body fed by a blocking writer, and the writer.
-fn pipe_body() -> (Body, Box<dyn io::Write + Send>) {
+pub(crate) fn pipe_body() -> (Body, Box<dyn io::Write + Send>) {
     let (r, wr) = tokio::io::duplex(256 * 1024);
     let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(r, 64 * 1024));
     (body, Box::new(tokio_util::io::SyncIoBridge::new(wr)))
@@ -356,12 +355,6 @@ pub fn body_pipe(body: Body) -> BodyPipe {
         }
     });
     BodyPipe { reader: Box::new(ChanReader { rx, cur: Bytes::new() }), task }
-}
-
-/// A blocking reader of a request body (see [`body_pipe`] for uploads that may be refused).
-pub fn body_reader(body: Body) -> Box<dyn io::Read + Send> {
-    let s = body.into_data_stream().map(|r| r.map_err(io::Error::other));
-    Box::new(tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(s)))
 }
 
 async fn export(State(api): State<Api>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -460,7 +453,7 @@ async fn wait(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQu
     let stream = futures_util::stream::once(async move {
         // The start error, if any, was the start request's answer; repeating it here would make
         // clients print it twice.
-        let (code, _err) = fut.await;
+        let code = fut.await;
         let resp = w::ContainerWaitResponse { status_code: i64::from(code), error: None };
         Ok::<_, io::Error>(Bytes::from(serde_json::to_vec(&resp).unwrap_or_default()))
     });
@@ -600,15 +593,13 @@ async fn prune(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response
     let q = Query::parse(q.as_deref());
     let f = Filters::parse(q.get("filters"), &["until", "label", "label!"])?;
     let until = f.get("until").first().map(|u| parse_until(u)).transpose()?;
-    let sizes: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    let deleted = api
+    let (deleted, reclaimed) = api
         .engine
         .prune_containers(|c| {
             f.match_labels("label", &c.config.labels) && until.is_none_or(|u| c.created.timestamp() < u)
         })
         .await?;
-    let _ = sizes;
-    Ok(json(StatusCode::OK, &w::ContainerPruneResponse { containers_deleted: deleted, space_reclaimed: 0 }))
+    Ok(json(StatusCode::OK, &w::ContainerPruneResponse { containers_deleted: deleted, space_reclaimed: reclaimed }))
 }
 
 /// `until` filters: a Unix timestamp or an RFC 3339 date; returns Unix seconds.
@@ -623,11 +614,7 @@ pub fn parse_until(s: &str) -> Result<i64, ApiError> {
 
 async fn exec_create(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> Result<Response, ApiError> {
     let cfg: xw::ExecConfig = parse_json(&body)?;
-    let console = cfg
-        .console_size
-        .as_ref()
-        .filter(|c| c.len() == 2 && c[0] > 0 && c[1] > 0)
-        .map(|c| (u16::try_from(c[0]).unwrap_or(u16::MAX), u16::try_from(c[1]).unwrap_or(u16::MAX)));
+    let console = cfg.console_size.as_ref().and_then(|c| convert::console_size(c));
     if let Some(k) = Some(cfg.detach_keys.as_str()).filter(|k| !k.is_empty()) {
         streams::parse_detach_keys(k)
             .map_err(|e| ApiError::bad_request(format!("Invalid detach keys ({k}) provided: {e}")))?;
@@ -656,10 +643,7 @@ async fn exec_start(State(api): State<Api>, Path(id): Path<String>, mut req: Req
         .await
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let cfg: xw::ExecStartConfig = parse_json(&body)?;
-    let console = cfg
-        .console_size
-        .filter(|c| c[0] > 0 && c[1] > 0)
-        .map(|c| (u16::try_from(c[0]).unwrap_or(u16::MAX), u16::try_from(c[1]).unwrap_or(u16::MAX)));
+    let console = cfg.console_size.as_ref().and_then(|c| convert::console_size(c));
     if cfg.detach {
         match api.engine.exec_start(&id, true, console).await {
             Ok(_) => return Ok(StatusCode::OK.into_response()),

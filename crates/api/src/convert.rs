@@ -36,6 +36,16 @@ fn time_or_zero(t: &Option<DateTime<Utc>>) -> String {
     t.as_ref().map(rfc3339).unwrap_or_else(|| ZERO_TIME.to_owned())
 }
 
+/// A `ConsoleSize` (`[rows, cols]`): `None` unless both are set.
+pub fn console_size(c: &[u64]) -> Option<(u16, u16)> {
+    match c {
+        [rows, cols] if *rows > 0 && *cols > 0 => {
+            Some((u16::try_from(*rows).unwrap_or(u16::MAX), u16::try_from(*cols).unwrap_or(u16::MAX)))
+        }
+        _ => None,
+    }
+}
+
 /// The `Status` column of `docker ps`.
 pub fn status_text(c: &Container, now: DateTime<Utc>) -> String {
     let since = |t: &Option<DateTime<Utc>>| t.map_or(0.0, |t| (now - t).as_seconds_f64());
@@ -123,9 +133,7 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     {
         return Err(unsupported("network endpoint settings"));
     }
-    let console = (hc.console_size[0] > 0 && hc.console_size[1] > 0).then(|| {
-        (u16::try_from(hc.console_size[0]).unwrap_or(u16::MAX), u16::try_from(hc.console_size[1]).unwrap_or(u16::MAX))
-    });
+    let console = console_size(&hc.console_size);
     let config = ContainerConfig {
         hostname: c.hostname,
         domainname: c.domainname,
@@ -292,7 +300,7 @@ fn networks(c: &Container) -> BTreeMap<String, EndpointSettings> {
 pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectResponse {
     let st = &c.state;
     let file = |n: &str| engine.container_file(&c.id, n).display().to_string();
-    let run = engine.config().exec_root.join("containers").join(&c.id).display().to_string();
+    let run = engine.run_dir(&c.id).display().to_string();
     let mut graph = BTreeMap::new();
     graph.insert("UpperDir".to_owned(), file("upper"));
     graph.insert("WorkDir".to_owned(), file("work"));

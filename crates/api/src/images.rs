@@ -9,10 +9,10 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 
-use crate::containers::{BodyPipe, body_pipe};
+use crate::containers::{BodyPipe, body_pipe, pipe_body};
 use crate::filters::{Filters, glob};
 use crate::query::Query;
-use crate::{Api, ApiError};
+use crate::{Api, ApiError, json};
 
 /// The routes.
 pub fn routes() -> Router<Api> {
@@ -23,10 +23,6 @@ pub fn routes() -> Router<Api> {
         .route("/images/get", get(save))
         .route("/images/prune", post(prune))
         .route("/images/{*rest}", any(per_image))
-}
-
-fn json<T: serde::Serialize>(status: StatusCode, v: &T) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(v).unwrap_or_default()).into_response()
 }
 
 /// JSON lines of progress messages, as `load`, `import` and `pull` answer.
@@ -157,8 +153,8 @@ async fn create(State(api): State<Api>, RawQuery(q): RawQuery, body: Body) -> Re
 }
 
 async fn load(State(api): State<Api>, RawQuery(q): RawQuery, body: Body) -> Result<Response, ApiError> {
-    let q = Query::parse(q.as_deref());
-    let _quiet = q.bool("quiet");
+    // `quiet` only hides progress bars, which `load` doesn't send.
+    let _ = q;
     let (reader, feeder) = body_pipe(body).split();
     let r = api.engine.image_load(reader).await;
     BodyPipe::drained(feeder).await;
@@ -181,9 +177,9 @@ async fn save(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
     if names.is_empty() {
         return Err(ApiError::bad_request("no images given"));
     }
-    let (r, wr) = tokio::io::duplex(256 * 1024);
-    api.engine.image_save(names, Box::new(tokio_util::io::SyncIoBridge::new(wr))).await?;
-    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(r, 64 * 1024)));
+    let (body, w) = pipe_body();
+    api.engine.image_save(names, w).await?;
+    let mut resp = Response::new(body);
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
     Ok(resp)
 }

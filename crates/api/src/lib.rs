@@ -33,8 +33,7 @@ use tower::ServiceExt;
 
 pub use error::ApiError;
 
-/// The API version berth speaks (Docker Engine 28.3+).
-pub const API_VERSION: &str = "1.51";
+pub use api_types::API_VERSION;
 /// The oldest version served.
 pub const MIN_API_VERSION: &str = "1.24";
 /// berth's version.
@@ -62,6 +61,13 @@ pub struct DaemonMeta {
     pub host: String,
     /// Debug logging on.
     pub debug: bool,
+}
+
+/// A JSON response.
+pub(crate) fn json<T: serde::Serialize>(status: axum::http::StatusCode, v: &T) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 fn minor(v: &str) -> Option<u32> {

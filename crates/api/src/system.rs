@@ -13,7 +13,7 @@ use axum::routing::get;
 
 use crate::filters::Filters;
 use crate::query::Query;
-use crate::{API_VERSION, Api, ApiError, MIN_API_VERSION, VERSION};
+use crate::{API_VERSION, Api, ApiError, MIN_API_VERSION, VERSION, json};
 
 /// The routes.
 pub fn routes() -> Router<Api> {
@@ -35,11 +35,6 @@ async fn ping() -> Response {
     r
 }
 
-fn json<T: serde::Serialize>(v: &T) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(v).unwrap_or_default())
-        .into_response()
-}
-
 fn kernel() -> String {
     rustix::system::uname().release().to_string_lossy().into_owned()
 }
@@ -55,20 +50,23 @@ async fn version() -> Response {
     details.insert("GoVersion".to_owned(), "rust".to_owned());
     details.insert("BuildTime".to_owned(), option_env!("BERTH_BUILD_TIME").unwrap_or("unknown").to_owned());
     details.insert("Experimental".to_owned(), "false".to_owned());
-    json(&w::SystemVersion {
-        platform: w::VersionPlatform { name: "berth".into() },
-        components: vec![w::ComponentVersion { name: "Engine".into(), version: VERSION.into(), details }],
-        version: VERSION.into(),
-        api_version: API_VERSION.into(),
-        min_api_version: MIN_API_VERSION.into(),
-        git_commit: option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown").into(),
-        go_version: "rust".into(),
-        os: "linux".into(),
-        arch: "amd64".into(),
-        kernel_version: kernel(),
-        experimental: false,
-        build_time: String::new(),
-    })
+    json(
+        StatusCode::OK,
+        &w::SystemVersion {
+            platform: w::VersionPlatform { name: "berth".into() },
+            components: vec![w::ComponentVersion { name: "Engine".into(), version: VERSION.into(), details }],
+            version: VERSION.into(),
+            api_version: API_VERSION.into(),
+            min_api_version: MIN_API_VERSION.into(),
+            git_commit: option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown").into(),
+            go_version: "rust".into(),
+            os: "linux".into(),
+            arch: "amd64".into(),
+            kernel_version: kernel(),
+            experimental: false,
+            build_time: String::new(),
+        },
+    )
 }
 
 async fn info(State(api): State<Api>) -> Response {
@@ -124,7 +122,7 @@ async fn info(State(api): State<Api>) -> Response {
         },
         ..Default::default()
     };
-    json(&out)
+    json(StatusCode::OK, &out)
 }
 
 fn to_wire(e: &engine::Event) -> ev::EventMessage {

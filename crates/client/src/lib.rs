@@ -6,7 +6,6 @@
 #![warn(missing_docs)]
 
 use std::path::PathBuf;
-use std::pin::Pin;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -17,10 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
 
-/// The default daemon address.
-pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
-/// The API version the client asks for.
-pub const API_VERSION: &str = "1.51";
+pub use api_types::{API_VERSION, DEFAULT_HOST};
 
 /// A request body.
 pub type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
@@ -287,9 +283,6 @@ impl Demux {
         Some((s, data))
     }
 }
-
-/// A boxed future, for recursion-free signatures.
-pub type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 #[cfg(test)]
 mod tests {

@@ -24,17 +24,6 @@ pub struct Options {
     pub log_level: String,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            root: PathBuf::from("/var/lib/berth"),
-            exec_root: PathBuf::from("/run/berth"),
-            host: "unix:///run/berth/berth.sock".into(),
-            log_level: "info".into(),
-        }
-    }
-}
-
 fn socket_path(host: &str) -> anyhow::Result<PathBuf> {
     match host.strip_prefix("unix://") {
         Some(p) if p.starts_with('/') => Ok(PathBuf::from(p)),
@@ -89,6 +78,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let sock = socket_path(&opts.host)?;
     let exe = std::env::current_exe().context("finding berth's own executable")?;
+    let debug = matches!(opts.log_level.as_str(), "debug" | "trace");
     // Small and steady at idle: few malloc arenas, a bounded blocking pool, and a periodic trim
     // (after a burst of requests, freed memory would otherwise stay with the process).
     sys::process::limit_malloc_arenas(2);
@@ -104,16 +94,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             exec_root: opts.exec_root.clone(),
             exe,
             cgroup_parent: "berth".into(),
-            debug: matches!(opts.log_level.as_str(), "debug" | "trace"),
+            debug,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let listener = bind(&sock).await?;
-        let meta = Arc::new(api::DaemonMeta {
-            id: daemon_id(&opts.root),
-            host: opts.host.clone(),
-            debug: opts.log_level == "debug",
-        });
+        let meta = Arc::new(api::DaemonMeta { id: daemon_id(&opts.root), host: opts.host.clone(), debug });
         tracing::info!(root = %opts.root.display(), socket = %sock.display(), "berth daemon ready");
         let server = tokio::spawn(api::serve(listener, api::Api { engine, meta }));
         tokio::spawn(async {

@@ -118,7 +118,7 @@ pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
 }
 
 /// /etc/hosts of a container without a network of its own beyond loopback.
-pub(crate) fn hosts_file(hostname: &str, extra: &[String]) -> Result<String, EngineError> {
+pub(crate) fn hosts_file(extra: &[String]) -> Result<String, EngineError> {
     let mut s = String::from(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
     );
@@ -128,7 +128,6 @@ pub(crate) fn hosts_file(hostname: &str, extra: &[String]) -> Result<String, Eng
         })?;
         s.push_str(&format!("{ip}\t{host}\n"));
     }
-    let _ = hostname;
     Ok(s)
 }
 
@@ -136,7 +135,6 @@ pub(crate) fn hosts_file(hostname: &str, extra: &[String]) -> Result<String, Eng
 /// from the container's network namespace), or the user's `--dns*` settings.
 pub(crate) fn resolv_conf(host: &str, dns: &[String], search: &[String], options: &[String]) -> String {
     let mut out = String::new();
-    let mut servers = 0;
     for line in host.lines() {
         let t = line.trim();
         if let Some(ns) = t.strip_prefix("nameserver") {
@@ -144,7 +142,6 @@ pub(crate) fn resolv_conf(host: &str, dns: &[String], search: &[String], options
             if !dns.is_empty() || ns.starts_with("127.") || ns == "::1" {
                 continue;
             }
-            servers += 1;
         } else if (t.starts_with("search") && !search.is_empty()) || (t.starts_with("options") && !options.is_empty()) {
             continue;
         }
@@ -153,9 +150,7 @@ pub(crate) fn resolv_conf(host: &str, dns: &[String], search: &[String], options
     }
     for d in dns {
         out.push_str(&format!("nameserver {d}\n"));
-        servers += 1;
     }
-    let _ = servers;
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
     }
@@ -205,7 +200,7 @@ fn make_dir(dir: &Path, c: &Container) -> Result<(), EngineError> {
     mkdir(&dir.join("work"))?;
     let hc = &c.host_config;
     write(&dir.join("hostname"), format!("{}\n", c.config.hostname).as_bytes())?;
-    write(&dir.join("hosts"), hosts_file(&c.config.hostname, &hc.extra_hosts)?.as_bytes())?;
+    write(&dir.join("hosts"), hosts_file(&hc.extra_hosts)?.as_bytes())?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     write(&dir.join("resolv.conf"), resolv_conf(&host_resolv, &hc.dns, &hc.dns_search, &hc.dns_options).as_bytes())?;
     Ok(())
@@ -215,14 +210,7 @@ impl Engine {
     /// Creates a container; returns its ID and warnings.
     pub async fn create(&self, req: CreateRequest) -> Result<(String, Vec<String>), EngineError> {
         let CreateRequest { name, mut config, host_config } = req;
-        if let Some(n) = &name {
-            let n = n.strip_prefix('/').unwrap_or(n);
-            if !names::valid(n) {
-                return Err(EngineError::InvalidArgument(format!(
-                    "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-                )));
-            }
-        }
+        let name = name.as_deref().map(names::check).transpose()?.map(str::to_owned);
         validate_host(&host_config)?;
         if config.image.is_empty() {
             return Err(EngineError::InvalidArgument("no image specified".into()));
@@ -237,11 +225,9 @@ impl Engine {
         if let Some(s) = &config.stop_signal {
             crate::lifecycle::parse_signal(s)?;
         }
-        if host_config.network_mode.starts_with("container:") || host_config.pid_mode.starts_with("container:") {
-            for m in [&host_config.network_mode, &host_config.pid_mode, &host_config.ipc_mode] {
-                if let Some(other) = m.strip_prefix("container:") {
-                    self.lookup(other)?;
-                }
+        for m in [&host_config.network_mode, &host_config.pid_mode, &host_config.ipc_mode] {
+            if let Some(other) = m.strip_prefix("container:") {
+                self.lookup(other)?;
             }
         }
 
@@ -267,11 +253,8 @@ impl Engine {
             let mut map = self.inner.names.write().expect("names lock");
             let name = match name {
                 Some(n) => {
-                    let n = n.strip_prefix('/').unwrap_or(&n).to_owned();
                     if let Some(other) = map.get(&n) {
-                        return Err(EngineError::Conflict(format!(
-                            "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
-                        )));
+                        return Err(names::conflict(&n, other));
                     }
                     n
                 }

@@ -184,12 +184,8 @@ impl Engine {
             clone_container_root(c.state.pid)
                 .map_err(io_err(format!("cloning the root filesystem of container {}", c.id)))?
         } else {
-            let digest: oci::Digest =
-                c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
-            let layers = self.images().layers(&digest)?;
+            let lowers = crate::spec::lower_dirs(&self.init_layer(), &self.image_layers(c)?);
             let dir = self.container_dir(&c.id);
-            let mut lowers = vec![self.init_layer()];
-            lowers.extend(layers.into_iter().rev());
             detached_overlay(&lowers, &dir.join("upper"), &dir.join("work"))
                 .map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
         };
@@ -378,9 +374,7 @@ impl Engine {
     pub async fn changes(&self, name_or_id: &str) -> Result<Vec<image::Change>, EngineError> {
         let ctr = self.lookup(name_or_id)?;
         let c = ctr.snapshot();
-        let digest: oci::Digest =
-            c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
-        let layers = self.images().layers(&digest)?;
+        let layers = self.image_layers(&c)?;
         let upper = ctr.dir.join("upper");
         tokio::task::spawn_blocking(move || image::changes(&upper, &layers)).await.expect("changes task").map_err(|e| {
             EngineError::io(format!("listing changes of container {}", c.id), std::io::Error::other(e.to_string()))

@@ -485,7 +485,7 @@ impl Engine {
         if !c.is_running() {
             return Err(EngineError::Conflict(format!("container {} is not running", c.id)));
         }
-        let pids: Vec<i32> = match self.cgroup_of(&c.id) {
+        let pids: Vec<i32> = match self.cgroup(&c.id).ok().flatten() {
             Some(cg) => tokio::task::spawn_blocking(move || cg.pids()).await.expect("pids task")?,
             None => vec![c.state.pid],
         };

@@ -182,7 +182,6 @@ pub(crate) struct Watch {
     /// Incremented at every exit.
     pub exits: u64,
     pub exit_code: i32,
-    pub error: Option<String>,
     pub removed: bool,
 }
 
@@ -335,7 +334,15 @@ impl Engine {
         self.inner.cfg.root.join("init-layer")
     }
 
-    pub(crate) fn run_dir(&self, id: &str) -> PathBuf {
+    /// The diff dirs of a container's image, bottom layer first.
+    pub(crate) fn image_layers(&self, c: &Container) -> Result<Vec<PathBuf>, EngineError> {
+        let digest: oci::Digest =
+            c.image_id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
+        Ok(self.images().layers(&digest)?)
+    }
+
+    /// A container's run directory (its shim's socket; the root filesystem's mount point).
+    pub fn run_dir(&self, id: &str) -> PathBuf {
         self.inner.cfg.exec_root.join("containers").join(id)
     }
 
@@ -412,12 +419,7 @@ impl Engine {
     /// Renames a container.
     pub async fn rename(&self, name_or_id: &str, new_name: &str) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
-        let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
-        if !names::valid(new_name) {
-            return Err(EngineError::InvalidArgument(format!(
-                "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
-            )));
-        }
+        let new_name = names::check(new_name)?;
         let _op = ctr.op.lock().await;
         let old = ctr.snapshot().name;
         if old == new_name {
@@ -426,9 +428,7 @@ impl Engine {
         {
             let mut names = self.inner.names.write().expect("names lock");
             if let Some(other) = names.get(new_name) {
-                return Err(EngineError::Conflict(format!(
-                    "Conflict. The container name \"/{new_name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
-                )));
+                return Err(names::conflict(new_name, other));
             }
             names.remove(&old);
             names.insert(new_name.to_owned(), ctr.id.clone());

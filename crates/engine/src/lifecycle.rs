@@ -78,7 +78,8 @@ impl Engine {
         r
     }
 
-    fn cgroup(&self, id: &str) -> Result<Option<cgroups::Cgroup>, EngineError> {
+    /// The container's cgroup; `None` on a host without the cgroup controllers berth needs.
+    pub(crate) fn cgroup(&self, id: &str) -> Result<Option<cgroups::Cgroup>, EngineError> {
         match &self.inner.cgroups {
             Some(m) => Ok(Some(m.cgroup(format!("{}/{id}", self.cfg().cgroup_parent))?)),
             None => Ok(None),
@@ -170,10 +171,7 @@ impl Engine {
                     c.state.oom_killed = false;
                     c.state.manually_stopped = false;
                 })?;
-                ctr.watch.send_modify(|w| {
-                    w.running = true;
-                    w.error = None;
-                });
+                ctr.watch.send_modify(|w| w.running = true);
                 // Attaches that came while the process was being started.
                 self.connect_pending(ctr).await;
                 self.publish_container(ctr, "start", BTreeMap::new());
@@ -187,15 +185,12 @@ impl Engine {
                 let msg = e.to_string();
                 let _ = ctr.update(|c| {
                     c.state.exit_code = code;
-                    c.state.error = msg.clone();
+                    c.state.error = msg;
                     if c.state.status == Status::Restarting {
                         c.state.status = Status::Exited;
                     }
                 });
-                ctr.watch.send_modify(|w| {
-                    w.exit_code = code;
-                    w.error = Some(msg);
-                });
+                ctr.watch.send_modify(|w| w.exit_code = code);
                 // Pending attaches can't be served.
                 ctr.pending.lock().expect("pending lock").clear();
                 Err(e)
@@ -232,17 +227,8 @@ impl Engine {
     ) -> Result<i32, EngineError> {
         let run = &ctr.run;
         let t0 = std::time::Instant::now();
-        let layers = {
-            let store = self.images().clone();
-            let id = c.image_id.clone();
-            tokio::task::spawn_blocking(move || -> Result<_, EngineError> {
-                let d: oci::Digest =
-                    id.parse().map_err(|e: oci::DigestError| EngineError::InvalidArgument(e.to_string()))?;
-                Ok(store.layers(&d)?)
-            })
-            .await
-            .expect("layers task")?
-        };
+        // A lookup in the store's memory: no need for a blocking thread.
+        let layers = self.image_layers(c)?;
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: layers");
         let caps = spec::capabilities(c, self.inner.last_cap)?;
         let seccomp = self.seccomp_program(c, caps).await?;
@@ -664,7 +650,7 @@ impl Engine {
         &self,
         name_or_id: &str,
         cond: WaitCondition,
-    ) -> Result<impl std::future::Future<Output = (i32, Option<String>)> + Send + 'static, EngineError> {
+    ) -> Result<impl std::future::Future<Output = i32> + Send + 'static, EngineError> {
         let ctr = self.lookup(name_or_id)?;
         let mut rx = ctr.watch.subscribe();
         let start: Watch = rx.borrow().clone();
@@ -676,12 +662,9 @@ impl Engine {
                     WaitCondition::Removed => w.removed,
                 })
                 .await
-                .map(|w| (w.exit_code, w.error.clone()));
-            match done {
-                Ok(r) => r,
-                // The container was dropped: report what we last knew.
-                Err(_) => (start.exit_code, None),
-            }
+                .map(|w| w.exit_code);
+            // The container was dropped: report what we last knew.
+            done.unwrap_or(start.exit_code)
         })
     }
 
@@ -759,19 +742,24 @@ impl Engine {
         Ok(())
     }
 
-    /// Removes stopped containers; returns their IDs.
-    pub async fn prune_containers(&self, filter: impl Fn(&Container) -> bool) -> Result<Vec<String>, EngineError> {
+    /// Removes stopped containers; returns their IDs and the bytes their writable layers held.
+    pub async fn prune_containers(
+        &self,
+        filter: impl Fn(&Container) -> bool,
+    ) -> Result<(Vec<String>, u64), EngineError> {
         let mut out = Vec::new();
+        let mut reclaimed = 0u64;
         for c in self.containers() {
-            if !c.is_running()
-                && c.state.status != Status::Restarting
-                && filter(&c)
-                && self.remove(&c.id, false).await.is_ok()
-            {
+            if c.is_running() || c.state.status == Status::Restarting || !filter(&c) {
+                continue;
+            }
+            let (rw, _) = self.container_size(&c.id).await.unwrap_or((0, 0));
+            if self.remove(&c.id, false).await.is_ok() {
+                reclaimed += u64::try_from(rw).unwrap_or(0);
                 out.push(c.id);
             }
         }
-        Ok(out)
+        Ok((out, reclaimed))
     }
 
     /// After opening: reconnect to running containers' shims, record exits that happened while

@@ -1,11 +1,32 @@
 //! Container names: validation and random `adjective_name` names, as Docker gives them.
 
+use crate::EngineError;
+
 /// Whether `name` (without its leading `/`) is a valid container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
 pub fn valid(name: &str) -> bool {
     let b = name.as_bytes();
     b.len() >= 2
         && b[0].is_ascii_alphanumeric()
         && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// A name the user gave, without its leading `/`, or Docker's error for an invalid one.
+pub(crate) fn check(name: &str) -> Result<&str, EngineError> {
+    let n = name.strip_prefix('/').unwrap_or(name);
+    if valid(n) {
+        Ok(n)
+    } else {
+        Err(EngineError::InvalidArgument(format!(
+            "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+        )))
+    }
+}
+
+/// Docker's error for a name that container `other` has.
+pub(crate) fn conflict(name: &str, other: &str) -> EngineError {
+    EngineError::Conflict(format!(
+        "Conflict. The container name \"/{name}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+    ))
 }
 
 const LEFT: &[&str] = &[
@@ -18,6 +39,7 @@ const LEFT: &[&str] = &[
     "beautiful",
     "blissful",
     "bold",
+    "boring",
     "brave",
     "busy",
     "charming",

@@ -50,7 +50,8 @@ pub struct JoinedNamespaces {
 pub struct SpecInputs {
     /// Image layers' diff dirs, bottom first.
     pub layers: Vec<PathBuf>,
-    /// The container's init layer (mount points for hosts, hostname, ...), above the image.
+    /// The init layer (mount points for hosts, hostname, ...), shared by all containers, above
+    /// the image.
     pub init_layer: PathBuf,
     /// The writable layer.
     pub upper: PathBuf,
@@ -130,6 +131,12 @@ pub fn no_new_privileges(security_opt: &[String]) -> bool {
     security_opt
         .iter()
         .any(|o| matches!(o.as_str(), "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true"))
+}
+
+/// The overlay's lower dirs, top first: the init layer, then the image's layers (`layers` is
+/// bottom first, as the image store lists them).
+pub fn lower_dirs(init_layer: &Path, layers: &[PathBuf]) -> Vec<PathBuf> {
+    std::iter::once(init_layer.to_owned()).chain(layers.iter().rev().cloned()).collect()
 }
 
 /// The environment of a container's process: PATH, HOSTNAME and, with a terminal, TERM, which
@@ -328,8 +335,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         readonly.push(PathBuf::from("/sys/fs/cgroup"));
     }
 
-    let mut lower: Vec<PathBuf> = vec![inp.init_layer.clone()];
-    lower.extend(inp.layers.iter().rev().cloned());
+    let lower = lower_dirs(&inp.init_layer, &inp.layers);
     Ok(Config {
         id: c.id.clone(),
         rootfs: Rootfs::Overlay { lower, upper: inp.upper.clone(), work: inp.work.clone(), target: inp.rootfs.clone() },

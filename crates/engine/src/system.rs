@@ -86,9 +86,4 @@ impl Engine {
             swap_limit: true,
         }
     }
-
-    /// A container's cgroup, if cgroups are in use.
-    pub(crate) fn cgroup_of(&self, id: &str) -> Option<cgroups::Cgroup> {
-        self.inner.cgroups.as_ref()?.cgroup(format!("{}/{id}", self.cfg().cgroup_parent)).ok()
-    }
 }
