@@ -95,7 +95,7 @@ declare -A med
 echo "== import-load: ${tar_mb} MB rootfs tar ($nfiles entries), median of $ROUNDS runs, seconds"
 printf '%-22s %10s   %s\n' step median_s "all runs"
 for k in "berth import" "docker import" "tar -x (floor)" "berth load" "docker load"; do
-    med[$k]=$(tr ' ' '\n' <<<"${times[$k]}" | grep . | median)
+    med[$k]=$(median_of "${times[$k]}")
     printf '%-22s %10.3f   %s\n' "$k" "${med[$k]}" "${times[$k]}"
 done
 echo

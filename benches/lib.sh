@@ -7,11 +7,12 @@
 # berth daemon, a dockerd/containerd the script started, crun containers, mounts under the work
 # dir, cgroups, and the work dir itself. Leftovers that had to be forced away are reported as
 # WARN lines on stderr, since they point at a bug (berth's or the script's).
-# shellcheck disable=SC2034  # PODMAN_OK and friends are read by the sourcing scripts
+# shellcheck shell=bash disable=SC2034  # PODMAN_OK and friends are read by the sourcing scripts
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
-BERTH=${BERTH:-$REPO/target/x86_64-unknown-linux-gnu/release/berth}
+# The release build (`cargo build --release`; CARGO_TARGET_DIR is honoured), or BERTH=.
+BERTH=${BERTH:-${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-gnu/release/berth}
 # Every container, crun ID and temp name a script makes starts with this, so cleanup can find
 # them even on a shared dockerd or podman store.
 PREFIX="bb$$-"
@@ -73,6 +74,30 @@ BUSYBOX_TAR=
 make_busybox_tar() {
     BUSYBOX_TAR=$WORK/busybox.tar
     [ -f "$BUSYBOX_TAR" ] || sh "$REPO/tests/make-busybox.sh" "$BUSYBOX_TAR" || die "make-busybox.sh failed"
+}
+
+# import_busybox: the busybox rootfs tar (make_busybox_tar) imported as busybox:latest (CMD sh)
+# into berth, docker and podman; after start_berth and start_docker.
+import_busybox() {
+    local eng
+    make_busybox_tar
+    for eng in bx dk podman; do
+        import_image "$eng" "$BUSYBOX_TAR" busybox:latest -c 'CMD ["sh"]'
+    done
+}
+
+# engine_table: after podman_prepare, the engines to compare in `engines` (berth, docker, and
+# podman if it works here) with, per engine, its CLI command (`cli[e]`, to be word-split) and
+# extra `run` flags (`run_extra[e]`).
+engine_table() {
+    engines=(berth docker)
+    declare -gA cli=([berth]="$BERTH -H unix://$BERTH_SOCK" [docker]="${DOCKER_CMD[*]}")
+    declare -gA run_extra=()
+    if [ "$PODMAN_OK" = 1 ]; then
+        engines+=(podman)
+        cli[podman]=podman
+        run_extra[podman]="${PODMAN_RUN_FLAGS[*]}"
+    fi
 }
 
 # --- berth ----------------------------------------------------------------------------------
@@ -343,6 +368,8 @@ _remove_work() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "nan"; else printf "%.3f", a / b }'; }
 # verdict VALUE LIMIT: PASS if VALUE <= LIMIT.
 verdict() { awk -v v="$1" -v l="$2" 'BEGIN { print (v != "nan" && v + 0 <= l + 0) ? "PASS" : "FAIL" }'; }
+# median_of "N1 N2 ...": the median of space-separated numbers (nan if there are none).
+median_of() { tr ' ' '\n' <<<"$1" | grep . | median; }
 # median of the numbers on stdin.
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # now: seconds since the epoch with nanoseconds.

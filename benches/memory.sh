@@ -37,8 +37,6 @@ avg_of() {
 docker_daemon_pids() { echo "$(pgrep -x dockerd | head -1) $(containerd_pid)"; }
 
 bench_init memory
-make_busybox_tar
-tar=$BUSYBOX_TAR
 start_berth
 start_docker
 sleep "$SETTLE"
@@ -47,21 +45,9 @@ berth_start_rss=$(rss "$BERTH_PID")
 docker_start_rss=$(sum_of rss $(docker_daemon_pids))
 dockerd_started_here=$([ -n "$DOCKERD_PID" ] && echo yes || echo "no (was already running)")
 
-import_image bx "$tar" busybox:latest -c 'CMD ["sh"]'
-import_image dk "$tar" busybox:latest -c 'CMD ["sh"]'
-import_image podman "$tar" busybox:latest -c 'CMD ["sh"]'
+import_busybox
 PODMAN_EXTRA="--runtime runc" podman_prepare
-
-engines=(berth docker)
-declare -A cli
-cli[berth]="$BERTH -H unix://$BERTH_SOCK"
-cli[docker]="docker -H unix:///var/run/docker.sock"
-if [ "$PODMAN_OK" = 1 ]; then
-    engines+=(podman)
-    cli[podman]=podman
-fi
-declare -A run_extra
-run_extra[podman]="${PODMAN_RUN_FLAGS[*]}"
+engine_table
 
 for e in "${engines[@]}"; do
     log "starting $N $e containers"

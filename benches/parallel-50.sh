@@ -15,27 +15,13 @@ N=${N:-50}
 P=${P:-8}
 
 bench_init parallel-50
-make_busybox_tar
-tar=$BUSYBOX_TAR
 start_berth
 start_docker
-import_image bx "$tar" busybox:latest -c 'CMD ["sh"]'
-import_image dk "$tar" busybox:latest -c 'CMD ["sh"]'
-import_image podman "$tar" busybox:latest -c 'CMD ["sh"]'
+import_busybox
 # crun can't run on this hybrid-cgroup host outside a private namespace, and podman's
 # containers must outlive one command here: podman uses runc.
 PODMAN_EXTRA="--runtime runc" podman_prepare
-
-engines=(berth docker)
-declare -A cli
-cli[berth]="$BERTH -H unix://$BERTH_SOCK"
-cli[docker]="docker -H unix:///var/run/docker.sock"
-if [ "$PODMAN_OK" = 1 ]; then
-    engines+=(podman)
-    cli[podman]="podman"
-fi
-declare -A run_extra
-run_extra[podman]="${PODMAN_RUN_FLAGS[*]}"
+engine_table
 
 # running ENGINE: how many of this script's containers the engine lists as running.
 running() { ${cli[$1]} ps -q --filter "name=$PREFIX" 2>/dev/null | grep -c .; }
@@ -68,13 +54,12 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 echo "== parallel-50: $N x run -d (sleep 1000) by $P clients, then rm -f by $P clients (median of $ROUNDS rounds, seconds)"
 printf '%-10s %10s %10s %10s   %s\n' engine run_s rm_s total_s "all totals"
 declare -A total
 for e in "${engines[@]}"; do
-    total[$e]=$(med "${t_total[$e]}")
-    printf '%-10s %10.3f %10.3f %10.3f   %s\n' "$e" "$(med "${t_run[$e]}")" "$(med "${t_rm[$e]}")" "${total[$e]}" "${t_total[$e]}"
+    total[$e]=$(median_of "${t_total[$e]}")
+    printf '%-10s %10.3f %10.3f %10.3f   %s\n' "$e" "$(median_of "${t_run[$e]}")" "$(median_of "${t_rm[$e]}")" "${total[$e]}" "${t_total[$e]}"
 done
 echo
 target_line "berth/docker (total)" "$(ratio "${total[berth]}" "${total[docker]}")" 0.100

@@ -4,12 +4,13 @@
 # Exits 0 when every script measured (whatever the targets say), 2 when one could not.
 set -u
 dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=benches/lib.sh
+source "$dir/lib.sh"  # for $BERTH, the binary the benchmarks run
 out=${OUT:-/dev/null}
 status=0
 {
     echo "# berth benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, kernel $(uname -r)"
-    bin=${BERTH:-$dir/../target/x86_64-unknown-linux-gnu/release/berth}
-    echo "# berth binary built $(stat -c %y "$bin" 2>/dev/null | cut -d. -f1); tree at $(git -C "$dir/.." log -1 --format='%h %cs' 2>/dev/null)$(git -C "$dir/.." diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
+    echo "# berth binary built $(stat -c %y "$BERTH" 2>/dev/null | cut -d. -f1); tree at $(git -C "$dir/.." log -1 --format='%h %cs' 2>/dev/null)$(git -C "$dir/.." diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
 } | tee "$out"
 for b in run-latency parallel-50 memory import-load; do
     echo | tee -a "$out"

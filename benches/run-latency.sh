@@ -13,20 +13,16 @@ RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-5}
 
 bench_init run-latency
-make_busybox_tar
-tar=$BUSYBOX_TAR
 start_berth
 start_docker
-import_image bx "$tar" busybox:latest -c 'CMD ["sh"]'
-import_image dk "$tar" busybox:latest -c 'CMD ["sh"]'
-import_image podman "$tar" busybox:latest -c 'CMD ["sh"]'
+import_busybox
 podman_prepare v1ns
 
 # The OCI bundle: the same rootfs, crun's default spec (its namespaces: pid, network, ipc, uts,
 # mount, cgroup), running `true` without a terminal.
 bundle=$WORK/bundle
 mkdir -p "$bundle/rootfs"
-tar -xf "$tar" -C "$bundle/rootfs" || die "unpacking the bundle rootfs failed"
+tar -xf "$BUSYBOX_TAR" -C "$bundle/rootfs" || die "unpacking the bundle rootfs failed"
 (cd "$bundle" && crun spec) || die "crun spec failed"
 jq '.process.args = ["true"] | .process.terminal = false' "$bundle/config.json" >"$bundle/config.tmp" &&
     mv "$bundle/config.tmp" "$bundle/config.json"
@@ -36,7 +32,7 @@ run_args="run --rm --pull never --network none"
 names=(berth docker crun)
 cmds=(
     "$BERTH -H unix://$BERTH_SOCK $run_args busybox true"
-    "docker -H unix:///var/run/docker.sock $run_args busybox true"
+    "${DOCKER_CMD[*]} $run_args busybox true"
     "crun run -b $bundle ${PREFIX}crun"
 )
 if command -v runc >/dev/null; then

@@ -2,36 +2,10 @@
 //! real docker CLI against the same berth daemon, and checks outputs and exit codes.
 
 mod common;
+mod support;
 
-use common::{Daemon, Run, wait_until};
-
-#[derive(Clone, Copy, Debug)]
-enum Cli {
-    Berth,
-    Docker,
-}
-
-const BOTH: [Cli; 2] = [Cli::Berth, Cli::Docker];
-
-fn cli(d: &Daemon, c: Cli, args: &[&str]) -> Run {
-    match c {
-        Cli::Berth => d.berth(args),
-        Cli::Docker => d.docker(args),
-    }
-}
-
-fn cli_stdin(d: &Daemon, c: Cli, args: &[&str], input: &[u8]) -> Run {
-    match c {
-        Cli::Berth => d.berth_stdin(args, input),
-        Cli::Docker => d.docker_stdin(args, input),
-    }
-}
-
-fn setup() -> Daemon {
-    let d = Daemon::start();
-    d.busybox();
-    d
-}
+use common::wait_until;
+use support::{BOTH, cli, cli_stdin, setup};
 
 #[test]
 fn run_output_and_exit_codes() {
@@ -175,9 +149,7 @@ fn stop_uses_the_stop_signal_and_rm_needs_force() {
     .ok();
     d.berth(&["stop", "usr1"]).ok();
     assert_eq!(d.berth(&["inspect", "-f", "{{.State.ExitCode}}", "usr1"]).out(), "5");
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "trap", "usr1"]).ok();
-    d.assert_clean(&ids);
+    d.rm_f_and_assert_clean(&["trap", "usr1"]);
 }
 
 #[test]
@@ -270,9 +242,7 @@ fn pause_unpause_top_rename() {
     let r = d.docker(&["run", "--name", "other", "busybox", "true"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("The container name \"/other\" is already in use"), "{}", r.stderr);
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "pz2", "other"]).ok();
-    d.assert_clean(&ids);
+    d.rm_f_and_assert_clean(&["pz2", "other"]);
 }
 
 #[test]
@@ -326,9 +296,7 @@ fn containers_survive_a_killed_daemon() {
     wait_until(10, "the always container to come back", || {
         d.berth(&["inspect", "-f", "{{.State.Status}}", "back"]).out() == "running"
     });
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "long", "short", "back"]).ok();
-    d.assert_clean(&ids);
+    d.rm_f_and_assert_clean(&["long", "short", "back"]);
 }
 
 #[test]

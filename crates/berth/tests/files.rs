@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::Daemon;
-use support::{BOTH, Cli, cli, cli_stdin, mounts_under, setup};
+use support::{BOTH, Cli, cli, cli_cmd, cli_stdin, setup, tar_names};
 
 /// A source tree on the host: a.txt, run.sh (0755), sub/b.txt, sub/link -> ../a.txt.
 fn host_tree(root: &Path) -> PathBuf {
@@ -47,23 +47,10 @@ fn listing(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Entry names of a tar archive's bytes.
-fn tar_names(bytes: &[u8]) -> Vec<String> {
-    tar::Archive::new(bytes)
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap().path().unwrap().to_string_lossy().trim_end_matches('/').to_owned())
-        .collect()
-}
-
 /// Runs a CLI with stdout to `out` (binary output).
 fn to_file(d: &Daemon, c: Cli, args: &[&str], out: &Path) -> i32 {
     let f = std::fs::File::create(out).unwrap();
-    let mut cmd = match c {
-        Cli::Berth => d.berth_cmd(args),
-        Cli::Docker => d.docker_cmd(args),
-    };
-    cmd.stdout(f).status().unwrap().code().unwrap_or(-1)
+    cli_cmd(d, c, args).stdout(f).status().unwrap().code().unwrap_or(-1)
 }
 
 fn s(p: &Path) -> &str {
@@ -169,10 +156,7 @@ fn cp_into_and_out_of_running_and_stopped_containers() {
             "{c:?}"
         );
     }
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "running-berth", "stopped-berth", "running-docker", "stopped-docker"]).ok();
-    d.assert_clean(&ids);
-    assert_eq!(mounts_under(d.dir.path()), Vec::<String>::new());
+    d.rm_f_and_assert_clean(&["running-berth", "stopped-berth", "running-docker", "stopped-docker"]);
 }
 
 /// A container with links to a host-only path: /tmp/link -> HOST/secret, /tmp/linkdir -> HOST,
@@ -320,9 +304,7 @@ fn export_lists_the_containers_files() {
             }
         }
     }
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "exp", "expstopped"]).ok();
-    d.assert_clean(&ids);
+    d.rm_f_and_assert_clean(&["exp", "expstopped"]);
 }
 
 fn wait_for_file(d: &Daemon, ctr: &str, path: &str) {
@@ -359,9 +341,7 @@ fn diff_shows_added_changed_deleted() {
     let r = d.docker(&["diff", "nosuch"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("No such container: nosuch"), "{}", r.stderr);
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "df", "fresh"]).ok();
-    d.assert_clean(&ids);
+    d.rm_f_and_assert_clean(&["df", "fresh"]);
 }
 
 #[test]
@@ -382,11 +362,7 @@ fn no_mounts_left_after_file_operations() {
             let _ = cli(&d, c, &["cp", &format!("{ctr}:/nonexistent"), s(&out)]);
         }
     }
-    let findmnt = std::process::Command::new("findmnt").args(["-rn", "-o", "TARGET"]).output().unwrap();
-    let dir = d.dir.path().to_string_lossy().into_owned();
-    let under: Vec<String> =
-        String::from_utf8_lossy(&findmnt.stdout).lines().filter(|l| l.starts_with(&dir)).map(str::to_owned).collect();
-    assert!(under.is_empty(), "mounts of stopped containers left behind: {under:?}");
+    d.assert_no_mounts("mounts of stopped containers left behind");
     // A running container has its own mounts, and they go with it.
     d.berth(&["start", "m2"]).ok();
     d.berth(&["run", "-d", "--name", "m3", "busybox", "sleep", "1000"]).ok();
@@ -395,11 +371,6 @@ fn no_mounts_left_after_file_operations() {
         cli(&d, c, &["diff", "m3"]).ok();
         assert_eq!(to_file(&d, c, &["export", "m3"], &out.join("y.tar")), 0);
     }
-    let ids = d.container_ids();
-    d.berth(&["rm", "-f", "m1", "m2", "m3"]).ok();
-    d.assert_clean(&ids);
-    let findmnt = std::process::Command::new("findmnt").args(["-rn", "-o", "TARGET"]).output().unwrap();
-    let under: Vec<String> =
-        String::from_utf8_lossy(&findmnt.stdout).lines().filter(|l| l.starts_with(&dir)).map(str::to_owned).collect();
-    assert!(under.is_empty(), "mounts left behind: {under:?}");
+    // (This also asserts that no mount is left under or from the daemon's directory.)
+    d.rm_f_and_assert_clean(&["m1", "m2", "m3"]);
 }

@@ -8,10 +8,12 @@
 mod common;
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::Daemon;
-use support::{BOTH, OciImage, Tar, cli, cli_stdin, digest, find_named, image_config, legacy_save, setup, write_file};
+use support::{
+    BOTH, OciImage, Tar, cli, cli_stdin, digest, find_named, image_config, legacy_save, setup, tar_names, write_file,
+};
 
 fn busybox_path() -> String {
     common::busybox_tar().to_str().expect("utf-8 path").to_owned()
@@ -354,11 +356,7 @@ fn save_load_round_trip_between_daemons() {
     let st = d1.berth_cmd(&["save", "other:1"]).stdout(out).status().unwrap();
     assert!(st.success());
     // Docker 25+'s layout: an OCI image layout plus manifest.json and repositories.
-    let names: Vec<String> = tar::Archive::new(std::fs::File::open(&by_berth).unwrap())
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names = tar_names(&std::fs::read(&by_berth).unwrap());
     for want in ["oci-layout", "index.json", "manifest.json", "repositories"] {
         assert!(names.iter().any(|n| n == want), "{want} missing from the archive: {names:?}");
     }
@@ -573,6 +571,15 @@ fn evil_layers(canary: &Path) -> Vec<Evil> {
     ]
 }
 
+/// A directory of the test's own with one file, `target` (content `canary`): what the malicious
+/// layers aim at, checked by [`assert_nothing_left`].
+fn canary_dir(d: &Daemon) -> PathBuf {
+    let canary = d.dir.path().join("canary");
+    std::fs::create_dir(&canary).unwrap();
+    std::fs::write(canary.join("target"), b"canary").unwrap();
+    canary
+}
+
 /// Asserts a refused archive left nothing: no file in the canary, no image, no layer, no
 /// `.tmp-*` in the daemon's root, no stray `evil*` file anywhere under the test's directory.
 #[track_caller]
@@ -604,9 +611,7 @@ fn assert_nothing_left(d: &Daemon, canary: &Path, what: &str) {
 #[test]
 fn layers_that_escape_their_root_are_refused() {
     let d = Daemon::start();
-    let canary = d.dir.path().join("canary");
-    std::fs::create_dir(&canary).unwrap();
-    std::fs::write(canary.join("target"), b"canary").unwrap();
+    let canary = canary_dir(&d);
     for e in evil_layers(&canary) {
         let raw = write_file(d.dir.path(), &format!("{}.tar", e.case), &e.layer);
         let config = image_config(&[&e.layer], &["evil"], &["sh"]);
@@ -644,9 +649,7 @@ fn absolute_symlinks_stay_inside_the_image() {
     // An absolute symlink is legal in a layer (Debian images are full of them): it resolves
     // inside the container's root at run time, never on the host.
     let d = Daemon::start();
-    let canary = d.dir.path().join("canary");
-    std::fs::create_dir(&canary).unwrap();
-    std::fs::write(canary.join("target"), b"canary").unwrap();
+    let canary = canary_dir(&d);
     let base = support::busybox_layer();
     let mut t = Tar::new();
     t.symlink("to-canary", canary.join("target").to_str().unwrap())
@@ -674,9 +677,7 @@ fn absolute_symlinks_stay_inside_the_image() {
 #[test]
 fn corrupt_archives_are_refused() {
     let d = Daemon::start();
-    let canary = d.dir.path().join("canary");
-    std::fs::create_dir(&canary).unwrap();
-    std::fs::write(canary.join("target"), b"canary").unwrap();
+    let canary = canary_dir(&d);
     let whole = support::busybox_layer();
     // Cut in the middle of the busybox binary (not on a block boundary), and plain garbage.
     let truncated = write_file(d.dir.path(), "truncated.tar", &whole[..whole.len() / 2 + 77]);
@@ -717,9 +718,7 @@ fn corrupt_archives_are_refused() {
 #[test]
 fn blob_digest_mismatch_is_refused() {
     let d = Daemon::start();
-    let canary = d.dir.path().join("canary");
-    std::fs::create_dir(&canary).unwrap();
-    std::fs::write(canary.join("target"), b"canary").unwrap();
+    let canary = canary_dir(&d);
     let base = support::busybox_layer();
     let img = OciImage::new(image_config(&[&base], &["base"], &["sh"]), &[&base]);
     let expected = digest(&img.layers[0]);

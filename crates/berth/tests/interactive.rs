@@ -2,25 +2,17 @@
 //! berth's CLI and the docker CLI.
 
 mod common;
+mod support;
 
 use common::pty::Pty;
-use common::{Daemon, wait_until};
-
-fn setup() -> Daemon {
-    let d = Daemon::start();
-    d.busybox();
-    d
-}
-
-fn cmd(d: &Daemon, docker: bool, args: &[&str]) -> std::process::Command {
-    if docker { d.docker_cmd(args) } else { d.berth_cmd(args) }
-}
+use common::wait_until;
+use support::{BOTH, Cli, cli_cmd, setup};
 
 #[test]
 fn run_it_gives_a_shell_on_a_real_tty() {
     let d = setup();
-    for docker in [false, true] {
-        let mut p = Pty::spawn(cmd(&d, docker, &["run", "-it", "--rm", "busybox", "sh"]), 30, 100);
+    for c in BOTH {
+        let mut p = Pty::spawn(cli_cmd(&d, c, &["run", "-it", "--rm", "busybox", "sh"]), 30, 100);
         p.expect("# ", 10);
         p.send(b"tty; stty size; echo $TERM; echo pid=$$\r");
         p.expect("100", 10);
@@ -30,7 +22,7 @@ fn run_it_gives_a_shell_on_a_real_tty() {
         assert!(text.contains("30 100"), "{text}");
         assert!(text.contains("xterm"), "{text}");
         p.send(b"exit 7\r");
-        assert_eq!(p.wait(10), 7, "docker={docker}: {}", p.text());
+        assert_eq!(p.wait(10), 7, "{c:?}: {}", p.text());
     }
     assert_eq!(d.berth(&["ps", "-aq"]).out(), "");
 }
@@ -38,22 +30,25 @@ fn run_it_gives_a_shell_on_a_real_tty() {
 #[test]
 fn ctrl_c_reaches_pid_1_through_the_tty() {
     let d = setup();
-    for docker in [false, true] {
+    for c in BOTH {
         let script = "trap 'echo got-int; exit 3' INT; echo ready; while true; do sleep 0.1; done";
-        let mut p = Pty::spawn(cmd(&d, docker, &["run", "-it", "--rm", "busybox", "sh", "-c", script]), 24, 80);
+        let mut p = Pty::spawn(cli_cmd(&d, c, &["run", "-it", "--rm", "busybox", "sh", "-c", script]), 24, 80);
         p.expect("ready", 10);
         p.send(b"\x03");
         p.expect("got-int", 10);
-        assert_eq!(p.wait(10), 3, "docker={docker}: {}", p.text());
+        assert_eq!(p.wait(10), 3, "{c:?}: {}", p.text());
     }
 }
 
 #[test]
 fn detach_keys_leave_it_running_and_attach_gets_back() {
     let d = setup();
-    for docker in [false, true] {
-        let name = if docker { "det-docker" } else { "det-berth" };
-        let mut p = Pty::spawn(cmd(&d, docker, &["run", "-it", "--name", name, "busybox", "sh"]), 24, 80);
+    for c in BOTH {
+        let name = match c {
+            Cli::Berth => "det-berth",
+            Cli::Docker => "det-docker",
+        };
+        let mut p = Pty::spawn(cli_cmd(&d, c, &["run", "-it", "--name", name, "busybox", "sh"]), 24, 80);
         p.expect("# ", 10);
         p.send(b"echo one\r");
         p.expect("one", 10);
@@ -61,7 +56,7 @@ fn detach_keys_leave_it_running_and_attach_gets_back() {
         assert_eq!(p.wait(10), 0, "detach should exit 0: {}", p.text());
         assert_eq!(d.berth(&["inspect", "-f", "{{.State.Running}}", name]).out(), "true");
 
-        let mut a = Pty::spawn(cmd(&d, docker, &["attach", name]), 24, 80);
+        let mut a = Pty::spawn(cli_cmd(&d, c, &["attach", name]), 24, 80);
         std::thread::sleep(std::time::Duration::from_millis(300));
         a.send(b"echo back-again\r");
         a.expect("back-again", 10);
@@ -70,7 +65,7 @@ fn detach_keys_leave_it_running_and_attach_gets_back() {
         assert_eq!(a.wait(10), 4, "{}", a.text());
         assert_eq!(d.berth(&["inspect", "-f", "{{.State.ExitCode}}", name]).out(), "4");
 
-        let mut p = Pty::spawn(cmd(&d, docker, &["start", "-ai", "--detach-keys", "ctrl-a,x", name]), 24, 80);
+        let mut p = Pty::spawn(cli_cmd(&d, c, &["start", "-ai", "--detach-keys", "ctrl-a,x", name]), 24, 80);
         p.expect("# ", 10);
         p.send(b"\x01x");
         assert_eq!(p.wait(10), 0, "{}", p.text());
@@ -83,13 +78,13 @@ fn detach_keys_leave_it_running_and_attach_gets_back() {
 fn exec_it_and_resize() {
     let d = setup();
     d.berth(&["run", "-d", "--name", "ex", "busybox", "sleep", "1000"]).ok();
-    for docker in [false, true] {
-        let mut p = Pty::spawn(cmd(&d, docker, &["exec", "-it", "ex", "sh"]), 33, 120);
+    for c in BOTH {
+        let mut p = Pty::spawn(cli_cmd(&d, c, &["exec", "-it", "ex", "sh"]), 33, 120);
         p.expect("# ", 10);
         p.send(b"stty size; tty\r");
         p.expect("33 120", 10);
         p.send(b"exit 6\r");
-        assert_eq!(p.wait(10), 6, "docker={docker}: {}", p.text());
+        assert_eq!(p.wait(10), 6, "{c:?}: {}", p.text());
     }
     d.berth(&["rm", "-f", "ex"]).ok();
 }
@@ -97,11 +92,11 @@ fn exec_it_and_resize() {
 #[test]
 fn signals_are_proxied_without_a_tty() {
     let d = setup();
-    for docker in [false, true] {
+    for c in BOTH {
         let script = "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.1; done";
-        let mut c = cmd(&d, docker, &["run", "--rm", "busybox", "sh", "-c", script]);
-        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
+        let mut cmd = cli_cmd(&d, c, &["run", "--rm", "busybox", "sh", "-c", script]);
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
         let mut out = child.stdout.take().unwrap();
         let mut buf = [0u8; 64];
         let n = std::io::Read::read(&mut out, &mut buf).unwrap();
@@ -111,8 +106,8 @@ fn signals_are_proxied_without_a_tty() {
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
         let st = child.wait().unwrap();
-        assert!(rest.contains("got-term"), "docker={docker}: {rest}");
-        assert_eq!(st.code(), Some(5), "docker={docker}");
+        assert!(rest.contains("got-term"), "{c:?}: {rest}");
+        assert_eq!(st.code(), Some(5), "{c:?}");
     }
 }
 

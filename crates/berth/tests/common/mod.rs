@@ -257,13 +257,11 @@ impl Daemon {
     /// cgroups, shims, container directories.
     #[track_caller]
     pub fn assert_clean(&self, ids: &[String]) {
-        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let dir = self.dir.path().to_string_lossy().into_owned();
-        let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(&dir)).collect();
-        assert!(leaked.is_empty(), "mounts left behind: {leaked:#?}");
+        self.assert_no_mounts("mounts left behind");
+        let cgroups = cgroups::Manager::detect().expect("detecting the host's cgroup hierarchies");
         for id in ids {
-            for h in ["memory", "pids", "cpu", "freezer", "unified"] {
-                let p = Path::new("/sys/fs/cgroup").join(h).join("berth").join(id);
+            let cg = container_cgroup(&cgroups, id).expect("a container's cgroup path");
+            for p in cg.paths() {
                 assert!(!p.exists(), "cgroup left behind: {}", p.display());
             }
             assert!(!self.root.join("containers").join(id).exists(), "container directory left behind: {id}");
@@ -272,6 +270,45 @@ impl Daemon {
         let shims = self.shims();
         assert!(shims.is_empty(), "shims left running: {shims:?}");
     }
+
+    /// Removes the named containers with `rm -f` (which must succeed), then asserts that
+    /// nothing of any container this daemon had is left (see [`Daemon::assert_clean`]).
+    #[track_caller]
+    pub fn rm_f_and_assert_clean(&self, names: &[&str]) {
+        let ids = self.container_ids();
+        let mut args = vec!["rm", "-f"];
+        args.extend_from_slice(names);
+        self.berth(&args).ok();
+        self.assert_clean(&ids);
+    }
+
+    /// Mounts (lines of this process's mountinfo) that mention the daemon's directory: mounted
+    /// under it, or from it.
+    pub fn mounts(&self) -> Vec<String> {
+        let dir = self.dir.path().to_string_lossy().into_owned();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&dir))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Asserts [`Daemon::mounts`] is empty; `what` starts the failure message.
+    #[track_caller]
+    pub fn assert_no_mounts(&self, what: &str) {
+        let leaked = self.mounts();
+        assert!(leaked.is_empty(), "{what}: {leaked:#?}");
+    }
+}
+
+/// The cgroup parent the daemon puts containers under (`daemon::Options`' default).
+pub const CGROUP_PARENT: &str = "berth";
+
+/// A container's cgroup, `berth/<id>`, in every hierarchy berth uses (named as the engine
+/// names it). `None` for an invalid id.
+pub fn container_cgroup(m: &cgroups::Manager, id: &str) -> Option<cgroups::Cgroup> {
+    m.cgroup(format!("{CGROUP_PARENT}/{id}")).ok()
 }
 
 impl Drop for Daemon {
@@ -291,11 +328,14 @@ impl Drop for Daemon {
         for pid in self.shims() {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
-        for id in &ids {
-            for h in ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "systemd", "unified"]
-            {
-                let p = Path::new("/sys/fs/cgroup").join(h).join("berth").join(id);
-                let _ = std::fs::remove_dir(&p);
+        // A container whose shim is gone keeps running: kill what is left in its cgroup (its
+        // PID 1 too), then remove the cgroup in every hierarchy.
+        if let Ok(cgroups) = cgroups::Manager::detect() {
+            for id in &ids {
+                if let Some(cg) = container_cgroup(&cgroups, id) {
+                    let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+                    let _ = cg.destroy();
+                }
             }
         }
     }

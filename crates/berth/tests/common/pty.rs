@@ -89,3 +89,13 @@ impl Pty {
         String::from_utf8_lossy(&self.seen).into_owned()
     }
 }
+
+impl Drop for Pty {
+    /// Kills the command if it is still running (a test that failed half-way) and reaps it.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}

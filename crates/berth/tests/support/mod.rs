@@ -1,10 +1,11 @@
 //! Helpers shared by the end-to-end test files beyond the daemon harness: running a scenario
 //! through either CLI, building image archives (layers, OCI image layouts, legacy `docker save`
-//! tars) byte by byte, and looking for leftovers on the host.
+//! tars) byte by byte and reading them back, and looking for leftovers on the host.
 #![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use sha2::Digest as _;
 
@@ -25,6 +26,14 @@ pub fn cli(d: &Daemon, c: Cli, args: &[&str]) -> Run {
     match c {
         Cli::Berth => d.berth(args),
         Cli::Docker => d.docker(args),
+    }
+}
+
+/// A command running `args` with the chosen CLI, to customise (stdio, signals, a pty).
+pub fn cli_cmd(d: &Daemon, c: Cli, args: &[&str]) -> Command {
+    match c {
+        Cli::Berth => d.berth_cmd(args),
+        Cli::Docker => d.docker_cmd(args),
     }
 }
 
@@ -264,14 +273,19 @@ pub fn find_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     out
 }
 
-/// Mount points (from this process's mountinfo) under `dir`.
-pub fn mounts_under(dir: &Path) -> Vec<String> {
-    let d = dir.to_string_lossy().into_owned();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(&d)))
-        .map(str::to_owned)
+/// Entry names of a tar archive's bytes, without a trailing `/`.
+pub fn tar_names(bytes: &[u8]) -> Vec<String> {
+    tar::Archive::new(bytes)
+        .entries()
+        .expect("reading a tar archive")
+        .map(|e| {
+            e.expect("a tar entry")
+                .path()
+                .expect("a tar entry's path")
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_owned()
+        })
         .collect()
 }
 
