@@ -231,7 +231,7 @@ impl Engine {
         let layers = self.image_layers(c)?;
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: layers");
         let caps = spec::capabilities(c, self.inner.last_cap)?;
-        let seccomp = self.seccomp_program(c, caps).await?;
+        let seccomp = self.seccomp_program(c, caps.clone()).await?;
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: seccomp");
         let cgroup_procs = match cg {
             Some(cg) => {
@@ -267,7 +267,7 @@ impl Engine {
             init_binary: self.cfg().exe.clone(),
             joined: self.joined(c)?,
             host_devices,
-            last_cap: self.inner.last_cap,
+            capabilities: caps,
         };
         let runtime_cfg = spec::build(c, &inputs)?;
         let shim_cfg = shim::ShimConfig {

@@ -77,8 +77,9 @@ pub struct SpecInputs {
     pub joined: JoinedNamespaces,
     /// Host devices for privileged containers.
     pub host_devices: Vec<Device>,
-    /// Highest capability number of the kernel.
-    pub last_cap: u8,
+    /// The process's capabilities ([`capabilities`] of the container, computed once per start
+    /// and shared with the seccomp program's compilation).
+    pub capabilities: Vec<String>,
 }
 
 /// Docker's default device nodes.
@@ -295,7 +296,6 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     args.push(c.path.clone());
     args.extend(c.args.iter().cloned());
 
-    let caps = capabilities(c, inp.last_cap)?;
     let process = Process {
         args,
         env: process_env(c, c.config.tty),
@@ -304,7 +304,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         additional_groups: hc.group_add.clone(),
         terminal: c.config.tty,
         console_size: hc.console_size,
-        capabilities: caps,
+        capabilities: inp.capabilities.clone(),
         rlimits: rlimits(c),
         no_new_privileges: no_new_privileges(&hc.security_opt),
         seccomp: if privileged { None } else { inp.seccomp.clone() },
@@ -380,6 +380,11 @@ mod tests {
         }
     }
 
+    /// The inputs the engine would pass for `c` (its capabilities on a kernel whose last one is 40).
+    fn inputs_for(c: &Container) -> SpecInputs {
+        SpecInputs { capabilities: capabilities(c, 40).unwrap(), ..inputs() }
+    }
+
     fn inputs() -> SpecInputs {
         SpecInputs {
             layers: vec!["/l/1".into(), "/l/2".into()],
@@ -396,7 +401,7 @@ mod tests {
             init_binary: "/usr/bin/berth".into(),
             joined: JoinedNamespaces::default(),
             host_devices: vec![],
-            last_cap: 40,
+            capabilities: capabilities(&container(), 40).unwrap(),
         }
     }
 
@@ -421,7 +426,7 @@ mod tests {
         let mut c = container();
         c.host_config.init = Some(true);
         c.config.tty = true;
-        let cfg = build(&c, &inputs()).unwrap();
+        let cfg = build(&c, &inputs_for(&c)).unwrap();
         assert_eq!(&cfg.process.args[..3], &["/sbin/docker-init", "--", "sh"]);
         assert!(cfg.process.env.contains(&"TERM=xterm".to_owned()));
         assert!(
@@ -451,7 +456,7 @@ mod tests {
         c.host_config.privileged = true;
         c.host_config.network_mode = "host".into();
         c.host_config.pid_mode = "host".into();
-        let cfg = build(&c, &inputs()).unwrap();
+        let cfg = build(&c, &inputs_for(&c)).unwrap();
         assert_eq!(cfg.process.capabilities.len(), 41);
         assert!(cfg.masked_paths.is_empty());
         assert!(cfg.process.seccomp.is_none());
