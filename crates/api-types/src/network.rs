@@ -309,3 +309,23 @@ pub struct NetworkPruneResponse {
     #[serde(deserialize_with = "null_default")]
     pub networks_deleted: Vec<String>,
 }
+
+/// The body of `POST /containers/{id}/ports`, berth's extension: publish more ports of a
+/// running (or stopped) container without re-creating it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct PortsAddRequest {
+    /// Container port (`80/tcp`) to host bindings, as `HostConfig.PortBindings`.
+    #[serde(deserialize_with = "null_default")]
+    pub port_bindings: crate::container::PortMap,
+}
+
+/// The response of `POST /containers/{id}/ports` and `DELETE /containers/{id}/ports/{port}`:
+/// the container's published ports afterwards, as `NetworkSettings.Ports`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct PortsResponse {
+    /// Published ports.
+    #[serde(deserialize_with = "null_default")]
+    pub ports: crate::container::PortMap,
+}

@@ -107,8 +107,8 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
     if f.has("ancestor") && ancestors.is_empty() {
         return Ok(json(StatusCode::OK, &Vec::<w::ContainerSummary>::new()));
     }
-    // Filters Docker accepts that match no container here (no volumes, ports or health checks yet).
-    if f.has("volume") || f.has("publish") || f.has("expose") || f.has("health") {
+    // Filters Docker accepts that match no container here (no volumes or health checks yet).
+    if f.has("volume") || f.has("health") {
         return Ok(json(StatusCode::OK, &Vec::<w::ContainerSummary>::new()));
     }
     let now = chrono::Utc::now();
@@ -140,7 +140,27 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
         if before.is_some_and(|b| c.created >= b) || since.is_some_and(|s| c.created <= s) {
             continue;
         }
-        if f.has("network") && !f.get("network").iter().any(|n| *n == convert::network_name(&c.host_config)) {
+        if f.has("network")
+            && !f.get("network").iter().any(|n| {
+                *n == convert::network_name(&c.host_config)
+                    || c.networks.contains_key(n)
+                    || c.state.network.endpoints.values().any(|e| e.network_id.starts_with(n.as_str()))
+            })
+        {
+            continue;
+        }
+        // `publish=8080[/tcp]` (a host port) and `expose=80[/tcp]` (a container port).
+        let port_match = |want: &str, host: bool| {
+            let (p, proto) = want.split_once('/').unwrap_or((want, "tcp"));
+            if host {
+                c.state.network.ports.iter().any(|x| x.host_port.to_string() == p && x.proto.as_str() == proto)
+            } else {
+                c.config.exposed_ports.iter().any(|e| *e == format!("{p}/{proto}"))
+            }
+        };
+        if (f.has("publish") && !f.get("publish").iter().any(|p| port_match(p, true)))
+            || (f.has("expose") && !f.get("expose").iter().any(|p| port_match(p, false)))
+        {
             continue;
         }
         // Shown by the name it was created from while that still names its image (resolved
@@ -149,7 +169,7 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
             api.engine.images().resolve(&c.config.image).map(|i| i.id.to_string()).unwrap_or_default()
         });
         let image_name = if *shown == c.image_id { c.config.image.clone() } else { c.image_id.clone() };
-        let mut s = convert::summary(&c, image_name, now);
+        let mut s = convert::summary(&c, image_name, now, &api.engine);
         if q.bool("size") {
             let (rw, root) = api.engine.container_size(&c.id).await.unwrap_or((0, 0));
             s.size_rw = Some(rw);

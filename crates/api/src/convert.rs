@@ -97,11 +97,6 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     {
         return Err(unsupported("mounting volumes or host paths"));
     }
-    if hc.port_bindings.as_ref().is_some_and(|p| p.values().any(|b| b.as_ref().is_some_and(|b| !b.is_empty())))
-        || hc.publish_all_ports
-    {
-        return Err(unsupported("publishing ports"));
-    }
     if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
         return Err(unsupported("--link"));
     }
@@ -126,13 +121,18 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     if !hc.userns_mode.is_empty() && hc.userns_mode != "host" {
         return Err(unsupported("user namespaces"));
     }
-    if let Some(n) = &req.networking_config
-        && n.endpoints_config
-            .values()
-            .any(|e| e.ipam_config.is_some() || e.aliases.as_ref().is_some_and(|a| !a.is_empty()))
-    {
-        return Err(unsupported("network endpoint settings"));
+    let mut endpoints = BTreeMap::new();
+    if let Some(n) = &req.networking_config {
+        for (name, e) in &n.endpoints_config {
+            endpoints.insert(name.clone(), endpoint_config(e, &c.mac_address)?);
+        }
+    } else if !c.mac_address.is_empty() {
+        // Before API 1.44 the MAC address came in Config.
+        let e = EndpointSettings { mac_address: c.mac_address.clone(), ..Default::default() };
+        let net = if hc.network_mode.is_empty() { "default".to_owned() } else { hc.network_mode.clone() };
+        endpoints.insert(net, endpoint_config(&e, "")?);
     }
+    let port_bindings = port_bindings_in(hc.port_bindings.as_ref());
     let console = console_size(&hc.console_size);
     let config = ContainerConfig {
         hostname: c.hostname,
@@ -153,11 +153,22 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         labels: c.labels.unwrap_or_default(),
         stop_signal: (!c.stop_signal.is_empty()).then_some(c.stop_signal),
         stop_timeout: c.stop_timeout,
-        exposed_ports: c.exposed_ports.into_keys().collect(),
+        exposed_ports: {
+            // Published ports are exposed too, as dockerd does.
+            let mut e: Vec<String> = c.exposed_ports.into_keys().map(|k| port_key(&k)).collect();
+            for k in port_bindings.keys() {
+                if !e.contains(k) {
+                    e.push(k.clone());
+                }
+            }
+            e
+        },
         network_disabled: c.network_disabled,
         mac_address: c.mac_address,
     };
     let host_config = HostConfig {
+        port_bindings,
+        publish_all_ports: hc.publish_all_ports,
         network_mode: hc.network_mode,
         restart_policy: RestartPolicy {
             name: hc.restart_policy.name,
@@ -196,7 +207,7 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         annotations: hc.annotations,
         log_type: hc.log_config.r#type,
     };
-    Ok(CreateRequest { name, config, host_config })
+    Ok(CreateRequest { name, config, host_config, endpoints })
 }
 
 /// The wire `Config` of a container.
@@ -275,7 +286,107 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
     out.resources.ulimits =
         Some(h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect());
     out.binds = None;
+    out.port_bindings = Some(port_bindings_out(&h.port_bindings));
+    out.publish_all_ports = h.publish_all_ports;
     out
+}
+
+/// `80` → `80/tcp`.
+fn port_key(k: &str) -> String {
+    if k.contains('/') { k.to_ascii_lowercase() } else { format!("{k}/tcp") }
+}
+
+fn port_bindings_in(m: Option<&w::PortMap>) -> BTreeMap<String, Vec<engine::PortBinding>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in m.into_iter().flatten() {
+        let binds: Vec<engine::PortBinding> = v
+            .iter()
+            .flatten()
+            .map(|b| engine::PortBinding { host_ip: b.host_ip.clone(), host_port: b.host_port.clone() })
+            .collect();
+        if !binds.is_empty() {
+            out.insert(port_key(k), binds);
+        }
+    }
+    out
+}
+
+/// Wire port bindings to the engine's.
+pub fn port_bindings(m: &w::PortMap) -> BTreeMap<String, Vec<engine::PortBinding>> {
+    port_bindings_in(Some(m))
+}
+
+fn port_bindings_out(m: &BTreeMap<String, Vec<engine::PortBinding>>) -> w::PortMap {
+    m.iter()
+        .map(|(k, v)| {
+            let b = v.iter().map(|b| w::PortBinding { host_ip: b.host_ip.clone(), host_port: b.host_port.clone() });
+            (k.clone(), Some(b.collect()))
+        })
+        .collect()
+}
+
+/// A container's published ports as `NetworkSettings.Ports`: every exposed port, with its
+/// host bindings while it runs (`null` when it has none).
+pub fn ports_out(c: &Container) -> w::PortMap {
+    let mut m = w::PortMap::new();
+    if !c.is_running() {
+        return m;
+    }
+    for k in &c.config.exposed_ports {
+        m.insert(k.clone(), None);
+    }
+    for p in &c.state.network.ports {
+        let key = format!("{}/{}", p.container_port, p.proto.as_str());
+        m.entry(key)
+            .or_insert(None)
+            .get_or_insert_with(Vec::new)
+            .push(w::PortBinding { host_ip: p.host_ip.to_string(), host_port: p.host_port.to_string() });
+    }
+    m
+}
+
+/// Parses an endpoint request (`--ip`, `--alias`, `--mac-address`); `legacy_mac` is the
+/// pre-1.44 `Config.MacAddress`.
+pub fn endpoint_config(e: &EndpointSettings, legacy_mac: &str) -> Result<engine::EndpointConfig, ApiError> {
+    let ip = e.ipam_config.as_ref().map(|i| i.ipv4_address.as_str()).filter(|s| !s.is_empty());
+    if e.ipam_config.as_ref().is_some_and(|i| !i.ipv6_address.is_empty()) {
+        return Err(unsupported("an IPv6 address"));
+    }
+    let ipv4_address =
+        ip.map(|s| s.parse().map_err(|_| ApiError::bad_request(format!("invalid IPv4 address: {s}")))).transpose()?;
+    let mac = if e.mac_address.is_empty() { legacy_mac } else { e.mac_address.as_str() };
+    Ok(engine::EndpointConfig {
+        ipv4_address,
+        aliases: e.aliases.clone().unwrap_or_default(),
+        mac_address: (!mac.is_empty()).then(|| mac.to_owned()),
+    })
+}
+
+/// The wire settings of an endpoint.
+fn endpoint_out(c: &Container, net: &str, engine: &engine::Engine) -> EndpointSettings {
+    let cfg = c.networks.get(net).cloned().unwrap_or_default();
+    let mut e = EndpointSettings {
+        aliases: (!cfg.aliases.is_empty()).then(|| cfg.aliases.clone()),
+        ipam_config: cfg
+            .ipv4_address
+            .map(|ip| api_types::network::EndpointIPAMConfig { ipv4_address: ip.to_string(), ..Default::default() }),
+        network_id: engine.network(net).map(|v| v.network.id).unwrap_or_default(),
+        mac_address: cfg.mac_address.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Some(ep) = c.state.network.endpoints.get(net) {
+        e.endpoint_id = ep.endpoint_id.clone();
+        e.ip_address = ep.ip.to_string();
+        e.ip_prefix_len = i64::from(ep.prefix_len);
+        e.gateway = ep.gateway.map(|g| g.to_string()).unwrap_or_default();
+        e.mac_address = ep.mac.clone();
+        if net != "bridge" {
+            let mut names = vec![c.name.clone(), c.id[..12].to_owned()];
+            names.extend(cfg.aliases.iter().cloned());
+            e.dns_names = Some(names);
+        }
+    }
+    e
 }
 
 /// The network name a container shows for its mode.
@@ -286,13 +397,24 @@ pub fn network_name(h: &HostConfig) -> String {
     }
 }
 
-fn networks(c: &Container) -> BTreeMap<String, EndpointSettings> {
+fn networks(c: &Container, engine: &engine::Engine) -> BTreeMap<String, EndpointSettings> {
     let name = network_name(&c.host_config);
     if name.starts_with("container:") {
         return BTreeMap::new();
     }
     let mut m = BTreeMap::new();
-    m.insert(name, EndpointSettings::default());
+    if name == "host" || name == "none" {
+        m.insert(
+            name.clone(),
+            EndpointSettings {
+                network_id: engine.network(&name).map(|v| v.network.id).unwrap_or_default(),
+                ..Default::default()
+            },
+        );
+    }
+    for n in c.networks.keys() {
+        m.insert(n.clone(), endpoint_out(c, n, engine));
+    }
     m
 }
 
@@ -338,21 +460,51 @@ pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectRes
         graph_driver: w::DriverData { name: "overlay2".into(), data: graph },
         mounts: Vec::new(),
         config: config_out(&c.config),
-        network_settings: w::NetworkSettings {
-            sandbox_key: if c.is_running() && c.host_config.network_mode != "host" {
-                format!("/proc/{}/ns/net", st.pid)
-            } else {
-                String::new()
-            },
-            networks: networks(c),
-            ..Default::default()
+        network_settings: {
+            let networks = networks(c, engine);
+            let bridge = networks.get("bridge").cloned().unwrap_or_default();
+            w::NetworkSettings {
+                sandbox_key: if c.is_running() && c.host_config.network_mode != "host" {
+                    format!("/proc/{}/ns/net", st.pid)
+                } else {
+                    String::new()
+                },
+                sandbox_id: if c.is_running() { c.id.clone() } else { String::new() },
+                ports: ports_out(c),
+                endpoint_id: bridge.endpoint_id,
+                gateway: bridge.gateway,
+                ip_address: bridge.ip_address,
+                ip_prefix_len: bridge.ip_prefix_len,
+                mac_address: if c.is_running() { bridge.mac_address } else { String::new() },
+                networks,
+                ..Default::default()
+            }
         },
         ..Default::default()
     }
 }
 
+/// The `Ports` of a list entry: published ports, then exposed ones without a binding.
+fn summary_ports(c: &Container) -> Vec<w::Port> {
+    let mut out: Vec<w::Port> = Vec::new();
+    for (k, binds) in ports_out(c) {
+        let (port, proto) = k.split_once('/').unwrap_or((&k, "tcp"));
+        let private_port = port.parse().unwrap_or(0);
+        match binds {
+            Some(b) if !b.is_empty() => out.extend(b.into_iter().map(|b| w::Port {
+                ip: b.host_ip,
+                private_port,
+                public_port: b.host_port.parse().unwrap_or(0),
+                r#type: proto.to_owned(),
+            })),
+            _ => out.push(w::Port { private_port, r#type: proto.to_owned(), ..Default::default() }),
+        }
+    }
+    out
+}
+
 /// An item of `GET /containers/json`.
-pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>) -> w::ContainerSummary {
+pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>, engine: &engine::Engine) -> w::ContainerSummary {
     w::ContainerSummary {
         id: c.id.clone(),
         names: vec![format!("/{}", c.name)],
@@ -360,7 +512,7 @@ pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>) -> w::Cont
         image_id: c.image_id.clone(),
         command: command_text(c),
         created: c.created.timestamp(),
-        ports: Vec::new(),
+        ports: summary_ports(c),
         labels: c.config.labels.clone(),
         state: c.state.status.as_str().to_owned(),
         status: status_text(c, now),
@@ -368,7 +520,7 @@ pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>) -> w::Cont
             network_mode: network_name(&c.host_config),
             annotations: BTreeMap::new(),
         },
-        network_settings: w::ContainerSummaryNetworkSettings { networks: networks(c) },
+        network_settings: w::ContainerSummaryNetworkSettings { networks: networks(c, engine) },
         mounts: Vec::new(),
         ..Default::default()
     }

@@ -43,6 +43,7 @@ impl From<engine::EngineError> for ApiError {
             K::Conflict => StatusCode::CONFLICT,
             K::InvalidArgument => StatusCode::BAD_REQUEST,
             K::NotModified => StatusCode::NOT_MODIFIED,
+            K::Forbidden => StatusCode::FORBIDDEN,
             K::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         // The chain, as "outer: inner: ...", like Go's wrapped errors.

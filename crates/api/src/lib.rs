@@ -7,7 +7,7 @@
 //!   400 with Docker's wording. Every response carries `Api-Version`, `Ostype` and `Server`.
 //! - Errors: engine errors map to HTTP statuses by kind in one place ([`error`]); the body is
 //!   `{"message": ...}` as the docker CLI expects.
-//! - Handlers are grouped by object: [`containers`], [`images`], [`system`]; streams (attach,
+//! - Handlers are grouped by object: [`containers`], [`images`], [`networks`], [`system`]; streams (attach,
 //!   exec, logs) live in [`streams`]; wire ↔ domain conversion in [`convert`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -17,6 +17,7 @@ pub mod convert;
 pub mod error;
 pub mod filters;
 pub mod images;
+pub mod networks;
 pub mod query;
 pub mod streams;
 pub mod system;
@@ -88,7 +89,12 @@ pub fn split_version(path: &str) -> (Option<&str>, &str) {
 
 /// The router of every endpoint (unversioned paths).
 pub fn router(api: Api) -> Router {
-    Router::new().merge(system::routes()).merge(containers::routes()).merge(images::routes()).with_state(api)
+    Router::new()
+        .merge(system::routes())
+        .merge(containers::routes())
+        .merge(images::routes())
+        .merge(networks::routes())
+        .with_state(api)
 }
 
 fn stamp(resp: &mut Response<Body>) {

@@ -17,8 +17,14 @@ fn main() {
     }
     match cli::main(args) {
         cli::Outcome::Exit(code) => std::process::exit(code),
-        cli::Outcome::Daemon { root, exec_root, host, log_level } => {
-            let opts = daemon::Options { root, exec_root, host, log_level };
+        cli::Outcome::Daemon { root, exec_root, host, log_level, network } => {
+            let net = daemon::NetOptions {
+                bridge: network.bridge,
+                bip: network.bip,
+                pools: network.default_address_pool,
+                firewall_table: network.firewall_table,
+            };
+            let opts = daemon::Options { root, exec_root, host, log_level, net };
             if let Err(e) = daemon::run(opts) {
                 eprintln!("berth daemon: {e:#}");
                 std::process::exit(1);

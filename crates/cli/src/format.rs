@@ -233,6 +233,51 @@ pub fn rfc3339_local(unix: i64) -> String {
     local(unix).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
 }
 
+/// Go's `net.JoinHostPort`: `[::1]:80` for IPv6 hosts, `host:80` otherwise.
+pub fn join_host_port(host: &str, port: &str) -> String {
+    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
+/// The natural order docker sorts names and port lines in (`fvbommel/sortorder.NaturalLess`):
+/// runs of digits compare as numbers (`net2` < `net10`, fewer leading zeros first), everything
+/// else bytewise, and digits before other bytes.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (da, db) = (a[i].is_ascii_digit(), b[j].is_ascii_digit());
+        if da != db {
+            return if da { Ordering::Less } else { Ordering::Greater };
+        }
+        if !da {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let skip = |s: &[u8], mut k: usize, digit: fn(&u8) -> bool| {
+            while k < s.len() && digit(&s[k]) {
+                k += 1;
+            }
+            k
+        };
+        let (za, zb) = (skip(a, i, |c| *c == b'0'), skip(b, j, |c| *c == b'0'));
+        let (ea, eb) = (skip(a, za, u8::is_ascii_digit), skip(b, zb, u8::is_ascii_digit));
+        let by_number = (ea - za).cmp(&(eb - zb)).then_with(|| a[za..ea].cmp(&b[zb..eb]));
+        if by_number != Ordering::Equal {
+            return by_number;
+        }
+        if za != zb {
+            return za.cmp(&zb);
+        }
+        (i, j) = (ea, eb);
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
 /// Renders a listing the way docker's `formatter.Context.Write` does: `format` is the final
 /// docker format (`table {{.ID}}\t...`, `json`, or a raw template), `header` maps field names
 /// to column titles, and each row is the object the template sees.
@@ -347,6 +392,15 @@ mod tests {
         assert_eq!(go_quote("\u{1}\u{7f}"), "\"\\x01\\x7f\"");
         assert_eq!(go_quote("\u{a0}\u{feff}"), "\"\\u00a0\\ufeff\"");
         assert_eq!(go_quote(""), "\"\"");
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["net10", "net2", "Net", "net02", "a", "80/tcp -> :1", "443/tcp -> :1", "net", "1"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["1", "80/tcp -> :1", "443/tcp -> :1", "Net", "a", "net", "net2", "net02", "net10"]);
+        assert_eq!(join_host_port("::", "80"), "[::]:80");
+        assert_eq!(join_host_port("0.0.0.0", "80"), "0.0.0.0:80");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //!   `unpause`, `diff`, `export`, `cp`, `container prune`.
 //! - [`images`]: `images`, `load`, `save`, `import`, `tag`, `rmi`, `history`, `image inspect`,
 //!   `image prune`.
+//! - [`network`]: `network create`, `ls`, `inspect`, `rm`, `prune`, `connect`, `disconnect`.
+//! - [`ports`]: `port` (with berth's `port add` and `port rm`) and the `-p`/`--expose` parsers.
 //! - [`system`]: `version`, `info`.
 //! - [`format`]: Docker's units, durations and table output.
 //!
@@ -18,6 +20,8 @@
 pub mod containers;
 pub mod format;
 pub mod images;
+pub mod network;
+pub mod ports;
 pub mod run;
 pub mod system;
 mod term;
@@ -90,6 +94,8 @@ pub enum Command {
     Export(containers::ExportArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(containers::CpArgs),
+    /// List port mappings or a specific mapping for the container; publish or unpublish ports.
+    Port(ports::PortArgs),
     /// Manage containers.
     Container {
         /// The container command.
@@ -115,6 +121,12 @@ pub enum Command {
         /// The image command.
         #[command(subcommand)]
         command: ImageCommand,
+    },
+    /// Manage networks.
+    Network {
+        /// The network command.
+        #[command(subcommand)]
+        command: NetworkCommand,
     },
     /// Get real time events from the server.
     Events(run::EventsArgs),
@@ -169,6 +181,8 @@ pub enum ContainerCommand {
     Export(containers::ExportArgs),
     /// Copy files/folders between a container and the local filesystem.
     Cp(containers::CpArgs),
+    /// List port mappings or a specific mapping for the container; publish or unpublish ports.
+    Port(ports::PortArgs),
     /// Remove all stopped containers.
     Prune(containers::PruneArgs),
 }
@@ -198,6 +212,27 @@ pub enum ImageCommand {
     Prune(images::PruneArgs),
 }
 
+/// `berth network ...`.
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Connect a container to a network.
+    Connect(network::ConnectArgs),
+    /// Create a network.
+    Create(network::CreateArgs),
+    /// Disconnect a container from a network.
+    Disconnect(network::DisconnectArgs),
+    /// Display detailed information on one or more networks.
+    Inspect(network::InspectArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(network::LsArgs),
+    /// Remove all unused networks.
+    Prune(network::PruneArgs),
+    /// Remove one or more networks.
+    #[command(alias = "remove")]
+    Rm(network::RmArgs),
+}
+
 /// `berth daemon` flags.
 #[derive(Debug, clap::Args)]
 pub struct DaemonArgs {
@@ -210,6 +245,26 @@ pub struct DaemonArgs {
     /// Logging level (error, warn, info, debug, trace).
     #[arg(short = 'l', long = "log-level", default_value = "info")]
     pub log_level: String,
+    /// Networking of the daemon.
+    #[command(flatten)]
+    pub network: DaemonNetwork,
+}
+
+/// The daemon's networking flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DaemonNetwork {
+    /// The default bridge's interface name.
+    #[arg(short = 'b', long = "bridge", default_value = "berth0")]
+    pub bridge: String,
+    /// The default bridge's address and subnet (CIDR, e.g. 172.17.0.1/16).
+    #[arg(long = "bip")]
+    pub bip: Option<String>,
+    /// Where network subnets come from: base=CIDR,size=N (repeatable).
+    #[arg(long = "default-address-pool")]
+    pub default_address_pool: Vec<String>,
+    /// berth's own nftables table (family ip).
+    #[arg(long = "firewall-table", default_value = "berth")]
+    pub firewall_table: String,
 }
 
 /// What the binary should do after parsing.
@@ -225,6 +280,8 @@ pub enum Outcome {
         host: String,
         /// Log level.
         log_level: String,
+        /// Networking flags.
+        network: DaemonNetwork,
     },
     /// Exit with this status.
     Exit(i32),
@@ -263,6 +320,7 @@ pub fn main(args: Vec<String>) -> Outcome {
             exec_root: d.exec_root,
             host,
             log_level: if cli.debug { "debug".into() } else { d.log_level },
+            network: d.network,
         };
     }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -312,6 +370,7 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Diff(a) => Ct::Diff(a),
         C::Export(a) => Ct::Export(a),
         C::Cp(a) => Ct::Cp(a),
+        C::Port(a) => Ct::Port(a),
         C::Container { command } => command,
         C::Images(a) => return dispatch_image(c, Im::Ls(a)).await,
         C::Load(a) => return dispatch_image(c, Im::Load(a)).await,
@@ -321,6 +380,7 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Rmi(a) => return dispatch_image(c, Im::Rm(a)).await,
         C::History(a) => return dispatch_image(c, Im::History(a)).await,
         C::Image { command } => return dispatch_image(c, command).await,
+        C::Network { command } => return dispatch_network(c, command).await,
         C::Events(a) => return run::events(c, a).await.unwrap_or_else(|e| report(&e)),
         C::Version(a) => return system::version(c, a).await.unwrap_or_else(|e| report(&e)),
         C::Info(a) => return system::info(c, a).await.unwrap_or_else(|e| report(&e)),
@@ -351,6 +411,7 @@ async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
         C::Diff(a) => containers::diff(c, a).await,
         C::Export(a) => containers::export(c, a).await,
         C::Cp(a) => containers::cp(c, a).await,
+        C::Port(a) => ports::port(c, a).await,
         C::Prune(a) => containers::prune(c, a).await,
     };
     r.unwrap_or_else(|e| report(&e))
@@ -368,6 +429,20 @@ async fn dispatch_image(c: &client::Client, cmd: ImageCommand) -> i32 {
         C::History(a) => images::history(c, a).await,
         C::Inspect(a) => images::inspect(c, a).await,
         C::Prune(a) => images::prune(c, a).await,
+    };
+    r.unwrap_or_else(|e| report(&e))
+}
+
+async fn dispatch_network(c: &client::Client, cmd: NetworkCommand) -> i32 {
+    use NetworkCommand as C;
+    let r: anyhow::Result<i32> = match cmd {
+        C::Connect(a) => network::connect(c, a).await,
+        C::Create(a) => network::create(c, a).await,
+        C::Disconnect(a) => network::disconnect(c, a).await,
+        C::Inspect(a) => network::inspect(c, a).await,
+        C::Ls(a) => network::ls(c, a).await,
+        C::Prune(a) => network::prune(c, a).await,
+        C::Rm(a) => network::rm(c, a).await,
     };
     r.unwrap_or_else(|e| report(&e))
 }

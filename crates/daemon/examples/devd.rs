@@ -1,5 +1,5 @@
 //! Development aid: a daemon-only binary (`shim` and init included), for trying the daemon while
-//! the CLI crate is being changed. `cargo run -p daemon --example devd -- ROOT EXECROOT SOCKET`.
+//! the CLI crate is being changed. `cargo run -p daemon --example devd -- ROOT EXECROOT SOCKET [BRIDGE]`.
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args[0].rsplit('/').next().unwrap_or("").to_owned();
@@ -14,6 +14,11 @@ fn main() {
         exec_root: args[2].clone().into(),
         host: args[3].clone(),
         log_level: "debug".into(),
+        net: daemon::NetOptions {
+            bridge: args.get(4).cloned().unwrap_or_else(|| "berthdev0".into()),
+            firewall_table: "berthdev".into(),
+            ..Default::default()
+        },
     };
     if let Err(e) = daemon::run(opts) {
         eprintln!("{e:#}");

@@ -22,6 +22,56 @@ pub struct Options {
     pub host: String,
     /// `error`, `warn`, `info`, `debug`, `trace`.
     pub log_level: String,
+    /// Networking.
+    pub net: NetOptions,
+}
+
+/// The daemon's networking flags, unparsed.
+#[derive(Debug, Clone, Default)]
+pub struct NetOptions {
+    /// The default bridge's interface (`-b`).
+    pub bridge: String,
+    /// `--bip CIDR`.
+    pub bip: Option<String>,
+    /// `--default-address-pool base=CIDR,size=N`.
+    pub pools: Vec<String>,
+    /// berth's nftables table.
+    pub firewall_table: String,
+}
+
+impl NetOptions {
+    fn parse(&self) -> anyhow::Result<engine::NetConfig> {
+        let mut cfg = engine::NetConfig::default();
+        if !self.bridge.is_empty() {
+            if self.bridge.len() > 15 || self.bridge.contains(['/', ' ']) {
+                bail!("invalid --bridge {:?}: an interface name of at most 15 characters", self.bridge);
+            }
+            cfg.bridge = self.bridge.clone();
+        }
+        if let Some(b) = &self.bip {
+            let net: ipnet::Ipv4Net = b.parse().map_err(|_| {
+                anyhow::anyhow!("invalid --bip {b:?}: want the bridge's address in CIDR form, as 172.17.0.1/16")
+            })?;
+            if net.addr() == net.network() || net.prefix_len() > 30 {
+                bail!("invalid --bip {b}: give the gateway's address (not the network's) and a prefix of at most /30");
+            }
+            cfg.bip = Some(net);
+        }
+        if !self.pools.is_empty() {
+            cfg.pools = self
+                .pools
+                .iter()
+                .map(|p| net::ipam::Pool::parse(p).map_err(|e| anyhow::anyhow!("--default-address-pool: {e}")))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if !self.firewall_table.is_empty() {
+            if !self.firewall_table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                bail!("invalid --firewall-table {:?}", self.firewall_table);
+            }
+            cfg.firewall_table = self.firewall_table.clone();
+        }
+        Ok(cfg)
+    }
 }
 
 fn socket_path(host: &str) -> anyhow::Result<PathBuf> {
@@ -79,6 +129,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let sock = socket_path(&opts.host)?;
     let exe = std::env::current_exe().context("finding berth's own executable")?;
     let debug = matches!(opts.log_level.as_str(), "debug" | "trace");
+    let net_cfg = opts.net.parse()?;
     // Small and steady at idle: few malloc arenas, a bounded blocking pool, and a periodic trim
     // (after a burst of requests, freed memory would otherwise stay with the process).
     sys::process::limit_malloc_arenas(2);
@@ -95,13 +146,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             exe,
             cgroup_parent: "berth".into(),
             debug,
+            net: net_cfg,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let listener = bind(&sock).await?;
         let meta = Arc::new(api::DaemonMeta { id: daemon_id(&opts.root), host: opts.host.clone(), debug });
         tracing::info!(root = %opts.root.display(), socket = %sock.display(), "berth daemon ready");
-        let server = tokio::spawn(api::serve(listener, api::Api { engine, meta }));
+        let server = tokio::spawn(api::serve(listener, api::Api { engine: engine.clone(), meta }));
         tokio::spawn(async {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
             loop {
@@ -116,6 +168,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         }
         tracing::info!("shutting down; containers keep running");
         server.abort();
+        engine.shutdown().await;
         let _ = std::fs::remove_file(&sock);
         Ok(())
     })

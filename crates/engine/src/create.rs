@@ -103,11 +103,6 @@ pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
     if hc.auto_remove && !rp.is_none() {
         return Err(EngineError::InvalidArgument("can't create 'AutoRemove' container with restart policy".into()));
     }
-    match hc.network_mode.as_str() {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        m if m.starts_with("container:") => {}
-        m => return Err(EngineError::NotFound(format!("network {m} not found"))),
-    }
     for opt in &hc.security_opt {
         let (k, _) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
         if !matches!(k, "seccomp" | "no-new-privileges" | "apparmor" | "label" | "systempaths" | "mask" | "unmask") {
@@ -195,21 +190,27 @@ pub(crate) fn ensure_init_layer(path: &Path) -> std::io::Result<()> {
 
 /// Lays out a container's directory; the record is written last by the caller. Kept to a few
 /// inodes: on a slow disk every create costs.
-fn make_dir(dir: &Path, c: &Container) -> Result<(), EngineError> {
+fn make_dir(dir: &Path, c: &Container, embedded_dns: Option<std::net::Ipv4Addr>) -> Result<(), EngineError> {
     mkdir(&dir.join("upper"))?;
     mkdir(&dir.join("work"))?;
     let hc = &c.host_config;
     write(&dir.join("hostname"), format!("{}\n", c.config.hostname).as_bytes())?;
     write(&dir.join("hosts"), hosts_file(&hc.extra_hosts)?.as_bytes())?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    write(&dir.join("resolv.conf"), resolv_conf(&host_resolv, &hc.dns, &hc.dns_search, &hc.dns_options).as_bytes())?;
+    // On a user-defined network the embedded DNS server on the gateway answers (and forwards
+    // what isn't a container's name to the host's servers), unless `--dns` names others.
+    let dns = match embedded_dns {
+        Some(gw) if hc.dns.is_empty() => vec![gw.to_string()],
+        _ => hc.dns.clone(),
+    };
+    write(&dir.join("resolv.conf"), resolv_conf(&host_resolv, &dns, &hc.dns_search, &hc.dns_options).as_bytes())?;
     Ok(())
 }
 
 impl Engine {
     /// Creates a container; returns its ID and warnings.
     pub async fn create(&self, req: CreateRequest) -> Result<(String, Vec<String>), EngineError> {
-        let CreateRequest { name, mut config, host_config } = req;
+        let CreateRequest { name, mut config, host_config, endpoints } = req;
         let name = name.as_deref().map(names::check).transpose()?.map(str::to_owned);
         validate_host(&host_config)?;
         if config.image.is_empty() {
@@ -230,6 +231,11 @@ impl Engine {
                 self.lookup(other)?;
             }
         }
+        let networks = self.net_validate(&host_config, &endpoints)?;
+        let embedded_dns = crate::network::mode_network(&host_config.network_mode)
+            .and_then(|n| self.net().find(n).ok())
+            .filter(|n| n.driver == "bridge" && n.name != "bridge")
+            .and_then(|n| n.gateway);
 
         let id = random_id();
         if config.hostname.is_empty() {
@@ -284,9 +290,10 @@ impl Engine {
             host_config,
             state: State::default(),
             exec_ids: Vec::new(),
+            networks,
         };
         let dir = self.container_dir(&id);
-        let made = make_dir(&dir, &c)
+        let made = make_dir(&dir, &c, embedded_dns)
             .and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
         if let Err(e) = made {
             self.inner.names.write().expect("names lock").remove(&name);

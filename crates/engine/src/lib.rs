@@ -38,6 +38,7 @@ mod io;
 mod lifecycle;
 pub mod model;
 mod names;
+pub mod network;
 pub mod shimctl;
 pub mod spec;
 mod store;
@@ -57,7 +58,11 @@ pub mod image_types {
     pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
 }
 pub use lifecycle::WaitCondition;
-pub use model::{Container, ContainerConfig, CreateRequest, HostConfig, RestartPolicy, State, Status, Ulimit};
+pub use model::{
+    Container, ContainerConfig, CreateRequest, Endpoint, EndpointConfig, HostConfig, NetState, PortBinding,
+    PublishedPort, RestartPolicy, State, Status, Ulimit,
+};
+pub use network::{NetConfig, Network, NetworkCreate, NetworkView};
 pub use system::SystemInfo;
 
 /// What kind of failure an [`EngineError`] is (for mapping to API statuses).
@@ -71,6 +76,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// Nothing to do (start a started container): HTTP 304.
     NotModified,
+    /// Not allowed on this object (remove a predefined network): HTTP 403.
+    Forbidden,
     /// Anything else.
     Internal,
 }
@@ -134,6 +141,12 @@ pub enum EngineError {
     /// The daemon's root is used by another daemon.
     #[error("{0}")]
     Locked(String),
+    /// Not allowed on this object.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Setting up networking failed (netlink, nft, DNS server).
+    #[error("{0}")]
+    Network(String),
 }
 
 impl EngineError {
@@ -144,6 +157,7 @@ impl EngineError {
             EngineError::Conflict(_) | EngineError::Locked(_) => ErrorKind::Conflict,
             EngineError::InvalidArgument(_) => ErrorKind::InvalidArgument,
             EngineError::NotModified(_) => ErrorKind::NotModified,
+            EngineError::Forbidden(_) => ErrorKind::Forbidden,
             EngineError::Image(e) => match e.kind() {
                 image::ErrorKind::NotFound => ErrorKind::NotFound,
                 image::ErrorKind::Conflict => ErrorKind::Conflict,
@@ -173,6 +187,8 @@ pub struct EngineConfig {
     pub cgroup_parent: String,
     /// Shims keep a `shim.log` of their own diagnostics.
     pub debug: bool,
+    /// Networking settings.
+    pub net: network::NetConfig,
 }
 
 /// What `wait` and friends watch.
@@ -238,6 +254,7 @@ pub(crate) struct Inner {
     pub names: RwLock<HashMap<String, String>>,
     pub execs: RwLock<HashMap<String, Arc<io::Exec>>>,
     pub events: Events,
+    pub net: network::Net,
     pub _lock: (std::fs::File, std::fs::File),
 }
 
@@ -297,7 +314,9 @@ impl Engine {
         };
         let kernel = seccomp::KernelVersion::current().unwrap_or(seccomp::KernelVersion::new(5, 10));
         let last_cap = sys::caps::last_cap().unwrap_or(40);
+        let net = network::Net::open(&cfg.root, cfg.net.clone()).await?;
         let inner = Inner {
+            net,
             seccomp: seccomp::Cache::new(cfg.root.join("seccomp")),
             cfg,
             images: Arc::new(images),

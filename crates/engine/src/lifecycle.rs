@@ -161,10 +161,11 @@ impl Engine {
         }
         let result = self.launch(ctr, &c).await;
         match result {
-            Ok(pid) => {
+            Ok((pid, net)) => {
                 ctr.update(|c| {
                     c.state.status = Status::Running;
                     c.state.pid = pid;
+                    c.state.network = net;
                     c.state.started_at = Some(chrono::Utc::now());
                     c.state.error.clear();
                     c.state.exit_code = 0;
@@ -198,14 +199,24 @@ impl Engine {
         }
     }
 
-    /// Spawns the shim, connects waiting attaches, starts the process. Cleans up on failure.
-    async fn launch(&self, ctr: &Arc<Ctr>, c: &Container) -> Result<i32, EngineError> {
+    /// Makes the network, spawns the shim, connects waiting attaches, starts the process.
+    /// Cleans up on failure.
+    async fn launch(&self, ctr: &Arc<Ctr>, c: &Container) -> Result<(i32, crate::model::NetState), EngineError> {
         let run = ctr.run.clone();
         let _ = crate::remove_tree(&run);
         std::fs::create_dir_all(&run).map_err(|e| EngineError::io(format!("creating {}", run.display()), e))?;
         let cg = self.cgroup(&c.id)?;
-        let r = self.launch_inner(ctr, c, cg.as_ref()).await;
+        let sandbox = match self.net_setup(c).await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = crate::remove_tree(&run);
+                return Err(e);
+            }
+        };
+        let r = self.launch_inner(ctr, c, cg.as_ref(), sandbox.as_ref().map(|s| s.path())).await;
+        let net = sandbox.map(|s| s.state).unwrap_or_default();
         if r.is_err() {
+            self.net_release(&c.id, &net).await;
             if let Some(cg) = &cg {
                 let cg = cg.clone();
                 let _ = tokio::task::spawn_blocking(move || {
@@ -216,7 +227,7 @@ impl Engine {
             }
             let _ = crate::remove_tree(&run);
         }
-        r
+        r.map(|pid| (pid, net))
     }
 
     async fn launch_inner(
@@ -224,6 +235,7 @@ impl Engine {
         ctr: &Arc<Ctr>,
         c: &Container,
         cg: Option<&cgroups::Cgroup>,
+        netns: Option<PathBuf>,
     ) -> Result<i32, EngineError> {
         let run = &ctr.run;
         let t0 = std::time::Instant::now();
@@ -265,7 +277,13 @@ impl Engine {
             cgroup_mounts: self.cgroup_mounts(),
             seccomp,
             init_binary: self.cfg().exe.clone(),
-            joined: self.joined(c)?,
+            joined: {
+                let mut j = self.joined(c)?;
+                if netns.is_some() {
+                    j.net = netns;
+                }
+                j
+            },
             host_devices,
             capabilities: caps,
         };
@@ -400,6 +418,8 @@ impl Engine {
             exit.oom_killed = r.unwrap_or(false);
         }
         let _ = crate::remove_tree(&ctr.run);
+        // Its processes are gone: its addresses, ports and rules are free for others.
+        self.net_teardown(ctr).await;
         let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
         let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
             let c = ctr.rec.lock().expect("container lock");
@@ -809,6 +829,16 @@ impl Engine {
                 to_start.push(ctr);
             }
         }
+        let running: Vec<Arc<Ctr>> = self
+            .inner
+            .containers
+            .read()
+            .expect("containers lock")
+            .values()
+            .filter(|c| c.snapshot().is_running())
+            .cloned()
+            .collect();
+        self.net_recover(&running).await;
         // `always` containers come back after a daemon restart, even if stopped by hand before.
         for ctr in to_start {
             let c = ctr.snapshot();

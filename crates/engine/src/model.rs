@@ -143,6 +143,78 @@ pub struct HostConfig {
     pub annotations: BTreeMap<String, String>,
     /// The log driver's type (only `json-file`-like "berth" logging exists; kept for inspect).
     pub log_type: String,
+    /// Published ports: container port (`80/tcp`) to host bindings (`-p`), as asked for.
+    pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
+    /// Publish every exposed port on a free host port (`-P`).
+    pub publish_all_ports: bool,
+}
+
+/// A host binding of a container port, as asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortBinding {
+    /// Host address; empty: all.
+    pub host_ip: String,
+    /// Host port or range (`8080`, `8000-8010`); empty: any free port.
+    pub host_port: String,
+}
+
+/// How a container joins one network, as asked for (`--ip`, `--network-alias`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointConfig {
+    /// A fixed IPv4 address.
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
+    /// Extra DNS names on this network.
+    pub aliases: Vec<String>,
+    /// A fixed MAC address.
+    pub mac_address: Option<String>,
+}
+
+/// A container's attachment to a network while it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The network's ID.
+    pub network_id: String,
+    /// 64 hex digits.
+    pub endpoint_id: String,
+    /// Interface name in the container (`eth0`).
+    pub ifname: String,
+    /// The host end of a veth pair (bridge networks), deleted when the endpoint goes.
+    pub host_ifname: Option<String>,
+    /// Address.
+    pub ip: std::net::Ipv4Addr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Gateway.
+    pub gateway: Option<std::net::Ipv4Addr>,
+    /// MAC address.
+    pub mac: String,
+}
+
+/// A host port published for a running container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    /// Protocol.
+    pub proto: net::firewall::Proto,
+    /// Host address (`0.0.0.0`: all).
+    pub host_ip: std::net::Ipv4Addr,
+    /// Host port.
+    pub host_port: u16,
+    /// Container port.
+    pub container_port: u16,
+}
+
+/// A running container's networking.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetState {
+    /// Attachments by network name, the primary one first in `order`.
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// Network names in the order they were attached (the first has the default route).
+    pub order: Vec<String>,
+    /// Published ports.
+    pub ports: Vec<PublishedPort>,
 }
 
 /// The lifecycle states of a container, as Docker names them.
@@ -203,6 +275,8 @@ pub struct State {
     pub restart_count: i64,
     /// Stopped by a user (`stop`, `kill`): restart policies leave it alone.
     pub manually_stopped: bool,
+    /// Networking while it runs.
+    pub network: NetState,
 }
 
 /// A container as the engine keeps it.
@@ -231,6 +305,10 @@ pub struct Container {
     /// IDs of this container's execs (informational).
     #[serde(default)]
     pub exec_ids: Vec<String>,
+    /// The networks it is connected to, by name, with how it joins each (the network of its
+    /// network mode, and those added by `network connect`).
+    #[serde(default)]
+    pub networks: BTreeMap<String, EndpointConfig>,
 }
 
 /// Current version of the container record format.
@@ -257,6 +335,8 @@ pub struct CreateRequest {
     pub config: ContainerConfig,
     /// Host configuration.
     pub host_config: HostConfig,
+    /// Per-network settings (`NetworkingConfig.EndpointsConfig`), by network name.
+    pub endpoints: BTreeMap<String, EndpointConfig>,
 }
 
 /// A process in a container's cgroup, as `top` shows it.

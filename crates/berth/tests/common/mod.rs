@@ -93,6 +93,10 @@ pub struct Daemon {
     pub root: PathBuf,
     pub exec_root: PathBuf,
     pub socket: PathBuf,
+    /// The default bridge's interface, unique to this daemon (tests run in parallel).
+    pub bridge: String,
+    /// berth's nftables table of this daemon.
+    pub table: String,
     child: Option<Child>,
 }
 
@@ -104,7 +108,18 @@ impl Daemon {
         let root = dir.path().join("root");
         let exec_root = dir.path().join("run");
         let socket = dir.path().join("berth.sock");
-        let mut d = Daemon { root, exec_root, socket, child: None, dir };
+        // "berth-test-XXXXXX": the random tail names this daemon's bridge and table.
+        let tag: String = dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().rsplit('-').next().unwrap_or("x").to_ascii_lowercase())
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let bridge = format!("bt{tag}");
+        let table = format!("bt_{tag}");
+        let mut d = Daemon { root, exec_root, socket, bridge, table, child: None, dir };
         d.spawn();
         d
     }
@@ -125,6 +140,10 @@ impl Daemon {
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--log-level")
             .arg("debug")
+            .arg("--bridge")
+            .arg(&self.bridge)
+            .arg("--firewall-table")
+            .arg(&self.table)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -338,6 +357,45 @@ impl Drop for Daemon {
                 }
             }
         }
+        // Its bridges (the default one and those of networks it made) and its firewall table.
+        for link in self.links() {
+            let _ = Command::new("ip").args(["link", "del", &link]).stderr(Stdio::null()).status();
+        }
+        let _ = Command::new("nft").args(["delete", "table", "ip", &self.table]).stderr(Stdio::null()).status();
+    }
+}
+
+impl Daemon {
+    /// Host links this daemon made: its default bridge, its networks' bridges and the 802.1q
+    /// parents it created (from its network records).
+    pub fn links(&self) -> Vec<String> {
+        let mut out = vec![self.bridge.clone()];
+        for e in std::fs::read_dir(self.root.join("networks")).into_iter().flatten().flatten() {
+            let Ok(v) = std::fs::read(e.path()).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) else {
+                continue;
+            };
+            let Ok(v) = v else { continue };
+            let ifname = v["ifname"].as_str().unwrap_or_default();
+            if !ifname.is_empty() && ifname != self.bridge && (v["driver"] == "bridge" || v["created_parent"] == true) {
+                out.push(ifname.to_owned());
+            }
+        }
+        out
+    }
+
+    /// Whether host link `name` exists.
+    pub fn link_exists(name: &str) -> bool {
+        Path::new("/sys/class/net").join(name).exists()
+    }
+
+    /// Whether this daemon's nftables table exists.
+    pub fn table_exists(&self) -> bool {
+        Command::new("nft")
+            .args(["list", "table", "ip", &self.table])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 }
 

@@ -2,7 +2,7 @@
 //! (`cli/command/formatter/container.go`): truncated IDs, familiar image names, the quoted
 //! command, `CREATED` as "2 minutes ago", grouped port ranges, sizes on demand.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::anyhow;
 use api_types::container::{ContainerSummary, Port};
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::PsArgs;
 use crate::format::query::{Filters, Query};
-use crate::format::{self, ago, ellipsis, go_quote, human_size_prec, print, truncate_id};
+use crate::format::{self, ago, ellipsis, go_quote, human_size_prec, join_host_port, print, truncate_id};
 
 const DEFAULT_PS_FORMAT: &str =
     "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
@@ -116,6 +116,26 @@ fn label_header(name: &str) -> String {
     name.rsplit('.').next().unwrap_or(name).replace(['-', '_'], " ")
 }
 
+/// Prepares a list `format` for its rows' `.Label "name"` calls (see [`rewrite_label_calls`]):
+/// adds each asked label's column title to `header` and its value to every row (`labels[i]`
+/// are the labels of `rows[i]`), and returns the format to render.
+pub(crate) fn with_label_values(
+    format: &str,
+    header: &mut Value,
+    rows: &mut [Value],
+    labels: &[&BTreeMap<String, String>],
+) -> String {
+    let (fmt, names) = rewrite_label_calls(format);
+    if !names.is_empty() {
+        header[LABEL_VALUES] = names.iter().map(|n| (n.clone(), Value::from(label_header(n)))).collect();
+        for (row, labels) in rows.iter_mut().zip(labels) {
+            row[LABEL_VALUES] =
+                names.iter().map(|n| (n.clone(), Value::from(labels.get(n).cloned().unwrap_or_default()))).collect();
+        }
+    }
+    fmt
+}
+
 /// Whether an image reference names a tag (`busybox:1`, not `busybox` or `busybox@sha256:..`).
 fn has_tag(image: &str) -> bool {
     let name = image.split('@').next().unwrap_or(image);
@@ -141,11 +161,6 @@ fn image_column(image: &str, image_id: &str, trunc: bool) -> String {
         }
     }
     image.to_owned()
-}
-
-/// Go's `net.JoinHostPort`.
-fn join_host_port(host: &str, port: &str) -> String {
-    if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
 }
 
 fn form_group(key: &str, start: u16, last: u16) -> String {
@@ -290,24 +305,16 @@ pub async fn ps(c: &Client, a: PsArgs) -> anyhow::Result<i32> {
     q.filters(&Filters::from_flags(&a.filter));
     let list: Vec<ContainerSummary> = c.get(&q.to_path("/containers/json")).await?;
     let now = format::now_secs();
-    let (fmt, labels) = rewrite_label_calls(&container_format(&format, a.quiet, size));
     let mut header = container_header();
     let mut rows: Vec<Value> = list.iter().map(|s| container_row(s, !a.no_trunc, now)).collect();
-    if !labels.is_empty() {
-        header[LABEL_VALUES] = labels.iter().map(|n| (n.clone(), Value::from(label_header(n)))).collect();
-        for (row, s) in rows.iter_mut().zip(&list) {
-            row[LABEL_VALUES] =
-                labels.iter().map(|n| (n.clone(), Value::from(s.labels.get(n).cloned().unwrap_or_default()))).collect();
-        }
-    }
+    let labels: Vec<_> = list.iter().map(|s| &s.labels).collect();
+    let fmt = with_label_values(&container_format(&format, a.quiet, size), &mut header, &mut rows, &labels);
     print(&format::render_list(&fmt, &header, &rows)?);
     Ok(0)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use api_types::container::MountPoint;
 
     use super::*;

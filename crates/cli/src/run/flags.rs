@@ -3,10 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use std::net::IpAddr;
+
 use anyhow::{Context, anyhow, bail};
 use api_types::container as w;
+use api_types::network::{EndpointIPAMConfig, EndpointSettings, NetworkingConfig};
 
-use crate::term;
+use crate::{ports, term};
 
 /// Flags shared by `run` and `create`.
 #[derive(Debug, clap::Args)]
@@ -15,7 +18,7 @@ pub struct ContainerFlags {
     #[arg(short = 'a', long = "attach")]
     pub attach: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip).
-    #[arg(long = "add-host")]
+    #[arg(long = "add-host", value_parser = parse_extra_host)]
     pub add_host: Vec<String>,
     /// Add an annotation to the container (passed through to the OCI runtime).
     #[arg(long = "annotation")]
@@ -51,13 +54,13 @@ pub struct ContainerFlags {
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
     /// Set custom DNS servers.
-    #[arg(long = "dns")]
+    #[arg(long = "dns", value_parser = parse_dns)]
     pub dns: Vec<String>,
     /// Set DNS options.
-    #[arg(long = "dns-option")]
+    #[arg(long = "dns-option", alias = "dns-opt")]
     pub dns_option: Vec<String>,
     /// Set custom DNS search domains.
-    #[arg(long = "dns-search")]
+    #[arg(long = "dns-search", value_parser = parse_dns_search)]
     pub dns_search: Vec<String>,
     /// Container NIS domain name.
     #[arg(long = "domainname")]
@@ -86,6 +89,12 @@ pub struct ContainerFlags {
     /// Keep STDIN open even if not attached.
     #[arg(short = 'i', long = "interactive")]
     pub interactive: bool,
+    /// IPv4 address (e.g., 172.30.100.104).
+    #[arg(long = "ip")]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33).
+    #[arg(long = "ip6")]
+    pub ip6: Option<String>,
     /// IPC mode to use.
     #[arg(long = "ipc")]
     pub ipc: Option<String>,
@@ -95,6 +104,15 @@ pub struct ContainerFlags {
     /// Read in a line delimited file of labels.
     #[arg(long = "label-file")]
     pub label_file: Vec<String>,
+    /// Add link to another container.
+    #[arg(long = "link", value_parser = parse_link)]
+    pub link: Vec<String>,
+    /// Container IPv4/IPv6 link-local addresses.
+    #[arg(long = "link-local-ip")]
+    pub link_local_ip: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33).
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
     /// Memory limit.
     #[arg(short = 'm', long = "memory")]
     pub memory: Option<String>,
@@ -107,9 +125,12 @@ pub struct ContainerFlags {
     /// Assign a name to the container.
     #[arg(long = "name")]
     pub name: Option<String>,
-    /// Connect a container to a network.
+    /// Connect a container to a network (none, host, bridge, container:NAME|ID or a network name).
     #[arg(long = "network", alias = "net")]
     pub network: Option<String>,
+    /// Add network-scoped alias for the container.
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
     /// Disable OOM Killer.
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
@@ -327,6 +348,11 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         attach_stdout = false;
         attach_stderr = false;
     }
+    if let Some(mac) = f.mac_address.as_deref().filter(|m| !valid_mac(m)) {
+        bail!("{mac} is not a valid mac address");
+    }
+    let (mut exposed_ports, port_bindings) = ports::parse_publish(&f.publish)?;
+    ports::parse_expose(&f.expose, &mut exposed_ports)?;
     let mut c = w::ContainerConfig {
         hostname: f.hostname.clone().unwrap_or_default(),
         domainname: f.domainname.clone().unwrap_or_default(),
@@ -345,11 +371,7 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         labels: Some(parse_labels(&f.label, &f.label_file)?),
         stop_signal: f.stop_signal.clone().unwrap_or_default(),
         stop_timeout: f.stop_timeout,
-        exposed_ports: f
-            .expose
-            .iter()
-            .map(|p| (if p.contains('/') { p.clone() } else { format!("{p}/tcp") }, api_types::EmptyObject))
-            .collect(),
+        exposed_ports,
         ..Default::default()
     };
     if c.open_stdin && c.attach_stdin {
@@ -368,6 +390,7 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         dns_options: Some(f.dns_option.clone()),
         dns_search: Some(f.dns_search.clone()),
         extra_hosts: Some(f.add_host.clone()),
+        links: Some(f.link.clone()),
         group_add: Some(f.group_add.clone()),
         init: f.init.then_some(true),
         pid_mode: f.pid.clone().unwrap_or_default(),
@@ -379,6 +402,7 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         binds: Some(f.volume.clone()),
         volumes_from: Some(f.volumes_from.clone()),
         publish_all_ports: f.publish_all,
+        port_bindings: Some(port_bindings),
         ..Default::default()
     };
     for s in &f.sysctl {
@@ -392,19 +416,6 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
     for a in &f.annotation {
         let (k, v) = a.split_once('=').ok_or_else(|| anyhow!("invalid argument {a:?} for \"--annotation\" flag"))?;
         hc.annotations.insert(k.to_owned(), v.to_owned());
-    }
-    if !f.publish.is_empty() {
-        let mut map = w::PortMap::new();
-        for p in &f.publish {
-            let (host, cont) =
-                p.rsplit_once(':').map(|(h, c)| (h.to_owned(), c.to_owned())).unwrap_or((String::new(), p.clone()));
-            let cont = if cont.contains('/') { cont } else { format!("{cont}/tcp") };
-            map.entry(cont)
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(w::PortBinding { host_ip: String::new(), host_port: host });
-        }
-        hc.port_bindings = Some(map);
     }
     if !f.mount.is_empty() {
         bail!("--mount is not supported by this berth version");
@@ -429,7 +440,112 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
     if let Some((h, wd)) = term::size().filter(|_| f.tty) {
         hc.console_size = [u64::from(h), u64::from(wd)];
     }
-    Ok(w::ContainerCreateRequest { config: c, host_config: Some(hc), networking_config: None })
+    let networking_config = Some(networking_config(f)?);
+    Ok(w::ContainerCreateRequest { config: c, host_config: Some(hc), networking_config })
+}
+
+/// docker's `parseNetworkOpts` for the one `--network`: `--network-alias`, `--ip`, `--ip6`,
+/// `--link-local-ip`, `--mac-address` (and `--link` on a user-defined network) configure the
+/// endpoint on that network, keyed by its name, `default` without `--network`. Like docker,
+/// the `default` entry is sent even when empty, an unconfigured `--network` entry is not, and
+/// the MAC address stays out of `Config.MacAddress` (API >= 1.44).
+fn networking_config(f: &ContainerFlags) -> anyhow::Result<NetworkingConfig> {
+    let target = f.network.as_deref().unwrap_or("default");
+    if target.trim().is_empty() {
+        bail!("no name set for network");
+    }
+    let user_defined = !matches!(target, "default" | "bridge" | "host" | "none") && !target.starts_with("container:");
+    if !user_defined && !f.network_alias.is_empty() {
+        bail!("network-scoped aliases are only supported for user-defined networks");
+    }
+    let (ip, ip6) = (f.ip.clone().unwrap_or_default(), f.ip6.clone().unwrap_or_default());
+    let ep =
+        EndpointSettings {
+            aliases: (!f.network_alias.is_empty()).then(|| f.network_alias.clone()),
+            links: (user_defined && !f.link.is_empty()).then(|| f.link.clone()),
+            ipam_config: (!ip.is_empty() || !ip6.is_empty() || !f.link_local_ip.is_empty()).then(|| {
+                EndpointIPAMConfig { ipv4_address: ip, ipv6_address: ip6, link_local_ips: f.link_local_ip.clone() }
+            }),
+            mac_address: f.mac_address.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+    let mut endpoints_config = BTreeMap::new();
+    if f.network.is_none() || ep != EndpointSettings::default() {
+        endpoints_config.insert(target.to_owned(), ep);
+    }
+    Ok(NetworkingConfig { endpoints_config })
+}
+
+/// Go's `net.ParseMAC`: 6, 8 or 20 octets as `xx:xx:..`, `xx-xx-..` or `xxxx.xxxx...`.
+fn valid_mac(s: &str) -> bool {
+    let s = s.trim();
+    let hex = |g: &str, n: usize| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit());
+    let (groups, width): (Vec<&str>, usize) = match s.as_bytes().get(2) {
+        Some(b':') => (s.split(':').collect(), 2),
+        Some(b'-') => (s.split('-').collect(), 2),
+        _ => (s.split('.').collect(), 4),
+    };
+    matches!(groups.len() * width / 2, 6 | 8 | 20) && groups.iter().all(|g| hex(g, width))
+}
+
+/// Go's `net.ParseIP(s).String()`: the canonical text of an address.
+fn canonical_ip(s: &str) -> Option<String> {
+    Some(match s.parse::<IpAddr>().ok()? {
+        IpAddr::V6(a) => a.to_ipv4_mapped().map_or_else(|| a.to_string(), |v4| v4.to_string()),
+        v4 => v4.to_string(),
+    })
+}
+
+/// `--dns` (docker's `ValidateIPAddress`): the address in canonical form.
+fn parse_dns(v: &str) -> Result<String, String> {
+    canonical_ip(v.trim()).ok_or_else(|| format!("IP address is not correctly formatted: {v}"))
+}
+
+/// `--dns-search` (docker's `ValidateDNSSearch`): a domain, its trailing dot dropped, or `.`.
+fn parse_dns_search(v: &str) -> Result<String, String> {
+    let v = v.trim_matches(' ');
+    if v == "." {
+        return Ok(v.into());
+    }
+    let name = v.strip_suffix('.').unwrap_or(v);
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if !v.bytes().any(|b| b.is_ascii_alphabetic()) || name.len() >= 255 || !name.split('.').all(label) {
+        return Err(format!("{v} is not a valid domain"));
+    }
+    Ok(name.to_owned())
+}
+
+/// `--add-host` (docker's `ValidateExtraHost`): `host:ip`, `host=ip`, `host:[::1]` or
+/// `host:host-gateway`, sent as `host:ip` (the form the API takes).
+fn parse_extra_host(v: &str) -> Result<String, String> {
+    let (host, ip) = v.split_once('=').or_else(|| v.split_once(':')).unwrap_or((v, ""));
+    if host.is_empty() || host.contains(':') || !v.contains(['=', ':']) {
+        return Err(format!("bad format for add-host: {v:?}"));
+    }
+    let ip = match ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
+        Some(inner) if ip.len() > 2 => inner,
+        _ => ip,
+    };
+    if ip != "host-gateway" && canonical_ip(ip).is_none() {
+        return Err(format!("invalid IP address in add-host: {ip:?}"));
+    }
+    Ok(format!("{host}:{ip}"))
+}
+
+/// `--link` (docker's `ValidateLink`): `name` or `name:alias`.
+pub fn parse_link(v: &str) -> Result<String, String> {
+    if v.is_empty() {
+        return Err("empty string specified for links".into());
+    }
+    if v.splitn(3, ':').count() > 2 {
+        return Err(format!("bad format for links: {v}"));
+    }
+    Ok(v.to_owned())
 }
 
 /// `--security-opt seccomp=FILE` sends the file's content, as docker does.
@@ -511,14 +627,20 @@ mod tests {
             hostname: None,
             init: true,
             interactive: true,
+            ip: None,
+            ip6: None,
             ipc: None,
             label: vec!["k=v".into(), "flag".into()],
             label_file: vec![],
+            link: vec![],
+            link_local_ip: vec![],
+            mac_address: None,
             memory: None,
             memory_reservation: None,
             memory_swap: None,
             name: None,
             network: Some("none".into()),
+            network_alias: vec![],
             oom_kill_disable: false,
             oom_score_adj: None,
             pid: None,
@@ -563,5 +685,105 @@ mod tests {
         assert_eq!(hc.resources.ulimits.unwrap()[0].hard, 20);
         let d = create_body(&f, true).unwrap();
         assert!(!d.config.attach_stdin && !d.config.stdin_once);
+    }
+
+    /// The create request for `berth create ARGS busybox`.
+    fn body(args: &[&str]) -> anyhow::Result<w::ContainerCreateRequest> {
+        use clap::Parser;
+        let cli = crate::Cli::try_parse_from([&["berth", "create"], args, &["busybox"]].concat())?;
+        let crate::Command::Create(a) = cli.command else { panic!("not create") };
+        create_body(&a.flags, false)
+    }
+
+    #[test]
+    fn publish_and_expose_like_docker() {
+        let b = body(&["-p", "127.0.0.1:8080:80", "-p", "8000-8001:90-91/udp", "--expose", "7000-7001", "-P"]).unwrap();
+        let exposed: Vec<&String> = b.config.exposed_ports.keys().collect();
+        assert_eq!(exposed, ["7000/tcp", "7001/tcp", "80/tcp", "90/udp", "91/udp"]);
+        let hc = b.host_config.unwrap();
+        assert!(hc.publish_all_ports);
+        let v = serde_json::to_value(hc.port_bindings).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                "90/udp": [{"HostIp": "", "HostPort": "8000"}],
+                "91/udp": [{"HostIp": "", "HostPort": "8001"}],
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(body(&[]).unwrap().host_config.unwrap().port_bindings).unwrap(),
+            serde_json::json!({})
+        );
+        assert_eq!(body(&["-p", "abc"]).unwrap_err().to_string(), "invalid containerPort: abc");
+        assert_eq!(body(&["--expose", "80:90"]).unwrap_err().to_string(), "invalid port format for --expose: 80:90");
+    }
+
+    #[test]
+    fn endpoint_settings_like_docker() {
+        // No --network: docker always sends an (empty) endpoint for "default".
+        let b = body(&[]).unwrap();
+        let nc = b.networking_config.unwrap();
+        assert_eq!(nc.endpoints_config.keys().collect::<Vec<_>>(), ["default"]);
+        assert_eq!(nc.endpoints_config["default"], EndpointSettings::default());
+        // A single --network without endpoint options sends no endpoint.
+        let nc = body(&["--network", "mynet"]).unwrap().networking_config.unwrap();
+        assert!(nc.endpoints_config.is_empty());
+
+        let b = body(&[
+            "--network=mynet",
+            "--ip=10.9.0.5",
+            "--network-alias=db",
+            "--net-alias=pg",
+            "--mac-address=92:d0:c6:0a:29:33",
+            "--link=web:w",
+        ])
+        .unwrap();
+        assert_eq!(b.config.mac_address, "");
+        assert_eq!(b.host_config.as_ref().unwrap().links, Some(vec!["web:w".to_owned()]));
+        let ep = &b.networking_config.unwrap().endpoints_config["mynet"];
+        assert_eq!(ep.ipam_config.as_ref().unwrap().ipv4_address, "10.9.0.5");
+        assert_eq!(ep.aliases, Some(vec!["db".to_owned(), "pg".to_owned()]));
+        assert_eq!(ep.links, Some(vec!["web:w".to_owned()]));
+        assert_eq!(ep.mac_address, "92:d0:c6:0a:29:33");
+
+        let ep = &body(&["--ip6", "fd00::5"]).unwrap().networking_config.unwrap().endpoints_config["default"];
+        assert_eq!(ep.ipam_config.as_ref().unwrap().ipv6_address, "fd00::5");
+        assert_eq!(ep.links, None);
+        for net in [None, Some("bridge"), Some("host"), Some("container:web")] {
+            let mut args = vec!["--network-alias", "x"];
+            args.extend(net.map(|n| ["--network", n]).into_iter().flatten());
+            assert_eq!(
+                body(&args).unwrap_err().to_string(),
+                "network-scoped aliases are only supported for user-defined networks"
+            );
+        }
+        assert_eq!(body(&["--mac-address", "zz"]).unwrap_err().to_string(), "zz is not a valid mac address");
+    }
+
+    #[test]
+    fn network_flag_values_like_docker() {
+        assert!(valid_mac("92:d0:c6:0a:29:33") && valid_mac("92-D0-C6-0A-29-33") && valid_mac("92d0.c60a.2933"));
+        assert!(!valid_mac("92:d0:c6:0a:29") && !valid_mac("92:d0:c6:0a:29:3g") && !valid_mac(""));
+        assert_eq!(parse_dns("8.8.8.8").unwrap(), "8.8.8.8");
+        assert_eq!(parse_dns("0:0:0:0:0:0:0:1").unwrap(), "::1");
+        assert_eq!(parse_dns("foo").unwrap_err(), "IP address is not correctly formatted: foo");
+        assert_eq!(parse_dns_search("example.com.").unwrap(), "example.com");
+        assert_eq!(parse_dns_search(".").unwrap(), ".");
+        assert_eq!(parse_dns_search("-bad.com").unwrap_err(), "-bad.com is not a valid domain");
+        assert_eq!(parse_extra_host("db:10.0.0.2").unwrap(), "db:10.0.0.2");
+        assert_eq!(parse_extra_host("db=::1").unwrap(), "db:::1");
+        assert_eq!(parse_extra_host("db:[::1]").unwrap(), "db:::1");
+        assert_eq!(parse_extra_host("gw:host-gateway").unwrap(), "gw:host-gateway");
+        assert_eq!(parse_extra_host("foo").unwrap_err(), "bad format for add-host: \"foo\"");
+        assert_eq!(parse_extra_host("db:x").unwrap_err(), "invalid IP address in add-host: \"x\"");
+        assert_eq!(parse_link("a:b:c").unwrap_err(), "bad format for links: a:b:c");
+        let hc = body(&["--add-host", "db=10.0.0.2", "--dns", "1.1.1.1", "--dns-opt", "ndots:2"])
+            .unwrap()
+            .host_config
+            .unwrap();
+        assert_eq!(hc.extra_hosts, Some(vec!["db:10.0.0.2".to_owned()]));
+        assert_eq!((hc.dns, hc.dns_options), (Some(vec!["1.1.1.1".to_owned()]), Some(vec!["ndots:2".to_owned()])));
+        assert!(body(&["--dns", "nope"]).is_err());
     }
 }

@@ -23,7 +23,7 @@ mod flags;
 mod stream;
 mod time;
 
-pub use flags::{ContainerFlags, create_body, parse_env, parse_restart, parse_size};
+pub use flags::{ContainerFlags, create_body, parse_env, parse_link, parse_restart, parse_size};
 pub use stream::{StreamEnd, detach_bytes, stream};
 use stream::{monitor_size, proxy_signals, register_wait, resize_path, write_out};
 pub use time::{parse_go_duration, timestamp_arg};
@@ -315,7 +315,14 @@ pub async fn run(c: &Client, a: RunArgs) -> i32 {
 pub async fn create(c: &Client, a: CreateArgs) -> anyhow::Result<i32> {
     // create keeps the attach settings the user asked for (docker does): built as for a run
     // that is not detached.
-    let body = create_body(&a.flags, false).map_err(|e| anyhow!("berth: {e}"))?;
+    // Bad flags exit 125, as docker's `create` does.
+    let body = match create_body(&a.flags, false) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("berth: {e:#}\n\nRun 'berth create --help' for more information");
+            return Ok(125);
+        }
+    };
     match create_container(c, &body, a.flags.name.as_deref(), a.flags.platform.as_deref(), &a.flags.pull).await {
         Ok(id) => {
             if let Some(cid) = &a.flags.cidfile {

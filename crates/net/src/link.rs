@@ -1,0 +1,318 @@
+//! Links, addresses and routes over rtnetlink, in the host's network namespace and in a
+//! container's.
+//!
+//! A netlink socket works in the namespace it was created in, so a socket for a container's
+//! namespace is made by a short-lived thread that enters that namespace (or creates it), opens
+//! the socket and exits: the daemon's threads never change namespace.
+//!
+//! A veth pair is made by one `RTM_NEWLINK` whose peer carries `IFLA_NET_NS_FD`: the container
+//! end is born inside the container's namespace as `eth0` (no name clash in the host, no
+//! separate move), and the host end is enslaved to the bridge and up in the same message.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use futures_util::TryStreamExt;
+use ipnet::Ipv4Net;
+use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkFlags};
+pub use netlink_packet_route::link::{IpVlanMode, MacVlanMode};
+use rtnetlink::{
+    Handle, LinkBridge, LinkIpVlan, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan,
+    RouteMessageBuilder,
+};
+
+use crate::NetError;
+
+/// A route-netlink connection bound to one network namespace.
+#[derive(Debug, Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+fn nl_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> NetError {
+    let what = what.into();
+    move |e| NetError::Netlink { what, errno: errno_of(&e), message: e.to_string() }
+}
+
+/// The errno of a netlink error reply (positive), 0 for other errors.
+fn errno_of(e: &rtnetlink::Error) -> i32 {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// How a macvlan or ipvlan interface is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubInterface {
+    /// macvlan in this mode.
+    MacVlan(MacVlanMode),
+    /// ipvlan in this mode.
+    IpVlan(IpVlanMode),
+}
+
+impl Netlink {
+    /// A connection in the calling thread's namespace (the daemon's: the host's).
+    pub fn host() -> Result<Netlink, NetError> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
+        tokio::spawn(conn);
+        Ok(Netlink { handle })
+    }
+
+    /// A new network namespace, and a connection inside it. The namespace lives as long as the
+    /// returned descriptor (or a process in it).
+    pub fn new_namespace() -> Result<(OwnedFd, Netlink), NetError> {
+        Self::in_thread(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| NetError::io("creating a network namespace", e.into()))?;
+            open_ns("/proc/thread-self/ns/net")
+        })
+    }
+
+    /// A connection inside the namespace of `ns` (a `/proc/PID/ns/net` descriptor).
+    pub fn in_namespace(ns: BorrowedFd<'_>) -> Result<Netlink, NetError> {
+        let raw = ns.as_raw_fd();
+        Self::in_thread(move || {
+            // SAFETY: `raw` stays open: the caller's borrow outlives this call, which joins the
+            // thread before returning.
+            let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+            nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| NetError::io("entering a network namespace", e.into()))?;
+            Ok(())
+        })
+        .map(|((), nl)| nl)
+    }
+
+    /// Runs `enter` in a new thread, opens a netlink socket there, and ends the thread.
+    fn in_thread<T: Send + 'static>(
+        enter: impl FnOnce() -> Result<T, NetError> + Send,
+    ) -> Result<(T, Netlink), NetError> {
+        let rt = tokio::runtime::Handle::current();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let t = enter()?;
+                let _g = rt.enter();
+                let (conn, handle, _) =
+                    rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
+                rt.spawn(conn);
+                Ok((t, Netlink { handle }))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(NetError::io("netlink thread", std::io::Error::other("panicked"))))
+        })
+    }
+
+    /// The index of link `name`, `None` when there is none.
+    pub async fn index(&self, name: &str) -> Result<Option<u32>, NetError> {
+        let mut s = self.handle.link().get().match_name(name.to_owned()).execute();
+        match s.try_next().await {
+            Ok(m) => Ok(m.map(|m| m.header.index)),
+            Err(e) if errno_of(&e) == libc::ENODEV => Ok(None),
+            Err(e) => Err(nl_err(format!("looking up link {name}"))(e)),
+        }
+    }
+
+    /// Creates bridge `name` with address `gateway` (keeps it if it exists), and brings it up.
+    pub async fn ensure_bridge(&self, name: &str, gateway: Ipv4Net) -> Result<u32, NetError> {
+        let index = match self.index(name).await? {
+            Some(i) => i,
+            None => {
+                match self.handle.link().add(LinkBridge::new(name).build()).execute().await {
+                    Ok(()) => {}
+                    Err(e) if errno_of(&e) == libc::EEXIST => {}
+                    Err(e) => return Err(nl_err(format!("creating bridge {name}"))(e)),
+                }
+                self.index(name).await?.ok_or_else(|| NetError::Gone(name.to_owned()))?
+            }
+        };
+        self.add_address(index, gateway).await?;
+        self.up(index).await?;
+        Ok(index)
+    }
+
+    /// Adds an address (already present is fine).
+    pub async fn add_address(&self, index: u32, addr: Ipv4Net) -> Result<(), NetError> {
+        match self.handle.address().add(index, IpAddr::V4(addr.addr()), addr.prefix_len()).execute().await {
+            Ok(()) => Ok(()),
+            Err(e) if errno_of(&e) == libc::EEXIST => Ok(()),
+            Err(e) => Err(nl_err(format!("adding address {addr}"))(e)),
+        }
+    }
+
+    /// Sets a link up.
+    pub async fn up(&self, index: u32) -> Result<(), NetError> {
+        self.handle
+            .link()
+            .set(LinkUnspec::new_with_index(index).up().build())
+            .execute()
+            .await
+            .map_err(nl_err(format!("setting link {index} up")))
+    }
+
+    /// Creates a veth pair: `host` enslaved to bridge `bridge` and up, its peer `peer` with MAC
+    /// `mac` inside the namespace `ns`.
+    pub async fn add_veth(
+        &self,
+        host: &str,
+        bridge: u32,
+        peer: &str,
+        ns: BorrowedFd<'_>,
+        mac: [u8; 6],
+    ) -> Result<(), NetError> {
+        let peer_msg = LinkMessageBuilder::<LinkUnspec>::new()
+            .name(peer.to_owned())
+            .address(mac.to_vec())
+            .setns_by_fd(ns.as_raw_fd())
+            .build();
+        let msg = LinkVeth::new(host, peer)
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg)))
+            .controller(bridge)
+            .up()
+            .build();
+        self.handle.link().add(msg).execute().await.map_err(nl_err(format!("creating veth pair {host}")))
+    }
+
+    /// Creates a macvlan or ipvlan interface `name` on `parent`, inside the namespace `ns`.
+    pub async fn add_sub_interface(
+        &self,
+        kind: SubInterface,
+        name: &str,
+        parent: u32,
+        ns: BorrowedFd<'_>,
+        mac: Option<[u8; 6]>,
+    ) -> Result<(), NetError> {
+        let msg = match kind {
+            SubInterface::MacVlan(mode) => {
+                let b = LinkMacVlan::new(name, parent, mode).setns_by_fd(ns.as_raw_fd());
+                match mac {
+                    Some(m) => b.address(m.to_vec()).build(),
+                    None => b.build(),
+                }
+            }
+            SubInterface::IpVlan(mode) => LinkIpVlan::new(name, parent, mode).setns_by_fd(ns.as_raw_fd()).build(),
+        };
+        self.handle.link().add(msg).execute().await.map_err(nl_err(format!("creating {name} on link {parent}")))
+    }
+
+    /// Creates the 802.1q interface `name` (`eth0.10`) on `parent` with VLAN `id`, up.
+    pub async fn add_vlan(&self, name: &str, parent: u32, id: u16) -> Result<u32, NetError> {
+        self.handle
+            .link()
+            .add(LinkVlan::new(name, parent, id).up().build())
+            .execute()
+            .await
+            .map_err(nl_err(format!("creating VLAN interface {name}")))?;
+        self.index(name).await?.ok_or_else(|| NetError::Gone(name.to_owned()))
+    }
+
+    /// Deletes link `name`; a missing one is not an error.
+    pub async fn delete(&self, name: &str) -> Result<(), NetError> {
+        let msg = LinkUnspec::new_with_name(name).build();
+        match self.handle.link().del_with_message(msg).execute().await {
+            Ok(()) => Ok(()),
+            Err(e) if errno_of(&e) == libc::ENODEV => Ok(()),
+            Err(e) => Err(nl_err(format!("deleting link {name}"))(e)),
+        }
+    }
+
+    /// Whether link `index` is up and its kind, for checks of a parent interface.
+    pub async fn is_up(&self, index: u32) -> Result<bool, NetError> {
+        let mut s = self.handle.link().get().match_index(index).execute();
+        let m = s.try_next().await.map_err(nl_err(format!("reading link {index}")))?;
+        Ok(m.is_some_and(|m| m.header.flags.contains(LinkFlags::Up)))
+    }
+
+    /// Inside a container's namespace: `lo` up; `ifname` gets `addr`, goes up, and when
+    /// `gateway` is given the default route goes through it.
+    pub async fn configure(&self, ifname: &str, addr: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<u32, NetError> {
+        if let Some(lo) = self.index("lo").await? {
+            self.up(lo).await?;
+        }
+        let index = self.index(ifname).await?.ok_or_else(|| NetError::Gone(ifname.to_owned()))?;
+        self.add_address(index, addr).await?;
+        self.up(index).await?;
+        if let Some(gw) = gateway {
+            let route = RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).output_interface(index).build();
+            match self.handle.route().add(route).execute().await {
+                Ok(()) => {}
+                // A default route exists already (a second network): the first one keeps it.
+                Err(e) if errno_of(&e) == libc::EEXIST => {}
+                Err(e) => return Err(nl_err(format!("adding the default route via {gw}"))(e)),
+            }
+        }
+        Ok(index)
+    }
+
+    /// The names of the links in this namespace.
+    pub async fn link_names(&self) -> Result<Vec<String>, NetError> {
+        let mut s = self.handle.link().get().execute();
+        let mut out = Vec::new();
+        while let Some(m) = s.try_next().await.map_err(nl_err("listing links"))? {
+            for a in m.attributes {
+                if let LinkAttribute::IfName(n) = a {
+                    out.push(n);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Opens a namespace file.
+pub fn open_ns(path: &str) -> Result<OwnedFd, NetError> {
+    std::fs::File::open(path).map(OwnedFd::from).map_err(|e| NetError::io(format!("opening {path}"), e))
+}
+
+/// Docker's MAC for an address: `02:42` and the four bytes of the IPv4 address.
+pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
+    let o = ip.octets();
+    [0x02, 0x42, o[0], o[1], o[2], o[3]]
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+pub fn format_mac(m: &[u8; 6]) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff` (a unicast address).
+pub fn parse_mac(s: &str) -> Result<[u8; 6], NetError> {
+    let bad = || NetError::Invalid(format!("invalid MAC address: {s}"));
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut m = [0u8; 6];
+    for (i, p) in parts.iter().enumerate() {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        m[i] = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if m[0] & 1 == 1 {
+        return Err(NetError::Invalid(format!("invalid MAC address: {s} is a multicast address")));
+    }
+    Ok(m)
+}
+
+/// Writes a sysctl under `/proc/sys/net/...`, as `ipv4/ip_forward`.
+pub fn sysctl(key: &str, value: &str) -> Result<(), NetError> {
+    let path = format!("/proc/sys/net/{key}");
+    if std::fs::read_to_string(&path).is_ok_and(|v| v.trim() == value) {
+        return Ok(());
+    }
+    std::fs::write(&path, value).map_err(|e| NetError::io(format!("writing {path}"), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs() {
+        assert_eq!(format_mac(&mac_for(Ipv4Addr::new(172, 17, 0, 2))), "02:42:ac:11:00:02");
+        assert_eq!(parse_mac("02:42:AC:11:00:02").unwrap(), mac_for(Ipv4Addr::new(172, 17, 0, 2)));
+        assert!(parse_mac("02:42:ac:11:00").is_err());
+        assert!(parse_mac("02:42:ac:11:00:zz").is_err());
+        assert!(parse_mac("01:00:5e:00:00:01").unwrap_err().to_string().contains("multicast"));
+    }
+}
