@@ -23,6 +23,7 @@ fn main() {
                 bip: network.bip,
                 pools: network.default_address_pool,
                 firewall_table: network.firewall_table,
+                dns: network.dns,
             };
             let opts = daemon::Options { root, exec_root, host, log_level, net };
             if let Err(e) = daemon::run(opts) {

@@ -265,6 +265,10 @@ pub struct DaemonNetwork {
     /// berth's own nftables table (family ip).
     #[arg(long = "firewall-table", default_value = "berth")]
     pub firewall_table: String,
+    /// DNS server for containers and for the embedded DNS server to forward to (repeatable;
+    /// default: the host's).
+    #[arg(long = "dns")]
+    pub dns: Vec<String>,
 }
 
 /// What the binary should do after parsing.

@@ -37,6 +37,8 @@ pub struct NetOptions {
     pub pools: Vec<String>,
     /// berth's nftables table.
     pub firewall_table: String,
+    /// `--dns IP`: name servers for containers and the embedded DNS server.
+    pub dns: Vec<String>,
 }
 
 impl NetOptions {
@@ -63,6 +65,9 @@ impl NetOptions {
                 .iter()
                 .map(|p| net::ipam::Pool::parse(p).map_err(|e| anyhow::anyhow!("--default-address-pool: {e}")))
                 .collect::<anyhow::Result<_>>()?;
+        }
+        for d in &self.dns {
+            cfg.dns.push(d.parse().map_err(|_| anyhow::anyhow!("invalid --dns {d:?}: want an IP address"))?);
         }
         if !self.firewall_table.is_empty() {
             if !self.firewall_table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {

@@ -190,7 +190,12 @@ pub(crate) fn ensure_init_layer(path: &Path) -> std::io::Result<()> {
 
 /// Lays out a container's directory; the record is written last by the caller. Kept to a few
 /// inodes: on a slow disk every create costs.
-fn make_dir(dir: &Path, c: &Container, embedded_dns: Option<std::net::Ipv4Addr>) -> Result<(), EngineError> {
+fn make_dir(
+    dir: &Path,
+    c: &Container,
+    embedded_dns: Option<std::net::Ipv4Addr>,
+    daemon_dns: &[std::net::IpAddr],
+) -> Result<(), EngineError> {
     mkdir(&dir.join("upper"))?;
     mkdir(&dir.join("work"))?;
     let hc = &c.host_config;
@@ -201,6 +206,7 @@ fn make_dir(dir: &Path, c: &Container, embedded_dns: Option<std::net::Ipv4Addr>)
     // what isn't a container's name to the host's servers), unless `--dns` names others.
     let dns = match embedded_dns {
         Some(gw) if hc.dns.is_empty() => vec![gw.to_string()],
+        _ if hc.dns.is_empty() => daemon_dns.iter().map(ToString::to_string).collect(),
         _ => hc.dns.clone(),
     };
     write(&dir.join("resolv.conf"), resolv_conf(&host_resolv, &dns, &hc.dns_search, &hc.dns_options).as_bytes())?;
@@ -293,7 +299,7 @@ impl Engine {
             networks,
         };
         let dir = self.container_dir(&id);
-        let made = make_dir(&dir, &c, embedded_dns)
+        let made = make_dir(&dir, &c, embedded_dns, &self.net().cfg.dns)
             .and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
         if let Err(e) = made {
             self.inner.names.write().expect("names lock").remove(&name);

@@ -43,11 +43,20 @@ pub struct NetConfig {
     pub pools: Vec<Pool>,
     /// berth's nftables table (`ip berth`).
     pub firewall_table: String,
+    /// Name servers for containers (`--dns`): those of the default bridge's resolv.conf, and
+    /// where the embedded DNS server forwards. Empty: the host's (`/etc/resolv.conf`).
+    pub dns: Vec<std::net::IpAddr>,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig { bridge: "berth0".into(), bip: None, pools: Pool::defaults(), firewall_table: "berth".into() }
+        NetConfig {
+            bridge: "berth0".into(),
+            bip: None,
+            pools: Pool::defaults(),
+            firewall_table: "berth".into(),
+            dns: Vec::new(),
+        }
     }
 }
 
@@ -651,7 +660,11 @@ impl Engine {
                     })?;
                     let kind = sub_interface(n)?;
                     let mac = (n.driver == "macvlan").then_some(mac);
-                    self.net().nl.add_sub_interface(kind, ifname, parent, ns, mac).await.map_err(net_err)?;
+                    self.net()
+                        .nl
+                        .add_sub_interface(kind, ifname, parent, ns, mac)
+                        .await
+                        .map_err(|e| unsupported_kernel(e, &n.driver))?;
                 }
                 d => return Err(EngineError::InvalidArgument(format!("network driver {d} has no endpoints"))),
             }
@@ -999,7 +1012,7 @@ impl Engine {
             .await
             .map_err(net_err)?
             .ok_or_else(|| EngineError::InvalidArgument(format!("parent interface {base} not found")))?;
-        nl.add_vlan(&rec.ifname, base_idx, vid).await.map_err(net_err)?;
+        nl.add_vlan(&rec.ifname, base_idx, vid).await.map_err(|e| unsupported_kernel(e, "802.1q VLAN"))?;
         rec.created_parent = true;
         Ok(())
     }
@@ -1343,6 +1356,17 @@ fn sub_interface(n: &Network) -> Result<SubInterface, EngineError> {
             m => return Err(EngineError::InvalidArgument(format!("unknown ipvlan mode {m}: l2, l3 or l3s"))),
         }),
     })
+}
+
+/// A link type the kernel lacks says so (these kernels are often built without ipvlan or
+/// 802.1q, and can't load modules).
+fn unsupported_kernel(e: net::NetError, what: &str) -> EngineError {
+    match &e {
+        net::NetError::Netlink { errno, .. } if *errno == libc::EOPNOTSUPP => EngineError::InvalidArgument(format!(
+            "this kernel has no {what} support (built without it, or its module can't be loaded): {e}"
+        )),
+        _ => net_err(e),
+    }
 }
 
 fn host_ip(s: &str) -> Result<Ipv4Addr, EngineError> {

@@ -97,12 +97,19 @@ pub struct Daemon {
     pub bridge: String,
     /// berth's nftables table of this daemon.
     pub table: String,
+    /// Extra daemon flags (`--bip`, `--default-address-pool`).
+    pub extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl Daemon {
     /// Starts a daemon and waits until it answers.
     pub fn start() -> Daemon {
+        Self::start_with(&[])
+    }
+
+    /// Starts a daemon with extra flags.
+    pub fn start_with(extra: &[&str]) -> Daemon {
         require_root();
         let dir = tempfile::Builder::new().prefix("berth-test-").tempdir_in("/tmp").expect("temp dir");
         let root = dir.path().join("root");
@@ -119,7 +126,8 @@ impl Daemon {
             .collect();
         let bridge = format!("bt{tag}");
         let table = format!("bt_{tag}");
-        let mut d = Daemon { root, exec_root, socket, bridge, table, child: None, dir };
+        let extra = extra.iter().map(|s| (*s).to_owned()).collect();
+        let mut d = Daemon { root, exec_root, socket, bridge, table, extra, child: None, dir };
         d.spawn();
         d
     }
@@ -144,6 +152,10 @@ impl Daemon {
             .arg(&self.bridge)
             .arg("--firewall-table")
             .arg(&self.table)
+            // Network safety: names that aren't containers' go to a loopback address where
+            // nothing answers, never to the host's real resolvers.
+            .args(["--dns", "127.0.0.2"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
