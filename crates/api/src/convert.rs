@@ -370,7 +370,7 @@ fn endpoint_out(c: &Container, net: &str, engine: &engine::Engine) -> EndpointSe
         ipam_config: cfg
             .ipv4_address
             .map(|ip| api_types::network::EndpointIPAMConfig { ipv4_address: ip.to_string(), ..Default::default() }),
-        network_id: engine.network(net).map(|v| v.network.id).unwrap_or_default(),
+        network_id: engine.network_id(net).unwrap_or_default(),
         mac_address: cfg.mac_address.clone().unwrap_or_default(),
         ..Default::default()
     };
@@ -406,10 +406,7 @@ fn networks(c: &Container, engine: &engine::Engine) -> BTreeMap<String, Endpoint
     if name == "host" || name == "none" {
         m.insert(
             name.clone(),
-            EndpointSettings {
-                network_id: engine.network(&name).map(|v| v.network.id).unwrap_or_default(),
-                ..Default::default()
-            },
+            EndpointSettings { network_id: engine.network_id(&name).unwrap_or_default(), ..Default::default() },
         );
     }
     for n in c.networks.keys() {

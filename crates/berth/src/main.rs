@@ -18,6 +18,7 @@ fn main() {
     match cli::main(args) {
         cli::Outcome::Exit(code) => std::process::exit(code),
         cli::Outcome::Daemon { root, exec_root, host, log_level, network } => {
+            let network = *network;
             let net = daemon::NetOptions {
                 bridge: network.bridge,
                 bip: network.bip,

@@ -285,7 +285,7 @@ pub enum Outcome {
         /// Log level.
         log_level: String,
         /// Networking flags.
-        network: DaemonNetwork,
+        network: Box<DaemonNetwork>,
     },
     /// Exit with this status.
     Exit(i32),
@@ -324,7 +324,7 @@ pub fn main(args: Vec<String>) -> Outcome {
             exec_root: d.exec_root,
             host,
             log_level: if cli.debug { "debug".into() } else { d.log_level },
-            network: d.network,
+            network: Box::new(d.network),
         };
     }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

@@ -1036,6 +1036,11 @@ impl Engine {
             .collect()
     }
 
+    /// A network's ID by name or ID (cheap: no container is looked at).
+    pub fn network_id(&self, key: &str) -> Option<String> {
+        self.net().find(key).ok().map(|n| n.id)
+    }
+
     /// One network.
     pub fn network(&self, key: &str) -> Result<NetworkView, EngineError> {
         let n = self.net().find(key)?;

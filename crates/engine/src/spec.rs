@@ -377,6 +377,7 @@ mod tests {
             host_config: HostConfig::default(),
             state: State::default(),
             exec_ids: vec![],
+            networks: Default::default(),
         }
     }
 
