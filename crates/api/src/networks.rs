@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 
+use crate::containers::parse_json;
 use crate::convert::rfc3339;
 use crate::filters::Filters;
 use crate::query::Query;
@@ -27,13 +28,6 @@ pub fn routes() -> Router<Api> {
         .route("/networks/{id}/disconnect", post(disconnect))
         .route("/containers/{id}/ports", post(ports_add))
         .route("/containers/{id}/ports/{port}", delete(ports_remove))
-}
-
-fn parse_json<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
 }
 
 /// The wire form of a network; `containers` only for inspect.

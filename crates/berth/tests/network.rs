@@ -358,6 +358,29 @@ fn ports_are_added_and_removed_on_a_running_container() {
 }
 
 #[test]
+fn publish_all_takes_the_images_exposed_ports_and_dns_follows_a_rename() {
+    let d = setup();
+    let tar = common::busybox_tar();
+    d.berth(&["import", tar.to_str().expect("utf-8"), "webimg:1", "-c", "EXPOSE 80", "-c", "CMD [\"sh\"]"]).ok();
+    let script = "echo exposed > /var/www/index.html; exec httpd -f -p 80 -h /var/www";
+    d.berth(&["run", "-d", "--name", "pub", "-P", "webimg:1", "sh", "-c", script]).ok();
+    let r = d.berth(&["port", "pub", "80/tcp"]);
+    let port = r.ok().trim().strip_prefix("0.0.0.0:").expect("published on all addresses").to_owned();
+    wait_until(5, "published port", || http_get(&format!("127.0.0.1:{port}")).is_some());
+    assert_eq!(http_get(&format!("127.0.0.1:{port}")).as_deref(), Some("exposed"));
+    let r = d.berth(&["ps", "-q", "--filter", &format!("publish={port}")]);
+    assert_eq!(r.ok().lines().count(), 1, "{r:?}");
+    // A rename is seen by the embedded DNS at once.
+    d.berth(&["network", "create", "ren"]).ok();
+    d.berth(&["run", "-d", "--name", "before", "--network", "ren", "busybox", "sleep", "600"]).ok();
+    d.berth(&["rename", "before", "after"]).ok();
+    let ip = ip_of(&d, "after");
+    let r = d.berth(&["run", "--rm", "--network", "ren", "busybox", "nslookup", "after"]);
+    assert!(r.ok().contains(&format!("Address: {ip}")), "{r:?}");
+    d.rm_f_and_assert_clean(&["pub", "after"]);
+}
+
+#[test]
 fn firewall_table_is_rebuilt_once_after_a_restart_and_goes_with_its_last_user() {
     let mut d = setup();
     httpd(&d, "fw", &["-p", "127.0.0.1:18381:80"], "fw-body");

@@ -453,6 +453,11 @@ impl Engine {
             names.insert(new_name.to_owned(), ctr.id.clone());
         }
         ctr.update(|c| c.name = new_name.to_owned())?;
+        // Its DNS name on user-defined networks follows.
+        let c = ctr.snapshot();
+        if c.is_running() {
+            self.net_rename(&c);
+        }
         let mut attrs = std::collections::BTreeMap::new();
         attrs.insert("name".to_owned(), new_name.to_owned());
         attrs.insert("oldName".to_owned(), format!("/{old}"));

@@ -737,6 +737,12 @@ impl Engine {
         }
     }
 
+    /// A running container was renamed: its DNS names follow.
+    pub(crate) fn net_rename(&self, c: &Container) {
+        self.unregister_names(&c.state.network);
+        self.register_names(c, &c.state.network);
+    }
+
     fn unregister_names(&self, st: &NetState) {
         let nets = self.net().state().networks.clone();
         let mut map = self.net().names.by_server.write().expect("names lock");
