@@ -426,6 +426,10 @@ fn user_networks_resolve_names_and_aliases_connect_disconnect_and_isolate() {
     d.berth(&["run", "-d", "--name", "other", "--network", "othernet", "busybox", "sleep", "600"]).ok();
     let db_ip = ip_of(&d, "db");
     assert!(db_ip.starts_with("10.231.0."), "{db_ip}");
+    // By ID (a prefix) too: one interface, on that network.
+    let id = d.berth(&["network", "inspect", "-f", "{{.Id}}", "appnet"]).ok().trim()[..12].to_owned();
+    let r = d.berth(&["run", "--rm", "--network", &id, "busybox", "ip", "-4", "-o", "addr"]);
+    assert!(r.ok().contains("eth0") && !r.out().contains("eth1") && r.out().contains("10.231.0."), "{r:?}");
     let r = d.berth(&[
         "run",
         "--rm",

@@ -216,7 +216,7 @@ fn make_dir(
 impl Engine {
     /// Creates a container; returns its ID and warnings.
     pub async fn create(&self, req: CreateRequest) -> Result<(String, Vec<String>), EngineError> {
-        let CreateRequest { name, mut config, host_config, endpoints } = req;
+        let CreateRequest { name, mut config, mut host_config, endpoints } = req;
         let name = name.as_deref().map(names::check).transpose()?.map(str::to_owned);
         validate_host(&host_config)?;
         if config.image.is_empty() {
@@ -238,6 +238,13 @@ impl Engine {
             }
         }
         let networks = self.net_validate(&host_config, &endpoints)?;
+        // A network given by ID is kept by name, as the container's networks are.
+        if let Some(n) = crate::network::mode_network(&host_config.network_mode)
+            && n != "bridge"
+            && let Ok(net) = self.net().find(n)
+        {
+            host_config.network_mode = net.name;
+        }
         let embedded_dns = crate::network::mode_network(&host_config.network_mode)
             .and_then(|n| self.net().find(n).ok())
             .filter(|n| n.driver == "bridge" && n.name != "bridge")
