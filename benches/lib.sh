@@ -3,10 +3,12 @@
 # Every script: `bench_init NAME` (root check, setup.sh, a work dir under /tmp, an EXIT trap),
 # then starts what it compares (`start_berth`, `start_docker`, `podman_prepare`), measures, and
 # prints results on stdout (progress goes to stderr). Everything a script creates is undone by
-# the trap in reverse order, also on failure or Ctrl-C: containers, imported images, the private
-# berth daemon, a dockerd/containerd the script started, crun containers, mounts under the work
-# dir, cgroups, and the work dir itself. Leftovers that had to be forced away are reported as
-# WARN lines on stderr, since they point at a bug (berth's or the script's).
+# the trap in reverse order, also on failure or Ctrl-C: containers, networks, imported images, the
+# private berth daemon, a dockerd/containerd the script started, crun containers, what the
+# engines added to the host's network setup (bridges, veths, nftables/iptables rules, network
+# namespaces, docker-proxy/aardvark-dns processes), mounts under the work dir, cgroups, and the
+# work dir itself. Leftovers that had to be forced away are reported as WARN lines on stderr,
+# since they point at a bug (berth's or the script's).
 # shellcheck shell=bash disable=SC2034  # PODMAN_OK and friends are read by the sourcing scripts
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,6 +18,10 @@ BERTH=${BERTH:-${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-gnu/releas
 # Every container, crun ID and temp name a script makes starts with this, so cleanup can find
 # them even on a shared dockerd or podman store.
 PREFIX="bb$$-"
+# The private berth daemon's default bridge and nftables table (`ip $BERTH_TABLE`): unique to
+# this run, so a berth0 / `ip berth` of the host (or of another run) is never touched.
+BERTH_BRIDGE="bb$$"
+BERTH_TABLE="bb$$"
 BENCH_NAME=bench
 WORK=
 BERTH_PID=
@@ -38,6 +44,11 @@ _run_cleanups() {
     local rc=$? i
     set +e
     trap - EXIT INT TERM
+    # A signal that comes while a shell function runs with redirections (`v1ns hyperfine ...
+    # >file 2>&1`, `bx ... >/dev/null`) runs this with the function's stdout and stderr: back
+    # to the script's own (saved by bench_init; the daemons don't inherit the copies), so the
+    # cleanup's messages are seen.
+    [ -z "${_OUT_FD:-}" ] || exec 1>&"$_OUT_FD" 2>&"$_ERR_FD"
     for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do
         eval "${_CLEANUPS[i]}"
     done
@@ -52,6 +63,7 @@ bench_init() {
     bash "$BENCH_DIR/setup.sh" || die "setup.sh failed"
     [ -x "$BERTH" ] || die "no berth binary at $BERTH (run cargo build --release, or set BERTH=)"
     BERTH_SRC=$BERTH
+    exec {_OUT_FD}>&1 {_ERR_FD}>&2
     trap _run_cleanups EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -61,6 +73,8 @@ bench_init() {
     on_exit _remove_work
     _snapshot_cgroups >"$WORK/cgroups.before"
     on_exit _check_leftovers
+    _snapshot_net
+    on_exit _check_net_leftovers
     echo "$BENCH_NAME" >"$WORK/bench-name"
     # A private copy, so a rebuild during the run doesn't swap the daemon's or the shims' binary.
     cp "$BERTH_SRC" "$WORK/berth.bin" || die "copying $BERTH_SRC failed"
@@ -87,15 +101,18 @@ import_busybox() {
 }
 
 # engine_table: after podman_prepare, the engines to compare in `engines` (berth, docker, and
-# podman if it works here) with, per engine, its CLI command (`cli[e]`, to be word-split) and
-# extra `run` flags (`run_extra[e]`).
+# podman if it works here) with, per engine, its CLI command (`cli[e]`, to be word-split), the
+# function of this file that runs it (`fn[e]`: bx, dk, podman) and extra `run` flags
+# (`run_extra[e]`).
 engine_table() {
     engines=(berth docker)
     declare -gA cli=([berth]="$BERTH -H unix://$BERTH_SOCK" [docker]="${DOCKER_CMD[*]}")
+    declare -gA fn=([berth]=bx [docker]=dk)
     declare -gA run_extra=()
     if [ "$PODMAN_OK" = 1 ]; then
         engines+=(podman)
         cli[podman]=podman
+        fn[podman]=podman
         run_extra[podman]="${PODMAN_RUN_FLAGS[*]}"
     fi
 }
@@ -105,13 +122,19 @@ engine_table() {
 bx() { "$BERTH" -H "unix://$BERTH_SOCK" "$@"; }
 
 # start_berth: a private daemon with its own root, exec root and socket under $WORK, in its own
-# session (so a Ctrl-C to the script doesn't reach it before cleanup has removed containers).
+# session (so a Ctrl-C to the script doesn't reach it before cleanup has removed containers),
+# with its own default bridge ($BERTH_BRIDGE, made at startup, deleted at exit) and nftables
+# table ($BERTH_TABLE: the daemon deletes it when it stops with no container running).
 start_berth() {
     local d=$WORK/berth i
     mkdir -p "$d"
     BERTH_SOCK=$d/berth.sock
+    ! link_exists "$BERTH_BRIDGE" || die "interface $BERTH_BRIDGE exists already"
+    own_link "$BERTH_BRIDGE"
+    own_table ip "$BERTH_TABLE" warn
     setsid "$BERTH" daemon --root "$d/root" --exec-root "$WORK/r" -H "unix://$BERTH_SOCK" \
-        >"$d/daemon.log" 2>&1 </dev/null &
+        --bridge "$BERTH_BRIDGE" --firewall-table "$BERTH_TABLE" >"$d/daemon.log" 2>&1 </dev/null \
+        {_OUT_FD}>&- {_ERR_FD}>&- &
     BERTH_PID=$!
     on_exit stop_berth
     for i in $(seq 200); do
@@ -180,17 +203,29 @@ dk() { "${DOCKER_CMD[@]}" "$@"; }
 # start_docker: uses a running dockerd on /var/run/docker.sock, or starts one (with its own
 # data and exec roots under $WORK, no bridge and no iptables rules, so it leaves nothing in the
 # host's network setup) and stops it at the end.
+# DOCKER_NETWORKING=1: networking benchmarks; the dockerd started has its default bridge
+# (docker0, deleted at exit unless it was there before) and user-defined networks, but still
+# `--iptables=false`: it adds no iptables rules, published ports go through docker-proxy, and
+# the embedded DNS of user-defined networks works (its rules live in each container's
+# namespace). A running dockerd must have its default bridge.
 start_docker() {
-    local d=$WORK/docker i
+    local d=$WORK/docker i net_flags=(--bridge=none --iptables=false)
     on_exit stop_docker
     if dk version >/dev/null 2>&1; then
         [ -z "${DOCKER_PRIVATE:-}" ] || die "a dockerd is already running; this benchmark starts its own (stop it first)"
+        if [ -n "${DOCKER_NETWORKING:-}" ] && ! dk network inspect bridge >/dev/null 2>&1; then
+            die "the running dockerd has no default bridge (--bridge=none?); stop it and this benchmark starts its own"
+        fi
         log "using the running dockerd"
         return 0
     fi
+    if [ -n "${DOCKER_NETWORKING:-}" ]; then
+        net_flags=(--iptables=false)
+        link_exists docker0 || own_link docker0
+    fi
     mkdir -p "$d"
     setsid dockerd --data-root "$d/data" --exec-root "$d/run" --pidfile "$d/dockerd.pid" \
-        --bridge=none --iptables=false >"$d/dockerd.log" 2>&1 </dev/null &
+        "${net_flags[@]}" >"$d/dockerd.log" 2>&1 </dev/null {_OUT_FD}>&- {_ERR_FD}>&- &
     DOCKERD_PID=$!
     for i in $(seq 300); do
         [ -S /var/run/docker.sock ] && dk version >/dev/null 2>&1 && break
@@ -238,25 +273,33 @@ import_image() {
     old=$($eng image inspect --format '{{.Id}}' "$ref" 2>/dev/null)
     $eng import "$@" "$tar" "$ref" >/dev/null 2>"$WORK/import.err" || { cat "$WORK/import.err" >&2; die "$eng import $ref failed"; }
     if [ "$eng" != bx ]; then
-        if [ -n "$old" ]; then
-            on_exit "rm_prefixed $eng; $eng rmi -f $ref >/dev/null 2>&1; $eng tag $old $ref >/dev/null 2>&1"
-        else
-            on_exit "rm_prefixed $eng; $eng rmi -f $ref >/dev/null 2>&1"
-        fi
+        on_exit "rm_prefixed $eng; _rmi $eng $ref $old"
     fi
 }
 
-# rm_prefixed ENGINE: removes this script's containers (named $PREFIX*) from docker or podman.
-rm_prefixed() {
-    local ids
+# _rmi ENGINE REF [OLD]: removes REF, then tags image OLD (the one REF named before) back.
+_rmi() {
     local try
+    for try in 1 2 3; do
+        # An engine client killed by the same signal may still be finishing with the image.
+        [ "$try" = 1 ] || sleep 1
+        "$1" rmi -f "$2" >/dev/null 2>"$WORK/rmi.err" && break
+    done || warn "$1 rmi -f $2 failed: $(head -3 "$WORK/rmi.err")"
+    [ -z "${3:-}" ] || "$1" tag "$3" "$2" >/dev/null 2>&1 || warn "$1 tag $3 $2 (putting the old $2 back) failed"
+}
+
+# rm_prefixed ENGINE: removes this script's containers (named $PREFIX*) from docker or podman
+# (or berth: bx). Podman's are killed at once (`-t 0`), not after its 10 s stop timeout.
+rm_prefixed() {
+    local ids try now=()
+    [ "$1" = podman ] && now=(-t 0)
     for try in 1 2 3; do
         ids=$($1 ps -aq --filter "name=$PREFIX" 2>/dev/null)
         [ -n "$ids" ] || return 0
         # An interrupted client can leave a removal in progress: try again a little later.
         [ "$try" = 1 ] || sleep 1
         # shellcheck disable=SC2086
-        $1 rm -f $ids >/dev/null 2>"$WORK/rm.err" && return 0
+        $1 rm -f "${now[@]}" $ids >/dev/null 2>"$WORK/rm.err" && return 0
     done
     warn "$1 rm -f of leftover containers failed: $(head -3 "$WORK/rm.err")"
 }
@@ -267,14 +310,20 @@ rm_prefixed() {
 # command under WRAP (e.g. the cgroup-v1 namespace wrapper). Sandboxes without CAP_SYS_RESOURCE
 # can't raise RLIMIT_NOFILE/NPROC to podman's defaults; then the host's hard limits are passed.
 # Sets PODMAN_OK=1 and PODMAN_RUN_FLAGS, or leaves PODMAN_OK=0 (podman is for information only).
+# The try runs with `--network $PODMAN_NETWORK` (none; `bridge`: podman's default network, whose
+# bridge, podman0, is deleted at exit unless it was there before).
 podman_prepare() {
-    local nofile nproc try
+    local nofile nproc try br
+    if [ "$PODMAN_NETWORK" != none ]; then
+        br=$(podman network inspect -f '{{.NetworkInterface}}' podman 2>/dev/null)
+        [ -z "$br" ] || link_exists "$br" || own_link "$br"
+    fi
     nofile=$(ulimit -Hn)
     nproc=$(ulimit -Hu)
     [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
     for try in "" "--ulimit nofile=$nofile:$nofile --ulimit nproc=$nproc:$nproc"; do
         # shellcheck disable=SC2086
-        if "$@" podman run --rm --pull never --network none $PODMAN_EXTRA $try busybox true >"$WORK/podman-try.log" 2>&1; then
+        if "$@" podman run --rm --pull never --network "$PODMAN_NETWORK" $PODMAN_EXTRA $try busybox true >"$WORK/podman-try.log" 2>&1; then
             PODMAN_OK=1
             # shellcheck disable=SC2206
             PODMAN_RUN_FLAGS=($PODMAN_EXTRA $try)
@@ -285,6 +334,7 @@ podman_prepare() {
     warn "podman run does not work here, skipping podman: $(tail -1 "$WORK/podman-try.log")"
 }
 PODMAN_EXTRA=
+PODMAN_NETWORK=none
 
 # --- cgroup v1 for crun -----------------------------------------------------------------------
 
@@ -293,6 +343,171 @@ PODMAN_EXTRA=
 # pure v1. Clients (berth, docker, podman CLIs) work the same in there; daemons stay outside.
 v1ns() {
     unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' v1ns "$@"
+}
+
+# --- networking -------------------------------------------------------------------------------
+
+link_exists() { ip link show dev "$1" >/dev/null 2>&1; }
+# own_link NAME [warn]: a link (bridge) this run is answerable for. If it is still there at exit
+# (after the engines are stopped), _check_net_leftovers deletes it, with the veths still on it;
+# with `warn` its presence is a WARN (it should have gone by itself, e.g. with `network rm`).
+own_link() { echo "$1 ${2:-quiet}" >>"$WORK/links.own"; }
+# own_table FAMILY NAME [warn]: the same for an nftables table.
+own_table() { echo "$1 $2 ${3:-quiet}" >>"$WORK/tables.own"; }
+
+# Podman's aardvark-dns keeps a file per network; interrupted `podman run`s can leave it behind.
+_AARDVARK=/run/containers/networks/aardvark-dns
+
+# net_create ENGINE NAME: a user-defined bridge network in ENGINE (bx, dk or podman), removed at
+# exit after the script's containers in that engine; its bridge is owned (`warn`).
+net_create() {
+    local eng=$1 name=$2 out br subnet
+    out=$($eng network create "$name" 2>"$WORK/net.err") || {
+        warn "$eng network create $name failed: $(head -3 "$WORK/net.err")"
+        return 1
+    }
+    case $eng in
+    podman)
+        br=$(podman network inspect -f '{{.NetworkInterface}}' "$name")
+        subnet=$(podman network inspect -f '{{range .Subnets}}{{.Subnet}} {{end}}' "$name")
+        ;;
+    *)
+        br=br-${out:0:12} # berth and docker print the ID; the bridge is br-<first 12>
+        subnet=$($eng network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' "$name")
+        ;;
+    esac
+    own_link "$br" warn
+    on_exit "_net_rm $eng $name $br"
+    log "$eng network $name: bridge $br, subnet $subnet"
+}
+
+# _net_rm ENGINE NAME BRIDGE
+_net_rm() {
+    local try
+    rm_prefixed "$1"
+    for try in 1 2 3; do
+        # dockerd can still hold an endpoint of a container just removed: try again a little later.
+        [ "$try" = 1 ] || sleep 1
+        if "$1" network rm "$2" >/dev/null 2>"$WORK/net.err"; then
+            [ "$try" = 1 ] || log "$1 network rm $2: done at try $try"
+            if [ "$1" = podman ] && [ -e "$_AARDVARK/$2" ]; then
+                warn "podman left $_AARDVARK/$2 after network rm"
+                rm -f "$_AARDVARK/$2"
+            fi
+            return 0
+        fi
+    done
+    warn "$1 network rm $2 failed: $(head -3 "$WORK/net.err"); containers: $("$1" network inspect -f '{{json .Containers}}' "$2" 2>&1 | head -c 300)"
+    # Its bridge stays, as a consequence of that (reported already): deleted without a second WARN.
+    sed -i "s/^$3 warn\$/$3 quiet/" "$WORK/links.own"
+}
+
+# container_ip ENGINE NAME...: "NAME ADDRESS" per container (its address on its one network).
+container_ip() {
+    local eng=$1
+    shift
+    $eng inspect -f '{{.Name}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$@" | sed 's|^/||'
+}
+
+# What the engines' networking leaves on the host besides the links and tables they own:
+# iptables (nft backend) chains and rules of podman's netavark or a dockerd with iptables,
+# podman's network namespaces in /run/netns (and that directory's bind mount), docker-proxy
+# and aardvark-dns processes, and net.ipv4.ip_forward (all three engines set it to 1).
+_FW_RE='NETAVARK|DOCKER|CNI-'
+_snapshot_net() {
+    local c
+    : >"$WORK/links.own"
+    : >"$WORK/tables.own"
+    cat /proc/sys/net/ipv4/ip_forward >"$WORK/ip_forward.before"
+    nft list tables >"$WORK/nft.before" 2>/dev/null
+    for c in iptables ip6tables; do
+        command -v "$c-save" >/dev/null && "$c-save" >"$WORK/$c.before" 2>/dev/null
+    done
+    ls /run/netns >"$WORK/netns.before" 2>/dev/null
+    mountpoint -q /run/netns && touch "$WORK/netns.mounted"
+    _net_procs >"$WORK/netprocs.before"
+}
+
+_net_procs() { pgrep -x docker-proxy; pgrep -x aardvark-dns; }
+
+# "TABLE -A CHAIN ..." rules, and "TABLE CHAIN" user chains, of an iptables-save dump.
+_ipt_rules() { awk '/^\*/ { t = substr($0, 2) } /^-A / { print t " " $0 }' "$1" | sort; }
+_ipt_chains() { awk '/^\*/ { t = substr($0, 2) } /^:/ && $2 == "-" { print t " " substr($1, 2) }' "$1" | sort; }
+
+# _iptables_undo iptables|ip6tables: removes the engines' rules and chains added since the
+# snapshot (netavark keeps its chains when its last container goes), then the tables
+# iptables-nft created for them if they are empty now.
+_iptables_undo() {
+    local c=$1 fam=ip t rule chain chains done_=() left
+    [ -f "$WORK/$c.before" ] || return 0
+    [ "$c" = ip6tables ] && fam=ip6
+    "$c-save" >"$WORK/$c.after" 2>/dev/null || return 0
+    chains=$(comm -13 <(_ipt_chains "$WORK/$c.before") <(_ipt_chains "$WORK/$c.after") | grep -E "$_FW_RE")
+    # Rules added to chains that were there before (jumps into the new chains, mostly); those
+    # in new chains go with their chain.
+    while read -r t rule; do
+        [ -n "$t" ] || continue
+        chain=$(awk '{ print $2 }' <<<"$rule")
+        grep -qxF "$t $chain" <<<"$chains" && continue
+        eval "$c -w -t $t -D ${rule#-A }" 2>/dev/null && done_+=("rule in $t/$chain")
+    done < <(comm -13 <(_ipt_rules "$WORK/$c.before") <(_ipt_rules "$WORK/$c.after") | grep -E "$_FW_RE")
+    while read -r t chain; do [ -n "$t" ] && "$c" -w -t "$t" -F "$chain"; done <<<"$chains"
+    while read -r t chain; do [ -n "$t" ] && "$c" -w -t "$t" -X "$chain" && done_+=("chain $t/$chain"); done <<<"$chains"
+    # Tables iptables-nft made for them: gone if nothing but the built-in chains is left.
+    if "$c" --version 2>/dev/null | grep -q nf_tables; then
+        while read -r t; do
+            grep -qx "table $fam $t" "$WORK/nft.before" && continue
+            left=$("$c-save" -t "$t" 2>/dev/null | grep -cE '^(-A |:[^ ]+ - )')
+            [ "$left" = 0 ] && nft delete table "$fam" "$t" 2>/dev/null && done_+=("table $fam $t")
+        done < <(awk '/^\*/ { print substr($0, 2) }' "$WORK/$c.after")
+    fi
+    [ ${#done_[@]} = 0 ] || log "removed what the engines left in $c (podman's netavark keeps its chains): ${done_[*]}"
+}
+
+_check_net_leftovers() {
+    local p name how fam v f
+    # Processes: a docker-proxy per published port, aardvark-dns for podman's networks.
+    for p in $(_net_procs); do
+        grep -qx "$p" "$WORK/netprocs.before" && continue
+        [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = Z ] && continue
+        warn "leftover process $p: $(cmdline "$p")"
+        kill -KILL "$p" 2>/dev/null
+        [ "$(cat "$_AARDVARK/aardvark.pid" 2>/dev/null)" = "$p" ] && rm -f "$_AARDVARK/aardvark.pid"
+    done
+    # Owned links (bridges), with the veths still attached to them.
+    while read -r name how; do
+        link_exists "$name" || continue
+        for v in $(ip -o link show master "$name" 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+            warn "veth $v left on bridge $name"
+            ip link del "$v" 2>/dev/null
+        done
+        if [ "$how" = warn ]; then warn "bridge $name left behind"; else log "deleting bridge $name"; fi
+        ip link del "$name" || warn "could not delete $name"
+    done <"$WORK/links.own"
+    while read -r fam name how; do
+        nft list table "$fam" "$name" >/dev/null 2>&1 || continue
+        if [ "$how" = warn ]; then warn "nftables table $fam $name left behind"; else log "deleting nftables table $fam $name"; fi
+        nft delete table "$fam" "$name" || warn "could not delete nftables table $fam $name"
+    done <"$WORK/tables.own"
+    _iptables_undo iptables
+    _iptables_undo ip6tables
+    # Network namespaces podman (netavark) names netns-<uuid>.
+    for f in /run/netns/netns-*; do
+        [ -e "$f" ] || continue
+        f=${f#/run/netns/}
+        grep -qxF "$f" "$WORK/netns.before" && continue
+        warn "leftover network namespace /run/netns/$f"
+        ip netns delete "$f"
+    done
+    # Podman (like `ip netns add`) makes /run/netns a shared bind mount of itself, and leaves it.
+    if [ ! -e "$WORK/netns.mounted" ] && mountpoint -q /run/netns && [ -z "$(ls -A /run/netns)" ]; then
+        umount /run/netns && log "unmounted /run/netns (podman made it a mount point)"
+    fi
+    v=$(cat "$WORK/ip_forward.before")
+    if [ "$(cat /proc/sys/net/ipv4/ip_forward)" != "$v" ]; then
+        echo "$v" >/proc/sys/net/ipv4/ip_forward
+        log "net.ipv4.ip_forward set back to $v"
+    fi
 }
 
 # --- leftovers ----------------------------------------------------------------------------------
