@@ -206,6 +206,7 @@ impl Engine {
         let _ = crate::remove_tree(&run);
         std::fs::create_dir_all(&run).map_err(|e| EngineError::io(format!("creating {}", run.display()), e))?;
         let cg = self.cgroup(&c.id)?;
+        let t0 = std::time::Instant::now();
         let sandbox = match self.net_setup(c).await {
             Ok(s) => s,
             Err(e) => {
@@ -213,10 +214,11 @@ impl Engine {
                 return Err(e);
             }
         };
+        tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: network");
         let r = self.launch_inner(ctr, c, cg.as_ref(), sandbox.as_ref().map(|s| s.path())).await;
         let net = sandbox.map(|s| s.state).unwrap_or_default();
         if r.is_err() {
-            self.net_release(&c.id, &net).await;
+            self.net_release(&c.id, &net, true).await;
             if let Some(cg) = &cg {
                 let cg = cg.clone();
                 let _ = tokio::task::spawn_blocking(move || {
@@ -379,6 +381,7 @@ impl Engine {
             }
         };
         let from_shim = exit.is_some();
+        tracing::trace!(container = %ctr.id, "exit: frame");
         let exit = exit.or_else(|| shim::read_exit_file(&ctr.run.join("exit.json")).ok());
         self.handle_exit(&ctr, exit).await;
         if from_shim {
@@ -406,6 +409,7 @@ impl Engine {
         }
         let mut exit =
             exit.unwrap_or(Exit { code: 255, signal: None, at_ns: crate::events::now_ns(), oom_killed: false });
+        let t0 = std::time::Instant::now();
         if let Ok(Some(cg)) = self.cgroup(&ctr.id) {
             let r = tokio::task::spawn_blocking(move || {
                 // The cgroup is new at every start, so any OOM kill counted is this run's.
@@ -417,9 +421,11 @@ impl Engine {
             .await;
             exit.oom_killed = r.unwrap_or(false);
         }
+        tracing::trace!(container = %ctr.id, us = t0.elapsed().as_micros() as u64, "exit: cgroup");
         let _ = crate::remove_tree(&ctr.run);
         // Its processes are gone: its addresses, ports and rules are free for others.
         self.net_teardown(ctr).await;
+        tracing::trace!(container = %ctr.id, us = t0.elapsed().as_micros() as u64, "exit: network");
         let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
         let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
             let c = ctr.rec.lock().expect("container lock");

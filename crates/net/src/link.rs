@@ -5,6 +5,11 @@
 //! namespace is made by a short-lived thread that enters that namespace (or creates it), opens
 //! the socket and exits: the daemon's threads never change namespace.
 //!
+//! Every netlink socket is driven by one thread of its own ([`netlink_runtime`]): a request
+//! that waits for the kernel's RTNL lock (held for tens of milliseconds while the kernel
+//! dismantles a dead container's namespace) blocks in `sendto`, and must never do that on one
+//! of the daemon's two API worker threads.
+//!
 //! A veth pair is made by one `RTM_NEWLINK` whose peer carries `IFLA_NET_NS_FD`: the container
 //! end is born inside the container's namespace as `eth0` (no name clash in the host, no
 //! separate move), and the host end is enslaved to the bridge and up in the same message.
@@ -51,12 +56,33 @@ pub enum SubInterface {
     IpVlan(IpVlanMode),
 }
 
+/// The single-threaded runtime that drives every netlink connection, started on first use.
+fn netlink_runtime() -> &'static tokio::runtime::Handle {
+    static RT: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("netlink runtime");
+        let handle = rt.handle().clone();
+        std::thread::Builder::new()
+            .name("netlink".into())
+            .spawn(move || rt.block_on(std::future::pending::<()>()))
+            .expect("netlink thread");
+        handle
+    })
+}
+
+/// A connection in the calling thread's network namespace, driven by the netlink thread.
+fn connect() -> Result<Netlink, NetError> {
+    let rt = netlink_runtime();
+    let _g = rt.enter();
+    let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
+    rt.spawn(conn);
+    Ok(Netlink { handle })
+}
+
 impl Netlink {
     /// A connection in the calling thread's namespace (the daemon's: the host's).
     pub fn host() -> Result<Netlink, NetError> {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
-        tokio::spawn(conn);
-        Ok(Netlink { handle })
+        connect()
     }
 
     /// A new network namespace, and a connection inside it. The namespace lives as long as the
@@ -65,6 +91,11 @@ impl Netlink {
         Self::in_thread(|| {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
                 .map_err(|e| NetError::io("creating a network namespace", e.into()))?;
+            // IPv4 only (as Docker on a network without IPv6): interfaces made from now on in
+            // this namespace get no IPv6 (no link-local address, DAD or MLD), which also makes
+            // the kernel's teardown of the namespace much cheaper. `lo` keeps ::1. /proc/sys/net
+            // is the namespace of the thread that opens it: this one.
+            let _ = std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
             open_ns("/proc/thread-self/ns/net")
         })
     }
@@ -87,15 +118,10 @@ impl Netlink {
     fn in_thread<T: Send + 'static>(
         enter: impl FnOnce() -> Result<T, NetError> + Send,
     ) -> Result<(T, Netlink), NetError> {
-        let rt = tokio::runtime::Handle::current();
         std::thread::scope(|s| {
             s.spawn(move || {
                 let t = enter()?;
-                let _g = rt.enter();
-                let (conn, handle, _) =
-                    rtnetlink::new_connection().map_err(|e| NetError::io("opening a netlink socket", e))?;
-                rt.spawn(conn);
-                Ok((t, Netlink { handle }))
+                Ok((t, connect()?))
             })
             .join()
             .unwrap_or_else(|_| Err(NetError::io("netlink thread", std::io::Error::other("panicked"))))
@@ -255,6 +281,51 @@ impl Netlink {
             }
         }
         Ok(out)
+    }
+}
+
+/// Deletes links in a thread of its own, inside `ns` when given (else in the caller's
+/// namespace, the host's), then lets `ns` go; `done` gets each failure.
+///
+/// A deletion returns only after an RCU barrier (a grace period: 10–30 ms on busy VMs), and a
+/// netlink request is processed inside the requester's `sendto`: on the shared netlink thread
+/// it would hold up every other request (the next container's veth) for that long.
+pub fn delete_in_background(
+    ns: Option<OwnedFd>,
+    names: Vec<String>,
+    done: impl FnOnce(Vec<(String, NetError)>) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new().name("netlink-delete".into()).spawn(move || {
+        let mut errors = Vec::new();
+        if let Some(ns) = &ns
+            && let Err(e) = nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
+        {
+            done(vec![(String::new(), NetError::io("entering a network namespace", e.into()))]);
+            return;
+        }
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_io().build() {
+            Ok(rt) => rt,
+            Err(e) => return done(vec![(String::new(), NetError::io("netlink runtime", e))]),
+        };
+        rt.block_on(async {
+            let (conn, handle, _) = match rtnetlink::new_connection() {
+                Ok(c) => c,
+                Err(e) => return errors.push((String::new(), NetError::io("opening a netlink socket", e))),
+            };
+            tokio::spawn(conn);
+            let nl = Netlink { handle };
+            for n in names {
+                if let Err(e) = nl.delete(&n).await {
+                    errors.push((n, e));
+                }
+            }
+        });
+        // The namespace goes with this thread: it held it since setns.
+        drop(ns);
+        done(errors);
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("starting a thread to delete links: {e}");
     }
 }
 
