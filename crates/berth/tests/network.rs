@@ -390,7 +390,8 @@ fn firewall_table_is_rebuilt_once_after_a_restart_and_goes_with_its_last_user() 
         d.restart();
         let t = nft_table(&d);
         assert_eq!(t.matches("dport 18381").count(), 1, "{t}");
-        assert_eq!(t.matches("masquerade").count(), 3, "{t}");
+        assert_eq!(t.matches("masquerade").count(), 1, "{t}");
+        assert_eq!(t.matches("snat to").count(), 2, "{t}");
         assert_eq!(http_get("127.0.0.1:18381").as_deref(), Some("fw-body"));
     }
     // The port is still held after the restart: nobody else gets it.
@@ -700,4 +701,38 @@ fn bip_and_address_pools_set_the_subnets() {
     d.berth(&["network", "create", "pooled"]).ok();
     let r = d.berth(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "pooled"]);
     assert_eq!(r.ok().trim(), "10.239.0.0/24");
+}
+
+#[test]
+fn internal_networks_have_no_way_out_and_ip_ranges_bound_dynamic_addresses() {
+    let d = setup();
+    d.berth(&[
+        "network",
+        "create",
+        "--internal",
+        "--subnet",
+        "10.241.0.0/24",
+        "--ip-range",
+        "10.241.0.128/25",
+        "sealed",
+    ])
+    .ok();
+    d.berth(&["run", "-d", "--name", "in", "--network", "sealed", "busybox", "sleep", "600"]).ok();
+    assert_eq!(ip_of(&d, "in"), "10.241.0.128", "the first address of the range");
+    // No default route, no outbound NAT, and forwarding in or out of the bridge is dropped.
+    let r = d.berth(&["exec", "in", "ip", "route"]);
+    assert!(!r.ok().contains("default"), "{r:?}");
+    let t = nft_table(&d);
+    assert!(!t.contains("ip saddr 10.241.0.0/24 oifname !="), "{t}");
+    let br = d.links().into_iter().find(|l| l.starts_with("br-")).expect("the network's bridge");
+    assert!(t.contains(&format!("iifname \"{br}\" oifname != \"{br}\" drop")), "{t}");
+    // Members still reach each other (and resolve each other's names).
+    d.berth(&["run", "-d", "--name", "in2", "--network", "sealed", "busybox", "sleep", "600"]).ok();
+    let r = d.berth(&["exec", "in2", "ping", "-c1", "-W2", "in"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Not the default bridge's containers.
+    d.berth(&["run", "-d", "--name", "out", "busybox", "sleep", "600"]).ok();
+    let r = d.berth(&["exec", "out", "ping", "-c1", "-W1", "10.241.0.128"]);
+    assert_ne!(r.code, 0, "reached an internal network from outside: {r:?}");
+    d.rm_f_and_assert_clean(&["in", "in2", "out"]);
 }

@@ -438,7 +438,14 @@ impl Net {
             .networks
             .values()
             .filter(|n| n.driver == "bridge")
-            .filter_map(|n| Some(BridgeRules { ifname: n.ifname.clone(), subnet: n.subnet?, internal: n.internal }))
+            .filter_map(|n| {
+                Some(BridgeRules {
+                    ifname: n.ifname.clone(),
+                    subnet: n.subnet?,
+                    gateway: n.gateway?,
+                    internal: n.internal,
+                })
+            })
             .collect();
         let mut ids: Vec<&String> = st.rules.keys().collect();
         ids.sort();

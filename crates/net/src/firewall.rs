@@ -12,9 +12,9 @@
 //!
 //! Published ports are DNAT in the kernel, no proxy process: `prerouting` for traffic from
 //! other hosts and containers, `output` for the host's own (`127.0.0.1:PORT` works with
-//! `route_localnet` on the bridge and a masquerade of loopback sources). A container reaching
-//! a published port of its own network through the host is masqueraded too (hairpin), so the
-//! replies come back the way the requests went.
+//! `route_localnet` on the bridge and loopback sources rewritten to the bridge's address). A
+//! container reaching a published port of its own network through the host gets the same
+//! source rewrite (hairpin), so the replies come back the way the requests went.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -32,6 +32,8 @@ pub struct BridgeRules {
     pub ifname: String,
     /// Its subnet.
     pub subnet: Ipv4Net,
+    /// Its address (the gateway): the source of loopback and hairpin traffic DNAT'ed to it.
+    pub gateway: Ipv4Addr,
     /// No traffic in or out of the bridge but between its own members (`--internal`).
     pub internal: bool,
 }
@@ -126,9 +128,10 @@ impl Ruleset {
         let _ = writeln!(w, "  chain postrouting {{");
         let _ = writeln!(w, "    type nat hook postrouting priority 100; policy accept;");
         for b in &self.bridges {
-            let (i, n) = (&b.ifname, &b.subnet);
-            let _ = writeln!(w, "    oifname \"{i}\" ip saddr 127.0.0.0/8 masquerade");
-            let _ = writeln!(w, "    oifname \"{i}\" ip saddr {n} ct status dnat masquerade");
+            let (i, n, g) = (&b.ifname, &b.subnet, &b.gateway);
+            // A fixed source (no route lookup as masquerade does) for what went through DNAT.
+            let _ = writeln!(w, "    oifname \"{i}\" ip saddr 127.0.0.0/8 snat to {g}");
+            let _ = writeln!(w, "    oifname \"{i}\" ip saddr {n} ct status dnat snat to {g}");
             if !b.internal {
                 let _ = writeln!(w, "    ip saddr {n} oifname != \"{i}\" masquerade");
             }
@@ -196,8 +199,18 @@ mod tests {
     fn rules_for_bridges_and_ports() {
         let r = Ruleset {
             bridges: vec![
-                BridgeRules { ifname: "berth0".into(), subnet: "172.17.0.0/16".parse().unwrap(), internal: false },
-                BridgeRules { ifname: "br-1".into(), subnet: "172.18.0.0/16".parse().unwrap(), internal: true },
+                BridgeRules {
+                    ifname: "berth0".into(),
+                    subnet: "172.17.0.0/16".parse().unwrap(),
+                    gateway: "172.17.0.1".parse().unwrap(),
+                    internal: false,
+                },
+                BridgeRules {
+                    ifname: "br-1".into(),
+                    subnet: "172.18.0.0/16".parse().unwrap(),
+                    gateway: "172.18.0.1".parse().unwrap(),
+                    internal: true,
+                },
             ],
             ports: vec![
                 PortRule {
@@ -221,6 +234,7 @@ mod tests {
         assert!(t.contains("    tcp dport 8080 dnat to 172.17.0.2:80\n"));
         assert!(t.contains("    ip daddr 127.0.0.1 udp dport 5353 dnat to 172.17.0.3:53\n"));
         assert!(t.contains("ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade"));
+        assert!(t.contains("oifname \"berth0\" ip saddr 127.0.0.0/8 snat to 172.17.0.1"));
         // Internal networks get no outbound NAT, and drops both ways.
         assert!(!t.contains("ip saddr 172.18.0.0/16 oifname != \"br-1\" masquerade"));
         assert!(t.contains("iifname \"br-1\" oifname != \"br-1\" drop"));
