@@ -56,7 +56,8 @@ impl CacheKey {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
         };
-        field(b"berth seccomp cache v1");
+        // v2: programs are compiled as binary trees (CTL_OPTIMIZE 2).
+        field(b"berth seccomp cache v2");
         field(env!("CARGO_PKG_VERSION").as_bytes());
         field(libseccomp.as_bytes());
         field(NATIVE_ARCH.as_bytes());

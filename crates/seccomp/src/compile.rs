@@ -131,6 +131,10 @@ pub fn compile_plan(plan: &Plan) -> Result<Bpf, CompileError> {
     let mut filter = ScmpFilterContext::new(default_action).map_err(CompileError::Create)?;
     filter.set_ctl_nnp(false).map_err(|source| CompileError::Attribute { attribute: "CTL_NNP", source })?;
     filter.set_ctl_tsync(false).map_err(|source| CompileError::Attribute { attribute: "CTL_TSYNC", source })?;
+    // A binary tree over syscall numbers instead of a linear list: Docker's profile allows
+    // ~350 syscalls, and every syscall of the container runs this program (measured: ~8 % of
+    // a fork-per-request HTTP server's time with the linear program, as much as no filter).
+    filter.set_ctl_optimize(2).map_err(|source| CompileError::Attribute { attribute: "CTL_OPTIMIZE", source })?;
 
     let mut stub_arches = Vec::new();
     for name in &plan.architectures {
