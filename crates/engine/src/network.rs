@@ -326,16 +326,19 @@ impl Net {
     }
 
     /// Subnets in use: the host's routes (but those of our own bridges) and our networks'.
-    fn taken_subnets(&self) -> Vec<Ipv4Net> {
+    /// Subnets in use: the host's routes (but those of our own bridges, and of `except`'s
+    /// interface) and our networks' (but `except`'s own: it may keep it).
+    fn taken_subnets(&self, except: Option<&Network>) -> Vec<Ipv4Net> {
         let st = self.state();
-        let ours: Vec<&str> =
+        let mut ours: Vec<&str> =
             st.networks.values().filter(|n| n.driver == "bridge").map(|n| n.ifname.as_str()).collect();
+        ours.extend(except.map(|n| n.ifname.as_str()));
         let mut taken: Vec<Ipv4Net> = net::ipam::host_routes()
             .into_iter()
             .filter(|(dev, _)| !ours.contains(&dev.as_str()))
             .map(|(_, n)| n)
             .collect();
-        taken.extend(st.networks.values().filter_map(|n| n.subnet));
+        taken.extend(st.networks.values().filter(|n| except.is_none_or(|e| e.id != n.id)).filter_map(|n| n.subnet));
         taken
     }
 
@@ -357,31 +360,11 @@ impl Net {
         let (subnet, gateway) = match self.cfg.bip {
             Some(bip) => (bip.trunc(), bip.addr()),
             None => {
-                let keep = rec.subnet.filter(|s| {
-                    let taken = {
-                        let st = self.state();
-                        let ours = st
-                            .networks
-                            .values()
-                            .filter(|n| n.id != rec.id)
-                            .filter_map(|n| n.subnet)
-                            .collect::<Vec<_>>();
-                        drop(st);
-                        let mut t = ours;
-                        t.extend(
-                            net::ipam::host_routes().into_iter().filter(|(d, _)| *d != rec.ifname).map(|(_, n)| n),
-                        );
-                        t
-                    };
-                    !taken.iter().any(|t| net::ipam::overlaps(s, t))
-                });
-                match keep {
+                let taken = self.taken_subnets(Some(&rec));
+                match rec.subnet.filter(|s| !taken.iter().any(|t| net::ipam::overlaps(s, t))) {
+                    // Its subnet from last time, still free.
                     Some(s) => (s, rec.gateway.unwrap_or_else(|| first_host(s))),
                     None => {
-                        let mut taken = self.taken_subnets();
-                        if let Some(old) = rec.subnet {
-                            taken.retain(|t| *t != old);
-                        }
                         let s = net::ipam::free_subnet(&self.cfg.pools, &taken).ok_or_else(|| {
                             EngineError::Conflict(
                                 "could not find a free subnet for the default bridge in the address pools (set one with --bip)".into(),
@@ -995,7 +978,7 @@ impl Engine {
             Some(s) => {
                 let s = Subnet::new(s, None, None).map_err(net_err)?.net;
                 if driver == "bridge"
-                    && let Some(t) = self.net().taken_subnets().into_iter().find(|t| net::ipam::overlaps(&s, t))
+                    && let Some(t) = self.net().taken_subnets(None).into_iter().find(|t| net::ipam::overlaps(&s, t))
                 {
                     return Err(EngineError::Conflict(format!(
                         "Pool overlaps with other one on this address space ({t})"
@@ -1003,10 +986,11 @@ impl Engine {
                 }
                 s
             }
-            None if driver == "bridge" => net::ipam::free_subnet(&self.net().cfg.pools, &self.net().taken_subnets())
-                .ok_or_else(|| {
+            None if driver == "bridge" => {
+                net::ipam::free_subnet(&self.net().cfg.pools, &self.net().taken_subnets(None)).ok_or_else(|| {
                     EngineError::Conflict("all predefined address pools have been fully subnetted".into())
-                })?,
+                })?
+            }
             None => {
                 return Err(EngineError::InvalidArgument(format!(
                     "{driver} networks need --subnet: the addresses of the parent's LAN"

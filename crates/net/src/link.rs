@@ -19,7 +19,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use futures_util::TryStreamExt;
 use ipnet::Ipv4Net;
-use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkFlags};
+use netlink_packet_route::link::{InfoData, InfoVeth};
 pub use netlink_packet_route::link::{IpVlanMode, MacVlanMode};
 use rtnetlink::{
     Handle, LinkBridge, LinkIpVlan, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan,
@@ -241,13 +241,6 @@ impl Netlink {
         }
     }
 
-    /// Whether link `index` is up and its kind, for checks of a parent interface.
-    pub async fn is_up(&self, index: u32) -> Result<bool, NetError> {
-        let mut s = self.handle.link().get().match_index(index).execute();
-        let m = s.try_next().await.map_err(nl_err(format!("reading link {index}")))?;
-        Ok(m.is_some_and(|m| m.header.flags.contains(LinkFlags::Up)))
-    }
-
     /// Inside a container's namespace: `lo` up; `ifname` gets `addr`, goes up, and when
     /// `gateway` is given the default route goes through it.
     pub async fn configure(&self, ifname: &str, addr: Ipv4Net, gateway: Option<Ipv4Addr>) -> Result<u32, NetError> {
@@ -267,20 +260,6 @@ impl Netlink {
             }
         }
         Ok(index)
-    }
-
-    /// The names of the links in this namespace.
-    pub async fn link_names(&self) -> Result<Vec<String>, NetError> {
-        let mut s = self.handle.link().get().execute();
-        let mut out = Vec::new();
-        while let Some(m) = s.try_next().await.map_err(nl_err("listing links"))? {
-            for a in m.attributes {
-                if let LinkAttribute::IfName(n) = a {
-                    out.push(n);
-                }
-            }
-        }
-        Ok(out)
     }
 }
 
