@@ -592,3 +592,25 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # target_line LABEL VALUE LIMIT: one result line, "LABEL  VALUE  target <= LIMIT  PASS|FAIL".
 target_line() { printf '%-34s %9s   target <= %-8s %s\n' "$1" "$2" "$3" "$(verdict "$2" "$3")"; }
+
+# hyperfine_medians TITLE: runs the arrays `names` and `cmds` in one hyperfine invocation (RUNS,
+# WARMUP; in the cgroup-v1 mount namespace), prints "== TITLE" and a table of the times in ms,
+# and fills the associative array `med` (name -> median seconds). Dies if a command fails.
+hyperfine_medians() {
+    local title=$1 i name median mean stddev min max
+    local hf_args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/hyperfine.json" --style basic)
+    for i in "${!names[@]}"; do hf_args+=(-n "${names[i]}" "${cmds[i]}"); done
+    log "hyperfine: ${#names[@]} commands x $RUNS runs (+$WARMUP warmup), in a cgroup-v1 mount namespace"
+    v1ns hyperfine "${hf_args[@]}" >"$WORK/hyperfine.out" 2>&1 || {
+        cat "$WORK/hyperfine.out" >&2
+        die "hyperfine failed (a command exited non-zero)"
+    }
+    echo "== $title ($RUNS runs, $WARMUP warmup, one hyperfine invocation)"
+    printf '%-20s %10s %10s %10s %10s %10s\n' engine median_ms mean_ms stddev_ms min_ms max_ms
+    while IFS=$'\t' read -r name median mean stddev min max; do
+        med[$name]=$median
+        awk -v n="$name" -v a="$median" -v b="$mean" -v c="$stddev" -v d="$min" -v e="$max" \
+            'BEGIN { printf "%-20s %10.1f %10.1f %10.1f %10.1f %10.1f\n", n, a*1000, b*1000, c*1000, d*1000, e*1000 }'
+    done < <(jq -r '.results[] | [.command, .median, .mean, .stddev, .min, .max] | @tsv' "$WORK/hyperfine.json")
+    echo
+}

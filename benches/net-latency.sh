@@ -32,23 +32,8 @@ if [ "$PODMAN_OK" = 1 ]; then
     cmds+=("podman $run_args ${PODMAN_RUN_FLAGS[*]} busybox true")
 fi
 
-hf_args=(-N --warmup "$WARMUP" --runs "$RUNS" --export-json "$WORK/hyperfine.json" --style basic)
-for i in "${!names[@]}"; do hf_args+=(-n "${names[i]}" "${cmds[i]}"); done
-log "hyperfine: ${#names[@]} commands x $RUNS runs (+$WARMUP warmup), in a cgroup-v1 mount namespace"
-v1ns hyperfine "${hf_args[@]}" >"$WORK/hyperfine.out" 2>&1 || {
-    cat "$WORK/hyperfine.out" >&2
-    die "hyperfine failed (a command exited non-zero)"
-}
-
 declare -A med
-echo "== net-latency: run --rm busybox true on the default bridge, start to exit ($RUNS runs, $WARMUP warmup, one hyperfine invocation)"
-printf '%-20s %10s %10s %10s %10s %10s\n' engine median_ms mean_ms stddev_ms min_ms max_ms
-while IFS=$'\t' read -r name median mean stddev min max; do
-    med[$name]=$median
-    awk -v n="$name" -v a="$median" -v b="$mean" -v c="$stddev" -v d="$min" -v e="$max" \
-        'BEGIN { printf "%-20s %10.1f %10.1f %10.1f %10.1f %10.1f\n", n, a*1000, b*1000, c*1000, d*1000, e*1000 }'
-done < <(jq -r '.results[] | [.command, .median, .mean, .stddev, .min, .max] | @tsv' "$WORK/hyperfine.json")
-echo
+hyperfine_medians "net-latency: run --rm busybox true on the default bridge, start to exit"
 target_line "berth/docker (median)" "$(ratio "${med[berth]}" "${med[docker]}")" 0.100
 [ -n "${med[podman]:-}" ] && printf '%-34s %9s   (information)\n' "berth/podman (median)" "$(ratio "${med[berth]}" "${med[podman]}")"
 exit 0
