@@ -24,5 +24,18 @@ if ! berth image inspect busybox >/dev/null 2>&1; then
     berth import "$tar" busybox:latest -c 'CMD ["sh"]'
     rm -f "$tar"
 fi
-berth run --rm busybox sh -c 'echo "hello from a berth container: $(hostname), pid $$, $(uname -r)"'
+berth run --rm busybox sh -c 'echo "hello from a berth container: $(hostname), pid $$, $(uname -r), address $(hostname -i)"'
+# A web server on a published port (a free one the kernel picks, on 127.0.0.1 only).
+berth rm -f berth-demo-web >/dev/null 2>&1 || true
+berth run -d --name berth-demo-web -p 127.0.0.1::80 busybox \
+    sh -c 'echo "hello over a published port" > /var/www/index.html; exec httpd -f -h /var/www' >/dev/null
+port=$(berth port berth-demo-web 80/tcp)
+i=0
+until body=$(curl -fsS "http://$port/" 2>/dev/null); do
+    i=$((i + 1))
+    [ $i -lt 50 ] || break
+    sleep 0.1
+done
+echo "curl http://$port/: $body"
+berth rm -f berth-demo-web >/dev/null
 echo "try: berth run -it --rm busybox      (docker -H unix:///run/berth/berth.sock works too)"
