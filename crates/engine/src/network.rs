@@ -587,7 +587,10 @@ impl Engine {
         .await;
         match r {
             Ok(ns) => {
-                let kept = ns.try_clone().map_err(|e| EngineError::io("duplicating a namespace descriptor", e));
+                let kept = ns
+                    .try_clone()
+                    .map_err(|e| EngineError::io("duplicating a namespace descriptor", e))
+                    .and_then(|k| self.write_hosts(c, &sb).map(|()| k));
                 let kept = match kept {
                     Ok(k) => k,
                     Err(e) => {
@@ -596,10 +599,11 @@ impl Engine {
                         return Err(e);
                     }
                 };
-                self.net().state().netns.insert(c.id.clone(), kept);
-                self.net().state().held.insert(c.id.clone(), held);
+                let mut s = self.net().state();
+                s.netns.insert(c.id.clone(), kept);
+                s.held.insert(c.id.clone(), held);
+                drop(s);
                 self.register_names(c, &sb);
-                self.write_hosts(c, &sb)?;
                 Ok(Some(Sandbox { ns, state: sb }))
             }
             Err(e) => {
