@@ -734,12 +734,23 @@ impl Engine {
         Ok((ports, held))
     }
 
+    /// The endpoints of `st` on networks with an embedded DNS server, with that server's
+    /// address (the network's gateway).
+    fn dns_endpoints<'a>(&self, st: &'a NetState) -> Vec<(&'a String, &'a Endpoint, Ipv4Addr)> {
+        let s = self.net().state();
+        st.endpoints
+            .iter()
+            .filter_map(|(name, ep)| {
+                let n = s.networks.get(&ep.network_id).filter(|n| n.has_dns())?;
+                Some((name, ep, n.gateway?))
+            })
+            .collect()
+    }
+
     fn register_names(&self, c: &Container, st: &NetState) {
-        let nets = self.net().state().networks.clone();
+        let eps = self.dns_endpoints(st);
         let mut map = self.net().names.by_server.write().expect("names lock");
-        for (name, ep) in &st.endpoints {
-            let Some(n) = nets.get(&ep.network_id) else { continue };
-            let (true, Some(gw)) = (n.has_dns(), n.gateway) else { continue };
+        for (name, ep, gw) in eps {
             let mut names = vec![c.name.clone(), c.id[..12].to_owned()];
             if c.config.hostname != c.id[..12] {
                 names.push(c.config.hostname.clone());
@@ -756,12 +767,10 @@ impl Engine {
     }
 
     fn unregister_names(&self, st: &NetState) {
-        let nets = self.net().state().networks.clone();
+        let eps = self.dns_endpoints(st);
         let mut map = self.net().names.by_server.write().expect("names lock");
-        for ep in st.endpoints.values() {
-            if let Some(gw) = nets.get(&ep.network_id).and_then(|n| n.gateway)
-                && let Some(v) = map.get_mut(&gw)
-            {
+        for (_, ep, gw) in eps {
+            if let Some(v) = map.get_mut(&gw) {
                 v.retain(|(_, ip)| *ip != ep.ip);
             }
         }
@@ -1065,20 +1074,8 @@ impl Engine {
     /// Networks with their running containers.
     pub fn networks(&self) -> Vec<NetworkView> {
         let nets: Vec<Network> = self.net().state().networks.values().cloned().collect();
-        let ctrs: Vec<Container> =
-            self.inner.containers.read().expect("containers lock").values().map(|c| c.snapshot()).collect();
-        nets.into_iter()
-            .map(|n| {
-                let containers = ctrs
-                    .iter()
-                    .filter_map(|c| {
-                        let ep = c.state.network.endpoints.values().find(|e| e.network_id == n.id)?;
-                        Some((c.id.clone(), c.name.clone(), ep.clone()))
-                    })
-                    .collect();
-                NetworkView { network: n, containers }
-            })
-            .collect()
+        let ctrs = self.containers();
+        nets.into_iter().map(|n| view(n, &ctrs)).collect()
     }
 
     /// A network's ID by name or ID (cheap: no container is looked at).
@@ -1089,7 +1086,7 @@ impl Engine {
     /// One network.
     pub fn network(&self, key: &str) -> Result<NetworkView, EngineError> {
         let n = self.net().find(key)?;
-        Ok(self.networks().into_iter().find(|v| v.network.id == n.id).expect("listed"))
+        Ok(view(n, &self.containers()))
     }
 
     /// `network rm`: refused while a container is connected.
@@ -1099,12 +1096,8 @@ impl Engine {
             return Err(EngineError::Forbidden(format!("{} is a pre-defined network and cannot be removed", n.name)));
         }
         let users: Vec<String> = self
-            .inner
-            .containers
-            .read()
-            .expect("containers lock")
-            .values()
-            .map(|c| c.snapshot())
+            .containers()
+            .into_iter()
             .filter(|c| c.networks.contains_key(&n.name) || c.host_config.network_mode == n.name)
             .map(|c| c.name)
             .collect();
@@ -1115,9 +1108,12 @@ impl Engine {
                 users.join(",")
             )));
         }
-        self.net().state().networks.remove(&n.id);
-        self.net().state().ipam.remove(&n.id);
-        self.net().state().dns.remove(&n.id);
+        {
+            let mut s = self.net().state();
+            s.networks.remove(&n.id);
+            s.ipam.remove(&n.id);
+            s.dns.remove(&n.id);
+        }
         let _ = std::fs::remove_file(self.net().dir.join(format!("{}.json", n.id)));
         if n.driver == "bridge" || n.created_parent {
             self.net().nl.delete(&n.ifname).await.map_err(net_err)?;
@@ -1323,8 +1319,9 @@ impl Engine {
         let ctr = self.lookup(container)?;
         let _op = ctr.op.lock().await;
         let c = ctr.snapshot();
-        let matches =
-            |p: &PublishedPort| p.host_port == port && p.proto == proto && host_ip.is_none_or(|ip| ip == p.host_ip);
+        // The host port `port rm` names: `port`/`proto` on `ip` (0.0.0.0 for all addresses).
+        let named = |p: u16, pr: Proto, ip: Ipv4Addr| p == port && pr == proto && host_ip.is_none_or(|h| h == ip);
+        let matches = |p: &PublishedPort| named(p.host_port, p.proto, p.host_ip);
         let running = c.state.network.ports.iter().any(matches);
         let configured = c.host_config.port_bindings.iter().any(|(k, bs)| {
             k.ends_with(&format!("/{}", proto.as_str())) && bs.iter().any(|b| b.host_port == port.to_string())
@@ -1340,14 +1337,10 @@ impl Engine {
             {
                 let mut s = self.net().state();
                 if let Some(h) = s.held.get_mut(&c.id) {
-                    h.retain(|h| !(h.port == port && h.proto == proto && host_ip.is_none_or(|ip| ip == h.ip)));
+                    h.retain(|h| !named(h.port, h.proto, h.ip));
                 }
                 if let Some(r) = s.rules.get_mut(&c.id) {
-                    r.retain(|r| {
-                        !(r.host_port == port
-                            && r.proto == proto
-                            && host_ip.is_none_or(|ip| r.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED) == ip))
-                    });
+                    r.retain(|r| !named(r.host_port, r.proto, r.host_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)));
                 }
             }
             self.net().apply_firewall().await?;
@@ -1373,6 +1366,18 @@ impl Engine {
         attrs.insert("type".into(), n.driver.clone());
         self.events().publish("network", action, &n.id, attrs);
     }
+}
+
+/// A network with the running containers of `ctrs` that have an endpoint on it.
+fn view(network: Network, ctrs: &[Container]) -> NetworkView {
+    let containers = ctrs
+        .iter()
+        .filter_map(|c| {
+            let ep = c.state.network.endpoints.values().find(|e| e.network_id == network.id)?;
+            Some((c.id.clone(), c.name.clone(), ep.clone()))
+        })
+        .collect();
+    NetworkView { network, containers }
 }
 
 fn sub_interface(n: &Network) -> Result<SubInterface, EngineError> {
