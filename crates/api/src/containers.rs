@@ -108,8 +108,8 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
     if f.has("ancestor") && ancestors.is_empty() {
         return Ok(json(StatusCode::OK, &Vec::<w::ContainerSummary>::new()));
     }
-    // Filters Docker accepts that match no container here (no volumes or health checks yet).
-    if f.has("volume") || f.has("health") {
+    // Filters Docker accepts that match no container here (no health checks yet).
+    if f.has("health") {
         return Ok(json(StatusCode::OK, &Vec::<w::ContainerSummary>::new()));
     }
     let now = chrono::Utc::now();
@@ -121,6 +121,15 @@ async fn list(State(api): State<Api>, RawQuery(q): RawQuery) -> Result<Response,
             continue;
         }
         if f.has("status") && !f.get("status").iter().any(|s| s == st) {
+            continue;
+        }
+        if f.has("volume")
+            && !c.mounts.iter().any(|m| {
+                f.get("volume")
+                    .iter()
+                    .any(|v| (!m.name.is_empty() && v == &m.name) || v == &m.destination || v == &m.source)
+            })
+        {
             continue;
         }
         if !exited.is_empty() && (c.state.status != engine::Status::Exited || !exited.contains(&c.state.exit_code)) {
@@ -457,7 +466,7 @@ async fn remove(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): Raw
     if q.bool("link") {
         return Err(ApiError::bad_request("links are not supported"));
     }
-    api.engine.remove(&id, q.bool("force")).await?;
+    api.engine.remove_with(&id, q.bool("force"), q.bool("v")).await?;
     Ok(no_content())
 }
 

@@ -91,12 +91,7 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     if c.healthcheck.as_ref().is_some_and(|h| !h.test.is_empty()) {
         return Err(unsupported("a health check"));
     }
-    if hc.binds.as_ref().is_some_and(|b| !b.is_empty())
-        || !hc.mounts.is_empty()
-        || hc.volumes_from.as_ref().is_some_and(|v| !v.is_empty())
-    {
-        return Err(unsupported("mounting volumes or host paths"));
-    }
+    let mounts = hc.mounts.iter().map(mount_spec_in).collect::<Result<Vec<_>, _>>()?;
     if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
         return Err(unsupported("--link"));
     }
@@ -206,6 +201,9 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         tmpfs: hc.tmpfs,
         annotations: hc.annotations,
         log_type: hc.log_config.r#type,
+        binds: opt_vec(&hc.binds),
+        mounts,
+        volumes_from: opt_vec(&hc.volumes_from),
     };
     Ok(CreateRequest { name, config, host_config, endpoints })
 }
@@ -285,7 +283,9 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
     };
     out.resources.ulimits =
         Some(h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect());
-    out.binds = None;
+    out.binds = Some(h.binds.clone()).filter(|b| !b.is_empty());
+    out.volumes_from = Some(h.volumes_from.clone()).filter(|b| !b.is_empty());
+    out.mounts = h.mounts.iter().map(mount_spec_out).collect();
     out.port_bindings = Some(port_bindings_out(&h.port_bindings));
     out.publish_all_ports = h.publish_all_ports;
     out
@@ -415,6 +415,113 @@ fn networks(c: &Container, engine: &engine::Engine) -> BTreeMap<String, Endpoint
     m
 }
 
+/// A `--mount` request in the engine's terms. Only what berth can do is accepted.
+pub fn mount_spec_in(m: &w::Mount) -> Result<engine::model::MountSpec, ApiError> {
+    use engine::model::MountKind;
+    let kind = match m.r#type.as_str() {
+        "volume" => MountKind::Volume,
+        "bind" => MountKind::Bind,
+        "tmpfs" => MountKind::Tmpfs,
+        "" => return Err(ApiError::bad_request("invalid mount config: mount type unknown")),
+        other => return Err(unsupported(&format!("a mount of type {other:?}"))),
+    };
+    let b = m.bind_options.clone().unwrap_or_default();
+    let v = m.volume_options.clone().unwrap_or_default();
+    let t = m.tmpfs_options.clone().unwrap_or_default();
+    let driver = v.driver_config.unwrap_or_default();
+    if !driver.name.is_empty() && driver.name != "local" {
+        return Err(ApiError::not_found(format!(
+            "error looking up volume plugin {0}: plugin \"{0}\" not found",
+            driver.name
+        )));
+    }
+    if !t.options.is_empty() {
+        return Err(unsupported("tmpfs-option on --mount"));
+    }
+    if m.bind_options.is_some() && kind != MountKind::Bind
+        || m.volume_options.is_some() && kind != MountKind::Volume
+        || m.tmpfs_options.is_some() && kind != MountKind::Tmpfs
+    {
+        return Err(ApiError::bad_request(format!(
+            "invalid mount config for type \"{}\": options of another mount type given",
+            kind.as_str()
+        )));
+    }
+    Ok(engine::model::MountSpec {
+        kind,
+        source: m.source.clone(),
+        target: m.target.clone(),
+        read_only: m.read_only,
+        propagation: b.propagation,
+        non_recursive: b.non_recursive,
+        create_mountpoint: b.create_mountpoint,
+        no_copy: v.no_copy,
+        labels: v.labels,
+        driver_options: driver.options,
+        subpath: v.subpath,
+        tmpfs_size: t.size_bytes,
+        tmpfs_mode: t.mode & 0o7777,
+    })
+}
+
+fn mount_spec_out(m: &engine::model::MountSpec) -> w::Mount {
+    use engine::model::MountKind;
+    w::Mount {
+        r#type: m.kind.as_str().to_owned(),
+        source: m.source.clone(),
+        target: m.target.clone(),
+        read_only: m.read_only,
+        bind_options: (m.kind == MountKind::Bind
+            && (!m.propagation.is_empty() || m.non_recursive || m.create_mountpoint))
+            .then(|| w::BindOptions {
+                propagation: m.propagation.clone(),
+                non_recursive: m.non_recursive,
+                create_mountpoint: m.create_mountpoint,
+                ..Default::default()
+            }),
+        volume_options: (m.kind == MountKind::Volume
+            && (m.no_copy || !m.labels.is_empty() || !m.driver_options.is_empty() || !m.subpath.is_empty()))
+        .then(|| w::VolumeOptions {
+            no_copy: m.no_copy,
+            labels: m.labels.clone(),
+            subpath: m.subpath.clone(),
+            driver_config: (!m.driver_options.is_empty())
+                .then(|| w::MountDriver { name: "local".into(), options: m.driver_options.clone() }),
+        }),
+        tmpfs_options: (m.kind == MountKind::Tmpfs && (m.tmpfs_size != 0 || m.tmpfs_mode != 0))
+            .then(|| w::TmpfsOptions { size_bytes: m.tmpfs_size, mode: m.tmpfs_mode, options: Vec::new() }),
+        ..Default::default()
+    }
+}
+
+/// The `Mounts` of inspect and list: volumes, binds and `--mount` tmpfs mounts.
+pub fn mounts_out(c: &Container, engine: &engine::Engine) -> Vec<w::MountPoint> {
+    use engine::model::MountKind;
+    c.mounts
+        .iter()
+        .map(|m| {
+            let (source, driver) = match m.kind {
+                MountKind::Volume => (
+                    engine.volume(&m.name).map(|v| v.mountpoint.display().to_string()).unwrap_or_default(),
+                    "local".to_owned(),
+                ),
+                MountKind::Bind => (m.source.clone(), String::new()),
+                MountKind::Tmpfs => (String::new(), String::new()),
+            };
+            w::MountPoint {
+                r#type: m.kind.as_str().to_owned(),
+                name: m.name.clone(),
+                source,
+                destination: m.destination.clone(),
+                driver,
+                mode: if m.kind == MountKind::Volume && m.mode.is_empty() { "z".into() } else { m.mode.clone() },
+                rw: m.rw,
+                propagation: m.propagation.clone(),
+            }
+        })
+        .collect()
+}
+
 /// `GET /containers/{id}/json`.
 pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectResponse {
     let st = &c.state;
@@ -455,7 +562,7 @@ pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectRes
         exec_ids: (!c.exec_ids.is_empty()).then(|| c.exec_ids.clone()),
         host_config: host_config_out(&c.host_config),
         graph_driver: w::DriverData { name: "overlay2".into(), data: graph },
-        mounts: Vec::new(),
+        mounts: mounts_out(c, engine),
         config: config_out(&c.config),
         network_settings: {
             let networks = networks(c, engine);
@@ -518,7 +625,7 @@ pub fn summary(c: &Container, image_name: String, now: DateTime<Utc>, engine: &e
             annotations: BTreeMap::new(),
         },
         network_settings: w::ContainerSummaryNetworkSettings { networks: networks(c, engine) },
-        mounts: Vec::new(),
+        mounts: mounts_out(c, engine),
         ..Default::default()
     }
 }
@@ -539,7 +646,10 @@ mod tests {
     fn refuses_unsupported() {
         let mut r = w::ContainerCreateRequest::default();
         r.config.image = "busybox".into();
-        r.host_config = Some(w::HostConfig { binds: Some(vec!["/a:/b".into()]), ..Default::default() });
+        r.host_config = Some(w::HostConfig {
+            mounts: vec![w::Mount { r#type: "npipe".into(), target: "/x".into(), ..Default::default() }],
+            ..Default::default()
+        });
         assert!(create_request(r, None).is_err());
     }
 }

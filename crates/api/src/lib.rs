@@ -7,7 +7,7 @@
 //!   400 with Docker's wording. Every response carries `Api-Version`, `Ostype` and `Server`.
 //! - Errors: engine errors map to HTTP statuses by kind in one place ([`error`]); the body is
 //!   `{"message": ...}` as the docker CLI expects.
-//! - Handlers are grouped by object: [`containers`], [`images`], [`networks`], [`system`]; streams (attach,
+//! - Handlers are grouped by object: [`containers`], [`images`], [`networks`], [`volumes`], [`system`]; streams (attach,
 //!   exec, logs) live in [`streams`]; wire ↔ domain conversion in [`convert`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +21,7 @@ pub mod networks;
 pub mod query;
 pub mod streams;
 pub mod system;
+pub mod volumes;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -94,6 +95,7 @@ pub fn router(api: Api) -> Router {
         .merge(containers::routes())
         .merge(images::routes())
         .merge(networks::routes())
+        .merge(volumes::routes())
         .with_state(api)
 }
 

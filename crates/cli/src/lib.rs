@@ -10,6 +10,8 @@
 //! - [`network`]: `network create`, `ls`, `inspect`, `rm`, `prune`, `connect`, `disconnect`.
 //! - [`ports`]: `port` (with berth's `port add` and `port rm`) and the `-p`/`--expose` parsers.
 //! - [`system`]: `version`, `info`.
+//! - [`volume`]: `volume create`, `ls`, `inspect`, `rm`, `prune`; `system df`, `system prune`;
+//!   berth's `mount add` and `mount rm` (mounts of a running container).
 //! - [`format`]: Docker's units, durations and table output.
 //!
 //! Exit codes follow docker: 0, 1 for errors, 125 when `run` fails in the daemon, 126/127 when
@@ -25,6 +27,7 @@ pub mod ports;
 pub mod run;
 pub mod system;
 mod term;
+pub mod volume;
 
 use clap::{Parser, Subcommand};
 
@@ -127,6 +130,24 @@ pub enum Command {
         /// The network command.
         #[command(subcommand)]
         command: NetworkCommand,
+    },
+    /// Manage volumes.
+    Volume {
+        /// The volume command.
+        #[command(subcommand)]
+        command: VolumeCommand,
+    },
+    /// Attach or detach volumes and host paths of a container, also while it runs (berth).
+    Mount {
+        /// The mount command.
+        #[command(subcommand)]
+        command: MountCommand,
+    },
+    /// Manage berth.
+    System {
+        /// The system command.
+        #[command(subcommand)]
+        command: SystemCommand,
     },
     /// Get real time events from the server.
     Events(run::EventsArgs),
@@ -231,6 +252,47 @@ pub enum NetworkCommand {
     /// Remove one or more networks.
     #[command(alias = "remove")]
     Rm(network::RmArgs),
+}
+
+/// `berth volume ...`.
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume.
+    Create(volume::CreateArgs),
+    /// Display detailed information on one or more volumes.
+    Inspect(volume::InspectArgs),
+    /// List volumes.
+    #[command(alias = "list")]
+    Ls(volume::LsArgs),
+    /// Remove unused local volumes.
+    Prune(volume::PruneArgs),
+    /// Remove one or more volumes.
+    #[command(alias = "remove")]
+    Rm(volume::RmArgs),
+}
+
+/// `berth mount ...` (berth's own).
+#[derive(Debug, Subcommand)]
+pub enum MountCommand {
+    /// Mount a volume (created if missing), a host path or a tmpfs into a container, at once if
+    /// it runs; kept in its configuration.
+    Add(volume::MountAddArgs),
+    /// Unmount what is mounted on a container path, at once if it runs.
+    #[command(alias = "remove")]
+    Rm(volume::MountRmArgs),
+}
+
+/// `berth system ...`.
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show disk usage.
+    Df(volume::DfArgs),
+    /// Remove unused data.
+    Prune(volume::SystemPruneArgs),
+    /// Display system-wide information.
+    Info(system::InfoArgs),
+    /// Get real time events from the server.
+    Events(run::EventsArgs),
 }
 
 /// `berth daemon` flags.
@@ -385,6 +447,23 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::History(a) => return dispatch_image(c, Im::History(a)).await,
         C::Image { command } => return dispatch_image(c, command).await,
         C::Network { command } => return dispatch_network(c, command).await,
+        C::Volume { command } => return dispatch_volume(c, command).await,
+        C::Mount { command } => {
+            let r = match command {
+                MountCommand::Add(a) => volume::mount_add(c, a).await,
+                MountCommand::Rm(a) => volume::mount_rm(c, a).await,
+            };
+            return r.unwrap_or_else(|e| report(&e));
+        }
+        C::System { command } => {
+            let r = match command {
+                SystemCommand::Df(a) => volume::df(c, a).await,
+                SystemCommand::Prune(a) => volume::system_prune(c, a).await,
+                SystemCommand::Info(a) => system::info(c, a).await,
+                SystemCommand::Events(a) => run::events(c, a).await,
+            };
+            return r.unwrap_or_else(|e| report(&e));
+        }
         C::Events(a) => return run::events(c, a).await.unwrap_or_else(|e| report(&e)),
         C::Version(a) => return system::version(c, a).await.unwrap_or_else(|e| report(&e)),
         C::Info(a) => return system::info(c, a).await.unwrap_or_else(|e| report(&e)),
@@ -447,6 +526,18 @@ async fn dispatch_network(c: &client::Client, cmd: NetworkCommand) -> i32 {
         C::Ls(a) => network::ls(c, a).await,
         C::Prune(a) => network::prune(c, a).await,
         C::Rm(a) => network::rm(c, a).await,
+    };
+    r.unwrap_or_else(|e| report(&e))
+}
+
+async fn dispatch_volume(c: &client::Client, cmd: VolumeCommand) -> i32 {
+    use VolumeCommand as C;
+    let r: anyhow::Result<i32> = match cmd {
+        C::Create(a) => volume::create(c, a).await,
+        C::Inspect(a) => volume::inspect(c, a).await,
+        C::Ls(a) => volume::ls(c, a).await,
+        C::Prune(a) => volume::prune(c, a).await,
+        C::Rm(a) => volume::rm(c, a).await,
     };
     r.unwrap_or_else(|e| report(&e))
 }

@@ -291,6 +291,19 @@ impl Engine {
             map.insert(name.clone(), id.clone());
             name
         };
+        // Volumes last: they are the only thing made outside the container's directory.
+        let layers = if host_config.binds.is_empty() && host_config.mounts.is_empty() && config.volumes.is_empty() {
+            Vec::new()
+        } else {
+            self.images().layers(&img.id)?
+        };
+        let (mounts, new_volumes) = match self.resolve_mounts(&config, &host_config, &layers).await {
+            Ok(m) => m,
+            Err(e) => {
+                self.inner.names.write().expect("names lock").remove(&name);
+                return Err(e);
+            }
+        };
         let c = Container {
             version: CONTAINER_RECORD_VERSION,
             id: id.clone(),
@@ -304,6 +317,7 @@ impl Engine {
             state: State::default(),
             exec_ids: Vec::new(),
             networks,
+            mounts,
         };
         let dir = self.container_dir(&id);
         let made = make_dir(&dir, &c, embedded_dns, &self.net().cfg.dns)
@@ -311,8 +325,12 @@ impl Engine {
         if let Err(e) = made {
             self.inner.names.write().expect("names lock").remove(&name);
             let _ = crate::remove_tree(&dir);
+            for v in &new_volumes {
+                let _ = self.volume_remove(v, true).await;
+            }
             return Err(e);
         }
+        self.volumes().add_refs(&c.id, &c.mounts);
         let ctr = self.register(c);
         self.publish_container(&ctr, "create", BTreeMap::new());
         Ok((id, Vec::new()))

@@ -394,7 +394,7 @@ impl Engine {
 }
 
 /// Bytes of regular files under `dir` (hard links counted once).
-fn dir_size(dir: &Path) -> u64 {
+pub(crate) fn dir_size(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;

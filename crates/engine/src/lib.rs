@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod copy;
 mod create;
 pub mod events;
 mod files;
@@ -43,6 +44,7 @@ pub mod shimctl;
 pub mod spec;
 mod store;
 mod system;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -255,6 +257,7 @@ pub(crate) struct Inner {
     pub execs: RwLock<HashMap<String, Arc<io::Exec>>>,
     pub events: Events,
     pub net: network::Net,
+    pub volumes: volumes::Volumes,
     pub _lock: (std::fs::File, std::fs::File),
 }
 
@@ -315,8 +318,14 @@ impl Engine {
         let kernel = seccomp::KernelVersion::current().unwrap_or(seccomp::KernelVersion::new(5, 10));
         let last_cap = sys::caps::last_cap().unwrap_or(40);
         let net = network::Net::open(&cfg.root, cfg.net.clone()).await?;
+        let vol_dir = cfg.root.join("volumes");
+        let volumes = tokio::task::spawn_blocking(move || volumes::Volumes::open(vol_dir))
+            .await
+            .expect("volume store open task")
+            .map_err(|e| EngineError::io("opening the volume store", e))?;
         let inner = Inner {
             net,
+            volumes,
             seccomp: seccomp::Cache::new(cfg.root.join("seccomp")),
             cfg,
             images: Arc::new(images),

@@ -72,8 +72,9 @@ impl Engine {
         let r = self.start_locked(&ctr).await;
         drop(_op);
         if r.is_err() && ctr.snapshot().host_config.auto_remove {
-            // As dockerd: a `--rm` container that failed to start is removed.
-            let _ = self.remove(&ctr.id, true).await;
+            // As dockerd: a `--rm` container that failed to start is removed, with its anonymous
+            // volumes.
+            let _ = self.remove_with(&ctr.id, true, true).await;
         }
         r
     }
@@ -218,6 +219,7 @@ impl Engine {
         let r = self.launch_inner(ctr, c, cg.as_ref(), sandbox.as_ref().map(|s| s.path())).await;
         let net = sandbox.map(|s| s.state).unwrap_or_default();
         if r.is_err() {
+            self.volumes_stopped(&c.id);
             self.net_release(&c.id, &net, true).await;
             if let Some(cg) = &cg {
                 let cg = cg.clone();
@@ -266,6 +268,7 @@ impl Engine {
         };
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: cgroup");
         let host_devices = if c.host_config.privileged { host_devices() } else { Vec::new() };
+        let user_mounts = self.volumes_for_start(c)?;
         let inputs = SpecInputs {
             layers,
             init_layer: self.init_layer(),
@@ -288,6 +291,7 @@ impl Engine {
             },
             host_devices,
             capabilities: caps,
+            user_mounts,
         };
         let runtime_cfg = spec::build(c, &inputs)?;
         let shim_cfg = shim::ShimConfig {
@@ -426,6 +430,7 @@ impl Engine {
         // Its processes are gone: its addresses, ports and rules are free for others.
         self.net_teardown(ctr).await;
         tracing::trace!(container = %ctr.id, us = t0.elapsed().as_micros() as u64, "exit: network");
+        self.volumes_stopped(&ctr.id);
         let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
         let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
             let c = ctr.rec.lock().expect("container lock");
@@ -492,7 +497,8 @@ impl Engine {
             let engine = self.clone();
             let id = ctr.id.clone();
             tokio::spawn(async move {
-                if let Err(e) = engine.remove(&id, true).await {
+                // `--rm` takes the container's anonymous volumes with it, as Docker's.
+                if let Err(e) = engine.remove_with(&id, true, true).await {
                     tracing::error!(container = %id, "auto-remove failed: {e}");
                 }
             });
@@ -696,6 +702,12 @@ impl Engine {
 
     /// Removes a container (`force`: kill it first if it runs).
     pub async fn remove(&self, name_or_id: &str, force: bool) -> Result<(), EngineError> {
+        self.remove_with(name_or_id, force, false).await
+    }
+
+    /// Removes a container; with `volumes`, also its anonymous volumes no other container uses
+    /// (`rm -v`).
+    pub async fn remove_with(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
         let op = ctr.op.lock().await;
         let c = ctr.snapshot();
@@ -755,6 +767,7 @@ impl Engine {
             }
         }
         self.inner.execs.write().expect("execs lock").retain(|_, e| e.container_id != ctr.id);
+        self.release_volumes(&c, volumes).await;
         self.publish_container(&ctr, "destroy", BTreeMap::new());
         ctr.watch.send_modify(|w| {
             w.removed = true;
@@ -845,6 +858,7 @@ impl Engine {
             .cloned()
             .collect();
         self.net_recover(&running).await;
+        self.volumes_recover();
         // `always` containers come back after a daemon restart, even if stopped by hand before.
         for ctr in to_start {
             let c = ctr.snapshot();

@@ -147,6 +147,100 @@ pub struct HostConfig {
     pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
     /// Publish every exposed port on a free host port (`-P`).
     pub publish_all_ports: bool,
+    /// `-v` specifications as given (`name:/path:ro`, `/host:/path`).
+    pub binds: Vec<String>,
+    /// `--mount` specifications.
+    pub mounts: Vec<MountSpec>,
+    /// `--volumes-from` (`container[:ro|rw]`).
+    pub volumes_from: Vec<String>,
+}
+
+/// The kind of a container mount.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A named or anonymous volume.
+    #[default]
+    Volume,
+    /// A host path.
+    Bind,
+    /// A fresh tmpfs.
+    Tmpfs,
+}
+
+impl MountKind {
+    /// Docker's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountKind::Volume => "volume",
+            MountKind::Bind => "bind",
+            MountKind::Tmpfs => "tmpfs",
+        }
+    }
+}
+
+/// A `--mount` request (Docker's `mount.Mount`), as asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MountSpec {
+    /// What is mounted.
+    pub kind: MountKind,
+    /// Volume name (empty: anonymous) or host path.
+    pub source: String,
+    /// Path in the container.
+    pub target: String,
+    /// Read-only.
+    pub read_only: bool,
+    /// Bind propagation (`rprivate` when empty).
+    pub propagation: String,
+    /// Bind without submounts.
+    pub non_recursive: bool,
+    /// Create a missing bind source.
+    pub create_mountpoint: bool,
+    /// Don't copy the image's content into a new volume.
+    pub no_copy: bool,
+    /// Labels of a volume this mount creates.
+    pub labels: BTreeMap<String, String>,
+    /// Driver options of a volume this mount creates.
+    pub driver_options: BTreeMap<String, String>,
+    /// A path inside the volume to mount instead of its root.
+    pub subpath: String,
+    /// tmpfs size in bytes (0: the kernel's default, half of memory).
+    pub tmpfs_size: i64,
+    /// tmpfs root mode (0: 1777).
+    pub tmpfs_mode: u32,
+}
+
+/// A mount of a container, resolved at create (volumes exist by then).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MountPoint {
+    /// What is mounted.
+    pub kind: MountKind,
+    /// Volume name.
+    pub name: String,
+    /// Host path, for binds.
+    pub source: String,
+    /// Path in the container.
+    pub destination: String,
+    /// Writable.
+    pub rw: bool,
+    /// The mode as the user wrote it (`ro`, `z`, ...), for inspect.
+    pub mode: String,
+    /// Bind propagation.
+    pub propagation: String,
+    /// Bind without submounts.
+    pub non_recursive: bool,
+    /// Fill an empty volume with the image's content at the destination at first start.
+    pub copy_data: bool,
+    /// The volume was made for this container (removed by `rm -v` and `--rm`).
+    pub anonymous: bool,
+    /// A path inside the volume.
+    pub subpath: String,
+    /// tmpfs size in bytes.
+    pub tmpfs_size: i64,
+    /// tmpfs root mode.
+    pub tmpfs_mode: u32,
 }
 
 /// A host binding of a container port, as asked for.
@@ -309,6 +403,9 @@ pub struct Container {
     /// network mode, and those added by `network connect`).
     #[serde(default)]
     pub networks: BTreeMap<String, EndpointConfig>,
+    /// Volumes, binds and `--mount` tmpfs mounts, sorted so that parents come first.
+    #[serde(default)]
+    pub mounts: Vec<MountPoint>,
 }
 
 /// Current version of the container record format.

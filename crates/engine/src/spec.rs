@@ -80,6 +80,8 @@ pub struct SpecInputs {
     /// The process's capabilities ([`capabilities`] of the container, computed once per start
     /// and shared with the seccomp program's compilation).
     pub capabilities: Vec<String>,
+    /// Volumes, binds and `--mount` tmpfs mounts, parents first.
+    pub user_mounts: Vec<Mount>,
 }
 
 /// Docker's default device nodes.
@@ -279,9 +281,15 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
             options: tmpfs_options(opts),
         });
     }
-    mounts.push(bind("/etc/resolv.conf", &inp.resolv_conf, &["rbind", "rprivate"]));
-    mounts.push(bind("/etc/hostname", &inp.hostname, &["rbind", "rprivate"]));
-    mounts.push(bind("/etc/hosts", &inp.hosts, &["rbind", "rprivate"]));
+    mounts.extend(inp.user_mounts.iter().cloned());
+    // The container's /etc files, unless the user mounts something of their own there.
+    for (dest, src) in
+        [("/etc/resolv.conf", &inp.resolv_conf), ("/etc/hostname", &inp.hostname), ("/etc/hosts", &inp.hosts)]
+    {
+        if !inp.user_mounts.iter().any(|m| m.destination == Path::new(dest)) {
+            mounts.push(bind(dest, src, &["rbind", "rprivate"]));
+        }
+    }
     let init = hc.init.unwrap_or(false);
     if init {
         mounts.push(bind(INIT_PATH, &inp.init_binary, &["bind", "ro"]));
@@ -336,6 +344,8 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     }
 
     let lower = lower_dirs(&inp.init_layer, &inp.layers);
+    let make_dirs =
+        c.config.volumes.iter().map(PathBuf::from).filter(|p| !mounts.iter().any(|m| &m.destination == p)).collect();
     Ok(Config {
         id: c.id.clone(),
         rootfs: Rootfs::Overlay { lower, upper: inp.upper.clone(), work: inp.work.clone(), target: inp.rootfs.clone() },
@@ -350,7 +360,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         cgroup_procs: inp.cgroup_procs.clone(),
         oom_score_adj: (hc.oom_score_adj != 0).then(|| i32::try_from(hc.oom_score_adj).unwrap_or(0)),
         sysctls: hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        make_dirs: c.config.volumes.iter().map(PathBuf::from).collect(),
+        make_dirs,
         process,
     })
 }
@@ -378,6 +388,7 @@ mod tests {
             state: State::default(),
             exec_ids: vec![],
             networks: Default::default(),
+            mounts: vec![],
         }
     }
 
@@ -403,6 +414,7 @@ mod tests {
             joined: JoinedNamespaces::default(),
             host_devices: vec![],
             capabilities: capabilities(&container(), 40).unwrap(),
+            user_mounts: vec![],
         }
     }
 

@@ -399,7 +399,6 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         cgroupns_mode: f.cgroupns.clone().unwrap_or_default(),
         oom_score_adj: f.oom_score_adj.unwrap_or(0),
         shm_size: f.shm_size.as_deref().map(parse_size).transpose()?.unwrap_or(0),
-        binds: Some(f.volume.clone()),
         volumes_from: Some(f.volumes_from.clone()),
         publish_all_ports: f.publish_all,
         port_bindings: Some(port_bindings),
@@ -417,9 +416,22 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         let (k, v) = a.split_once('=').ok_or_else(|| anyhow!("invalid argument {a:?} for \"--annotation\" flag"))?;
         hc.annotations.insert(k.to_owned(), v.to_owned());
     }
-    if !f.mount.is_empty() {
-        bail!("--mount is not supported by this berth version");
+    hc.mounts = f.mount.iter().map(|m| parse_mount(m)).collect::<anyhow::Result<_>>()?;
+    // As docker's CLI: `-v /path` (no source) is an anonymous volume in Config.Volumes; a
+    // relative host path (`./data:/x`) is made absolute.
+    let mut binds = Vec::new();
+    for v in &f.volume {
+        if v.is_empty() {
+            bail!("invalid empty volume spec");
+        }
+        match v.split_once(':') {
+            None => {
+                c.volumes.get_or_insert_with(BTreeMap::new).insert(v.clone(), api_types::EmptyObject);
+            }
+            Some((src, rest)) => binds.push(format!("{}:{rest}", absolute_if_relative(src))),
+        }
     }
+    hc.binds = Some(binds);
     let r = &mut hc.resources;
     r.memory = f.memory.as_deref().map(parse_size).transpose()?.unwrap_or(0);
     r.memory_reservation = f.memory_reservation.as_deref().map(parse_size).transpose()?.unwrap_or(0);
@@ -442,6 +454,138 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
     }
     let networking_config = Some(networking_config(f)?);
     Ok(w::ContainerCreateRequest { config: c, host_config: Some(hc), networking_config })
+}
+
+/// A relative host path of `-v` or `mount add` (`./data`, `../x`, `.`) made absolute, as the
+/// docker CLI does; anything else (a volume name, an absolute path) as is.
+pub fn absolute_if_relative(src: &str) -> String {
+    if (src == "." || src == ".." || src.starts_with("./") || src.starts_with("../"))
+        && let Ok(cwd) = std::env::current_dir()
+    {
+        // Lexically cleaned, as Go's filepath.Abs.
+        let mut out = std::path::PathBuf::from("/");
+        for c in cwd.join(src).components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::Normal(n) => out.push(n),
+                _ => {}
+            }
+        }
+        return out.display().to_string();
+    }
+    src.to_owned()
+}
+
+fn parse_bool_field(key: &str, value: &str) -> anyhow::Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" => Ok(true),
+        "0" | "f" | "false" => Ok(false),
+        _ => bail!("invalid value for {key}: {value}"),
+    }
+}
+
+/// Parses a `--mount` value as docker's `MountOpt.Set`: comma-separated `key=value` fields
+/// (`type`, `source`/`src`, `target`/`destination`/`dst`, `readonly`/`ro`, `bind-propagation`,
+/// `bind-nonrecursive`, `volume-nocopy`, `volume-label`, `volume-driver`, `volume-opt`,
+/// `volume-subpath`, `tmpfs-size`, `tmpfs-mode`, `consistency`); type defaults to `volume`.
+pub fn parse_mount(value: &str) -> anyhow::Result<w::Mount> {
+    let mut m = w::Mount { r#type: "volume".into(), ..Default::default() };
+    let mut bind = w::BindOptions::default();
+    let mut vol = w::VolumeOptions::default();
+    let mut tmpfs = w::TmpfsOptions::default();
+    let mut driver = w::MountDriver::default();
+    let (mut has_bind, mut has_vol, mut has_tmpfs) = (false, false, false);
+    for field in value.split(',') {
+        let (key, val) = match field.split_once('=') {
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim())),
+            None => (field.trim().to_ascii_lowercase(), None),
+        };
+        let Some(val) = val else {
+            match key.as_str() {
+                "readonly" | "ro" => m.read_only = true,
+                "volume-nocopy" => {
+                    vol.no_copy = true;
+                    has_vol = true;
+                }
+                "bind-nonrecursive" => {
+                    bind.non_recursive = true;
+                    has_bind = true;
+                }
+                _ => bail!("invalid field '{field}' must be a key=value pair"),
+            }
+            continue;
+        };
+        match key.as_str() {
+            "type" => m.r#type = val.to_ascii_lowercase(),
+            "source" | "src" => m.source = absolute_if_relative(val),
+            "target" | "dst" | "destination" => m.target = val.to_owned(),
+            "readonly" | "ro" => m.read_only = parse_bool_field(&key, val)?,
+            "consistency" => m.consistency = val.to_owned(),
+            "bind-propagation" => {
+                bind.propagation = val.to_ascii_lowercase();
+                has_bind = true;
+            }
+            "bind-nonrecursive" => {
+                bind.non_recursive = parse_bool_field(&key, val)?;
+                has_bind = true;
+            }
+            "volume-nocopy" => {
+                vol.no_copy = parse_bool_field(&key, val)?;
+                has_vol = true;
+            }
+            "volume-label" => {
+                let (k, v) = val.split_once('=').unwrap_or((val, ""));
+                vol.labels.insert(k.to_owned(), v.to_owned());
+                has_vol = true;
+            }
+            "volume-driver" => {
+                driver.name = val.to_owned();
+                has_vol = true;
+            }
+            "volume-opt" => {
+                let (k, v) = val.split_once('=').unwrap_or((val, ""));
+                driver.options.insert(k.to_owned(), v.to_owned());
+                has_vol = true;
+            }
+            "volume-subpath" => {
+                vol.subpath = val.to_owned();
+                has_vol = true;
+            }
+            "tmpfs-size" => {
+                tmpfs.size_bytes = parse_size(val).with_context(|| format!("invalid value for {key}: {val}"))?;
+                has_tmpfs = true;
+            }
+            "tmpfs-mode" => {
+                tmpfs.mode = u32::from_str_radix(val, 8).map_err(|_| anyhow!("invalid value for {key}: {val}"))?;
+                has_tmpfs = true;
+            }
+            _ => bail!("unexpected key '{key}' in '{field}'"),
+        }
+    }
+    if m.target.is_empty() {
+        bail!("target is required");
+    }
+    match m.r#type.as_str() {
+        "bind" if has_vol || has_tmpfs => bail!("cannot mix 'volume-*' or 'tmpfs-*' options with mount type 'bind'"),
+        "volume" if has_bind || has_tmpfs => bail!("cannot mix 'bind-*' or 'tmpfs-*' options with mount type 'volume'"),
+        "tmpfs" if has_bind || has_vol => bail!("cannot mix 'bind-*' or 'volume-*' options with mount type 'tmpfs'"),
+        _ => {}
+    }
+    if has_bind {
+        m.bind_options = Some(bind);
+    }
+    if has_vol {
+        if !driver.name.is_empty() || !driver.options.is_empty() {
+            vol.driver_config = Some(driver);
+        }
+        m.volume_options = Some(vol);
+    }
+    if has_tmpfs {
+        m.tmpfs_options = Some(tmpfs);
+    }
+    Ok(m)
 }
 
 /// docker's `parseNetworkOpts` for the one `--network`: `--network-alias`, `--ip`, `--ip6`,

@@ -23,7 +23,9 @@ mod flags;
 mod stream;
 mod time;
 
-pub use flags::{ContainerFlags, create_body, parse_env, parse_link, parse_restart, parse_size};
+pub use flags::{
+    ContainerFlags, absolute_if_relative, create_body, parse_env, parse_link, parse_mount, parse_restart, parse_size,
+};
 pub use stream::{StreamEnd, detach_bytes, stream};
 use stream::{monitor_size, proxy_signals, register_wait, resize_path, write_out};
 pub use time::{parse_go_duration, timestamp_arg};
