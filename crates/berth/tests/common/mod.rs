@@ -369,6 +369,13 @@ impl Drop for Daemon {
                 }
             }
         }
+        // Mounts left under its directories (a tmpfs volume of a failed test), deepest first.
+        let mut points: Vec<String> =
+            self.mounts().iter().filter_map(|l| l.split(' ').nth(4).map(str::to_owned)).collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
         // Its bridges (the default one and those of networks it made) and its firewall table.
         for link in self.links() {
             let _ = Command::new("ip").args(["link", "del", &link]).stderr(Stdio::null()).status();
