@@ -297,7 +297,7 @@ impl Engine {
         } else {
             self.images().layers(&img.id)?
         };
-        let (mounts, new_volumes) = match self.resolve_mounts(&config, &host_config, &layers).await {
+        let (mounts, new_volumes) = match self.resolve_mounts(&id, &config, &host_config, &layers).await {
             Ok(m) => m,
             Err(e) => {
                 self.inner.names.write().expect("names lock").remove(&name);
@@ -325,12 +325,12 @@ impl Engine {
         if let Err(e) = made {
             self.inner.names.write().expect("names lock").remove(&name);
             let _ = crate::remove_tree(&dir);
+            self.volumes().drop_refs(&id);
             for v in &new_volumes {
                 let _ = self.volume_remove(v, true).await;
             }
             return Err(e);
         }
-        self.volumes().add_refs(&c.id, &c.mounts);
         let ctr = self.register(c);
         self.publish_container(&ctr, "create", BTreeMap::new());
         Ok((id, Vec::new()))

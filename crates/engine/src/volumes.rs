@@ -598,6 +598,7 @@ impl Engine {
     /// which the caller removes if the container is not created after all.
     pub(crate) async fn resolve_mounts(
         &self,
+        id: &str,
         config: &ContainerConfig,
         hc: &HostConfig,
         layers: &[PathBuf],
@@ -664,8 +665,9 @@ impl Engine {
 
         // Volumes: create what is missing, then fill new empty ones from the image.
         let mut created = Vec::new();
-        let r = self.make_volumes(&mut mounts, hc, &mut created, layers).await;
+        let r = self.make_volumes(id, &mut mounts, hc, &mut created, layers).await;
         if let Err(e) = r {
+            self.volumes().drop_refs(id);
             for n in &created {
                 let _ = self.volume_remove(n, true).await;
             }
@@ -677,6 +679,7 @@ impl Engine {
 
     async fn make_volumes(
         &self,
+        id: &str,
         mounts: &mut [MountPoint],
         hc: &HostConfig,
         created: &mut Vec<String>,
@@ -702,6 +705,8 @@ impl Engine {
                         m.name = v.name.clone();
                         m.anonymous = true;
                     }
+                    // Referenced at once: a `volume rm` meanwhile can't take it.
+                    self.volumes().add_refs(id, std::slice::from_ref(m));
                     if new {
                         created.push(v.name.clone());
                     }
