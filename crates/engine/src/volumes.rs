@@ -1119,7 +1119,7 @@ mod tests {
         assert_eq!((m.kind, m.name.as_str(), m.destination.as_str()), (MountKind::Volume, "", "/only"));
         let m = parse_bind("/anon:ro").unwrap();
         assert_eq!((m.name.as_str(), m.destination.as_str(), m.rw), ("", "/anon", false));
-        let m = parse_bind("v:/d:nocopy").unwrap();
+        let m = parse_bind("vv:/d:nocopy").unwrap();
         assert!(!m.copy_data);
         let m = parse_bind("/h:/d:rshared,ro").unwrap();
         assert_eq!(m.propagation, "rshared");
@@ -1127,7 +1127,7 @@ mod tests {
         assert!(parse_bind("/h:/").unwrap_err().to_string().contains("destination can't be '/'"));
         assert!(parse_bind("/h:/d:rx").unwrap_err().to_string().contains("invalid mode: rx"));
         assert!(parse_bind("/h:/d:ro,rw").is_err());
-        assert!(parse_bind("v:/d:rshared").is_err());
+        assert!(parse_bind("vv:/d:rshared").is_err());
         assert!(parse_bind("/h:/d:nocopy").is_err());
         assert!(parse_bind("bad name!:/d").unwrap_err().to_string().contains("invalid characters"));
         assert!(parse_bind("a:b:c:d").is_err());
