@@ -127,6 +127,17 @@ fn binds_mount_flag_tmpfs_and_read_only_root() {
     let m = format!("type=bind,source={h},target=/b,readonly");
     let r = d.berth(&["run", "--rm", "--mount", &m, "busybox", "touch", "/b/no"]);
     assert!(r.stderr.contains("Read-only file system"), "{r:?}");
+    // Read-only binds are read-only all the way down, submounts included (Docker 25+).
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    nix::mount::mount(Some("tmpfs"), &sub, Some("tmpfs"), nix::mount::MsFlags::empty(), Some("size=1m")).unwrap();
+    let r = d.berth(&["run", "--rm", "-v", &ro, "busybox", "touch", "/h/sub/no"]);
+    let _ = nix::mount::umount2(&sub, nix::mount::MntFlags::MNT_DETACH);
+    assert!(r.stderr.contains("Read-only file system"), "a submount of a read-only bind was writable: {r:?}");
+    // Propagation as asked.
+    let m = format!("type=bind,source={h},target=/p,bind-propagation=rshared");
+    let info = d.berth(&["run", "--rm", "--mount", &m, "busybox", "grep", " /p ", "/proc/self/mountinfo"]);
+    assert!(info.out().contains("shared:"), "{info:?}");
     // A tmpfs from --mount with its size, and --tmpfs.
     let df = d.berth(&[
         "run",

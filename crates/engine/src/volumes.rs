@@ -1054,6 +1054,8 @@ fn mount_into(pid: i32, m: &runtime::Mount) -> std::io::Result<()> {
         rustix::mount::open_tree(rustix::fs::CWD, src, flags)?
     };
     let is_dir = rustix::fs::fstat(&tree)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    // Read-only all the way down where the kernel can (5.12+); else the top mount, below.
+    let ro_done = ro && sys::mount::make_tree_read_only(tree.as_fd()).is_ok();
     let dest = m.destination.clone();
     in_mount_ns(pid, move || {
         if is_dir {
@@ -1070,7 +1072,7 @@ fn mount_into(pid: i32, m: &runtime::Mount) -> std::io::Result<()> {
         let r =
             nix::mount::mount(None::<&str>, &dest, None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
                 .and_then(|()| {
-                    if !ro {
+                    if !ro || ro_done {
                         return Ok(());
                     }
                     let keep = nix::sys::statvfs::statvfs(&dest).map(|st| {

@@ -252,6 +252,11 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
         if !extra.is_empty() {
             let mounted = ensure_in_root(root, &dest, target_is_dir).map_err(|e| err(what(), e))?;
             remount(&fd_path(mounted.as_fd()), extra).map_err(|e| err(what(), e))?;
+            // A read-only recursive bind is read-only all the way down (Docker 25+), where the
+            // kernel can (5.12+); the top mount is read-only already either way.
+            if extra.contains(MsFlags::MS_RDONLY) && flags.contains(MsFlags::MS_REC) {
+                let _ = sys::mount::make_tree_read_only(mounted.as_fd());
+            }
         }
     } else {
         let src = m.source.as_deref().map(|p| p.as_os_str()).unwrap_or(OsStr::new(&m.kind));
@@ -380,6 +385,15 @@ pub(crate) fn pivot(target: &Path) -> Result<(), ChildError> {
 
 /// After pivot_root: masked paths, read-only paths, read-only root.
 pub(crate) fn finish(config: &Config) -> Result<(), ChildError> {
+    // Detaching the old root made the whole new tree a slave (a `mount(".")` after
+    // pivot_root names the new root): shared propagation asked for a mount is set again here.
+    for m in &config.mounts {
+        let opts = parse_options(&m.options);
+        for p in opts.propagation.iter().filter(|p| p.contains(MsFlags::MS_SHARED)) {
+            mount(None::<&str>, m.destination.as_path(), None::<&str>, *p, None::<&str>)
+                .map_err(|e| err(format_args!("making {} shared", m.destination.display()), e))?;
+        }
+    }
     for p in &config.masked_paths {
         let meta = match std::fs::symlink_metadata(p) {
             Ok(m) => m,

@@ -8,12 +8,14 @@
 //!   `signalfd`, and the memory controls of long-lived processes (dropping clean file pages,
 //!   malloc arenas, heap trimming).
 //! - [`net`]: bringing a new network namespace's loopback up.
+//! - [`mount`]: `mount_setattr` (recursively read-only mount trees).
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod caps;
+pub mod mount;
 pub mod net;
 pub mod process;
 pub mod seccomp;
