@@ -269,8 +269,8 @@ impl Engine {
         let inputs = SpecInputs {
             layers,
             init_layer: self.init_layer(),
-            upper: ctr.dir.join("upper"),
-            work: ctr.dir.join("work"),
+            upper: self.rw_dirs(c).0,
+            work: self.rw_dirs(c).1,
             rootfs: run.clone(),
             hosts: ctr.dir.join("hosts"),
             hostname: ctr.dir.join("hostname"),

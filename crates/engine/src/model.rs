@@ -147,6 +147,9 @@ pub struct HostConfig {
     pub port_bindings: BTreeMap<String, Vec<PortBinding>>,
     /// Publish every exposed port on a free host port (`-P`).
     pub publish_all_ports: bool,
+    /// berth's extension (`run --persist`): the writable layer is kept under the container's
+    /// name in `<root>/persistent/<name>/` and outlives the container.
+    pub persist: bool,
 }
 
 /// A host binding of a container port, as asked for.
@@ -309,6 +312,15 @@ pub struct Container {
     /// network mode, and those added by `network connect`).
     #[serde(default)]
     pub networks: BTreeMap<String, EndpointConfig>,
+    /// The user's own configuration as given at create, before the image's defaults were
+    /// merged in: `upgrade` merges it again with the new image's. `None` in records written
+    /// before berth kept it.
+    #[serde(default)]
+    pub user_config: Option<ContainerConfig>,
+    /// The name of the persistent writable layer (`<root>/persistent/<name>/`) of a `--persist`
+    /// container: its name at create (a rename does not move the layer).
+    #[serde(default)]
+    pub persistent_layer: Option<String>,
 }
 
 /// Current version of the container record format.

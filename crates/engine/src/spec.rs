@@ -378,6 +378,8 @@ mod tests {
             state: State::default(),
             exec_ids: vec![],
             networks: Default::default(),
+            user_config: None,
+            persistent_layer: None,
         }
     }
 
