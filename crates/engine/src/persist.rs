@@ -44,7 +44,7 @@ impl Engine {
     }
 
     /// The container's writable layer: (upper, work).
-    pub(crate) fn rw_dirs(&self, c: &Container) -> (PathBuf, PathBuf) {
+    pub fn rw_dirs(&self, c: &Container) -> (PathBuf, PathBuf) {
         let dir = match &c.persistent_layer {
             Some(name) => self.persistent_layer_dir(name),
             None => self.container_dir(&c.id),
