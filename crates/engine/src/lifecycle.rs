@@ -781,7 +781,10 @@ impl Engine {
             }
             let (rw, _) = self.container_size(&c.id).await.unwrap_or((0, 0));
             if self.remove(&c.id, false).await.is_ok() {
-                reclaimed += u64::try_from(rw).unwrap_or(0);
+                // A `--persist` container's layer stays: nothing reclaimed there.
+                if c.persistent_layer.is_none() {
+                    reclaimed += u64::try_from(rw).unwrap_or(0);
+                }
                 out.push(c.id);
             }
         }
