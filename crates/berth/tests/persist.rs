@@ -96,7 +96,7 @@ fn commit_makes_a_runnable_image_with_the_changes() {
 
 #[test]
 fn persistent_layer_outlives_its_container() {
-    let d = setup();
+    let mut d = setup();
     let r = d.berth(&["run", "--persist", "busybox", "true"]);
     assert!(r.code != 0 && r.stderr.contains("--persist needs a container name"), "{r:?}");
 
@@ -113,6 +113,10 @@ fn persistent_layer_outlives_its_container() {
     d.berth(&["run", "-d", "--persist", "--name", "pp", "busybox", "sleep", "1000"]).ok();
     assert_eq!(exec(&d, "pp", "cat /root/file"), "kept");
     let id = inspect(&d, "pp", "{{.Id}}");
+    // A daemon restart finds the layer through the record.
+    d.restart();
+    d.berth(&["restart", "-t", "0", "pp"]).ok();
+    assert_eq!(exec(&d, "pp", "cat /root/file"), "kept");
     assert_eq!(d.berth(&["persist", "ls", "-q"]).ok(), "pp\n");
     assert!(d.berth(&["persist", "ls"]).ok().contains(&id[..12]));
     // In use: it can't be dropped, nor taken by another container.
@@ -199,10 +203,17 @@ fn upgrade_keeps_the_layer_and_the_address() {
     d.berth(&["start", "qq"]).ok();
     assert_eq!(exec(&d, "qq", "cat /root/mine /etc/version /etc/newfile"), "mine\n2\nnew");
 
-    // Not a --persist container: allowed too, its layer is kept the same way.
+    // Not a --persist container: allowed too, its layer is kept the same way. Its deletion of
+    // a file the new image changed collides too; preferring the image drops the whiteout.
     d.berth(&["run", "-d", "--stop-timeout", "1", "--name", "plain", "app:v1"]).ok();
-    exec(&d, "plain", "echo mine > /root/mine");
-    d.berth(&["upgrade", "--image", "app:v2", "plain"]).ok();
+    exec(&d, "plain", "echo mine > /root/mine; rm /etc/version");
+    d.berth(&["pause", "plain"]).ok();
+    let r = d.berth(&["upgrade", "--image", "app:v2", "plain"]);
+    assert!(r.code != 0 && r.stderr.contains("paused"), "{r:?}");
+    d.berth(&["unpause", "plain"]).ok();
+    let r = d.berth(&["upgrade", "--image", "app:v2", "plain"]);
+    assert!(r.code != 0 && r.stderr.contains("/etc/version"), "{r:?}");
+    d.berth(&["upgrade", "--image", "app:v2", "--prefer", "image", "plain"]).ok();
     assert_eq!(exec(&d, "plain", "cat /root/mine /etc/version"), "mine\n2");
     d.rm_f_and_assert_clean(&["pp", "qq", "plain"]);
 }
