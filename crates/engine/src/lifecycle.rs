@@ -810,6 +810,7 @@ impl Engine {
             let was_running = c.is_running() || c.state.status == Status::Restarting;
             let policy = c.host_config.restart_policy.name.clone();
             let manually = c.state.manually_stopped;
+            self.upgrade_recover(&c);
             let ctr = self.register(c);
             if was_running {
                 let socket = ctr.socket();

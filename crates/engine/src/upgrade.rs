@@ -14,10 +14,12 @@
 //!
 //! Sequence: everything that can be checked is checked first (image, merged config, command,
 //! collisions), before anything changes. A running container is then stopped, the collisions
-//! computed again on the quiet layer, dropped paths moved aside (not deleted yet), and the new
-//! record written in one atomic replace: that write is the commit point. If it fails, the
-//! moved paths are put back and the old record stays; a container that ran is started again
-//! either way. Moved-aside paths are deleted only after the commit.
+//! computed again on the quiet layer, dropped paths moved aside (not deleted yet, with a plan
+//! of the moves written first), and the new record written in one atomic replace: that write
+//! is the commit point. If it fails, the moved paths are put back and the old record stays; a
+//! container that ran is started again either way. Moved-aside paths are deleted only after
+//! the commit; after a crash, the next start-up puts them back or deletes them, depending on
+//! which record it finds ([`Engine::upgrade_recover`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,10 +115,30 @@ fn upgraded(
     Ok(Container { image_id: img.id.to_string(), path, args, config, networks, ..c.clone() })
 }
 
-/// Moves `paths` (absolute in the container) out of `upper` into `trash`; returns what was
-/// moved, as (where it was, where it is), for [`restore`].
-fn set_aside(upper: &Path, trash: &Path, paths: &[String]) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
+/// The plan of a `--prefer image` upgrade, written into its trash directory before anything
+/// moves: `{"new_image": "sha256:…", "paths": ["/etc/version", …]}` (path `i` moves to
+/// `trash/<i>`). After a crash, [`Engine::upgrade_recover`] finishes or undoes it: if the record
+/// has the new image, the upgrade was committed and the trash goes; otherwise the paths go back.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Plan {
+    new_image: String,
+    paths: Vec<String>,
+}
+
+const PLAN_FILE: &str = "plan.json";
+const TRASH_PREFIX: &str = "upgrade-";
+
+/// Moves `paths` (absolute in the container) out of `upper` into `trash`, after writing the
+/// plan there; returns what was moved, as (where it was, where it is), for [`restore`].
+fn set_aside(
+    upper: &Path,
+    trash: &Path,
+    new_image: &str,
+    paths: &[String],
+) -> std::io::Result<Vec<(PathBuf, PathBuf)>> {
     std::fs::create_dir_all(trash)?;
+    let plan = Plan { new_image: new_image.to_owned(), paths: paths.to_vec() };
+    store::write_atomic(&trash.join(PLAN_FILE), &serde_json::to_vec(&plan).map_err(std::io::Error::other)?)?;
     let mut moved = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let from = upper.join(p.trim_start_matches('/'));
@@ -126,11 +148,38 @@ fn set_aside(upper: &Path, trash: &Path, paths: &[String]) -> std::io::Result<Ve
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 restore(&moved);
+                let _ = crate::remove_tree(trash);
                 return Err(e);
             }
         }
     }
     Ok(moved)
+}
+
+/// Finishes or undoes an upgrade a crash interrupted, from the plans in `upper`'s parent.
+fn recover_trash(upper: &Path, image_id: &str) {
+    let Some(parent) = upper.parent() else { return };
+    let Ok(rd) = std::fs::read_dir(parent) else { return };
+    for e in rd.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(TRASH_PREFIX) {
+            continue;
+        }
+        let trash = e.path();
+        let plan: Option<Plan> =
+            std::fs::read(trash.join(PLAN_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        if let Some(plan) = plan.filter(|p| p.new_image != image_id) {
+            tracing::warn!("putting back the paths an interrupted upgrade had set aside in {}", trash.display());
+            let moved: Vec<(PathBuf, PathBuf)> = plan
+                .paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (upper.join(p.trim_start_matches('/')), trash.join(i.to_string())))
+                .filter(|(_, to)| to.symlink_metadata().is_ok())
+                .collect();
+            restore(&moved);
+        }
+        let _ = crate::remove_tree(&trash);
+    }
 }
 
 fn restore(moved: &[(PathBuf, PathBuf)]) {
@@ -142,6 +191,12 @@ fn restore(moved: &[(PathBuf, PathBuf)]) {
 }
 
 impl Engine {
+    /// At start-up, before the container is registered: finishes or undoes an upgrade of it that
+    /// a crash interrupted (see [`Plan`]).
+    pub(crate) fn upgrade_recover(&self, c: &Container) {
+        recover_trash(&self.rw_dirs(c).0, &c.image_id);
+    }
+
     /// `upgrade`: see the module documentation.
     pub async fn upgrade(&self, name_or_id: &str, req: UpgradeRequest) -> Result<UpgradeReport, EngineError> {
         let ctr = self.lookup(name_or_id)?;
@@ -265,10 +320,11 @@ impl Engine {
             return Err(refusal(&c.name, &collisions));
         }
         let (upper, _) = self.rw_dirs(&c);
-        let trash = upper.with_file_name(format!("upgrade-{}", &crate::random_id()[..8]));
+        let trash = upper.with_file_name(format!("{TRASH_PREFIX}{}", &crate::random_id()[..8]));
         let moved = if prefer == Some(Prefer::Image) && !collisions.is_empty() {
             let (upper, trash, paths) = (upper.clone(), trash.clone(), collisions.clone());
-            tokio::task::spawn_blocking(move || set_aside(&upper, &trash, &paths))
+            let image = new.image_id.clone();
+            tokio::task::spawn_blocking(move || set_aside(&upper, &trash, &image, &paths))
                 .await
                 .expect("upgrade task")
                 .map_err(|e| EngineError::io(format!("dropping the colliding paths of container {}", c.id), e))?
@@ -376,9 +432,22 @@ mod tests {
         std::fs::create_dir_all(upper.join("etc")).unwrap();
         std::fs::write(upper.join("etc/version"), "mine").unwrap();
         let trash = t.path().join("trash");
-        let moved = set_aside(&upper, &trash, &["/etc/version".into(), "/etc/absent".into()]).unwrap();
+        let paths = ["/etc/version".to_owned(), "/etc/absent".to_owned()];
+        let moved = set_aside(&upper, &trash, "sha256:new", &paths).unwrap();
         assert!(!upper.join("etc/version").exists());
         restore(&moved);
         assert_eq!(std::fs::read_to_string(upper.join("etc/version")).unwrap(), "mine");
+
+        // A crash after the moves: the record still has the old image, so they go back.
+        let trash = t.path().join("upgrade-1");
+        set_aside(&upper, &trash, "sha256:new", &paths).unwrap();
+        recover_trash(&upper, "sha256:old");
+        assert_eq!(std::fs::read_to_string(upper.join("etc/version")).unwrap(), "mine");
+        assert!(!trash.exists());
+        // A crash after the commit: the record has the new image, the set-aside paths go.
+        set_aside(&upper, &trash, "sha256:new", &paths).unwrap();
+        recover_trash(&upper, "sha256:new");
+        assert!(!upper.join("etc/version").exists());
+        assert!(!trash.exists());
     }
 }
