@@ -39,16 +39,22 @@ pub struct CommitOptions {
 
 impl ImageStore {
     /// Makes a new image of `parent` (an image ID; retained images too) plus one layer packed
-    /// from `upper`, with `opts.config` changed by `opts.changes`. The reference and changes
-    /// are checked before anything is written. Returns the new image's ID.
+    /// from `upper`, with `opts.config` (and the parent's health check unless it has one)
+    /// changed by `opts.changes`. The reference and changes are checked before anything is
+    /// written. Returns the new image's ID.
     pub fn commit_container(&self, parent: &Digest, upper: &Path, opts: &CommitOptions) -> Result<Digest, ImageError> {
         let tag = opts.reference.as_deref().map(parse_tag_target).transpose()?;
-        let mut container = opts.config.clone();
-        apply_changes(&mut container, &opts.changes)?;
         let base = {
             let st = self.lock();
             st.images.get(parent).cloned().ok_or_else(|| ImageError::NotFound(parent.to_string()))?
         };
+        let mut container = opts.config.clone();
+        // A container's config carries its image's health check in Docker; here the engine
+        // keeps none, so the parent's is carried over (a HEALTHCHECK change still wins).
+        if container.healthcheck.is_none() {
+            container.healthcheck = base.config.config.as_ref().and_then(|c| c.healthcheck.clone());
+        }
+        apply_changes(&mut container, &opts.changes)?;
 
         let mut lease = self.lease();
         for l in &base.layers {
@@ -227,7 +233,13 @@ mod tests {
             Entry::file("opt/hidden", b"h"),
         ]);
         let base = store
-            .import(&base_tar[..], &ImportOptions { changes: vec!["CMD [\"sh\"]".into()], ..Default::default() })
+            .import(
+                &base_tar[..],
+                &ImportOptions {
+                    changes: vec!["CMD [\"sh\"]".into(), "HEALTHCHECK CMD true".into()],
+                    ..Default::default()
+                },
+            )
             .unwrap();
         let u = upper(dir.path());
         let opts = CommitOptions {
@@ -235,7 +247,7 @@ mod tests {
             comment: Some("a message".into()),
             author: Some("me".into()),
             changes: vec!["ENV A=b".into()],
-            config: store.resolve(&base.to_string()).unwrap().config.config.unwrap(),
+            config: ContainerConfig { cmd: Some(vec!["sh".into()]), ..Default::default() },
             created_by: "sh".into(),
         };
         let id = store.commit_container(&base, &u, &opts).unwrap();
@@ -247,6 +259,7 @@ mod tests {
         let cfg = img.config.config.as_ref().unwrap();
         assert_eq!(cfg.cmd, Some(vec!["sh".to_owned()]));
         assert_eq!(cfg.env, Some(vec!["A=b".to_owned()]));
+        assert_eq!(cfg.healthcheck.as_ref().map(|h| h.test.clone()), Some(vec!["CMD-SHELL".into(), "true".into()]));
         let hist = store.history("committed:v1").unwrap();
         assert_eq!((hist[0].created_by.as_str(), hist[0].comment.as_str()), ("sh", "a message"));
 
