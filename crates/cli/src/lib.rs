@@ -101,8 +101,10 @@ pub enum Command {
     /// Create a new image from a container's changes.
     Commit(persist::CommitArgs),
     /// Re-create a container on a newer image, keeping its writable layer (berth's extension).
+    #[command(long_about = persist::UPGRADE_HELP)]
     Upgrade(persist::UpgradeArgs),
     /// Manage the writable layers kept by `run --persist` (berth's extension).
+    #[command(long_about = persist::PERSIST_HELP)]
     Persist {
         /// The persist command.
         #[command(subcommand)]
@@ -200,6 +202,7 @@ pub enum ContainerCommand {
     /// Create a new image from a container's changes.
     Commit(persist::CommitArgs),
     /// Re-create a container on a newer image, keeping its writable layer (berth's extension).
+    #[command(long_about = persist::UPGRADE_HELP)]
     Upgrade(persist::UpgradeArgs),
 }
 

@@ -11,6 +11,28 @@ use crate::containers::container_path;
 use crate::format::query::{Query, path_segment};
 use crate::format::{human_size, print};
 
+/// The long help of `berth upgrade`.
+pub const UPGRADE_HELP: &str = "Re-create a container on a newer image, keeping its writable layer (berth's extension).
+
+The container keeps its ID, name, host settings (volumes and mounts, ports, restart policy) and \
+networks, and its current IPv4 addresses are pinned. Its configuration is the settings given at \
+create merged again with the NEW image's (no default of the old image sticks). The files it \
+changed stay on top of the new image. A running container is stopped, upgraded and started \
+again; a stopped one stays stopped. Any container can be upgraded; a --persist one's layer also \
+outlives the container.
+
+Paths the container changed that the new image also changed are collisions: without --prefer \
+the upgrade is refused and lists them; --prefer container keeps the container's versions, \
+--prefer image drops them from the writable layer so that the new image's show.";
+
+/// The long help of `berth persist`.
+pub const PERSIST_HELP: &str = "Manage the writable layers kept by `run --persist` (berth's extension).
+
+`run --persist --name NAME` keeps the container's writable layer in <root>/persistent/NAME \
+(upper/ and work/) instead of the container's directory: `rm` leaves it, and the next \
+`run --persist --name NAME` takes it over, whatever its image. One container uses a layer at a \
+time; `persist rm` deletes a layer no container uses.";
+
 /// `berth commit`.
 #[derive(Debug, clap::Args)]
 pub struct CommitArgs {
@@ -36,15 +58,6 @@ pub struct CommitArgs {
 
 /// `berth upgrade`.
 #[derive(Debug, clap::Args)]
-#[command(long_about = "Re-create a container on a newer image, keeping its writable layer (berth's extension).\n\n\
-The container keeps its ID, name, host settings, volumes/mounts settings and networks; its current IPv4 \
-addresses are pinned. Its configuration is the settings given at create merged again with the NEW image's \
-(no default of the old image sticks). Files it changed stay on top of the new image. A running container is \
-stopped, upgraded and started again; a stopped one stays stopped. Works for any container; with --persist the \
-layer also outlives the container.\n\n\
-Paths the container changed that the new image also changed are collisions: without --prefer the upgrade is \
-refused and lists them; --prefer container keeps the container's versions, --prefer image drops them from the \
-writable layer so the new image's show.")]
 pub struct UpgradeArgs {
     /// The image to move to (default: the container's image reference, resolved again, e.g. after
     /// `load` or `tag` moved it)
