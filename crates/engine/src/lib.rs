@@ -24,7 +24,7 @@
 //! <root>/containers/<id>/          container.json, upper/, work/, hosts, hostname, resolv.conf,
 //!                                  container.log
 //! <root>/persistent/<name>/        upper/, work/: the writable layer of a `--persist` container,
-//!                                  kept after it is removed (see [`persist`](crate::persist))
+//!                                  kept after it is removed (module `persist`)
 //! <exec-root>/containers/<id>/     shim.sock, exit.json (only when no daemon took the exit); the
 //!                                  directory is also the mount point of the root filesystem, which
 //!                                  is mounted only inside the container's own mount namespace

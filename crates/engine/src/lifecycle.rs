@@ -266,11 +266,12 @@ impl Engine {
         };
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: cgroup");
         let host_devices = if c.host_config.privileged { host_devices() } else { Vec::new() };
+        let (upper, work) = self.rw_dirs(c);
         let inputs = SpecInputs {
             layers,
             init_layer: self.init_layer(),
-            upper: self.rw_dirs(c).0,
-            work: self.rw_dirs(c).1,
+            upper,
+            work,
             rootfs: run.clone(),
             hosts: ctr.dir.join("hosts"),
             hostname: ctr.dir.join("hostname"),
