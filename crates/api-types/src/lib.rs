@@ -16,6 +16,7 @@
 //! - [`system`]: `/version`, `/info`, `/system/df`.
 //! - [`events`]: the `/events` stream.
 //! - [`units`]: go-units' `HumanDuration`.
+//! - [`berth`]: berth's own extensions (`upgrade`, persistent layers).
 //! - [`ErrorResponse`], [`IdResponse`], [`EmptyObject`]: shapes shared across endpoints.
 //!
 //! # How Go's `encoding/json` shapes map onto these types
@@ -46,6 +47,7 @@ pub const API_VERSION: &str = "1.51";
 /// Where berth's daemon listens unless told otherwise.
 pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
 
+pub mod berth;
 pub mod container;
 pub mod events;
 pub mod exec;

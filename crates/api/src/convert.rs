@@ -164,6 +164,7 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     let host_config = HostConfig {
         port_bindings,
         publish_all_ports: hc.publish_all_ports,
+        persist: hc.persist,
         network_mode: hc.network_mode,
         restart_policy: RestartPolicy {
             name: hc.restart_policy.name,
@@ -288,6 +289,7 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
     out.mounts = h.mounts.iter().map(mount_spec_out).collect();
     out.port_bindings = Some(port_bindings_out(&h.port_bindings));
     out.publish_all_ports = h.publish_all_ports;
+    out.persist = h.persist;
     out
 }
 
@@ -528,8 +530,9 @@ pub fn inspect(c: &Container, engine: &engine::Engine) -> w::ContainerInspectRes
     let file = |n: &str| engine.container_file(&c.id, n).display().to_string();
     let run = engine.run_dir(&c.id).display().to_string();
     let mut graph = BTreeMap::new();
-    graph.insert("UpperDir".to_owned(), file("upper"));
-    graph.insert("WorkDir".to_owned(), file("work"));
+    let (upper, work) = engine.rw_dirs(c);
+    graph.insert("UpperDir".to_owned(), upper.display().to_string());
+    graph.insert("WorkDir".to_owned(), work.display().to_string());
     graph.insert("MergedDir".to_owned(), run);
     w::ContainerInspectResponse {
         id: c.id.clone(),

@@ -7,7 +7,8 @@
 //!   400 with Docker's wording. Every response carries `Api-Version`, `Ostype` and `Server`.
 //! - Errors: engine errors map to HTTP statuses by kind in one place ([`error`]); the body is
 //!   `{"message": ...}` as the docker CLI expects.
-//! - Handlers are grouped by object: [`containers`], [`images`], [`networks`], [`volumes`], [`system`]; streams (attach,
+//! - Handlers are grouped by object: [`containers`], [`images`], [`networks`], [`volumes`],
+//!   [`system`], [`persist`] (commit, upgrade, kept layers); streams (attach,
 //!   exec, logs) live in [`streams`]; wire ↔ domain conversion in [`convert`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod error;
 pub mod filters;
 pub mod images;
 pub mod networks;
+pub mod persist;
 pub mod query;
 pub mod streams;
 pub mod system;
@@ -96,6 +98,7 @@ pub fn router(api: Api) -> Router {
         .merge(images::routes())
         .merge(networks::routes())
         .merge(volumes::routes())
+        .merge(persist::routes())
         .with_state(api)
 }
 

@@ -344,3 +344,37 @@ fn volume_commands_and_disk_usage_with_both_clis() {
     assert!(r.stderr.contains("no such volume"), "{r:?}");
     d.assert_no_mounts("mounts left behind");
 }
+
+#[test]
+fn upgrade_keeps_volumes_and_gives_new_image_volumes_their_own() {
+    let d = setup();
+    volume_image(&d);
+    d.berth(&["run", "-d", "--name", "up", "--stop-signal", "KILL", "-v", "named:/data", "volimg", "sleep", "1000"])
+        .ok();
+    d.berth(&["exec", "up", "sh", "-c", "echo a > /var/lib/db/a; echo n > /data/n"]).ok();
+    let before =
+        d.berth(&["inspect", "-f", "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}", "up"]).ok().to_owned();
+    // Version 2 of the image adds a volume at /srv.
+    let tar = common::busybox_tar();
+    d.berth(&[
+        "import",
+        tar.to_str().unwrap(),
+        "volimg:latest",
+        "-c",
+        "VOLUME [\"/etc\", \"/var/lib/db\", \"/srv\"]",
+        "-c",
+        "CMD [\"sh\"]",
+    ])
+    .ok();
+    d.berth(&["upgrade", "up"]).ok();
+    let after =
+        d.berth(&["inspect", "-f", "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}", "up"]).ok().to_owned();
+    for m in before.split_whitespace() {
+        assert!(after.split_whitespace().any(|x| x == m), "{m} lost: {after}");
+    }
+    assert!(after.contains("/srv="), "no volume for the new image's /srv: {after}");
+    assert_eq!(d.berth(&["exec", "up", "cat", "/var/lib/db/a", "/data/n"]).out(), "a\nn");
+    d.berth(&["rm", "-f", "-v", "up"]).ok();
+    assert_eq!(volumes(&d), vec!["named".to_owned()]);
+    d.assert_no_mounts("mounts left behind");
+}

@@ -9,6 +9,7 @@
 //!   `image prune`.
 //! - [`network`]: `network create`, `ls`, `inspect`, `rm`, `prune`, `connect`, `disconnect`.
 //! - [`ports`]: `port` (with berth's `port add` and `port rm`) and the `-p`/`--expose` parsers.
+//! - [`persist`]: `commit`, and berth's `upgrade` and `persist ls|rm` (`run --persist` layers).
 //! - [`system`]: `version`, `info`.
 //! - [`volume`]: `volume create`, `ls`, `inspect`, `rm`, `prune`; `system df`, `system prune`;
 //!   berth's `mount add` and `mount rm` (mounts of a running container).
@@ -23,6 +24,7 @@ pub mod containers;
 pub mod format;
 pub mod images;
 pub mod network;
+pub mod persist;
 pub mod ports;
 pub mod run;
 pub mod system;
@@ -99,6 +101,18 @@ pub enum Command {
     Cp(containers::CpArgs),
     /// List port mappings or a specific mapping for the container; publish or unpublish ports.
     Port(ports::PortArgs),
+    /// Create a new image from a container's changes.
+    Commit(persist::CommitArgs),
+    /// Re-create a container on a newer image, keeping its writable layer (berth's extension).
+    #[command(long_about = persist::UPGRADE_HELP)]
+    Upgrade(persist::UpgradeArgs),
+    /// Manage the writable layers kept by `run --persist` (berth's extension).
+    #[command(long_about = persist::PERSIST_HELP)]
+    Persist {
+        /// The persist command.
+        #[command(subcommand)]
+        command: persist::PersistCommand,
+    },
     /// Manage containers.
     Container {
         /// The container command.
@@ -206,6 +220,11 @@ pub enum ContainerCommand {
     Port(ports::PortArgs),
     /// Remove all stopped containers.
     Prune(containers::PruneArgs),
+    /// Create a new image from a container's changes.
+    Commit(persist::CommitArgs),
+    /// Re-create a container on a newer image, keeping its writable layer (berth's extension).
+    #[command(long_about = persist::UPGRADE_HELP)]
+    Upgrade(persist::UpgradeArgs),
 }
 
 /// `berth image ...`.
@@ -437,6 +456,9 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Export(a) => Ct::Export(a),
         C::Cp(a) => Ct::Cp(a),
         C::Port(a) => Ct::Port(a),
+        C::Commit(a) => Ct::Commit(a),
+        C::Upgrade(a) => Ct::Upgrade(a),
+        C::Persist { command } => return persist::persist(c, command).await.unwrap_or_else(|e| report(&e)),
         C::Container { command } => command,
         C::Images(a) => return dispatch_image(c, Im::Ls(a)).await,
         C::Load(a) => return dispatch_image(c, Im::Load(a)).await,
@@ -496,6 +518,8 @@ async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
         C::Cp(a) => containers::cp(c, a).await,
         C::Port(a) => ports::port(c, a).await,
         C::Prune(a) => containers::prune(c, a).await,
+        C::Commit(a) => persist::commit(c, a).await,
+        C::Upgrade(a) => persist::upgrade(c, a).await,
     };
     r.unwrap_or_else(|e| report(&e))
 }

@@ -196,8 +196,12 @@ fn make_dir(
     embedded_dns: Option<std::net::Ipv4Addr>,
     daemon_dns: &[std::net::IpAddr],
 ) -> Result<(), EngineError> {
-    mkdir(&dir.join("upper"))?;
-    mkdir(&dir.join("work"))?;
+    if c.persistent_layer.is_none() {
+        mkdir(&dir.join("upper"))?;
+        mkdir(&dir.join("work"))?;
+    } else {
+        mkdir(dir)?;
+    }
     let hc = &c.host_config;
     write(&dir.join("hostname"), format!("{}\n", c.config.hostname).as_bytes())?;
     write(&dir.join("hosts"), hosts_file(&hc.extra_hosts)?.as_bytes())?;
@@ -222,6 +226,12 @@ impl Engine {
         if config.image.is_empty() {
             return Err(EngineError::InvalidArgument("no image specified".into()));
         }
+        if host_config.persist && name.is_none() {
+            return Err(EngineError::InvalidArgument(
+                "--persist needs a container name (--name): the kept writable layer is named after it".into(),
+            ));
+        }
+        let user_config = config.clone();
         let img = {
             let store = self.images().clone();
             let name = config.image.clone();
@@ -291,16 +301,38 @@ impl Engine {
             map.insert(name.clone(), id.clone());
             name
         };
+        let release_name = || {
+            self.inner.names.write().expect("names lock").remove(&name);
+        };
+        let layer_made = if host_config.persist {
+            match self.persist_prepare(&name) {
+                Ok(made) => made,
+                Err(e) => {
+                    release_name();
+                    return Err(e);
+                }
+            }
+        } else {
+            false
+        };
+        let persist = host_config.persist;
         // Volumes last: they are the only thing made outside the container's directory.
         let layers = if host_config.binds.is_empty() && host_config.mounts.is_empty() && config.volumes.is_empty() {
-            Vec::new()
+            Ok(Vec::new())
         } else {
-            self.images().layers(&img.id)?
+            self.images().layers(&img.id).map_err(EngineError::from)
         };
-        let (mounts, new_volumes) = match self.resolve_mounts(&id, &config, &host_config, &layers).await {
+        let resolved = match layers {
+            Ok(layers) => self.resolve_mounts(&id, &config, &host_config, &layers).await,
+            Err(e) => Err(e),
+        };
+        let (mounts, new_volumes) = match resolved {
             Ok(m) => m,
             Err(e) => {
-                self.inner.names.write().expect("names lock").remove(&name);
+                release_name();
+                if layer_made {
+                    let _ = crate::remove_tree(&self.persistent_layer_dir(&name));
+                }
                 return Err(e);
             }
         };
@@ -318,16 +350,21 @@ impl Engine {
             exec_ids: Vec::new(),
             networks,
             mounts,
+            user_config: Some(user_config),
+            persistent_layer: persist.then(|| name.clone()),
         };
         let dir = self.container_dir(&id);
         let made = make_dir(&dir, &c, embedded_dns, &self.net().cfg.dns)
             .and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
         if let Err(e) = made {
-            self.inner.names.write().expect("names lock").remove(&name);
+            release_name();
             let _ = crate::remove_tree(&dir);
             self.volumes().drop_refs(&id);
             for v in &new_volumes {
                 let _ = self.volume_remove(v, true).await;
+            }
+            if layer_made {
+                let _ = crate::remove_tree(&self.persistent_layer_dir(&name));
             }
             return Err(e);
         }

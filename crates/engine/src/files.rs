@@ -185,8 +185,8 @@ impl Engine {
                 .map_err(io_err(format!("cloning the root filesystem of container {}", c.id)))?
         } else {
             let lowers = crate::spec::lower_dirs(&self.init_layer(), &self.image_layers(c)?);
-            let dir = self.container_dir(&c.id);
-            detached_overlay(&lowers, &dir.join("upper"), &dir.join("work"))
+            let (upper, work) = self.rw_dirs(c);
+            detached_overlay(&lowers, &upper, &work)
                 .map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
         };
         Ok(Root { path: PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())), _keep: Some(fd) })
@@ -375,7 +375,7 @@ impl Engine {
         let ctr = self.lookup(name_or_id)?;
         let c = ctr.snapshot();
         let layers = self.image_layers(&c)?;
-        let upper = ctr.dir.join("upper");
+        let (upper, _) = self.rw_dirs(&c);
         tokio::task::spawn_blocking(move || image::changes(&upper, &layers)).await.expect("changes task").map_err(|e| {
             EngineError::io(format!("listing changes of container {}", c.id), std::io::Error::other(e.to_string()))
         })
@@ -385,7 +385,7 @@ impl Engine {
     pub async fn container_size(&self, id: &str) -> Result<(i64, i64), EngineError> {
         let ctr = self.lookup(id)?;
         let c = ctr.snapshot();
-        let upper = ctr.dir.join("upper");
+        let (upper, _) = self.rw_dirs(&c);
         let image_size = self.images().resolve(&c.image_id).map(|i| i.size).unwrap_or(0);
         let rw = tokio::task::spawn_blocking(move || dir_size(&upper)).await.expect("size task");
         let rw = i64::try_from(rw).unwrap_or(i64::MAX);

@@ -23,6 +23,8 @@
 //!                                  the lowest-but-one overlay layer of every container (read-only)
 //! <root>/containers/<id>/          container.json, upper/, work/, hosts, hostname, resolv.conf,
 //!                                  container.log
+//! <root>/persistent/<name>/        upper/, work/: the writable layer of a `--persist` container,
+//!                                  kept after it is removed (module `persist`)
 //! <exec-root>/containers/<id>/     shim.sock, exit.json (only when no daemon took the exit); the
 //!                                  directory is also the mount point of the root filesystem, which
 //!                                  is mounted only inside the container's own mount namespace
@@ -30,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod commit;
 mod copy;
 mod create;
 pub mod events;
@@ -40,10 +43,12 @@ mod lifecycle;
 pub mod model;
 mod names;
 pub mod network;
+mod persist;
 pub mod shimctl;
 pub mod spec;
 mod store;
 mod system;
+mod upgrade;
 pub mod volumes;
 
 use std::collections::HashMap;
@@ -59,13 +64,16 @@ pub use io::{AttachOptions, AttachStream, ExecInfo, ExecOptions, ExecReader, Log
 pub mod image_types {
     pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
 }
+pub use commit::CommitRequest;
 pub use lifecycle::WaitCondition;
 pub use model::{
     Container, ContainerConfig, CreateRequest, Endpoint, EndpointConfig, HostConfig, NetState, PortBinding,
     PublishedPort, RestartPolicy, State, Status, Ulimit,
 };
 pub use network::{NetConfig, Network, NetworkCreate, NetworkView};
+pub use persist::PersistentLayer;
 pub use system::SystemInfo;
+pub use upgrade::{Prefer, UpgradeReport, UpgradeRequest};
 
 /// What kind of failure an [`EngineError`] is (for mapping to API statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,6 +348,7 @@ impl Engine {
         };
         let engine = Engine { inner: Arc::new(inner) };
         create::ensure_init_layer(&engine.init_layer()).map_err(|e| EngineError::io("creating the init layer", e))?;
+        engine.persist_recover();
         engine.recover().await?;
         Ok(engine)
     }

@@ -269,11 +269,12 @@ impl Engine {
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: cgroup");
         let host_devices = if c.host_config.privileged { host_devices() } else { Vec::new() };
         let user_mounts = self.volumes_for_start(c)?;
+        let (upper, work) = self.rw_dirs(c);
         let inputs = SpecInputs {
             layers,
             init_layer: self.init_layer(),
-            upper: ctr.dir.join("upper"),
-            work: ctr.dir.join("work"),
+            upper,
+            work,
             rootfs: run.clone(),
             hosts: ctr.dir.join("hosts"),
             hostname: ctr.dir.join("hostname"),
@@ -794,7 +795,10 @@ impl Engine {
             }
             let (rw, _) = self.container_size(&c.id).await.unwrap_or((0, 0));
             if self.remove(&c.id, false).await.is_ok() {
-                reclaimed += u64::try_from(rw).unwrap_or(0);
+                // A `--persist` container's layer stays: nothing reclaimed there.
+                if c.persistent_layer.is_none() {
+                    reclaimed += u64::try_from(rw).unwrap_or(0);
+                }
                 out.push(c.id);
             }
         }
@@ -820,6 +824,7 @@ impl Engine {
             let was_running = c.is_running() || c.state.status == Status::Restarting;
             let policy = c.host_config.restart_policy.name.clone();
             let manually = c.state.manually_stopped;
+            self.upgrade_recover(&c);
             let ctr = self.register(c);
             if was_running {
                 let socket = ctr.socket();

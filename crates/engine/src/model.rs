@@ -153,6 +153,9 @@ pub struct HostConfig {
     pub mounts: Vec<MountSpec>,
     /// `--volumes-from` (`container[:ro|rw]`).
     pub volumes_from: Vec<String>,
+    /// berth's extension (`run --persist`): the writable layer is kept under the container's
+    /// name in `<root>/persistent/<name>/` and outlives the container.
+    pub persist: bool,
 }
 
 /// The kind of a container mount.
@@ -406,6 +409,15 @@ pub struct Container {
     /// Volumes, binds and `--mount` tmpfs mounts, sorted so that parents come first.
     #[serde(default)]
     pub mounts: Vec<MountPoint>,
+    /// The user's own configuration as given at create, before the image's defaults were
+    /// merged in: `upgrade` merges it again with the new image's. `None` in records written
+    /// before berth kept it.
+    #[serde(default)]
+    pub user_config: Option<ContainerConfig>,
+    /// The name of the persistent writable layer (`<root>/persistent/<name>/`) of a `--persist`
+    /// container: its name at create (a rename does not move the layer).
+    #[serde(default)]
+    pub persistent_layer: Option<String>,
 }
 
 /// Current version of the container record format.

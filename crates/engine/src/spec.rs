@@ -389,6 +389,8 @@ mod tests {
             exec_ids: vec![],
             networks: Default::default(),
             mounts: vec![],
+            user_config: None,
+            persistent_layer: None,
         }
     }
 

@@ -741,6 +741,48 @@ impl Engine {
         Ok(())
     }
 
+    /// For a container re-made on another image (`upgrade`): anonymous volumes for the new
+    /// image's volume paths that nothing mounts yet, filled from `layers` (the new image's).
+    /// Its other mounts, anonymous volumes included, stay as they are. Returns the volumes made.
+    pub(crate) async fn add_image_volumes(
+        &self,
+        c: &mut Container,
+        layers: &[PathBuf],
+    ) -> Result<Vec<String>, EngineError> {
+        let mut extra: Vec<MountPoint> = Vec::new();
+        for path in &c.config.volumes {
+            let dst = crate::files::lexical_clean(Path::new(path));
+            if !dst.starts_with('/') || dst == "/" {
+                return Err(invalid(format!("invalid volume path {path:?}: it must be absolute and not '/'")));
+            }
+            if c.mounts.iter().chain(&extra).any(|m| m.destination == dst) || c.host_config.tmpfs.contains_key(&dst) {
+                continue;
+            }
+            extra.push(MountPoint {
+                kind: MountKind::Volume,
+                destination: dst,
+                rw: true,
+                copy_data: true,
+                ..Default::default()
+            });
+        }
+        if extra.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut created = Vec::new();
+        if let Err(e) = self.make_volumes(&c.id, &mut extra, &c.host_config, &mut created, layers).await {
+            self.volumes().drop_refs(&c.id);
+            self.volumes().add_refs(&c.id, &c.mounts);
+            for n in &created {
+                let _ = self.volume_remove(n, true).await;
+            }
+            return Err(e);
+        }
+        c.mounts.extend(extra);
+        sort_mounts(&mut c.mounts);
+        Ok(created)
+    }
+
     /// Called when a container is removed: its volume references go, and with `volumes` its
     /// anonymous volumes that no other container uses.
     pub(crate) async fn release_volumes(&self, c: &Container, volumes: bool) {

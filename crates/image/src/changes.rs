@@ -89,7 +89,7 @@ fn is_dir(st: &Stat) -> bool {
     FileType::from_raw_mode(st.st_mode) == FileType::Directory
 }
 
-fn is_opaque(fd: impl AsFd) -> bool {
+pub(crate) fn is_opaque(fd: impl AsFd) -> bool {
     let mut buf = [0u8; 2];
     matches!(rfs::fgetxattr(fd, OPAQUE_XATTR, &mut buf[..]), Ok(1) if buf[0] == b'y')
 }

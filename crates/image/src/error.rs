@@ -8,6 +8,7 @@ use oci::Digest;
 use crate::change::ChangeError;
 use crate::content::ContentError;
 use crate::layer::LayerError;
+use crate::pack::PackError;
 use crate::unpack::UnpackError;
 
 /// What kind of failure an [`ImageError`] is; the API maps it to an HTTP status.
@@ -133,6 +134,9 @@ pub enum ImageError {
         #[source]
         source: io::Error,
     },
+    /// A container's writable layer could not be packed (`commit`).
+    #[error(transparent)]
+    Pack(#[from] PackError),
     /// A store file (image record, references) that does not parse.
     #[error("corrupt store file {path}")]
     Corrupt {
@@ -169,9 +173,12 @@ impl ImageError {
                 LayerError::Unpack(_) | LayerError::Read(_) | LayerError::Content(ContentError::DigestMismatch { .. }),
             ) => ErrorKind::InvalidArgument,
             Self::Content(ContentError::DigestMismatch { .. }) => ErrorKind::InvalidArgument,
-            Self::Layer(_) | Self::Content(_) | Self::Output(_) | Self::Io { .. } | Self::Corrupt { .. } => {
-                ErrorKind::Internal
-            }
+            Self::Layer(_)
+            | Self::Content(_)
+            | Self::Output(_)
+            | Self::Io { .. }
+            | Self::Corrupt { .. }
+            | Self::Pack(_) => ErrorKind::Internal,
         }
     }
 

@@ -9,6 +9,9 @@
 //! - [`ImageConfig`]: the Docker image configuration (`config.json` of an image).
 //! - [`ImportOptions`] and [`apply_changes`]: `docker import` and its Dockerfile-like `--change` lines.
 //! - [`changes()`]: a container's filesystem changes from its overlayfs upper dir (`docker diff`).
+//! - [`collisions()`]: what a container changed that an image update changed too (`berth upgrade`).
+//! - [`CommitOptions`] and [`ImageStore::commit_container`]: `docker commit`, an upper dir packed
+//!   by [`pack_layer`] (overlayfs whiteouts in OCI form) as a new layer on the container's image.
 //! - [`pack_dir`], [`pack_path`], [`unpack_into`]: tar streams of a directory tree (`export`,
 //!   `cp` out of a container) and a scoped, symlink-safe unpack into a container (`cp` in).
 //! - [`ImageError`] with [`ImageError::kind`]; [`UnpackError`] (unsafe or corrupt tars),
@@ -33,6 +36,8 @@
 mod archive;
 mod change;
 mod changes;
+mod collide;
+mod commit;
 mod compress;
 mod config;
 mod content;
@@ -53,13 +58,15 @@ mod unpack;
 
 pub use change::{ChangeError, apply_changes};
 pub use changes::{Change, ChangeKind, ChangesError, changes};
+pub use collide::{CollideError, collisions};
+pub use commit::CommitOptions;
 pub use config::{ContainerConfig, Empty, HealthConfig, History, ImageConfig, RootFs};
 pub use content::ContentError;
 pub use error::{ErrorKind, ImageError};
 pub use import::ImportOptions;
 pub use layer::LayerError;
 pub use load::LoadedImage;
-pub use pack::{PackError, pack_dir, pack_path};
+pub use pack::{PackError, pack_dir, pack_layer, pack_path};
 pub use remove::{ContainerUse, PruneReport, RemoveEntry};
 pub use safepath::UnsafeReason;
 pub use store::{GcReport, HistoryEntry, Image, ImageStore, ImageSummary};

@@ -1,5 +1,6 @@
-//! Tar streams of directory trees: `docker export` (a container's whole root) and `docker cp`
-//! out of a container (one file or directory under a chosen name).
+//! Tar streams of directory trees: `docker export` (a container's whole root), `docker cp`
+//! out of a container (one file or directory under a chosen name), and the layer tar of
+//! `docker commit` ([`pack_layer`]: an overlayfs upper dir with its whiteouts in OCI form).
 //!
 //! The walk holds directory fds and opens every child with `O_NOFOLLOW` relative to its
 //! parent, so a container swapping a directory for a symlink mid-walk cannot make us read host
@@ -19,6 +20,11 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 
 const WRITE_BUFFER: usize = 1 << 20;
 const CAPABILITY_XATTR: &str = "security.capability";
+/// overlayfs' own metadata (opaque, origin, impure, redirect): never part of a layer's content.
+const OVERLAY_XATTRS: &str = "trusted.overlay.";
+/// OCI whiteouts: `.wh.NAME` deletes NAME, `.wh..wh..opq` hides the lower contents of its directory.
+const WHITEOUT_PREFIX: &str = ".wh.";
+const OPAQUE_MARKER: &str = ".wh..wh..opq";
 
 /// Why a tree could not be packed.
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +36,32 @@ pub struct PackError {
     source: io::Error,
 }
 
+impl PackError {
+    /// Whether the reader of the stream went away (the cause is on the other side).
+    pub(crate) fn is_broken_pipe(&self) -> bool {
+        self.source.kind() == io::ErrorKind::BrokenPipe
+    }
+}
+
 /// Streams the contents of `dir` (not `dir` itself) as a tar, names relative to it.
 pub fn pack_dir(dir: &Path, w: impl Write) -> Result<(), PackError> {
     let root = rfs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| PackError { op: "open", path: dir.to_owned(), source: e.into() })?;
     let mut p = Packer::new(w, dir);
+    p.children(&root, "")?;
+    p.finish()
+}
+
+/// Streams an overlayfs upper dir as an OCI layer tar (`docker commit`): a whiteout (a 0/0
+/// character device) becomes an empty `.wh.NAME` file, an opaque directory
+/// (`trusted.overlay.opaque=y`) is followed by a `.wh..wh..opq` entry, every other xattr of files
+/// and directories but overlayfs' own (`trusted.overlay.*`) goes into `SCHILY.xattr.*` PAX
+/// records. Owners, modes, symlinks and hard links are kept as by [`pack_dir`].
+pub fn pack_layer(upper: &Path, w: impl Write) -> Result<(), PackError> {
+    let root = rfs::open(upper, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| PackError { op: "open", path: upper.to_owned(), source: e.into() })?;
+    let mut p = Packer::new(w, upper);
+    p.layer = true;
     p.children(&root, "")?;
     p.finish()
 }
@@ -55,6 +82,8 @@ struct Packer<W: Write> {
     b: tar::Builder<BufWriter<W>>,
     origin: PathBuf,
     links: HashMap<(u64, u64), String>,
+    /// Layer mode ([`pack_layer`]): whiteouts converted, all xattrs kept.
+    layer: bool,
 }
 
 impl<W: Write> Packer<W> {
@@ -63,7 +92,43 @@ impl<W: Write> Packer<W> {
             b: tar::Builder::new(BufWriter::with_capacity(WRITE_BUFFER, w)),
             origin: origin.to_owned(),
             links: HashMap::new(),
+            layer: false,
         }
+    }
+
+    /// The PAX records of `fd`'s xattrs: in layer mode all but overlayfs' own, otherwise only
+    /// `security.capability` (of regular files), as Docker's export does.
+    fn xattrs(&self, fd: &OwnedFd, regular: bool) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        if !self.layer {
+            let mut cap = vec![0u8; 256];
+            if regular && let Ok(n) = rfs::fgetxattr(fd, CAPABILITY_XATTR, &mut cap[..]) {
+                cap.truncate(n);
+                out.push((format!("SCHILY.xattr.{CAPABILITY_XATTR}"), cap));
+            }
+            return out;
+        }
+        let mut names = vec![0u8; 4096];
+        let n = match rfs::flistxattr(fd, &mut names[..]) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::RANGE) => {
+                names = vec![0u8; 65536];
+                rfs::flistxattr(fd, &mut names[..]).unwrap_or(0)
+            }
+            Err(_) => 0,
+        };
+        for name in names[..n].split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            let Ok(name) = std::str::from_utf8(name) else { continue };
+            if name.starts_with(OVERLAY_XATTRS) {
+                continue;
+            }
+            let mut value = vec![0u8; 65536];
+            if let Ok(len) = rfs::fgetxattr(fd, name, &mut value[..]) {
+                value.truncate(len);
+                out.push((format!("SCHILY.xattr.{name}"), value));
+            }
+        }
+        out
     }
 
     fn err(&self, op: &'static str, rel: &str) -> impl FnOnce(io::Error) -> PackError {
@@ -103,7 +168,16 @@ impl<W: Write> Packer<W> {
                 )
                 .map_err(|e| self.err("open", path)(e.into()))?;
                 h.set_entry_type(tar::EntryType::Directory);
-                self.put(&mut h, &format!("{path}/"), None, io::empty()).map_err(self.err("write", path))?;
+                let xattrs = self.xattrs(&fd, false);
+                let pax = xattrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+                self.put_with(&mut h, &format!("{path}/"), None, pax, io::empty()).map_err(self.err("write", path))?;
+                if self.layer && crate::changes::is_opaque(&fd) {
+                    let mut wh = header(&st);
+                    wh.set_mode(0o600);
+                    wh.set_entry_type(tar::EntryType::Regular);
+                    self.put(&mut wh, &format!("{path}/{OPAQUE_MARKER}"), None, io::empty())
+                        .map_err(self.err("write", path))?;
+                }
                 self.children(&fd, path)
             }
             FileType::RegularFile => {
@@ -120,12 +194,8 @@ impl<W: Write> Packer<W> {
                 }
                 let fd = rfs::openat(dir, name, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
                     .map_err(|e| self.err("open", path)(e.into()))?;
-                let mut cap = vec![0u8; 256];
-                let key = format!("SCHILY.xattr.{CAPABILITY_XATTR}");
-                let pax: Vec<(&str, &[u8])> = match rfs::fgetxattr(&fd, CAPABILITY_XATTR, &mut cap[..]) {
-                    Ok(n) => vec![(key.as_str(), &cap[..n])],
-                    Err(_) => Vec::new(),
-                };
+                let xattrs = self.xattrs(&fd, true);
+                let pax = xattrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
                 let size = u64::try_from(st.st_size).unwrap_or(0);
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_size(size);
@@ -137,6 +207,16 @@ impl<W: Write> Packer<W> {
                     rfs::readlinkat(dir, name, Vec::new()).map_err(|e| self.err("read link", path)(e.into()))?;
                 h.set_entry_type(tar::EntryType::Symlink);
                 self.put(&mut h, path, Some(target.as_bytes()), io::empty()).map_err(self.err("write", path))
+            }
+            FileType::CharacterDevice if self.layer && st.st_rdev == 0 => {
+                // An overlayfs whiteout: the OCI form is an empty `.wh.NAME` file beside it.
+                let wh = match path.rsplit_once('/') {
+                    Some((dir, base)) => format!("{dir}/{WHITEOUT_PREFIX}{base}"),
+                    None => format!("{WHITEOUT_PREFIX}{path}"),
+                };
+                h.set_mode(0o600);
+                h.set_entry_type(tar::EntryType::Regular);
+                self.put(&mut h, &wh, None, io::empty()).map_err(self.err("write", path))
             }
             FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo => {
                 h.set_entry_type(match ft {

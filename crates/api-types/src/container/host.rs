@@ -86,6 +86,11 @@ pub struct HostConfig {
     /// Publish every exposed port on an ephemeral host port.
     #[serde(deserialize_with = "null_default")]
     pub publish_all_ports: bool,
+    /// berth's extension (`run --persist`): the writable layer is kept under the container's
+    /// name after the container is removed. Only sent when true, so documents for Docker's
+    /// clients stay as dockerd's; they ignore it when it is there.
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "is_default")]
+    pub persist: bool,
     /// Mount the root filesystem read-only.
     #[serde(deserialize_with = "null_default")]
     pub readonly_rootfs: bool,

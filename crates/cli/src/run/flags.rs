@@ -137,6 +137,11 @@ pub struct ContainerFlags {
     /// Tune host's OOM preferences (-1000 to 1000).
     #[arg(long = "oom-score-adj")]
     pub oom_score_adj: Option<i64>,
+    /// Keep the writable layer under the container's name (needs --name) after the container is
+    /// removed; a new --persist container of that name takes it over (berth's extension; see
+    /// `berth persist` and `berth upgrade`).
+    #[arg(long = "persist")]
+    pub persist: bool,
     /// PID namespace to use.
     #[arg(long = "pid")]
     pub pid: Option<String>,
@@ -385,6 +390,7 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         cap_drop: Some(f.cap_drop.clone()),
         security_opt: Some(load_security_opts(&f.security_opt)?),
         privileged: f.privileged,
+        persist: f.persist,
         readonly_rootfs: f.read_only,
         dns: Some(f.dns.clone()),
         dns_options: Some(f.dns_option.clone()),
@@ -787,6 +793,7 @@ mod tests {
             network_alias: vec![],
             oom_kill_disable: false,
             oom_score_adj: None,
+            persist: false,
             pid: None,
             pids_limit: None,
             platform: None,
