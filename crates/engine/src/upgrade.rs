@@ -423,6 +423,7 @@ mod tests {
             networks: [("net".to_owned(), EndpointConfig::default())].into(),
             user_config: Some(user),
             persistent_layer: Some("p".into()),
+            mounts: vec![],
         };
         let new = image("new-cmd", "NEW=2");
         let addrs = [("net".to_owned(), "10.1.0.5".parse().unwrap())].into();
