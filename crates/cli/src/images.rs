@@ -161,6 +161,22 @@ pub struct ImageInspectArgs {
     pub images: Vec<String>,
 }
 
+/// The "Deleted Images:" section of `image prune` and `system prune` (empty when none went).
+pub(crate) fn deleted_images_text(r: &ImagePruneResponse) -> String {
+    let mut out = String::new();
+    if !r.images_deleted.is_empty() {
+        out.push_str("Deleted Images:\n");
+        for it in &r.images_deleted {
+            match (&it.untagged, &it.deleted) {
+                (Some(u), _) if !u.is_empty() => out.push_str(&format!("untagged: {u}\n")),
+                (_, d) => out.push_str(&format!("deleted: {}\n", d.as_deref().unwrap_or(""))),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// `berth image prune`.
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
@@ -520,19 +536,8 @@ pub async fn prune(c: &Client, a: PruneArgs) -> anyhow::Result<i32> {
     let mut q = Query::new();
     q.filters(&f);
     let r: ImagePruneResponse = c.json(Method::POST, &q.to_path("/images/prune"), None::<&()>).await?;
-    let mut out = String::new();
-    let mut reclaimed = 0;
-    if !r.images_deleted.is_empty() {
-        out.push_str("Deleted Images:\n");
-        for it in &r.images_deleted {
-            match (&it.untagged, &it.deleted) {
-                (Some(u), _) if !u.is_empty() => out.push_str(&format!("untagged: {u}\n")),
-                (_, d) => out.push_str(&format!("deleted: {}\n", d.as_deref().unwrap_or(""))),
-            }
-        }
-        out.push('\n');
-        reclaimed = r.space_reclaimed;
-    }
+    let mut out = deleted_images_text(&r);
+    let reclaimed = if r.images_deleted.is_empty() { 0 } else { r.space_reclaimed };
     #[allow(clippy::cast_precision_loss)]
     let reclaimed = reclaimed as f64;
     out.push_str(&format!("Total reclaimed space: {}\n", human_size(reclaimed)));

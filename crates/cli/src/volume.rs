@@ -427,16 +427,7 @@ pub async fn system_prune(c: &Client, a: SystemPruneArgs) -> anyhow::Result<i32>
     let mut q = Query::new();
     q.filters(&f);
     let r: ImagePruneResponse = c.json(Method::POST, &q.to_path("/images/prune"), None::<&()>).await?;
-    if !r.images_deleted.is_empty() {
-        out.push_str("Deleted Images:\n");
-        for it in &r.images_deleted {
-            match (&it.untagged, &it.deleted) {
-                (Some(u), _) if !u.is_empty() => out.push_str(&format!("untagged: {u}\n")),
-                (_, d) => out.push_str(&format!("deleted: {}\n", d.as_deref().unwrap_or(""))),
-            }
-        }
-        out.push('\n');
-    }
+    out.push_str(&crate::images::deleted_images_text(&r));
     total += r.space_reclaimed;
     #[allow(clippy::cast_precision_loss)]
     out.push_str(&format!("Total reclaimed space: {}\n", human_size(total as f64)));

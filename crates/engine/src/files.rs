@@ -124,8 +124,9 @@ fn resolve(rootfd: &OwnedFd, path: &str, follow: bool) -> std::io::Result<OwnedF
     Ok(rustix::fs::openat2(rootfd, rel(path), flags, Mode::empty(), ResolveFlags::IN_ROOT)?)
 }
 
-/// Builds a detached overlay mount of a stopped container's root filesystem.
-fn detached_overlay(lowers: &[PathBuf], upper: &Path, work: &Path) -> std::io::Result<OwnedFd> {
+/// Builds a detached overlay mount: a stopped container's root filesystem (`rw`: its upper and
+/// work dirs), or an image's layers alone, read-only (`rw` `None`).
+pub(crate) fn detached_overlay(lowers: &[PathBuf], rw: Option<(&Path, &Path)>) -> std::io::Result<OwnedFd> {
     use rustix::mount::{
         FsMountFlags, FsOpenFlags, MountAttrFlags, fsconfig_create, fsconfig_set_string, fsmount, fsopen,
     };
@@ -147,10 +148,16 @@ fn detached_overlay(lowers: &[PathBuf], upper: &Path, work: &Path) -> std::io::R
         fsconfig_set_string(&fs, "lowerdir", joined.join(":"))?;
         fs
     };
-    fsconfig_set_string(&fs, "upperdir", upper)?;
-    fsconfig_set_string(&fs, "workdir", work)?;
+    let attrs = match rw {
+        Some((upper, work)) => {
+            fsconfig_set_string(&fs, "upperdir", upper)?;
+            fsconfig_set_string(&fs, "workdir", work)?;
+            MountAttrFlags::empty()
+        }
+        None => MountAttrFlags::MOUNT_ATTR_RDONLY,
+    };
     fsconfig_create(&fs)?;
-    Ok(fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())?)
+    Ok(fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)?)
 }
 
 /// A non-recursive clone of the root mount of process `pid`'s mount namespace, taken from a
@@ -186,7 +193,7 @@ impl Engine {
         } else {
             let lowers = crate::spec::lower_dirs(&self.init_layer(), &self.image_layers(c)?);
             let (upper, work) = self.rw_dirs(c);
-            detached_overlay(&lowers, &upper, &work)
+            detached_overlay(&lowers, Some((&upper, &work)))
                 .map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
         };
         Ok(Root { path: PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())), _keep: Some(fd) })

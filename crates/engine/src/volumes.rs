@@ -993,8 +993,8 @@ fn runtime_mount(vols: &Volumes, m: &MountPoint) -> Result<runtime::Mount, Engin
 /// Copies the image's content at each destination into its (new, empty) volume, from a
 /// detached read-only overlay of the image's layers.
 fn copy_up(lowers: &[PathBuf], fills: &[(PathBuf, String)]) -> Result<(), EngineError> {
-    let fd =
-        detached_lower_overlay(lowers).map_err(|e| EngineError::io("mounting the image's layers for copy-up", e))?;
+    let fd = crate::files::detached_overlay(lowers, None)
+        .map_err(|e| EngineError::io("mounting the image's layers for copy-up", e))?;
     let root = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
     let rootfd = rustix::fs::open(
         &root,
@@ -1025,30 +1025,6 @@ fn copy_up(lowers: &[PathBuf], fills: &[(PathBuf, String)]) -> Result<(), Engine
             .map_err(|e| EngineError::io(format!("copying the image's {dst} into its volume"), e))?;
     }
     Ok(())
-}
-
-fn detached_lower_overlay(lowers: &[PathBuf]) -> std::io::Result<OwnedFd> {
-    use rustix::mount::{
-        FsMountFlags, FsOpenFlags, MountAttrFlags, fsconfig_create, fsconfig_set_string, fsmount, fsopen,
-    };
-    let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
-    let mut appended = true;
-    for l in lowers {
-        if fsconfig_set_string(&fs, "lowerdir+", l).is_err() {
-            appended = false;
-            break;
-        }
-    }
-    let fs = if appended {
-        fs
-    } else {
-        let fs = fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
-        let joined: Vec<String> = lowers.iter().map(|l| l.display().to_string()).collect();
-        fsconfig_set_string(&fs, "lowerdir", joined.join(":"))?;
-        fs
-    };
-    fsconfig_create(&fs)?;
-    Ok(fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::MOUNT_ATTR_RDONLY)?)
 }
 
 /// Runs `f` on a thread that joined the mount namespace of `pid` (its root and working
@@ -1117,22 +1093,7 @@ fn mount_into(pid: i32, m: &runtime::Mount) -> std::io::Result<()> {
                     if !ro || ro_done {
                         return Ok(());
                     }
-                    let keep = nix::sys::statvfs::statvfs(&dest).map(|st| {
-                        use nix::sys::statvfs::FsFlags;
-                        let mut k = MsFlags::empty();
-                        for (f, m) in [
-                            (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-                            (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-                            (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-                        ] {
-                            if st.flags().contains(f) {
-                                k |= m;
-                            }
-                        }
-                        k
-                    })?;
-                    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep;
-                    nix::mount::mount(None::<&str>, &dest, None::<&str>, flags, None::<&str>)
+                    runtime::remount_bind(&dest.to_string_lossy(), MsFlags::MS_RDONLY)
                 });
         if let Err(e) = r {
             let _ = nix::mount::umount2(&dest, nix::mount::MntFlags::MNT_DETACH);

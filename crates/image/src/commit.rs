@@ -16,7 +16,7 @@ use crate::archive::{Descriptor, Manifest};
 use crate::change::apply_changes;
 use crate::config::{ContainerConfig, History, ImageConfig};
 use crate::error::ImageError;
-use crate::layer::{LayerMeta, chain_id};
+use crate::layer::chain_id;
 use crate::pack::pack_layer;
 use crate::store::{ImageStore, Record, RecordLayer, parse_tag_target};
 
@@ -81,20 +81,7 @@ impl ImageStore {
         let parent_chain = base.layers.last().map(|l| l.chain_id.clone());
         let chain = chain_id(parent_chain.as_ref(), &diff_id);
         lease.hold(&chain);
-        let size = match self.layers.meta(&chain)? {
-            Some(existing) => existing.size,
-            None => {
-                let meta = LayerMeta {
-                    version: 1,
-                    chain_id: chain.clone(),
-                    diff_id: diff_id.clone(),
-                    parent: parent_chain,
-                    size: unpacked.size,
-                };
-                unpacked.staged.commit(&meta)?;
-                meta.size
-            }
-        };
+        let size = self.place_layer(unpacked, &chain, parent_chain)?;
 
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
         let comment = opts.comment.clone().filter(|m| !m.is_empty());

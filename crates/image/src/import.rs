@@ -15,7 +15,7 @@ use crate::change::apply_changes;
 use crate::compress;
 use crate::config::{ContainerConfig, History, ImageConfig, RootFs};
 use crate::error::ImageError;
-use crate::layer::LayerMeta;
+use crate::layer::{LayerMeta, Unpacked};
 use crate::store::{ImageStore, Record, RecordLayer, parse_tag_target};
 
 /// Options of [`ImageStore::import`].
@@ -32,6 +32,28 @@ pub struct ImportOptions {
 }
 
 impl ImageStore {
+    /// Puts an unpacked layer in place as `chain_id` (its parent's chain ID in `parent`), unless
+    /// the store has that layer already; returns the layer's size.
+    pub(crate) fn place_layer(
+        &self,
+        unpacked: Unpacked,
+        chain_id: &Digest,
+        parent: Option<Digest>,
+    ) -> Result<u64, ImageError> {
+        if let Some(existing) = self.layers.meta(chain_id)? {
+            return Ok(existing.size);
+        }
+        let meta = LayerMeta {
+            version: 1,
+            chain_id: chain_id.clone(),
+            diff_id: unpacked.diff_id.clone(),
+            parent,
+            size: unpacked.size,
+        };
+        unpacked.staged.commit(&meta)?;
+        Ok(meta.size)
+    }
+
     /// Imports a root filesystem tar as a one-layer image and returns its ID. The reference
     /// and changes are checked before the stream is read.
     pub fn import(&self, r: impl Read, opts: &ImportOptions) -> Result<Digest, ImageError> {
@@ -46,20 +68,7 @@ impl ImageStore {
         let (blob, blob_size) = unpacked.blob.clone().expect("import always writes the layer blob");
         let diff_id = unpacked.diff_id.clone();
         // Single layer: the chain ID is the diff ID, already leased as the blob digest.
-        let size = match self.layers.meta(&diff_id)? {
-            Some(existing) => existing.size,
-            None => {
-                let meta = LayerMeta {
-                    version: 1,
-                    chain_id: diff_id.clone(),
-                    diff_id: diff_id.clone(),
-                    parent: None,
-                    size: unpacked.size,
-                };
-                unpacked.staged.commit(&meta)?;
-                meta.size
-            }
-        };
+        let size = self.place_layer(unpacked, &diff_id, None)?;
 
         let now = Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
         let config = ImageConfig {

@@ -37,6 +37,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
 pub use config::{Config, Device, Mount, Namespace, NamespaceKind, Process, Rlimit, Rootfs};
+pub use rootfs::remount as remount_bind;
 
 use channel::{Channel, FromChild};
 

@@ -288,7 +288,7 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
 
 /// Remounts a bind mount with `flags`, keeping the flags the mount already has that can't be
 /// dropped (nosuid, nodev, noexec of the source).
-fn remount(path: &str, flags: MsFlags) -> nix::Result<()> {
+pub fn remount(path: &str, flags: MsFlags) -> nix::Result<()> {
     let st = nix::sys::statvfs::statvfs(path)?;
     use nix::sys::statvfs::FsFlags;
     let mut keep = MsFlags::empty();
