@@ -39,8 +39,10 @@ mod lifecycle;
 pub mod model;
 mod names;
 pub mod network;
+mod resources;
 pub mod shimctl;
 pub mod spec;
+mod stats;
 mod store;
 mod system;
 
@@ -57,12 +59,15 @@ pub use io::{AttachOptions, AttachStream, ExecInfo, ExecOptions, ExecReader, Log
 pub mod image_types {
     pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
 }
+/// The cgroup counters in a [`StatsSample`].
+pub use cgroups::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats as CgroupStats};
 pub use lifecycle::WaitCondition;
 pub use model::{
     Container, ContainerConfig, CreateRequest, Endpoint, EndpointConfig, HostConfig, NetState, PortBinding,
-    PublishedPort, RestartPolicy, State, Status, Ulimit,
+    PublishedPort, Resources, ResourcesUpdate, RestartPolicy, State, Status, ThrottleDevice, Ulimit, WeightDevice,
 };
 pub use network::{NetConfig, Network, NetworkCreate, NetworkView};
+pub use stats::{NetDev, StatsSample};
 pub use system::SystemInfo;
 
 /// What kind of failure an [`EngineError`] is (for mapping to API statuses).
@@ -165,6 +170,12 @@ impl EngineError {
                 _ => ErrorKind::Internal,
             },
             EngineError::Seccomp(e) if e.kind() == seccomp::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+            // A setting the kernel can't apply is the request's problem, not the daemon's.
+            EngineError::Cgroup(e)
+                if matches!(e.kind(), cgroups::ErrorKind::InvalidArgument | cgroups::ErrorKind::FailedPrecondition) =>
+            {
+                ErrorKind::InvalidArgument
+            }
             _ => ErrorKind::Internal,
         }
     }
