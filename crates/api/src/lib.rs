@@ -19,6 +19,7 @@ pub mod filters;
 pub mod images;
 pub mod networks;
 pub mod query;
+pub mod resources;
 pub mod streams;
 pub mod system;
 
@@ -92,6 +93,7 @@ pub fn router(api: Api) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(containers::routes())
+        .merge(resources::routes())
         .merge(images::routes())
         .merge(networks::routes())
         .with_state(api)

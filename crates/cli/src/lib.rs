@@ -9,6 +9,8 @@
 //!   `image prune`.
 //! - [`network`]: `network create`, `ls`, `inspect`, `rm`, `prune`, `connect`, `disconnect`.
 //! - [`ports`]: `port` (with berth's `port add` and `port rm`) and the `-p`/`--expose` parsers.
+//! - [`update`]: `update` (limits, ulimits and restart policy of existing containers).
+//! - [`stats`]: `stats`.
 //! - [`system`]: `version`, `info`.
 //! - [`format`]: Docker's units, durations and table output.
 //!
@@ -23,8 +25,10 @@ pub mod images;
 pub mod network;
 pub mod ports;
 pub mod run;
+pub mod stats;
 pub mod system;
 mod term;
+pub mod update;
 
 use clap::{Parser, Subcommand};
 
@@ -88,6 +92,10 @@ pub enum Command {
     Pause(containers::NamesArgs),
     /// Unpause all processes within one or more containers.
     Unpause(containers::NamesArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(containers::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -175,6 +183,10 @@ pub enum ContainerCommand {
     Pause(containers::NamesArgs),
     /// Unpause all processes within one or more containers.
     Unpause(containers::NamesArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(containers::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -371,6 +383,8 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Rename(a) => Ct::Rename(a),
         C::Pause(a) => Ct::Pause(a),
         C::Unpause(a) => Ct::Unpause(a),
+        C::Update(a) => Ct::Update(a),
+        C::Stats(a) => Ct::Stats(a),
         C::Diff(a) => Ct::Diff(a),
         C::Export(a) => Ct::Export(a),
         C::Cp(a) => Ct::Cp(a),
@@ -412,6 +426,8 @@ async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
         C::Rename(a) => containers::rename(c, a).await,
         C::Pause(a) => containers::pause(c, a, true).await,
         C::Unpause(a) => containers::pause(c, a, false).await,
+        C::Update(a) => update::update(c, a).await,
+        C::Stats(a) => stats::stats(c, a).await,
         C::Diff(a) => containers::diff(c, a).await,
         C::Export(a) => containers::export(c, a).await,
         C::Cp(a) => containers::cp(c, a).await,

@@ -139,7 +139,10 @@ pub(crate) fn validate_ulimits(ulimits: &[Ulimit]) -> Result<(), EngineError> {
 /// A block device's number, or why the path is no good for `flag`.
 pub(crate) fn block_device(path: &str, flag: &str) -> Result<(u32, u32), EngineError> {
     let st = rustix::fs::stat(path).map_err(|e| {
-        bad(format!("invalid device path {path:?} for {flag}: {}", std::io::Error::from(e).kind().to_string()))
+        // "No such file or directory (os error 2)" → "no such file or directory", as Go says it.
+        let text = std::io::Error::from(e).to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text).to_lowercase();
+        bad(format!("invalid device path {path:?} for {flag}: {text}"))
     })?;
     let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
     if kind != rustix::fs::FileType::BlockDevice {
@@ -657,7 +660,7 @@ mod tests {
         );
         assert_eq!(err(&r(|r| r.blkio_weight = 5)), "Range of blkio weight is from 10 to 1000");
         let e = err(&r(|r| r.device_read_bps = vec![ThrottleDevice { path: "/dev/nonexistent".into(), rate: 1 }]));
-        assert!(e.contains("invalid device path \"/dev/nonexistent\" for --device-read-bps"), "{e}");
+        assert_eq!(e, "invalid device path \"/dev/nonexistent\" for --device-read-bps: no such file or directory");
         let e = err(&r(|r| r.device_write_iops = vec![ThrottleDevice { path: "/dev/null".into(), rate: 1 }]));
         assert_eq!(e, "\"/dev/null\" given to --device-write-iops is not a block device");
         let mut no_swap = host();
