@@ -10,7 +10,7 @@
 //! - [`network`]: `network create`, `ls`, `inspect`, `rm`, `prune`, `connect`, `disconnect`.
 //! - [`ports`]: `port` (with berth's `port add` and `port rm`) and the `-p`/`--expose` parsers.
 //! - [`update`]: `update` (limits, ulimits and restart policy of existing containers).
-//! - [`stats`]: `stats`.
+//! - [`stats`]: `stats`, the live usage table.
 //! - [`system`]: `version`, `info`.
 //! - [`format`]: Docker's units, durations and table output.
 //!

@@ -553,15 +553,14 @@ impl Engine {
             let back = update_resources(&old, &u, &host)?;
             let cg = self.cgroup(&c.id)?;
             let (pid, patch) = (c.state.pid, u.ulimits.clone());
-            let old_ulimits = c.host_config.ulimits.clone();
             tokio::task::spawn_blocking(move || -> Result<(), EngineError> {
-                if let Some(cg) = &cg {
-                    if let Err(e) = cg.apply(&want) {
-                        if let Err(e2) = cg.apply(&back) {
-                            tracing::error!(%e2, "restoring the cgroup limits after a failed update");
-                        }
-                        return Err(e.into());
+                if let Some(cg) = &cg
+                    && let Err(e) = cg.apply(&want)
+                {
+                    if let Err(e2) = cg.apply(&back) {
+                        tracing::error!(%e2, "restoring the cgroup limits after a failed update");
                     }
+                    return Err(e.into());
                 }
                 if patch.is_empty() {
                     return Ok(());
@@ -570,11 +569,11 @@ impl Engine {
                     Some(cg) => cg.pids()?,
                     None => vec![pid],
                 };
+                // prlimit_all restores the processes it changed; the cgroup gets its old values.
                 if let Err(e) = prlimit_all(&pids, &patch) {
                     if let Some(cg) = &cg {
                         let _ = cg.apply(&back);
                     }
-                    let _ = old_ulimits;
                     return Err(e);
                 }
                 Ok(())
