@@ -645,6 +645,46 @@ mod tests {
     }
 
     #[test]
+    fn resources_both_ways() {
+        let wire = w::Resources {
+            memory: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: Some(10),
+            blkio_device_read_bps: Some(vec![w::ThrottleDevice { path: "/dev/vda".into(), rate: 5 }]),
+            ..Default::default()
+        };
+        let r = resources_in(&wire).expect("accepted");
+        assert_eq!((r.memory, r.nano_cpus, r.pids_limit), (64 << 20, 500_000_000, Some(10)));
+        assert_eq!(r.device_read_bps[0].path, "/dev/vda");
+        let hc = HostConfig { resources: r, ..Default::default() };
+        let out = host_config_out(&hc).resources;
+        assert_eq!((out.memory, out.pids_limit), (64 << 20, Some(10)));
+        assert_eq!(out.blkio_device_read_bps, wire.blkio_device_read_bps);
+        for bad in [
+            w::Resources { devices: Some(vec![w::DeviceMapping::default()]), ..Default::default() },
+            w::Resources { memory_swappiness: Some(10), ..Default::default() },
+            w::Resources { cpu_realtime_runtime: 5, ..Default::default() },
+        ] {
+            assert!(resources_in(&bad).is_err());
+        }
+        assert!(resources_in(&w::Resources { memory_swappiness: Some(-1), ..Default::default() }).is_ok());
+
+        // Updates: zero means unchanged; an empty restart policy name too.
+        let req = w::ContainerUpdateRequest {
+            resources: w::Resources { memory: 128 << 20, pids_limit: Some(-1), ..Default::default() },
+            ..Default::default()
+        };
+        let u = update_in(&req).expect("accepted");
+        assert_eq!((u.memory, u.memory_swap, u.pids_limit, u.cpu_shares), (Some(128 << 20), None, Some(-1), None));
+        assert!(u.restart_policy.is_none());
+        let req = w::ContainerUpdateRequest {
+            restart_policy: w::RestartPolicy { name: "always".into(), maximum_retry_count: 0 },
+            ..Default::default()
+        };
+        assert_eq!(update_in(&req).expect("accepted").restart_policy.map(|p| p.name).as_deref(), Some("always"));
+    }
+
+    #[test]
     fn refuses_unsupported() {
         let mut r = w::ContainerCreateRequest::default();
         r.config.image = "busybox".into();
