@@ -349,6 +349,31 @@ fn stats_json_is_sane() {
     );
     assert_eq!(v["cpu_stats"]["online_cpus"].as_u64().unwrap() as usize, online_cpus());
     assert!(v["networks"]["eth0"]["rx_bytes"].is_u64(), "{v}");
+    // A stream: a sample a second, each with the previous one as precpu.
+    let out = std::process::Command::new("curl")
+        .args(["-sN", "-m", "2.6", "--unix-socket", d.socket.to_str().unwrap()])
+        .arg("http://berth/v1.51/containers/st/stats?stream=1")
+        .output()
+        .expect("running curl");
+    let frames: Vec<serde_json::Value> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert!(frames.len() >= 2, "{} frames", frames.len());
+    assert_eq!(frames[0]["preread"], "0001-01-01T00:00:00Z");
+    assert_eq!(frames[1]["preread"], frames[0]["read"]);
+    // berth's own streaming table: redrawn (clear screen, home) with the container in it.
+    let child = d.berth_cmd(&["stats"]).stdout(std::process::Stdio::piped()).spawn().expect("berth stats");
+    std::thread::sleep(std::time::Duration::from_millis(1800));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let table = String::from_utf8(child.wait_with_output().expect("stats output").stdout).unwrap();
+    assert!(table.matches("\x1b[2J\x1b[H").count() >= 2, "{table:?}");
+    assert!(table.contains(" st "), "{table:?}");
     let one = stats_json(&d, "st", "stream=false&one-shot=true");
     assert_eq!(one["preread"], "0001-01-01T00:00:00Z");
     // Unlimited memory shows the host's memory as the limit.

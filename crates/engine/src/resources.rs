@@ -33,6 +33,8 @@ pub(crate) struct HostFacts {
     pub ncpu: u32,
     /// Swap accounting per cgroup (a memory+swap limit can be set).
     pub swap: bool,
+    /// Whether the daemon has cgroups at all (it runs without them, unlimited, if not).
+    pub cgroups: bool,
 }
 
 impl HostFacts {
@@ -50,6 +52,7 @@ impl HostFacts {
             mems: mems.clone(),
             ncpu: u32::try_from(ncpu).unwrap_or(u32::MAX),
             swap: cgroups.is_some_and(cgroups::Manager::swap_accounting),
+            cgroups: cgroups.is_some(),
         }
     }
 }
@@ -154,6 +157,9 @@ pub(crate) fn block_device(path: &str, flag: &str) -> Result<(u32, u32), EngineE
 /// dockerd's checks (`verifyPlatformContainerResources`), with its messages, plus the
 /// device paths; nothing is written.
 pub(crate) fn validate(r: &Resources, host: &HostFacts) -> Result<(), EngineError> {
+    if !host.cgroups && *r != Resources::default() {
+        return Err(bad("resource limits need cgroups, and the daemon found no usable cgroup hierarchy on this host"));
+    }
     if r.memory != 0 && r.memory < MIN_MEMORY {
         return Err(bad("Minimum memory limit allowed is 6MB"));
     }
@@ -598,7 +604,7 @@ mod tests {
     use super::*;
 
     fn host() -> HostFacts {
-        HostFacts { cpus: "0-1".into(), mems: "0".into(), ncpu: 2, swap: true }
+        HostFacts { cpus: "0-1".into(), mems: "0".into(), ncpu: 2, swap: true, cgroups: true }
     }
 
     fn err(r: &Resources) -> String {
@@ -671,6 +677,9 @@ mod tests {
         assert!(validate(&r, &no_swap).unwrap_err().to_string().contains("does not account swap"));
         validate(&r, &host()).expect("valid");
         validate(&Resources::default(), &no_swap).expect("no limits are always fine");
+        let no_cgroups = HostFacts { cgroups: false, ..host() };
+        assert!(validate(&r, &no_cgroups).unwrap_err().to_string().starts_with("resource limits need cgroups"));
+        validate(&Resources::default(), &no_cgroups).expect("no limits need no cgroups");
     }
 
     #[test]
