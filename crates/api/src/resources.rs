@@ -111,7 +111,11 @@ fn cpu_out(s: &StatsSample) -> sw::CpuStats {
         },
         system_cpu_usage: s.system_cpu_ns,
         online_cpus: s.online_cpus,
-        throttling_data: sw::ThrottlingData::default(),
+        throttling_data: cpu.throttling.map_or_else(sw::ThrottlingData::default, |t| sw::ThrottlingData {
+            periods: t.periods,
+            throttled_periods: t.throttled_periods,
+            throttled_time: t.throttled_ns,
+        }),
     }
 }
 
@@ -181,7 +185,12 @@ mod tests {
                     stat: [("total_inactive_file".to_owned(), 1 << 20)].into_iter().collect(),
                     ..Default::default()
                 }),
-                cpu: Some(engine::CpuStats { usage_ns: cpu_ns, user_ns: Some(1), system_ns: Some(2) }),
+                cpu: Some(engine::CpuStats {
+                    usage_ns: cpu_ns,
+                    user_ns: Some(1),
+                    system_ns: Some(2),
+                    throttling: Some(engine::Throttling { periods: 5, throttled_periods: 2, throttled_ns: 9 }),
+                }),
                 pids: Some(engine::PidsStats { current: 3, limit: Some(100) }),
                 io: Some(engine::IoStats {
                     read_bytes: 5,
@@ -208,6 +217,7 @@ mod tests {
         assert_eq!(v["cpu_stats"]["cpu_usage"]["total_usage"], 2000);
         assert_eq!(v["precpu_stats"]["cpu_usage"]["total_usage"], 1000);
         assert_eq!(v["cpu_stats"]["online_cpus"], 2);
+        assert_eq!(v["cpu_stats"]["throttling_data"]["throttled_periods"], 2);
         assert_eq!(v["memory_stats"]["limit"], 1 << 30, "unlimited shows the host's memory");
         assert_eq!(v["memory_stats"]["stats"]["total_inactive_file"], 1 << 20);
         assert_eq!(v["pids_stats"]["current"], 3);

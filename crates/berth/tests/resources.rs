@@ -407,6 +407,20 @@ fn stats_json_is_sane() {
 #[test]
 fn docker_cli_update_and_stats() {
     let d = setup();
+    // docker run's flags (its create body, with its own defaults for the rest).
+    let r = d.docker(&[
+        "run",
+        "--rm",
+        "-m",
+        "64m",
+        "--pids-limit",
+        "10",
+        "busybox",
+        "cat",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/pids/pids.max",
+    ]);
+    assert_eq!(r.ok().split_whitespace().collect::<Vec<_>>(), [(64u64 << 20).to_string(), "10".to_owned()]);
     let id = run_d(&d, "dk", &["-m", "64m"]);
     let r = d.docker(&[
         "update",

@@ -82,4 +82,4 @@ pub use error::{CgroupError, ErrorKind};
 pub use manager::{Manager, Mode};
 pub use mountinfo::Controller;
 pub use resources::{HugetlbLimit, Limit, Resources, ThrottleDevice, WeightDevice};
-pub use stats::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats};
+pub use stats::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats, Throttling};

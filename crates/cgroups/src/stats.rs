@@ -60,6 +60,31 @@ pub struct CpuStats {
     pub user_ns: Option<u64>,
     /// Kernel-mode time, if the kernel reports it.
     pub system_ns: Option<u64>,
+    /// CFS bandwidth throttling counters (`cpu.stat`), with the cpu controller.
+    pub throttling: Option<Throttling>,
+}
+
+/// CFS bandwidth throttling (`cpu.stat`: `nr_periods`, `nr_throttled`, and v1
+/// `throttled_time` in ns or v2 `throttled_usec`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Throttling {
+    /// Enforcement periods that elapsed.
+    pub periods: u64,
+    /// Periods in which the cgroup was throttled.
+    pub throttled_periods: u64,
+    /// Total throttled time in nanoseconds.
+    pub throttled_ns: u64,
+}
+
+/// Throttling counters from a `cpu.stat` text (either version's key names).
+pub(crate) fn parse_throttling(text: &str) -> Option<Throttling> {
+    let throttled_ns = file::flat_key(text, "throttled_time")
+        .or_else(|| file::flat_key(text, "throttled_usec").map(|us| us.saturating_mul(1000)))?;
+    Some(Throttling {
+        periods: file::flat_key(text, "nr_periods")?,
+        throttled_periods: file::flat_key(text, "nr_throttled")?,
+        throttled_ns,
+    })
 }
 
 /// Process counts.
@@ -171,10 +196,15 @@ fn cpu(cg: &Cgroup) -> Result<Option<CpuStats>, CgroupError> {
         let Some(usage_ns) = read_number(&d.join("cpuacct.usage"))? else {
             return Ok(None);
         };
+        let throttling = match cg.dir_for(Controller::Cpu) {
+            Some(c) => file::read_opt(&c.path.join("cpu.stat"))?.and_then(|t| parse_throttling(&t)),
+            None => None,
+        };
         return Ok(Some(CpuStats {
             usage_ns,
             user_ns: read_number(&d.join("cpuacct.usage_user"))?,
             system_ns: read_number(&d.join("cpuacct.usage_sys"))?,
+            throttling,
         }));
     }
     // v2: cpu.stat's usage fields are always there, even without the cpu controller.
@@ -189,7 +219,12 @@ fn cpu(cg: &Cgroup) -> Result<Option<CpuStats>, CgroupError> {
 
 pub(crate) fn parse_cpu_stat(text: &str) -> Option<CpuStats> {
     let ns = |key| file::flat_key(text, key).map(|us| us.saturating_mul(1000));
-    Some(CpuStats { usage_ns: ns("usage_usec")?, user_ns: ns("user_usec"), system_ns: ns("system_usec") })
+    Some(CpuStats {
+        usage_ns: ns("usage_usec")?,
+        user_ns: ns("user_usec"),
+        system_ns: ns("system_usec"),
+        throttling: parse_throttling(text),
+    })
 }
 
 fn pids(cg: &Cgroup) -> Result<Option<PidsStats>, CgroupError> {
@@ -301,8 +336,20 @@ mod tests {
         let text = "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n";
         assert_eq!(
             parse_cpu_stat(text),
-            Some(CpuStats { usage_ns: 1_500_000, user_ns: Some(1_000_000), system_ns: Some(500_000) })
+            Some(CpuStats {
+                usage_ns: 1_500_000,
+                user_ns: Some(1_000_000),
+                system_ns: Some(500_000),
+                throttling: None,
+            })
         );
+        let v2 = "usage_usec 9\nnr_periods 10\nnr_throttled 4\nthrottled_usec 250\n";
+        assert_eq!(
+            parse_cpu_stat(v2).and_then(|c| c.throttling),
+            Some(Throttling { periods: 10, throttled_periods: 4, throttled_ns: 250_000 })
+        );
+        let v1 = "nr_periods 7\nnr_throttled 2\nthrottled_time 123456\nnr_bursts 0\n";
+        assert_eq!(parse_throttling(v1), Some(Throttling { periods: 7, throttled_periods: 2, throttled_ns: 123_456 }));
         assert_eq!(parse_cpu_stat("nr_periods 0\n"), None);
     }
 }

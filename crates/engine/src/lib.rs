@@ -60,7 +60,7 @@ pub mod image_types {
     pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
 }
 /// The cgroup counters in a [`StatsSample`].
-pub use cgroups::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats as CgroupStats};
+pub use cgroups::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats as CgroupStats, Throttling};
 pub use lifecycle::WaitCondition;
 pub use model::{
     Container, ContainerConfig, CreateRequest, Endpoint, EndpointConfig, HostConfig, NetState, PortBinding,
