@@ -12,7 +12,7 @@ status=0
     echo "# berth benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, kernel $(uname -r)"
     echo "# berth binary built $(stat -c %y "$BERTH" 2>/dev/null | cut -d. -f1); tree at $(git -C "$dir/.." log -1 --format='%h %cs' 2>/dev/null)$(git -C "$dir/.." diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
 } | tee "$out"
-for b in run-latency parallel-50 memory import-load net-latency net-ports net-parallel-50; do
+for b in run-latency parallel-50 memory import-load net-latency net-ports net-parallel-50 update-memory stats-50; do
     echo | tee -a "$out"
     "$dir/$b.sh" | tee -a "$out"
     rc=${PIPESTATUS[0]}

@@ -83,6 +83,106 @@ fn unsupported(what: &str) -> ApiError {
     ApiError::bad_request(format!("{what} is not supported by this berth version"))
 }
 
+fn throttles_in(list: &Option<Vec<w::ThrottleDevice>>) -> Vec<engine::ThrottleDevice> {
+    list.iter().flatten().map(|d| engine::ThrottleDevice { path: d.path.clone(), rate: d.rate }).collect()
+}
+
+fn throttles_out(list: &[engine::ThrottleDevice]) -> Option<Vec<w::ThrottleDevice>> {
+    Some(list.iter().map(|d| w::ThrottleDevice { path: d.path.clone(), rate: d.rate }).collect())
+}
+
+fn weights_in(list: &Option<Vec<w::WeightDevice>>) -> Vec<engine::WeightDevice> {
+    list.iter().flatten().map(|d| engine::WeightDevice { path: d.path.clone(), weight: d.weight }).collect()
+}
+
+/// Refuses the parts of `Resources` berth doesn't implement (so nothing is silently dropped).
+fn refuse_unsupported_resources(r: &w::Resources) -> Result<(), ApiError> {
+    if r.devices.as_ref().is_some_and(|d| !d.is_empty())
+        || r.device_requests.as_ref().is_some_and(|d| !d.is_empty())
+        || r.device_cgroup_rules.as_ref().is_some_and(|d| !d.is_empty())
+    {
+        return Err(unsupported("adding devices (--device, --gpus, --device-cgroup-rule)"));
+    }
+    if r.memory_swappiness.is_some_and(|s| s != -1) {
+        return Err(unsupported("--memory-swappiness"));
+    }
+    if r.cpu_realtime_period != 0 || r.cpu_realtime_runtime != 0 {
+        return Err(unsupported("--cpu-rt-period/--cpu-rt-runtime"));
+    }
+    if r.kernel_memory_tcp != 0 {
+        return Err(unsupported("--kernel-memory-tcp"));
+    }
+    if !r.cgroup_parent.is_empty() {
+        return Err(unsupported("--cgroup-parent"));
+    }
+    Ok(())
+}
+
+/// The engine's resources from the wire's (create).
+pub fn resources_in(r: &w::Resources) -> Result<engine::Resources, ApiError> {
+    refuse_unsupported_resources(r)?;
+    Ok(engine::Resources {
+        memory: r.memory,
+        memory_swap: r.memory_swap,
+        memory_reservation: r.memory_reservation,
+        oom_kill_disable: r.oom_kill_disable,
+        nano_cpus: r.nano_cpus,
+        cpu_shares: r.cpu_shares,
+        cpu_period: r.cpu_period,
+        cpu_quota: r.cpu_quota,
+        cpuset_cpus: r.cpuset_cpus.clone(),
+        cpuset_mems: r.cpuset_mems.clone(),
+        pids_limit: r.pids_limit,
+        blkio_weight: r.blkio_weight,
+        blkio_weight_device: weights_in(&r.blkio_weight_device),
+        device_read_bps: throttles_in(&r.blkio_device_read_bps),
+        device_write_bps: throttles_in(&r.blkio_device_write_bps),
+        device_read_iops: throttles_in(&r.blkio_device_read_iops),
+        device_write_iops: throttles_in(&r.blkio_device_write_iops),
+    })
+}
+
+/// `POST /containers/{id}/update`: zero fields mean "unchanged", as in dockerd; an empty
+/// restart policy name leaves the policy alone. Ulimits are berth's extension.
+pub fn update_in(req: &w::ContainerUpdateRequest) -> Result<engine::ResourcesUpdate, ApiError> {
+    let r = &req.resources;
+    refuse_unsupported_resources(r)?;
+    if r.oom_kill_disable.is_some() {
+        // dockerd ignores it in updates too: the OOM killer can't be switched for a running cgroup
+        // reliably (v2 has no switch at all).
+        return Err(ApiError::bad_request("--oom-kill-disable can only be set when the container is created"));
+    }
+    let nz = |v: i64| (v != 0).then_some(v);
+    Ok(engine::ResourcesUpdate {
+        memory: nz(r.memory),
+        memory_swap: nz(r.memory_swap),
+        memory_reservation: nz(r.memory_reservation),
+        nano_cpus: nz(r.nano_cpus),
+        cpu_shares: nz(r.cpu_shares),
+        cpu_period: nz(r.cpu_period),
+        cpu_quota: nz(r.cpu_quota),
+        cpuset_cpus: (!r.cpuset_cpus.is_empty()).then(|| r.cpuset_cpus.clone()),
+        cpuset_mems: (!r.cpuset_mems.is_empty()).then(|| r.cpuset_mems.clone()),
+        pids_limit: r.pids_limit,
+        blkio_weight: (r.blkio_weight != 0).then_some(r.blkio_weight),
+        blkio_weight_device: weights_in(&r.blkio_weight_device),
+        device_read_bps: throttles_in(&r.blkio_device_read_bps),
+        device_write_bps: throttles_in(&r.blkio_device_write_bps),
+        device_read_iops: throttles_in(&r.blkio_device_read_iops),
+        device_write_iops: throttles_in(&r.blkio_device_write_iops),
+        ulimits: r
+            .ulimits
+            .iter()
+            .flatten()
+            .map(|u| Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard })
+            .collect(),
+        restart_policy: (!req.restart_policy.name.is_empty()).then(|| RestartPolicy {
+            name: req.restart_policy.name.clone(),
+            maximum_retry_count: req.restart_policy.maximum_retry_count,
+        }),
+    })
+}
+
 /// Parses a container create request, refusing settings berth doesn't implement (so that
 /// nothing is silently ignored).
 pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> Result<CreateRequest, ApiError> {
@@ -95,24 +195,7 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
         return Err(unsupported("--link"));
     }
-    let r = &hc.resources;
-    if r.memory != 0
-        || r.memory_swap != 0
-        || r.memory_reservation != 0
-        || r.nano_cpus != 0
-        || r.cpu_shares != 0
-        || r.cpu_quota != 0
-        || r.cpu_period != 0
-        || !r.cpuset_cpus.is_empty()
-        || !r.cpuset_mems.is_empty()
-        || r.pids_limit.is_some_and(|p| p > 0)
-        || r.blkio_weight != 0
-        || r.oom_kill_disable == Some(true)
-        || r.devices.as_ref().is_some_and(|d| !d.is_empty())
-        || r.device_requests.as_ref().is_some_and(|d| !d.is_empty())
-    {
-        return Err(unsupported("resource limits and devices"));
-    }
+    let resources = resources_in(&hc.resources)?;
     if !hc.userns_mode.is_empty() && hc.userns_mode != "host" {
         return Err(unsupported("user namespaces"));
     }
@@ -205,6 +288,7 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         binds: opt_vec(&hc.binds),
         mounts,
         volumes_from: opt_vec(&hc.volumes_from),
+        resources,
     };
     Ok(CreateRequest { name, config, host_config, endpoints })
 }
@@ -282,8 +366,33 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
         runtime: "berth".into(),
         ..Default::default()
     };
-    out.resources.ulimits =
-        Some(h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect());
+    let r = &h.resources;
+    out.resources = w::Resources {
+        memory: r.memory,
+        memory_swap: r.memory_swap,
+        memory_reservation: r.memory_reservation,
+        oom_kill_disable: Some(r.oom_kill_disable.unwrap_or(false)),
+        nano_cpus: r.nano_cpus,
+        cpu_shares: r.cpu_shares,
+        cpu_period: r.cpu_period,
+        cpu_quota: r.cpu_quota,
+        cpuset_cpus: r.cpuset_cpus.clone(),
+        cpuset_mems: r.cpuset_mems.clone(),
+        pids_limit: r.pids_limit,
+        blkio_weight: r.blkio_weight,
+        blkio_weight_device: Some(
+            r.blkio_weight_device.iter().map(|d| w::WeightDevice { path: d.path.clone(), weight: d.weight }).collect(),
+        ),
+        blkio_device_read_bps: throttles_out(&r.device_read_bps),
+        blkio_device_write_bps: throttles_out(&r.device_write_bps),
+        blkio_device_read_iops: throttles_out(&r.device_read_iops),
+        blkio_device_write_iops: throttles_out(&r.device_write_iops),
+        devices: Some(Vec::new()),
+        ulimits: Some(
+            h.ulimits.iter().map(|u| w::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard }).collect(),
+        ),
+        ..Default::default()
+    };
     out.binds = Some(h.binds.clone()).filter(|b| !b.is_empty());
     out.volumes_from = Some(h.volumes_from.clone()).filter(|b| !b.is_empty());
     out.mounts = h.mounts.iter().map(mount_spec_out).collect();
@@ -643,6 +752,46 @@ mod tests {
         assert_eq!(rfc3339(&t), "2023-11-14T22:13:20.12Z");
         assert_eq!(rfc3339(&DateTime::from_timestamp(1_700_000_000, 0).unwrap()), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339_fixed(1_700_000_000_120_000_000), "2023-11-14T22:13:20.120000000Z");
+    }
+
+    #[test]
+    fn resources_both_ways() {
+        let wire = w::Resources {
+            memory: 64 << 20,
+            nano_cpus: 500_000_000,
+            pids_limit: Some(10),
+            blkio_device_read_bps: Some(vec![w::ThrottleDevice { path: "/dev/vda".into(), rate: 5 }]),
+            ..Default::default()
+        };
+        let r = resources_in(&wire).expect("accepted");
+        assert_eq!((r.memory, r.nano_cpus, r.pids_limit), (64 << 20, 500_000_000, Some(10)));
+        assert_eq!(r.device_read_bps[0].path, "/dev/vda");
+        let hc = HostConfig { resources: r, ..Default::default() };
+        let out = host_config_out(&hc).resources;
+        assert_eq!((out.memory, out.pids_limit), (64 << 20, Some(10)));
+        assert_eq!(out.blkio_device_read_bps, wire.blkio_device_read_bps);
+        for bad in [
+            w::Resources { devices: Some(vec![w::DeviceMapping::default()]), ..Default::default() },
+            w::Resources { memory_swappiness: Some(10), ..Default::default() },
+            w::Resources { cpu_realtime_runtime: 5, ..Default::default() },
+        ] {
+            assert!(resources_in(&bad).is_err());
+        }
+        assert!(resources_in(&w::Resources { memory_swappiness: Some(-1), ..Default::default() }).is_ok());
+
+        // Updates: zero means unchanged; an empty restart policy name too.
+        let req = w::ContainerUpdateRequest {
+            resources: w::Resources { memory: 128 << 20, pids_limit: Some(-1), ..Default::default() },
+            ..Default::default()
+        };
+        let u = update_in(&req).expect("accepted");
+        assert_eq!((u.memory, u.memory_swap, u.pids_limit, u.cpu_shares), (Some(128 << 20), None, Some(-1), None));
+        assert!(u.restart_policy.is_none());
+        let req = w::ContainerUpdateRequest {
+            restart_policy: w::RestartPolicy { name: "always".into(), maximum_retry_count: 0 },
+            ..Default::default()
+        };
+        assert_eq!(update_in(&req).expect("accepted").restart_policy.map(|p| p.name).as_deref(), Some("always"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod images;
 pub mod networks;
 pub mod persist;
 pub mod query;
+pub mod resources;
 pub mod streams;
 pub mod system;
 pub mod volumes;
@@ -95,6 +96,7 @@ pub fn router(api: Api) -> Router {
     Router::new()
         .merge(system::routes())
         .merge(containers::routes())
+        .merge(resources::routes())
         .merge(images::routes())
         .merge(networks::routes())
         .merge(volumes::routes())

@@ -81,5 +81,5 @@ pub use devices::{DeviceAccess, DeviceKind, DeviceRule, default_device_rules};
 pub use error::{CgroupError, ErrorKind};
 pub use manager::{Manager, Mode};
 pub use mountinfo::Controller;
-pub use resources::{HugetlbLimit, Limit, Resources, ThrottleDevice};
-pub use stats::{CpuStats, IoStats, MemoryStats, PidsStats, Stats};
+pub use resources::{HugetlbLimit, Limit, Resources, ThrottleDevice, WeightDevice};
+pub use stats::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats, Throttling};

@@ -119,6 +119,29 @@ impl Manager {
             || self.inner.unified.contains(controller)
     }
 
+    /// Whether the kernel accounts swap per cgroup, so that a memory+swap limit can be set:
+    /// v1 `memory.memsw.limit_in_bytes` in the memory hierarchy's root (missing without
+    /// `CONFIG_MEMCG_SWAP` or with `swapaccount=0`); v2 `memory.swap.max`, which only
+    /// non-root cgroups have, in the first child cgroup found. A host without a memory
+    /// controller has none.
+    pub fn swap_accounting(&self) -> bool {
+        if let Some(h) = self.inner.hierarchies.iter().find(|h| h.controllers.contains(Controller::Memory)) {
+            return h.mount_point.join("memory.memsw.limit_in_bytes").exists();
+        }
+        if !self.inner.unified.contains(Controller::Memory) {
+            return false;
+        }
+        let Some(h) = self.inner.hierarchies.iter().find(|h| h.version == Version::V2) else {
+            return false;
+        };
+        std::fs::read_dir(&h.mount_point)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .is_some_and(|e| e.path().join("memory.swap.max").exists())
+    }
+
     /// The mount points of the hierarchies berth uses.
     pub fn mount_points(&self) -> impl Iterator<Item = &Path> {
         self.inner.hierarchies.iter().map(|h| h.mount_point.as_path())

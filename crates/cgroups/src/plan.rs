@@ -91,6 +91,15 @@ pub(crate) fn execute(dir: &Path, steps: &[Step]) -> Result<(), CgroupError> {
 }
 
 fn write_error(w: &Write, source: io::Error) -> CgroupError {
+    // EOPNOTSUPP: the file exists but the feature doesn't apply here, e.g. a BFQ weight for a
+    // device whose I/O scheduler is not BFQ.
+    if source.raw_os_error() == Some(libc::EOPNOTSUPP) {
+        return CgroupError::Unsupported {
+            setting: w.setting,
+            path: w.path.clone(),
+            reason: format!("the kernel refused {:?}: operation not supported", w.value),
+        };
+    }
     CgroupError::Write { path: w.path.clone(), value: w.value.clone(), source }
 }
 

@@ -14,7 +14,9 @@
 //! | cpu quota/period | `cpu.cfs_quota_us`, `cpu.cfs_period_us` | `cpu.max` = "quota period" |
 //! | cpuset | `cpuset.cpus`, `cpuset.mems` | same |
 //! | pids | `pids.max` | same |
+//! | oom kill disable | `memory.oom_control` = 1 | not supported (error) |
 //! | blkio weight | `blkio.weight` or `blkio.bfq.weight` | `io.bfq.weight`, or `io.weight` = 1 + (w − 10) × 9999 / 990 |
+//! | blkio weight per device | `blkio.weight_device` or `blkio.bfq.weight_device` | `io.bfq.weight` or `io.weight`, "MAJ:MIN w" |
 //! | throttles | `blkio.throttle.{read,write}_{bps,iops}_device` | `io.max` |
 //! | hugetlb | `hugetlb.<size>.limit_in_bytes` | `hugetlb.<size>.max` |
 //!
@@ -50,6 +52,17 @@ pub struct ThrottleDevice {
     pub rate: u64,
 }
 
+/// A per-device block I/O weight (`--blkio-weight-device`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WeightDevice {
+    /// Device major number.
+    pub major: u32,
+    /// Device minor number.
+    pub minor: u32,
+    /// Weight on the v1 scale (10..=1000).
+    pub weight: u16,
+}
+
 /// A huge page limit (`hugetlb.<page_size>.*`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HugetlbLimit {
@@ -78,10 +91,14 @@ pub struct Resources {
     pub cpuset_cpus: Option<String>,
     /// Memory nodes the cgroup may use.
     pub cpuset_mems: Option<String>,
+    /// Disable the OOM killer (v1 `memory.oom_control`; cgroup v2 has no such switch).
+    pub oom_kill_disable: Option<bool>,
     /// Maximum number of processes/threads.
     pub pids_limit: Option<Limit>,
     /// Block I/O weight on the v1 scale (10..=1000).
     pub blkio_weight: Option<u16>,
+    /// Block I/O weight per device (v1 scale).
+    pub blkio_weight_device: Vec<WeightDevice>,
     /// Read bytes per second, per device.
     pub blkio_read_bps: Vec<ThrottleDevice>,
     /// Write bytes per second, per device.
@@ -188,7 +205,11 @@ pub(crate) fn plan(cg: &Cgroup, res: &Resources, current_memory_limit: Option<u6
 }
 
 fn plan_memory(cg: &Cgroup, res: &Resources, current: Option<u64>, steps: &mut Vec<Step>) -> Result<(), CgroupError> {
-    if res.memory_limit.is_none() && res.memory_reservation.is_none() && res.memory_swap.is_none() {
+    if res.memory_limit.is_none()
+        && res.memory_reservation.is_none()
+        && res.memory_swap.is_none()
+        && res.oom_kill_disable.is_none()
+    {
         return Ok(());
     }
     let setting = if res.memory_limit.is_some() { "memory.limit" } else { "memory.swap" };
@@ -222,6 +243,9 @@ fn plan_memory(cg: &Cgroup, res: &Resources, current: Option<u64>, steps: &mut V
             if let Some(r) = res.memory_reservation {
                 write(steps, "memory.reservation", p, "memory.soft_limit_in_bytes", v1_value(r));
             }
+            if let Some(disable) = res.oom_kill_disable {
+                write(steps, "memory.oom_kill_disable", p, "memory.oom_control", if disable { "1" } else { "0" });
+            }
         }
         Version::V2 => {
             if let Some(l) = res.memory_limit {
@@ -238,6 +262,13 @@ fn plan_memory(cg: &Cgroup, res: &Resources, current: Option<u64>, steps: &mut V
             }
             if let Some(r) = res.memory_reservation {
                 write(steps, "memory.reservation", p, "memory.low", v2_value(r));
+            }
+            if res.oom_kill_disable == Some(true) {
+                return Err(CgroupError::Unsupported {
+                    setting: "memory.oom_kill_disable",
+                    path: p.to_owned(),
+                    reason: "cgroup v2 has no switch to disable the OOM killer".to_owned(),
+                });
             }
         }
     }
@@ -320,10 +351,14 @@ fn plan_blkio(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(),
         (&res.blkio_write_iops, "blkio.throttle.write_iops_device", "wiops"),
     ];
     let any_throttle = throttles.iter().any(|(list, _, _)| !list.is_empty());
-    if res.blkio_weight.is_none() && !any_throttle {
+    if res.blkio_weight.is_none() && res.blkio_weight_device.is_empty() && !any_throttle {
         return Ok(());
     }
-    let setting = if res.blkio_weight.is_some() { "blkio.weight" } else { "blkio.throttle" };
+    let setting = if res.blkio_weight.is_some() || !res.blkio_weight_device.is_empty() {
+        "blkio.weight"
+    } else {
+        "blkio.throttle"
+    };
     let dir = cg.dir_for(Controller::Blkio).map_or_else(|| need(cg, Controller::Io, setting), Ok)?;
     let p = dir.path.as_path();
     if let Some(weight) = res.blkio_weight {
@@ -337,6 +372,23 @@ fn plan_blkio(cg: &Cgroup, res: &Resources, steps: &mut Vec<Step>) -> Result<(),
             Version::V2 => {
                 vec![w("io.bfq.weight", weight.to_string()), w("io.weight", blkio_to_io_weight(weight).to_string())]
             }
+        }));
+    }
+    for d in &res.blkio_weight_device {
+        if !(10..=1000).contains(&d.weight) {
+            return Err(invalid(cg, "blkio.weight_device", format!("{} is outside 10..=1000", d.weight)));
+        }
+        let w = |file: &str, value: String| Write::new("blkio.weight_device", p.join(file), value);
+        let dev = format!("{}:{}", d.major, d.minor);
+        steps.push(Step::FirstOf(match dir.version {
+            Version::V1 => vec![
+                w("blkio.weight_device", format!("{dev} {}", d.weight)),
+                w("blkio.bfq.weight_device", format!("{dev} {}", d.weight)),
+            ],
+            Version::V2 => vec![
+                w("io.bfq.weight", format!("{dev} {}", d.weight)),
+                w("io.weight", format!("{dev} {}", blkio_to_io_weight(d.weight))),
+            ],
         }));
     }
     match dir.version {
@@ -584,5 +636,44 @@ mod tests {
             assert!(matches!(err, CgroupError::InvalidValue { .. }), "{err}");
         }
         assert!(plan(&cg, &Resources::default(), None).expect("plans").is_empty());
+    }
+
+    #[test]
+    fn oom_kill_disable_and_weight_device() {
+        let res = Resources {
+            oom_kill_disable: Some(true),
+            blkio_weight_device: vec![WeightDevice { major: 254, minor: 0, weight: 500 }],
+            ..Resources::default()
+        };
+        let m = manager(V1, "");
+        let cg = m.cgroup("berth/c1").expect("valid");
+        let steps = plan(&cg, &res, None).expect("plans");
+        assert_eq!(
+            pairs(&steps),
+            [
+                p("/sys/fs/cgroup/memory/berth/c1/memory.oom_control", "1"),
+                p("/sys/fs/cgroup/blkio/berth/c1/blkio.weight_device", "254:0 500"),
+                p("/sys/fs/cgroup/blkio/berth/c1/blkio.bfq.weight_device", "254:0 500"),
+            ]
+        );
+        assert!(matches!(steps[1], Step::FirstOf(_)));
+
+        let m = manager(V2, "cpuset cpu io memory hugetlb pids");
+        let cg = m.cgroup("berth/c1").expect("valid");
+        let weights = Resources { oom_kill_disable: Some(false), ..res.clone() };
+        assert_eq!(
+            pairs(&plan(&cg, &weights, None).expect("plans")),
+            [
+                p("/sys/fs/cgroup/berth/c1/io.bfq.weight", "254:0 500"),
+                p("/sys/fs/cgroup/berth/c1/io.weight", "254:0 4950"),
+            ]
+        );
+        let err = plan(&cg, &res, None).unwrap_err();
+        assert!(matches!(err, CgroupError::Unsupported { setting: "memory.oom_kill_disable", .. }), "{err}");
+        let bad = Resources {
+            blkio_weight_device: vec![WeightDevice { major: 8, minor: 0, weight: 2000 }],
+            ..Resources::default()
+        };
+        assert!(matches!(plan(&cg, &bad, None), Err(CgroupError::InvalidValue { .. })));
     }
 }

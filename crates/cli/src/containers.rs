@@ -317,7 +317,12 @@ pub async fn diff(c: &Client, a: DiffArgs) -> anyhow::Result<i32> {
 /// Runs `op` for each name (concurrently unless `sequential`, at most 50 at a time, as
 /// docker's `parallelOperation`), prints each name that succeeded in order, then every error.
 /// `ignore` picks errors that are printed at once but do not fail the command.
-async fn for_each<F, Fut>(names: &[String], sequential: bool, ignore: impl Fn(&anyhow::Error) -> bool, op: F) -> i32
+pub(crate) async fn for_each<F, Fut>(
+    names: &[String],
+    sequential: bool,
+    ignore: impl Fn(&anyhow::Error) -> bool,
+    op: F,
+) -> i32
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,

@@ -10,6 +10,8 @@
 //! - [`network`]: `network create`, `ls`, `inspect`, `rm`, `prune`, `connect`, `disconnect`.
 //! - [`ports`]: `port` (with berth's `port add` and `port rm`) and the `-p`/`--expose` parsers.
 //! - [`persist`]: `commit`, and berth's `upgrade` and `persist ls|rm` (`run --persist` layers).
+//! - [`update`]: `update` (limits, ulimits and restart policy of existing containers).
+//! - [`stats`]: `stats`, the live usage table.
 //! - [`system`]: `version`, `info`.
 //! - [`volume`]: `volume create`, `ls`, `inspect`, `rm`, `prune`; `system df`, `system prune`;
 //!   berth's `mount add` and `mount rm` (mounts of a running container).
@@ -27,8 +29,10 @@ pub mod network;
 pub mod persist;
 pub mod ports;
 pub mod run;
+pub mod stats;
 pub mod system;
 mod term;
+pub mod update;
 pub mod volume;
 
 use clap::{Parser, Subcommand};
@@ -93,6 +97,10 @@ pub enum Command {
     Pause(containers::NamesArgs),
     /// Unpause all processes within one or more containers.
     Unpause(containers::NamesArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(containers::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -210,6 +218,10 @@ pub enum ContainerCommand {
     Pause(containers::NamesArgs),
     /// Unpause all processes within one or more containers.
     Unpause(containers::NamesArgs),
+    /// Update configuration of one or more containers.
+    Update(update::UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(stats::StatsArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(containers::DiffArgs),
     /// Export a container's filesystem as a tar archive.
@@ -452,6 +464,8 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Rename(a) => Ct::Rename(a),
         C::Pause(a) => Ct::Pause(a),
         C::Unpause(a) => Ct::Unpause(a),
+        C::Update(a) => Ct::Update(a),
+        C::Stats(a) => Ct::Stats(a),
         C::Diff(a) => Ct::Diff(a),
         C::Export(a) => Ct::Export(a),
         C::Cp(a) => Ct::Cp(a),
@@ -513,6 +527,8 @@ async fn dispatch_container(c: &client::Client, cmd: ContainerCommand) -> i32 {
         C::Rename(a) => containers::rename(c, a).await,
         C::Pause(a) => containers::pause(c, a, true).await,
         C::Unpause(a) => containers::pause(c, a, false).await,
+        C::Update(a) => update::update(c, a).await,
+        C::Stats(a) => stats::stats(c, a).await,
         C::Diff(a) => containers::diff(c, a).await,
         C::Export(a) => containers::export(c, a).await,
         C::Cp(a) => containers::cp(c, a).await,

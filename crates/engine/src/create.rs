@@ -79,6 +79,21 @@ pub(crate) fn command(cfg: &ContainerConfig) -> Result<(String, Vec<String>), En
 /// Checks host settings Docker refuses at create time.
 pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
     let rp = &hc.restart_policy;
+    validate_restart(rp)?;
+    if hc.auto_remove && !rp.is_none() {
+        return Err(EngineError::InvalidArgument("can't create 'AutoRemove' container with restart policy".into()));
+    }
+    for opt in &hc.security_opt {
+        let (k, _) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
+        if !matches!(k, "seccomp" | "no-new-privileges" | "apparmor" | "label" | "systempaths" | "mask" | "unmask") {
+            return Err(EngineError::InvalidArgument(format!("invalid --security-opt: {opt:?}")));
+        }
+    }
+    crate::resources::validate_ulimits(&hc.ulimits)
+}
+
+/// Checks a restart policy (at create and update).
+pub(crate) fn validate_restart(rp: &crate::model::RestartPolicy) -> Result<(), EngineError> {
     match rp.name.as_str() {
         "" | "no" | "always" | "unless-stopped" => {
             if rp.maximum_retry_count != 0 {
@@ -98,15 +113,6 @@ pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
             return Err(EngineError::InvalidArgument(format!(
                 "invalid restart policy: unknown policy '{other}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"
             )));
-        }
-    }
-    if hc.auto_remove && !rp.is_none() {
-        return Err(EngineError::InvalidArgument("can't create 'AutoRemove' container with restart policy".into()));
-    }
-    for opt in &hc.security_opt {
-        let (k, _) = opt.split_once(['=', ':']).unwrap_or((opt.as_str(), ""));
-        if !matches!(k, "seccomp" | "no-new-privileges" | "apparmor" | "label" | "systempaths" | "mask" | "unmask") {
-            return Err(EngineError::InvalidArgument(format!("invalid --security-opt: {opt:?}")));
         }
     }
     Ok(())
@@ -223,6 +229,9 @@ impl Engine {
         let CreateRequest { name, mut config, mut host_config, endpoints } = req;
         let name = name.as_deref().map(names::check).transpose()?.map(str::to_owned);
         validate_host(&host_config)?;
+        let host = self.host_facts();
+        let warnings = crate::resources::defaults(&mut host_config.resources, &host);
+        crate::resources::validate(&host_config.resources, &host)?;
         if config.image.is_empty() {
             return Err(EngineError::InvalidArgument("no image specified".into()));
         }
@@ -370,7 +379,7 @@ impl Engine {
         }
         let ctr = self.register(c);
         self.publish_container(&ctr, "create", BTreeMap::new());
-        Ok((id, Vec::new()))
+        Ok((id, warnings))
     }
 
     /// Publishes a container event with Docker's standard attributes (name, image, labels).

@@ -44,8 +44,10 @@ pub mod model;
 mod names;
 pub mod network;
 mod persist;
+mod resources;
 pub mod shimctl;
 pub mod spec;
+mod stats;
 mod store;
 mod system;
 mod upgrade;
@@ -64,14 +66,17 @@ pub use io::{AttachOptions, AttachStream, ExecInfo, ExecOptions, ExecReader, Log
 pub mod image_types {
     pub use image::{HistoryEntry, Image, ImageSummary, ImportOptions, PruneReport};
 }
+/// The cgroup counters in a [`StatsSample`].
+pub use cgroups::{CpuStats, DeviceIo, IoStats, MemoryStats, PidsStats, Stats as CgroupStats, Throttling};
 pub use commit::CommitRequest;
 pub use lifecycle::WaitCondition;
 pub use model::{
     Container, ContainerConfig, CreateRequest, Endpoint, EndpointConfig, HostConfig, NetState, PortBinding,
-    PublishedPort, RestartPolicy, State, Status, Ulimit,
+    PublishedPort, Resources, ResourcesUpdate, RestartPolicy, State, Status, ThrottleDevice, Ulimit, WeightDevice,
 };
 pub use network::{NetConfig, Network, NetworkCreate, NetworkView};
 pub use persist::PersistentLayer;
+pub use stats::{NetDev, StatsSample};
 pub use system::SystemInfo;
 pub use upgrade::{Prefer, UpgradeReport, UpgradeRequest};
 
@@ -175,6 +180,12 @@ impl EngineError {
                 _ => ErrorKind::Internal,
             },
             EngineError::Seccomp(e) if e.kind() == seccomp::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+            // A setting the kernel can't apply is the request's problem, not the daemon's.
+            EngineError::Cgroup(e)
+                if matches!(e.kind(), cgroups::ErrorKind::InvalidArgument | cgroups::ErrorKind::FailedPrecondition) =>
+            {
+                ErrorKind::InvalidArgument
+            }
             _ => ErrorKind::Internal,
         }
     }

@@ -253,8 +253,13 @@ impl Engine {
             Some(cg) => {
                 let cg2 = cg.clone();
                 let privileged = c.host_config.privileged;
-                tokio::task::spawn_blocking(move || -> Result<(), cgroups::CgroupError> {
+                let limits = c.host_config.resources.clone();
+                tokio::task::spawn_blocking(move || -> Result<(), EngineError> {
                     cg2.create()?;
+                    // Before the process exists: limits hold from its first instruction.
+                    if limits != crate::model::Resources::default() {
+                        cg2.apply(&crate::resources::start_resources(&limits)?)?;
+                    }
                     if !privileged {
                         cg2.set_devices(&cgroups::default_device_rules())?;
                     }

@@ -83,6 +83,112 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
+/// A per-device rate (`--device-read-bps /dev/sda:1mb`): the path as given, resolved to
+/// its device number whenever the limit is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ThrottleDevice {
+    /// Block device path on the host.
+    pub path: String,
+    /// Bytes or operations per second; 0 removes the limit (in an update).
+    pub rate: u64,
+}
+
+/// A per-device block I/O weight (`--blkio-weight-device /dev/sda:200`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WeightDevice {
+    /// Block device path on the host.
+    pub path: String,
+    /// 10..=1000.
+    pub weight: u16,
+}
+
+/// cgroup limits with Docker's `HostConfig` semantics: 0 (or empty) is "not set" (no limit,
+/// the kernel's default), `memory_swap` is memory plus swap (-1: unlimited swap),
+/// `nano_cpus` is CPUs × 10⁹, `pids_limit` ≤ 0 is unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// Memory limit in bytes.
+    pub memory: i64,
+    /// Memory plus swap in bytes; -1 unlimited swap.
+    pub memory_swap: i64,
+    /// Soft limit in bytes.
+    pub memory_reservation: i64,
+    /// Disable the OOM killer.
+    pub oom_kill_disable: Option<bool>,
+    /// CPUs × 10⁹ (`--cpus`).
+    pub nano_cpus: i64,
+    /// Relative CPU weight (v1 scale, 2..=262144).
+    pub cpu_shares: i64,
+    /// CFS period in µs.
+    pub cpu_period: i64,
+    /// CFS quota in µs per period; -1 unlimited.
+    pub cpu_quota: i64,
+    /// CPUs allowed (`0-3,6`).
+    pub cpuset_cpus: String,
+    /// Memory nodes allowed.
+    pub cpuset_mems: String,
+    /// Maximum number of processes; ≤ 0 unlimited.
+    pub pids_limit: Option<i64>,
+    /// Block I/O weight (10..=1000).
+    pub blkio_weight: u16,
+    /// Block I/O weight per device.
+    pub blkio_weight_device: Vec<WeightDevice>,
+    /// Read bytes per second, per device.
+    pub device_read_bps: Vec<ThrottleDevice>,
+    /// Write bytes per second, per device.
+    pub device_write_bps: Vec<ThrottleDevice>,
+    /// Read operations per second, per device.
+    pub device_read_iops: Vec<ThrottleDevice>,
+    /// Write operations per second, per device.
+    pub device_write_iops: Vec<ThrottleDevice>,
+}
+
+/// A live update (`update`): `None` fields are left as they are; the values mean what they
+/// mean in [`Resources`]. Throttle and weight lists are merged by device path (rate 0 removes
+/// a device's limit); `ulimits` are merged by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourcesUpdate {
+    /// Memory limit.
+    pub memory: Option<i64>,
+    /// Memory plus swap.
+    pub memory_swap: Option<i64>,
+    /// Soft limit.
+    pub memory_reservation: Option<i64>,
+    /// CPUs × 10⁹.
+    pub nano_cpus: Option<i64>,
+    /// CPU shares.
+    pub cpu_shares: Option<i64>,
+    /// CFS period.
+    pub cpu_period: Option<i64>,
+    /// CFS quota.
+    pub cpu_quota: Option<i64>,
+    /// CPUs allowed.
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes allowed.
+    pub cpuset_mems: Option<String>,
+    /// Process limit.
+    pub pids_limit: Option<i64>,
+    /// Block I/O weight.
+    pub blkio_weight: Option<u16>,
+    /// Per-device weights.
+    pub blkio_weight_device: Vec<WeightDevice>,
+    /// Per-device read bytes/s.
+    pub device_read_bps: Vec<ThrottleDevice>,
+    /// Per-device write bytes/s.
+    pub device_write_bps: Vec<ThrottleDevice>,
+    /// Per-device read ops/s.
+    pub device_read_iops: Vec<ThrottleDevice>,
+    /// Per-device write ops/s.
+    pub device_write_iops: Vec<ThrottleDevice>,
+    /// `--ulimit`s, applied to every process of a running container with prlimit(2).
+    pub ulimits: Vec<Ulimit>,
+    /// A new restart policy.
+    pub restart_policy: Option<RestartPolicy>,
+}
+
 /// Host-dependent settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -125,8 +231,10 @@ pub struct HostConfig {
     pub uts_mode: String,
     /// `cgroupns` mode: `private` or `host`.
     pub cgroupns_mode: String,
-    /// Resource limits.
+    /// Resource limits (`--ulimit`).
     pub ulimits: Vec<Ulimit>,
+    /// cgroup limits (`--memory`, `--cpus`, ...).
+    pub resources: Resources,
     /// `oom_score_adj`.
     pub oom_score_adj: i64,
     /// Namespaced sysctls.

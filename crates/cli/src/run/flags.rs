@@ -35,9 +35,27 @@ pub struct ContainerFlags {
     /// Write the container ID to the file.
     #[arg(long = "cidfile")]
     pub cidfile: Option<String>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Block IO weight (relative device weight), DEVICE_PATH:WEIGHT.
+    #[arg(long = "blkio-weight-device", value_parser = parse_weight_device)]
+    pub blkio_weight_device: Vec<w::WeightDevice>,
+    /// Limit read rate (bytes per second) from a device, DEVICE_PATH:RATE[kb|mb|gb].
+    #[arg(long = "device-read-bps", value_parser = parse_bps_device)]
+    pub device_read_bps: Vec<w::ThrottleDevice>,
+    /// Limit write rate (bytes per second) to a device.
+    #[arg(long = "device-write-bps", value_parser = parse_bps_device)]
+    pub device_write_bps: Vec<w::ThrottleDevice>,
+    /// Limit read rate (IO per second) from a device, DEVICE_PATH:RATE.
+    #[arg(long = "device-read-iops", value_parser = parse_iops_device)]
+    pub device_read_iops: Vec<w::ThrottleDevice>,
+    /// Limit write rate (IO per second) to a device.
+    #[arg(long = "device-write-iops", value_parser = parse_iops_device)]
+    pub device_write_iops: Vec<w::ThrottleDevice>,
     /// Number of CPUs.
-    #[arg(long = "cpus")]
-    pub cpus: Option<f64>,
+    #[arg(long = "cpus", value_parser = parse_cpus)]
+    pub cpus: Option<i64>,
     /// CPU shares (relative weight).
     #[arg(short = 'c', long = "cpu-shares")]
     pub cpu_shares: Option<i64>,
@@ -45,7 +63,7 @@ pub struct ContainerFlags {
     #[arg(long = "cpu-period")]
     pub cpu_period: Option<i64>,
     /// Limit CPU CFS quota.
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
     pub cpu_quota: Option<i64>,
     /// CPUs in which to allow execution (0-3, 0,1).
     #[arg(long = "cpuset-cpus")]
@@ -120,7 +138,7 @@ pub struct ContainerFlags {
     #[arg(long = "memory-reservation")]
     pub memory_reservation: Option<String>,
     /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Assign a name to the container.
     #[arg(long = "name")]
@@ -146,7 +164,7 @@ pub struct ContainerFlags {
     #[arg(long = "pid")]
     pub pid: Option<String>,
     /// Tune container pids limit (set -1 for unlimited).
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
     /// Set platform if server is multi-platform capable.
     #[arg(long = "platform")]
@@ -301,7 +319,66 @@ pub fn parse_restart(s: &str) -> anyhow::Result<w::RestartPolicy> {
     Ok(w::RestartPolicy { name: name.to_owned(), maximum_retry_count: max })
 }
 
-fn parse_ulimit(s: &str) -> anyhow::Result<w::Ulimit> {
+/// `--cpus` as nano CPUs (docker's `NanoCPUs`: a decimal with at most 9 digits after the point).
+pub fn parse_cpus(s: &str) -> Result<i64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("failed to parse {s} as a rational number"))?;
+    if !v.is_finite() {
+        return Err(format!("failed to parse {s} as a rational number"));
+    }
+    let nano = (v * 1e9).round();
+    if (nano - v * 1e9).abs() > 1e-3 * v.abs().max(1.0) {
+        return Err("value is too precise".to_owned());
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(nano as i64)
+}
+
+/// Splits `/dev/x:value`, checking the path the way docker's validators do.
+fn device_pair(val: &str) -> Result<(&str, &str), String> {
+    let (k, v) = val.split_once(':').filter(|(k, _)| !k.is_empty()).ok_or_else(|| format!("bad format: {val}"))?;
+    if !k.starts_with("/dev/") {
+        return Err(format!("bad format for device path: {val}"));
+    }
+    Ok((k, v))
+}
+
+/// `--device-read-bps`/`--device-write-bps`: `PATH:RATE` with docker's size units.
+pub fn parse_bps_device(val: &str) -> Result<w::ThrottleDevice, String> {
+    let (path, v) = device_pair(val)?;
+    let rate = parse_size(v).ok().and_then(|r| u64::try_from(r).ok()).ok_or_else(|| {
+        format!(
+            "invalid rate for device: {val}. The correct format is <device-path>:<number>[<unit>]. Number must be a \
+             positive integer. Unit is optional and can be kb, mb, or gb"
+        )
+    })?;
+    Ok(w::ThrottleDevice { path: path.to_owned(), rate })
+}
+
+/// `--device-read-iops`/`--device-write-iops`: `PATH:N`.
+pub fn parse_iops_device(val: &str) -> Result<w::ThrottleDevice, String> {
+    let (path, v) = device_pair(val)?;
+    let rate = v.parse::<u64>().map_err(|_| {
+        format!(
+            "invalid rate for device: {val}. The correct format is <device-path>:<number>. Number must be a positive \
+             integer"
+        )
+    })?;
+    Ok(w::ThrottleDevice { path: path.to_owned(), rate })
+}
+
+/// `--blkio-weight-device`: `PATH:WEIGHT`, 10..=1000 (0 removes it).
+pub fn parse_weight_device(val: &str) -> Result<w::WeightDevice, String> {
+    let (path, v) = device_pair(val)?;
+    let weight = v
+        .parse::<u16>()
+        .ok()
+        .filter(|w| *w == 0 || (10..=1000).contains(w))
+        .ok_or_else(|| format!("invalid weight for device: {val}"))?;
+    Ok(w::WeightDevice { path: path.to_owned(), weight })
+}
+
+/// `--ulimit name=soft[:hard]`.
+pub fn parse_ulimit(s: &str) -> anyhow::Result<w::Ulimit> {
     let (name, vals) = s.split_once('=').ok_or_else(|| anyhow!("invalid ulimit argument: {s}"))?;
     let (soft, hard) = match vals.split_once(':') {
         Some((a, b)) => (a, b),
@@ -446,7 +523,13 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         Some(s) => parse_size(s)?,
         None => 0,
     };
-    r.nano_cpus = f.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0);
+    r.nano_cpus = f.cpus.unwrap_or(0);
+    r.blkio_weight = f.blkio_weight.unwrap_or(0);
+    r.blkio_weight_device = Some(f.blkio_weight_device.clone());
+    r.blkio_device_read_bps = Some(f.device_read_bps.clone());
+    r.blkio_device_write_bps = Some(f.device_write_bps.clone());
+    r.blkio_device_read_iops = Some(f.device_read_iops.clone());
+    r.blkio_device_write_iops = Some(f.device_write_iops.clone());
     r.cpu_shares = f.cpu_shares.unwrap_or(0);
     r.cpu_period = f.cpu_period.unwrap_or(0);
     r.cpu_quota = f.cpu_quota.unwrap_or(0);
@@ -721,6 +804,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resource_flags_like_docker() {
+        assert_eq!(parse_cpus("1.5"), Ok(1_500_000_000));
+        assert_eq!(parse_cpus("0.01"), Ok(10_000_000));
+        assert!(parse_cpus("abc").unwrap_err().contains("rational number"));
+        assert_eq!(parse_cpus("0.0000000001").unwrap_err(), "value is too precise");
+        let d = parse_bps_device("/dev/vda:1mb").expect("valid");
+        assert_eq!((d.path.as_str(), d.rate), ("/dev/vda", 1 << 20));
+        assert_eq!(parse_bps_device("vda:1mb").unwrap_err(), "bad format for device path: vda:1mb");
+        assert_eq!(parse_bps_device("/dev/vda").unwrap_err(), "bad format: /dev/vda");
+        assert!(parse_bps_device("/dev/vda:fast").unwrap_err().starts_with("invalid rate for device: /dev/vda:fast."));
+        assert_eq!(parse_iops_device("/dev/vda:100").expect("valid").rate, 100);
+        assert!(parse_iops_device("/dev/vda:1mb").is_err());
+        assert_eq!(parse_weight_device("/dev/vda:500").expect("valid").weight, 500);
+        assert_eq!(parse_weight_device("/dev/vda:5").unwrap_err(), "invalid weight for device: /dev/vda:5");
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_size("64m").unwrap(), 64 << 20);
         assert_eq!(parse_size("1g").unwrap(), 1 << 30);
@@ -760,6 +860,12 @@ mod tests {
             cgroupns: None,
             cidfile: None,
             cpus: None,
+            blkio_weight: None,
+            blkio_weight_device: vec![],
+            device_read_bps: vec![],
+            device_write_bps: vec![],
+            device_read_iops: vec![],
+            device_write_iops: vec![],
             cpu_shares: None,
             cpu_period: None,
             cpu_quota: None,

@@ -19,7 +19,7 @@ use crate::containers::container_path;
 use crate::format::query::Query;
 use crate::term;
 
-mod flags;
+pub(crate) mod flags;
 mod stream;
 mod time;
 
