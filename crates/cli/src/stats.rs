@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(r["NetIO"], "1.5kB / 0B");
         assert_eq!(r["BlockIO"], "2MB / 1kB");
         assert_eq!(r["PIDs"], "3");
-        let out = format::render_list(DEFAULT_STATS_FORMAT, &header(), &[r.clone()]).expect("renders");
+        let out = format::render_list(DEFAULT_STATS_FORMAT, &header(), std::slice::from_ref(&r)).expect("renders");
         assert!(out.starts_with("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT"), "{out}");
         let out = format::render_list("{{.Name}}:{{.PIDs}}", &header(), &[r]).expect("renders");
         assert_eq!(out, "web:3\n");
