@@ -5,9 +5,12 @@
 //! |---|---|---|
 //! | memory usage / limit | `memory.usage_in_bytes`, `memory.limit_in_bytes` | `memory.current`, `memory.max` |
 //! | inactive file cache | `memory.stat` `total_inactive_file` | `memory.stat` `inactive_file` |
+//! | all memory counters | `memory.stat` | `memory.stat` |
+//! | peak, failures | `memory.max_usage_in_bytes`, `memory.failcnt` | `memory.peak` |
 //! | cpu usage (ns) | `cpuacct.usage{,_user,_sys}` | `cpu.stat` `usage_usec` etc. × 1000 |
+//! | cpu throttling | `cpu.stat` `nr_periods`, `nr_throttled`, `throttled_time` | `cpu.stat` …, `throttled_usec` × 1000 |
 //! | pids | `pids.current`, `pids.max` | same |
-//! | io bytes | `blkio.throttle.io_service_bytes_recursive` | `io.stat` `rbytes`/`wbytes` |
+//! | io bytes (per device) | `blkio.throttle.io_service_bytes_recursive` | `io.stat` `rbytes`/`wbytes` |
 
 use std::collections::BTreeMap;
 use std::path::Path;
