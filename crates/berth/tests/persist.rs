@@ -217,3 +217,28 @@ fn upgrade_keeps_the_layer_and_the_address() {
     assert_eq!(exec(&d, "plain", "cat /root/mine /etc/version"), "mine\n2");
     d.rm_f_and_assert_clean(&["pp", "qq", "plain"]);
 }
+
+#[test]
+fn restart_and_upgrade_keep_a_rm_container_and_a_second_upgrade_stays_on_the_new_image() {
+    let d = setup();
+    two_versions(&d);
+    d.berth(&["tag", "app:v1", "app:latest"]).ok();
+    d.berth(&["run", "-d", "--rm", "--persist", "--name", "rmp", "--stop-signal", "KILL", "app", "sleep", "1000"])
+        .ok();
+    let id = inspect(&d, "rmp", "{{.Id}}");
+    // restart: the stop is not an exit that removes a --rm container (dockerd's behaviour).
+    d.berth(&["restart", "-t", "0", "rmp"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(inspect(&d, "rmp", "{{.Id}} {{.State.Status}}"), format!("{id} running"));
+    // upgrade to another image: same container, still running; a plain upgrade later resolves
+    // the image it was upgraded to, not the one it was created with.
+    d.berth(&["upgrade", "rmp", "--image", "app:v2", "--prefer", "image"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(inspect(&d, "rmp", "{{.Id}} {{.State.Status}}"), format!("{id} running"));
+    assert_eq!(exec(&d, "rmp", "cat /etc/version"), "2");
+    d.berth(&["upgrade", "rmp"]).ok();
+    assert_eq!(inspect(&d, "rmp", "{{.Image}}"), image_id(&d, "app:v2"));
+    // A plain stop still removes it.
+    d.berth(&["stop", "-t", "0", "rmp"]).ok();
+    common::wait_until(10, "the --rm container to go", || d.berth(&["inspect", "rmp"]).code != 0);
+}

@@ -237,6 +237,9 @@ pub(crate) struct Ctr {
     pub dir: PathBuf,
     /// `<exec-root>/containers/<id>`.
     pub run: PathBuf,
+    /// Holders of [`lifecycle::HoldAutoRemove`]: while non-zero an exit doesn't remove a
+    /// `--rm` container.
+    pub hold_auto_remove: std::sync::atomic::AtomicU32,
 }
 
 impl Ctr {
@@ -404,6 +407,7 @@ impl Engine {
             rec: Mutex::new(c.clone()),
             op: Arc::new(tokio::sync::Mutex::new(())),
             pending: Mutex::new(Vec::new()),
+            hold_auto_remove: std::sync::atomic::AtomicU32::new(0),
         });
         self.inner.names.write().expect("names lock").insert(c.name.clone(), c.id.clone());
         self.inner.containers.write().expect("containers lock").insert(c.id.clone(), ctr.clone());

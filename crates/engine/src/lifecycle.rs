@@ -443,7 +443,7 @@ impl Engine {
             (
                 c.host_config.restart_policy.clone(),
                 c.state.manually_stopped,
-                c.host_config.auto_remove,
+                c.host_config.auto_remove && ctr.hold_auto_remove.load(std::sync::atomic::Ordering::SeqCst) == 0,
                 c.state.started_at,
                 c.state.restart_count,
             )
@@ -630,6 +630,8 @@ impl Engine {
         signal: Option<&str>,
     ) -> Result<(), EngineError> {
         let ctr = self.lookup(name_or_id)?;
+        // As dockerd: the stop of a restart doesn't remove a `--rm` container.
+        let _hold = HoldAutoRemove::new(&ctr);
         let running = {
             let _op = ctr.op.lock().await;
             let running = ctr.snapshot().is_running();
@@ -931,5 +933,22 @@ mod tests {
         assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), libc::SIGRTMIN() + 3);
         assert!(parse_signal("SIGNOPE").is_err());
         assert!(parse_signal("0").is_err());
+    }
+}
+
+/// While alive, an exit of the container doesn't trigger its `--rm` (a restart or an upgrade
+/// stopping it to start it again). Counted, so overlapping holders compose.
+pub(crate) struct HoldAutoRemove<'a>(&'a Ctr);
+
+impl<'a> HoldAutoRemove<'a> {
+    pub(crate) fn new(ctr: &'a Ctr) -> Self {
+        ctr.hold_auto_remove.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        HoldAutoRemove(ctr)
+    }
+}
+
+impl Drop for HoldAutoRemove<'_> {
+    fn drop(&mut self) {
+        self.0.hold_auto_remove.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

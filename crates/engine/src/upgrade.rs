@@ -112,7 +112,13 @@ fn upgraded(
             ep.ipv4_address = Some(*ip);
         }
     }
-    Ok(Container { image_id: img.id.to_string(), path, args, config, networks, ..c.clone() })
+    // The image asked for becomes the container's own reference: a later plain `upgrade`
+    // resolves it again, not the one the container was created with.
+    let user_config = c.user_config.clone().map(|mut u| {
+        u.image = reference.to_owned();
+        u
+    });
+    Ok(Container { image_id: img.id.to_string(), path, args, config, networks, user_config, ..c.clone() })
 }
 
 /// The plan of a `--prefer image` upgrade, written into its trash directory before anything
@@ -237,6 +243,8 @@ impl Engine {
         let was_running = c.is_running();
         let addresses: BTreeMap<String, std::net::Ipv4Addr> =
             c.state.network.endpoints.iter().map(|(n, ep)| (n.clone(), ep.ip)).collect();
+        // The stop below must not remove a `--rm` container (as `restart`).
+        let _hold = crate::lifecycle::HoldAutoRemove::new(&ctr);
         if was_running {
             {
                 let _op = ctr.op.lock().await;
