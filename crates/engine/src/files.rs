@@ -150,6 +150,9 @@ pub(crate) fn detached_overlay(lowers: &[PathBuf], rw: Option<(&Path, &Path)>) -
     };
     let attrs = match rw {
         Some((upper, work)) => {
+            // As the container's own mount (runtime::rootfs): its upper dir holds plain files.
+            fsconfig_set_string(&fs, "redirect_dir", "off")?;
+            fsconfig_set_string(&fs, "metacopy", "off")?;
             fsconfig_set_string(&fs, "upperdir", upper)?;
             fsconfig_set_string(&fs, "workdir", work)?;
             MountAttrFlags::empty()

@@ -170,8 +170,12 @@ pub(crate) fn mount_root(rootfs: &Rootfs) -> Result<(), ChildError> {
             nix::unistd::chdir(&base).map_err(|e| err(format_args!("chdir {}", base.display()), e))?;
             let lowers: Vec<String> =
                 lower.iter().map(|l| escape_overlay(l.strip_prefix(&base).unwrap_or(l))).collect();
+            // redirect_dir and metacopy off, whatever the kernel's defaults: with them a renamed
+            // directory or a chown'ed file would be only an xattr in the upper dir, and
+            // `commit`, `diff` and `upgrade` read the upper dir directly (as Docker's naive
+            // differ does).
             let data = format!(
-                "lowerdir={},upperdir={},workdir={}",
+                "redirect_dir=off,metacopy=off,lowerdir={},upperdir={},workdir={}",
                 lowers.join(":"),
                 escape_overlay(upper),
                 escape_overlay(work)
