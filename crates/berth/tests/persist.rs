@@ -223,8 +223,7 @@ fn restart_and_upgrade_keep_a_rm_container_and_a_second_upgrade_stays_on_the_new
     let d = setup();
     two_versions(&d);
     d.berth(&["tag", "app:v1", "app:latest"]).ok();
-    d.berth(&["run", "-d", "--rm", "--persist", "--name", "rmp", "--stop-signal", "KILL", "app", "sleep", "1000"])
-        .ok();
+    d.berth(&["run", "-d", "--rm", "--persist", "--name", "rmp", "--stop-signal", "KILL", "app", "sleep", "1000"]).ok();
     let id = inspect(&d, "rmp", "{{.Id}}");
     // restart: the stop is not an exit that removes a --rm container (dockerd's behaviour).
     d.berth(&["restart", "-t", "0", "rmp"]).ok();

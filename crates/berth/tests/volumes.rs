@@ -378,3 +378,29 @@ fn upgrade_keeps_volumes_and_gives_new_image_volumes_their_own() {
     assert_eq!(volumes(&d), vec!["named".to_owned()]);
     d.assert_no_mounts("mounts left behind");
 }
+
+#[test]
+fn persist_containers_keep_their_volume_paths_with_their_layer() {
+    let d = setup();
+    volume_image(&d);
+    d.berth(&["run", "-d", "--rm", "--persist", "--name", "pv", "--stop-signal", "KILL", "volimg", "sleep", "1000"])
+        .ok();
+    d.berth(&["exec", "pv", "sh", "-c", "echo row > /var/lib/db/table; echo layer > /root/mine"]).ok();
+    let names = d.berth(&["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}", "pv"]).ok().to_owned();
+    assert!(names.split_whitespace().all(|n| n.starts_with("pv-")), "{names}");
+    // --rm removes the container, not the volumes of its persistent layer.
+    d.berth(&["stop", "-t", "0", "pv"]).ok();
+    common::wait_until(10, "the --rm container to go", || d.berth(&["inspect", "pv"]).code != 0);
+    for n in names.split_whitespace() {
+        assert!(volumes(&d).contains(&n.to_owned()), "{n} went with the container");
+    }
+    // The next container on the layer finds both its files and its volumes' data.
+    let out =
+        d.berth(&["run", "--rm", "--persist", "--name", "pv", "volimg", "cat", "/root/mine", "/var/lib/db/table"]);
+    assert_eq!(out.out(), "layer\nrow");
+    // Dropping the layer drops its volumes.
+    d.berth(&["persist", "rm", "pv"]).ok();
+    let left: Vec<String> = volumes(&d).into_iter().filter(|v| v.starts_with("pv-")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    d.assert_no_mounts("mounts left behind");
+}

@@ -332,7 +332,9 @@ impl Engine {
             self.images().layers(&img.id).map_err(EngineError::from)
         };
         let resolved = match layers {
-            Ok(layers) => self.resolve_mounts(&id, &config, &host_config, &layers).await,
+            Ok(layers) => {
+                self.resolve_mounts(&id, &config, &host_config, persist.then_some(name.as_str()), &layers).await
+            }
             Err(e) => Err(e),
         };
         let (mounts, new_volumes) = match resolved {

@@ -346,6 +346,10 @@ pub struct MountPoint {
     pub copy_data: bool,
     /// The volume was made for this container (removed by `rm -v` and `--rm`).
     pub anonymous: bool,
+    /// For a volume of a `--persist` container's own volume path: the persistent layer it
+    /// belongs to (see [`crate::volumes::persist_volume_name`]).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub persist_layer: String,
     /// A path inside the volume.
     pub subpath: String,
     /// tmpfs size in bytes.

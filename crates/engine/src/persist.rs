@@ -142,6 +142,16 @@ impl Engine {
                 c.name
             )));
         }
+        // A container of that name being created (its name is reserved before it is
+        // registered) may be taking the layer over right now.
+        let reserved = self.inner.names.read().expect("names lock").get(&name).cloned();
+        let creating =
+            reserved.is_some_and(|id| !self.inner.containers.read().expect("containers lock").contains_key(&id));
+        if creating {
+            return Err(EngineError::Conflict(format!(
+                "the persistent layer {name:?} is being taken by container \"/{name}\", which is being created"
+            )));
+        }
         let dir = self.persistent_layer_dir(&name);
         if !dir.is_dir() {
             return Err(EngineError::NotFound(format!("No such persistent layer: {name}")));
@@ -153,6 +163,15 @@ impl Engine {
         })
         .await
         .expect("persist remove task")
-        .map_err(|e| EngineError::io(format!("removing persistent layer {name}"), e))
+        .map_err(|e| EngineError::io(format!("removing persistent layer {name}"), e))?;
+        // The layer's volumes (its containers' volume paths) go with it, unless in use.
+        for v in self.volume_list() {
+            if v.labels.get(crate::volumes::PERSIST_LABEL) == Some(&name)
+                && let Err(e) = self.volume_remove(&v.name, true).await
+            {
+                tracing::info!("keeping volume {} of persistent layer {name}: {e}", v.name);
+            }
+        }
+        Ok(())
     }
 }

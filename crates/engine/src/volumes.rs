@@ -33,6 +33,22 @@ use crate::{Engine, EngineError};
 /// The label Docker puts on anonymous volumes (`volume prune` removes only those by default).
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
 
+/// The label on the volumes of a `--persist` container's volume paths: the layer's name.
+pub const PERSIST_LABEL: &str = "io.berth.persist";
+
+/// The volume a `--persist` container gets for a volume path of its own (an image `VOLUME`,
+/// `-v /path`): named after its persistent layer and the path, so that it is found again by
+/// the next container on that layer, as the layer itself is.
+pub fn persist_volume_name(layer: &str, destination: &str) -> String {
+    let path: String = destination
+        .trim_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .collect();
+    let hash = oci::Digest::of(destination.as_bytes());
+    format!("{layer}-{path}-{}", &hash.hex()[..8])
+}
+
 /// A volume's record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Volume {
@@ -475,7 +491,18 @@ pub fn from_spec(m: &MountSpec) -> Result<MountPoint, EngineError> {
         subpath: m.subpath.clone(),
         tmpfs_size: m.tmpfs_size,
         tmpfs_mode: m.tmpfs_mode,
+        persist_layer: String::new(),
     })
+}
+
+/// Gives the container's own volumes (those without a name) the stable names of its persistent
+/// layer's volumes: they are not anonymous any more (`rm -v`, `--rm` and `volume prune` keep
+/// them); `persist rm` of the layer removes them.
+fn name_persist_volumes(mounts: &mut [MountPoint], layer: &str) {
+    for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Volume && m.name.is_empty()) {
+        m.name = persist_volume_name(layer, &m.destination);
+        m.persist_layer = layer.to_owned();
+    }
 }
 
 /// Sorts mounts so that a parent is mounted before what is mounted inside it (Docker sorts by
@@ -601,6 +628,7 @@ impl Engine {
         id: &str,
         config: &ContainerConfig,
         hc: &HostConfig,
+        persist_layer: Option<&str>,
         layers: &[PathBuf],
     ) -> Result<(Vec<MountPoint>, Vec<String>), EngineError> {
         let mut mounts: Vec<MountPoint> = Vec::new();
@@ -663,6 +691,9 @@ impl Engine {
             });
         }
 
+        if let Some(layer) = persist_layer {
+            name_persist_volumes(&mut mounts, layer);
+        }
         // Volumes: create what is missing, then fill new empty ones from the image.
         let mut created = Vec::new();
         let r = self.make_volumes(id, &mut mounts, hc, &mut created, layers).await;
@@ -696,9 +727,13 @@ impl Engine {
                     }
                 }
                 MountKind::Volume => {
-                    let spec = hc.mounts.iter().find(|s| s.target == m.destination);
-                    let (labels, options) =
+                    let spec =
+                        hc.mounts.iter().find(|s| crate::files::lexical_clean(Path::new(&s.target)) == m.destination);
+                    let (mut labels, options) =
                         spec.map(|s| (s.labels.clone(), s.driver_options.clone())).unwrap_or_default();
+                    if !m.persist_layer.is_empty() {
+                        labels.insert(PERSIST_LABEL.into(), m.persist_layer.clone());
+                    }
                     let anonymous = m.name.is_empty();
                     let (v, new) = self.volume_make((!anonymous).then(|| m.name.clone()), options, labels).await?;
                     if anonymous {
@@ -768,6 +803,9 @@ impl Engine {
         }
         if extra.is_empty() {
             return Ok(Vec::new());
+        }
+        if let Some(layer) = &c.persistent_layer {
+            name_persist_volumes(&mut extra, layer);
         }
         let mut created = Vec::new();
         if let Err(e) = self.make_volumes(&c.id, &mut extra, &c.host_config, &mut created, layers).await {
