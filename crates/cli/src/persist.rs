@@ -154,7 +154,7 @@ pub async fn persist(c: &Client, cmd: PersistCommand) -> anyhow::Result<i32> {
                 let w = layers.iter().map(|l| l.name.len()).max().unwrap_or(0).max(4);
                 out.push_str(&format!("{:<w$}   {:<12}   SIZE\n", "NAME", "CONTAINER"));
                 for l in &layers {
-                    let ctr = if l.container.is_empty() { "-" } else { &l.container[..l.container.len().min(12)] };
+                    let ctr = if l.container.is_empty() { "-" } else { crate::format::truncate_id(&l.container) };
                     #[allow(clippy::cast_precision_loss)]
                     let size = human_size(l.size as f64);
                     out.push_str(&format!("{:<w$}   {:<12}   {size}\n", l.name, ctr));

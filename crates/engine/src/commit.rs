@@ -100,9 +100,14 @@ impl Engine {
         };
         let (upper, _) = self.rw_dirs(&c);
         let store = self.images().clone();
-        let r = tokio::task::spawn_blocking(move || store.commit_container(&parent, &upper, &opts))
-            .await
-            .expect("commit task");
+        // Even a panic of the copy must not leave the container frozen: it becomes an error,
+        // after the thaw.
+        let r = match tokio::task::spawn_blocking(move || store.commit_container(&parent, &upper, &opts)).await {
+            Ok(r) => r.map_err(EngineError::from),
+            Err(e) => {
+                Err(EngineError::io(format!("committing container {}", c.id), std::io::Error::other(e.to_string())))
+            }
+        };
         if let Some(cg) = frozen {
             let thawed = tokio::task::spawn_blocking(move || cg.thaw()).await.expect("thaw task");
             if let Err(e) = thawed {

@@ -921,21 +921,6 @@ fn host_devices() -> Vec<runtime::Device> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signals() {
-        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
-        assert_eq!(parse_signal("term").unwrap(), 15);
-        assert_eq!(parse_signal("9").unwrap(), 9);
-        assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), libc::SIGRTMIN() + 3);
-        assert!(parse_signal("SIGNOPE").is_err());
-        assert!(parse_signal("0").is_err());
-    }
-}
-
 /// While alive, an exit of the container doesn't trigger its `--rm` (a restart or an upgrade
 /// stopping it to start it again). Counted, so overlapping holders compose.
 pub(crate) struct HoldAutoRemove<'a>(&'a Ctr);
@@ -950,5 +935,20 @@ impl<'a> HoldAutoRemove<'a> {
 impl Drop for HoldAutoRemove<'_> {
     fn drop(&mut self) {
         self.0.hold_auto_remove.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
+        assert_eq!(parse_signal("term").unwrap(), 15);
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), libc::SIGRTMIN() + 3);
+        assert!(parse_signal("SIGNOPE").is_err());
+        assert!(parse_signal("0").is_err());
     }
 }

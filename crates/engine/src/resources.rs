@@ -51,7 +51,11 @@ impl HostFacts {
             cpus: cpus.clone(),
             mems: mems.clone(),
             ncpu: u32::try_from(ncpu).unwrap_or(u32::MAX),
-            swap: cgroups.is_some_and(cgroups::Manager::swap_accounting),
+            // A boot-time property of the kernel: looked up once.
+            swap: {
+                static SWAP: OnceLock<bool> = OnceLock::new();
+                *SWAP.get_or_init(|| cgroups.is_some_and(cgroups::Manager::swap_accounting))
+            },
             cgroups: cgroups.is_some(),
         }
     }
