@@ -2,67 +2,20 @@
 //! `--blkio-weight-device` and `--device-{read,write}-{bps,iops}`, which docker has only for
 //! `run`.
 
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use api_types::container as w;
 use client::Client;
 use hyper::Method;
 
 use crate::containers::{container_path, for_each};
-use crate::run::flags::{
-    parse_bps_device, parse_cpus, parse_iops_device, parse_restart, parse_size, parse_ulimit, parse_weight_device,
-};
+use crate::run::flags::{ResourceFlags, parse_restart, parse_ulimit};
 
 /// `berth update [OPTIONS] CONTAINER [CONTAINER...]`.
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
-    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
-    #[arg(long = "blkio-weight")]
-    pub blkio_weight: Option<u16>,
-    /// Block IO weight (relative device weight), DEVICE_PATH:WEIGHT (berth only; 0 removes it).
-    #[arg(long = "blkio-weight-device", value_parser = parse_weight_device)]
-    pub blkio_weight_device: Vec<w::WeightDevice>,
-    /// Limit CPU CFS (Completely Fair Scheduler) period.
-    #[arg(long = "cpu-period")]
-    pub cpu_period: Option<i64>,
-    /// Limit CPU CFS (Completely Fair Scheduler) quota.
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
-    pub cpu_quota: Option<i64>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<i64>,
-    /// Number of CPUs.
-    #[arg(long = "cpus", value_parser = parse_cpus)]
-    pub cpus: Option<i64>,
-    /// CPUs in which to allow execution (0-3, 0,1).
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// MEMs in which to allow execution (0-3, 0,1).
-    #[arg(long = "cpuset-mems")]
-    pub cpuset_mems: Option<String>,
-    /// Limit read rate (bytes per second) from a device (berth only; rate 0 removes it).
-    #[arg(long = "device-read-bps", value_parser = parse_bps_device)]
-    pub device_read_bps: Vec<w::ThrottleDevice>,
-    /// Limit write rate (bytes per second) to a device (berth only).
-    #[arg(long = "device-write-bps", value_parser = parse_bps_device)]
-    pub device_write_bps: Vec<w::ThrottleDevice>,
-    /// Limit read rate (IO per second) from a device (berth only).
-    #[arg(long = "device-read-iops", value_parser = parse_iops_device)]
-    pub device_read_iops: Vec<w::ThrottleDevice>,
-    /// Limit write rate (IO per second) to a device (berth only).
-    #[arg(long = "device-write-iops", value_parser = parse_iops_device)]
-    pub device_write_iops: Vec<w::ThrottleDevice>,
-    /// Memory limit.
-    #[arg(short = 'm', long = "memory")]
-    pub memory: Option<String>,
-    /// Memory soft limit.
-    #[arg(long = "memory-reservation")]
-    pub memory_reservation: Option<String>,
-    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap.
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited).
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    /// Resource limits (as `run`; the device throttles are berth's, rate 0 removes one).
+    #[command(flatten)]
+    pub resources: ResourceFlags,
     /// Restart policy to apply when a container exits.
     #[arg(long = "restart")]
     pub restart: Option<String>,
@@ -76,33 +29,7 @@ pub struct UpdateArgs {
 
 /// The request body for the flags given; an error when none was.
 pub fn update_body(a: &UpdateArgs) -> anyhow::Result<w::ContainerUpdateRequest> {
-    let size = |v: &Option<String>, flag: &str| -> anyhow::Result<i64> {
-        v.as_deref()
-            .map_or(Ok(0), |s| parse_size(s).map_err(|e| anyhow!("invalid argument {s:?} for \"{flag}\" flag: {e}")))
-    };
-    let mut r = w::Resources {
-        blkio_weight: a.blkio_weight.unwrap_or(0),
-        cpu_period: a.cpu_period.unwrap_or(0),
-        cpu_quota: a.cpu_quota.unwrap_or(0),
-        cpu_shares: a.cpu_shares.unwrap_or(0),
-        nano_cpus: a.cpus.unwrap_or(0),
-        cpuset_cpus: a.cpuset_cpus.clone().unwrap_or_default(),
-        cpuset_mems: a.cpuset_mems.clone().unwrap_or_default(),
-        memory: size(&a.memory, "--memory")?,
-        memory_reservation: size(&a.memory_reservation, "--memory-reservation")?,
-        memory_swap: match a.memory_swap.as_deref() {
-            Some("-1") => -1,
-            _ => size(&a.memory_swap, "--memory-swap")?,
-        },
-        pids_limit: a.pids_limit,
-        ..Default::default()
-    };
-    let list = |v: &Vec<w::ThrottleDevice>| (!v.is_empty()).then(|| v.clone());
-    r.blkio_weight_device = (!a.blkio_weight_device.is_empty()).then(|| a.blkio_weight_device.clone());
-    r.blkio_device_read_bps = list(&a.device_read_bps);
-    r.blkio_device_write_bps = list(&a.device_write_bps);
-    r.blkio_device_read_iops = list(&a.device_read_iops);
-    r.blkio_device_write_iops = list(&a.device_write_iops);
+    let mut r = a.resources.resources()?;
     r.ulimits = (!a.ulimit.is_empty()).then(|| a.ulimit.clone());
     let restart_policy = a.restart.as_deref().map(parse_restart).transpose()?.unwrap_or_default();
     if r == w::Resources::default() && a.restart.is_none() {

@@ -35,42 +35,9 @@ pub struct ContainerFlags {
     /// Write the container ID to the file.
     #[arg(long = "cidfile")]
     pub cidfile: Option<String>,
-    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
-    #[arg(long = "blkio-weight")]
-    pub blkio_weight: Option<u16>,
-    /// Block IO weight (relative device weight), DEVICE_PATH:WEIGHT.
-    #[arg(long = "blkio-weight-device", value_parser = parse_weight_device)]
-    pub blkio_weight_device: Vec<w::WeightDevice>,
-    /// Limit read rate (bytes per second) from a device, DEVICE_PATH:RATE[kb|mb|gb].
-    #[arg(long = "device-read-bps", value_parser = parse_bps_device)]
-    pub device_read_bps: Vec<w::ThrottleDevice>,
-    /// Limit write rate (bytes per second) to a device.
-    #[arg(long = "device-write-bps", value_parser = parse_bps_device)]
-    pub device_write_bps: Vec<w::ThrottleDevice>,
-    /// Limit read rate (IO per second) from a device, DEVICE_PATH:RATE.
-    #[arg(long = "device-read-iops", value_parser = parse_iops_device)]
-    pub device_read_iops: Vec<w::ThrottleDevice>,
-    /// Limit write rate (IO per second) to a device.
-    #[arg(long = "device-write-iops", value_parser = parse_iops_device)]
-    pub device_write_iops: Vec<w::ThrottleDevice>,
-    /// Number of CPUs.
-    #[arg(long = "cpus", value_parser = parse_cpus)]
-    pub cpus: Option<i64>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<i64>,
-    /// Limit CPU CFS period.
-    #[arg(long = "cpu-period")]
-    pub cpu_period: Option<i64>,
-    /// Limit CPU CFS quota.
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
-    pub cpu_quota: Option<i64>,
-    /// CPUs in which to allow execution (0-3, 0,1).
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// MEMs in which to allow execution (0-3, 0,1).
-    #[arg(long = "cpuset-mems")]
-    pub cpuset_mems: Option<String>,
+    /// Resource limits.
+    #[command(flatten)]
+    pub resources: ResourceFlags,
     /// Set custom DNS servers.
     #[arg(long = "dns", value_parser = parse_dns)]
     pub dns: Vec<String>,
@@ -131,15 +98,6 @@ pub struct ContainerFlags {
     /// Container MAC address (e.g., 92:d0:c6:0a:29:33).
     #[arg(long = "mac-address")]
     pub mac_address: Option<String>,
-    /// Memory limit.
-    #[arg(short = 'm', long = "memory")]
-    pub memory: Option<String>,
-    /// Memory soft limit.
-    #[arg(long = "memory-reservation")]
-    pub memory_reservation: Option<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
     /// Assign a name to the container.
     #[arg(long = "name")]
     pub name: Option<String>,
@@ -163,9 +121,6 @@ pub struct ContainerFlags {
     /// PID namespace to use.
     #[arg(long = "pid")]
     pub pid: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited).
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
     /// Set platform if server is multi-platform capable.
     #[arg(long = "platform")]
     pub platform: Option<String>,
@@ -244,6 +199,93 @@ pub struct ContainerFlags {
     /// The command and its arguments.
     #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// The resource flags `run`, `create` and `update` share (Docker's `Resources`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ResourceFlags {
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable.
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Block IO weight (relative device weight), DEVICE_PATH:WEIGHT.
+    #[arg(long = "blkio-weight-device", value_parser = parse_weight_device)]
+    pub blkio_weight_device: Vec<w::WeightDevice>,
+    /// Limit read rate (bytes per second) from a device, DEVICE_PATH:RATE[kb|mb|gb].
+    #[arg(long = "device-read-bps", value_parser = parse_bps_device)]
+    pub device_read_bps: Vec<w::ThrottleDevice>,
+    /// Limit write rate (bytes per second) to a device.
+    #[arg(long = "device-write-bps", value_parser = parse_bps_device)]
+    pub device_write_bps: Vec<w::ThrottleDevice>,
+    /// Limit read rate (IO per second) from a device, DEVICE_PATH:RATE.
+    #[arg(long = "device-read-iops", value_parser = parse_iops_device)]
+    pub device_read_iops: Vec<w::ThrottleDevice>,
+    /// Limit write rate (IO per second) to a device.
+    #[arg(long = "device-write-iops", value_parser = parse_iops_device)]
+    pub device_write_iops: Vec<w::ThrottleDevice>,
+    /// Number of CPUs.
+    #[arg(long = "cpus", value_parser = parse_cpus)]
+    pub cpus: Option<i64>,
+    /// CPU shares (relative weight).
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// Limit CPU CFS period.
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<i64>,
+    /// Limit CPU CFS quota.
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs in which to allow execution (0-3, 0,1).
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1).
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit.
+    #[arg(short = 'm', long = "memory")]
+    pub memory: Option<String>,
+    /// Memory soft limit.
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited).
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+}
+
+impl ResourceFlags {
+    /// Docker's `Resources` for the flags given; what isn't given stays zero or `None`.
+    pub fn resources(&self) -> anyhow::Result<w::Resources> {
+        let size = |v: &Option<String>, flag: &str| -> anyhow::Result<i64> {
+            v.as_deref().map_or(Ok(0), |s| {
+                parse_size(s).map_err(|e| anyhow!("invalid argument {s:?} for \"{flag}\" flag: {e}"))
+            })
+        };
+        let list = |v: &Vec<w::ThrottleDevice>| (!v.is_empty()).then(|| v.clone());
+        Ok(w::Resources {
+            blkio_weight: self.blkio_weight.unwrap_or(0),
+            blkio_weight_device: (!self.blkio_weight_device.is_empty()).then(|| self.blkio_weight_device.clone()),
+            blkio_device_read_bps: list(&self.device_read_bps),
+            blkio_device_write_bps: list(&self.device_write_bps),
+            blkio_device_read_iops: list(&self.device_read_iops),
+            blkio_device_write_iops: list(&self.device_write_iops),
+            cpu_period: self.cpu_period.unwrap_or(0),
+            cpu_quota: self.cpu_quota.unwrap_or(0),
+            cpu_shares: self.cpu_shares.unwrap_or(0),
+            nano_cpus: self.cpus.unwrap_or(0),
+            cpuset_cpus: self.cpuset_cpus.clone().unwrap_or_default(),
+            cpuset_mems: self.cpuset_mems.clone().unwrap_or_default(),
+            memory: size(&self.memory, "--memory")?,
+            memory_reservation: size(&self.memory_reservation, "--memory-reservation")?,
+            memory_swap: match self.memory_swap.as_deref() {
+                Some("-1") => -1,
+                _ => size(&self.memory_swap, "--memory-swap")?,
+            },
+            pids_limit: self.pids_limit,
+            ..Default::default()
+        })
+    }
 }
 
 /// Parses `--env`/`--env-file` the docker way: `KEY` alone takes the value from this
@@ -515,27 +557,19 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         }
     }
     hc.binds = Some(binds);
+    // As docker's CLI, create sends the device lists even when empty.
+    let mut r = f.resources.resources()?;
+    for list in [
+        &mut r.blkio_device_read_bps,
+        &mut r.blkio_device_write_bps,
+        &mut r.blkio_device_read_iops,
+        &mut r.blkio_device_write_iops,
+    ] {
+        list.get_or_insert_with(Vec::new);
+    }
+    r.blkio_weight_device.get_or_insert_with(Vec::new);
+    hc.resources = r;
     let r = &mut hc.resources;
-    r.memory = f.memory.as_deref().map(parse_size).transpose()?.unwrap_or(0);
-    r.memory_reservation = f.memory_reservation.as_deref().map(parse_size).transpose()?.unwrap_or(0);
-    r.memory_swap = match f.memory_swap.as_deref() {
-        Some("-1") => -1,
-        Some(s) => parse_size(s)?,
-        None => 0,
-    };
-    r.nano_cpus = f.cpus.unwrap_or(0);
-    r.blkio_weight = f.blkio_weight.unwrap_or(0);
-    r.blkio_weight_device = Some(f.blkio_weight_device.clone());
-    r.blkio_device_read_bps = Some(f.device_read_bps.clone());
-    r.blkio_device_write_bps = Some(f.device_write_bps.clone());
-    r.blkio_device_read_iops = Some(f.device_read_iops.clone());
-    r.blkio_device_write_iops = Some(f.device_write_iops.clone());
-    r.cpu_shares = f.cpu_shares.unwrap_or(0);
-    r.cpu_period = f.cpu_period.unwrap_or(0);
-    r.cpu_quota = f.cpu_quota.unwrap_or(0);
-    r.cpuset_cpus = f.cpuset_cpus.clone().unwrap_or_default();
-    r.cpuset_mems = f.cpuset_mems.clone().unwrap_or_default();
-    r.pids_limit = f.pids_limit;
     r.oom_kill_disable = f.oom_kill_disable.then_some(true);
     r.ulimits = Some(f.ulimit.iter().map(|u| parse_ulimit(u)).collect::<anyhow::Result<_>>()?);
     if let Some((h, wd)) = term::size().filter(|_| f.tty) {
@@ -852,6 +886,7 @@ mod tests {
     #[test]
     fn create_body_basics() {
         let f = ContainerFlags {
+            resources: ResourceFlags::default(),
             attach: vec![],
             add_host: vec![],
             annotation: vec![],
@@ -859,18 +894,6 @@ mod tests {
             cap_drop: vec![],
             cgroupns: None,
             cidfile: None,
-            cpus: None,
-            blkio_weight: None,
-            blkio_weight_device: vec![],
-            device_read_bps: vec![],
-            device_write_bps: vec![],
-            device_read_iops: vec![],
-            device_write_iops: vec![],
-            cpu_shares: None,
-            cpu_period: None,
-            cpu_quota: None,
-            cpuset_cpus: None,
-            cpuset_mems: None,
             dns: vec![],
             dns_option: vec![],
             dns_search: vec![],
@@ -891,9 +914,6 @@ mod tests {
             link: vec![],
             link_local_ip: vec![],
             mac_address: None,
-            memory: None,
-            memory_reservation: None,
-            memory_swap: None,
             name: None,
             network: Some("none".into()),
             network_alias: vec![],
@@ -901,7 +921,6 @@ mod tests {
             oom_score_adj: None,
             persist: false,
             pid: None,
-            pids_limit: None,
             platform: None,
             privileged: false,
             publish: vec![],
