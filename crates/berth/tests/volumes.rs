@@ -24,17 +24,13 @@ fn volumes(d: &Daemon) -> Vec<String> {
 
 /// An image with `VOLUME` paths (`/etc` has content in busybox, `/var/lib/db` does not).
 fn volume_image(d: &Daemon) {
+    volume_image_with(d, r#"VOLUME ["/etc", "/var/lib/db"]"#);
+}
+
+/// `volimg:latest`: busybox with the `VOLUME` instruction `volume`.
+fn volume_image_with(d: &Daemon, volume: &str) {
     let tar = common::busybox_tar();
-    d.berth(&[
-        "import",
-        tar.to_str().unwrap(),
-        "volimg:latest",
-        "-c",
-        "VOLUME [\"/etc\", \"/var/lib/db\"]",
-        "-c",
-        "CMD [\"sh\"]",
-    ])
-    .ok();
+    d.berth(&["import", tar.to_str().unwrap(), "volimg:latest", "-c", volume, "-c", "CMD [\"sh\"]"]).ok();
 }
 
 fn pid1(d: &Daemon, name: &str) -> String {
@@ -355,17 +351,7 @@ fn upgrade_keeps_volumes_and_gives_new_image_volumes_their_own() {
     let before =
         d.berth(&["inspect", "-f", "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}", "up"]).ok().to_owned();
     // Version 2 of the image adds a volume at /srv.
-    let tar = common::busybox_tar();
-    d.berth(&[
-        "import",
-        tar.to_str().unwrap(),
-        "volimg:latest",
-        "-c",
-        "VOLUME [\"/etc\", \"/var/lib/db\", \"/srv\"]",
-        "-c",
-        "CMD [\"sh\"]",
-    ])
-    .ok();
+    volume_image_with(&d, r#"VOLUME ["/etc", "/var/lib/db", "/srv"]"#);
     d.berth(&["upgrade", "up"]).ok();
     let after =
         d.berth(&["inspect", "-f", "{{range .Mounts}}{{.Destination}}={{.Name}} {{end}}", "up"]).ok().to_owned();
