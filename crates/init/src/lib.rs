@@ -49,7 +49,12 @@ pub fn main(args: Vec<String>) -> i32 {
             eprintln!("berth-init: exec {}: {e}", cmd[0]);
             sys::process::exit_now(if e == nix::errno::Errno::ENOENT { 127 } else { 126 });
         }
-        Ok(sys::process::Fork::Parent(pid)) => Pid::from_raw(pid),
+        Ok(sys::process::Fork::Parent(pid)) => {
+            // From here on only the signal loop runs: let the pages of everything else go (the
+            // binary is all of berth; they stay in the page cache, shared with the daemon).
+            sys::process::trim_file_pages();
+            Pid::from_raw(pid)
+        }
         Err(e) => {
             eprintln!("berth-init: fork: {e}");
             return 1;
