@@ -42,6 +42,7 @@
 
 #![warn(missing_docs)]
 
+pub mod crontab;
 pub mod tz;
 
 use std::fmt;
