@@ -460,7 +460,7 @@ impl Jobs {
             s.next = match s.schedule {
                 Schedule::Reboot => None,
                 // Keep the period's phase: skip whole periods that passed.
-                Schedule::Every(p) => at.checked_add(p * ((now - at) / p + 1)),
+                Schedule::Every(p) => p.checked_mul((now - at) / p + 1).and_then(|d| at.checked_add(d)),
                 Schedule::Cron(_) => s.schedule.next_after(now, &self.tz),
             };
             if s.state == State::Idle {
@@ -693,6 +693,54 @@ mod tests {
             got.push(t);
         }
         assert_eq!(got, [at(2026, 3, 29, 0, 30), at(2026, 3, 29, 1, 0), at(2026, 3, 29, 1, 30)]);
+    }
+
+    /// Whether `f` matches the minute starting at local time `l`, the slow way.
+    fn matches(f: &Fields, l: i64) -> bool {
+        let days = l.div_euclid(86_400);
+        let (_, m, _) = civil_from_days(days);
+        let secs = l.rem_euclid(86_400);
+        f.month & (1 << m) != 0
+            && f.day_matches(days)
+            && f.hour & (1 << (secs / 3600)) != 0
+            && f.minute & (1 << ((secs % 3600) / 60)) != 0
+    }
+
+    #[test]
+    fn agrees_with_a_minute_by_minute_scan() {
+        let pieces: [&[&str]; 5] = [
+            &["*", "0", "*/7", "5/15", "1-10/3,40", "59"],
+            &["*", "0", "9-17", "*/5", "23", "3,4"],
+            &["*", "1", "31", "1,15", "*/10", "29", "10-12"],
+            &["*", "2", "feb", "*/3", "dec", "4-6"],
+            &["*", "0", "5", "mon-fri", "*/2", "7", "sat"],
+        ];
+        let mut seed = 0x2545_f491_u64;
+        let mut pick = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..60 {
+            let text: Vec<&str> = pieces.iter().map(|p| p[pick(p.len())]).collect();
+            let text = text.join(" ");
+            let Schedule::Cron(f) = Schedule::parse(&text).unwrap() else { unreachable!() };
+            let offset = [0, 3600, -5 * 3600 - 1800][pick(3)];
+            let tz = TimeZone::fixed(offset);
+            let start = at(2026, 1 + pick(12) as u32, 1 + pick(28) as u32, pick(24) as i64, pick(60) as i64) + 17;
+            let window = 400 * 86_400;
+            let mut t = start;
+            for _ in 0..3 {
+                let got = Schedule::Cron(f.clone()).next_after(t, &tz);
+                let first = (t / 60 + 1) * 60;
+                let want = (first..t + window).step_by(60).find(|&u| matches(&f, u as i64 + i64::from(offset)));
+                match want {
+                    Some(w) => assert_eq!(got, Some(w), "{text} offset {offset} after {t}"),
+                    None => assert!(got.is_none_or(|g| g >= t + window), "{text} after {t}: {got:?}"),
+                }
+                let Some(g) = got else { break };
+                t = g;
+            }
+        }
     }
 
     #[test]

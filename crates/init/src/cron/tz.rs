@@ -222,15 +222,15 @@ impl Cursor<'_> {
             }
             _ => 1,
         };
-        let h = self.num()?;
-        let mut secs = h.checked_mul(3600)?;
+        let h = self.num().filter(|&h| h <= 167)?;
+        let mut secs = h * 3600;
         if self.eat(b':').is_some() {
-            secs += self.num()? * 60;
+            secs += self.num().filter(|&m| m <= 59)? * 60;
             if self.eat(b':').is_some() {
-                secs += self.num()?;
+                secs += self.num().filter(|&s| s <= 59)?;
             }
         }
-        (h <= 167).then_some(sign * secs)
+        Some(sign * secs)
     }
     fn rule(&mut self) -> Option<(RuleDay, i32)> {
         let day = if self.eat(b'J').is_some() {
@@ -465,6 +465,8 @@ mod tests {
         assert_eq!(tz.offset_at(0), -3 * 3600);
         assert!(TimeZone::from_posix("Europe/Berlin").is_none());
         assert!(TimeZone::from_posix("CET-1CEST,M3.5.0").is_none());
+        assert!(TimeZone::from_posix("CET-1:99999999999").is_none());
+        assert!(TimeZone::from_posix("CET-999").is_none());
     }
 
     #[test]
@@ -505,6 +507,10 @@ mod tests {
         let on = days_from_civil(2090, 3, 26) * 86_400 + 3600;
         assert_eq!(tz.offset_at(on - 1), 3600);
         assert_eq!(tz.offset_at(on), 7200);
+        // The same zone by TZ name, with or without the leading colon.
+        let root = Path::new("/");
+        assert_eq!(TimeZone::load(root, Some("Europe/Berlin")).unwrap(), tz);
+        assert_eq!(TimeZone::load(root, Some(":Europe/Berlin")).unwrap(), tz);
         // 1970 had no DST in Germany.
         assert_eq!(tz.offset_at(days_from_civil(1970, 7, 1) * 86_400), 3600);
         // The v1 block alone (32-bit times) agrees for 2026.
