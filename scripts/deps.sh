@@ -50,8 +50,9 @@ fi
 
 # --- Debian packages --------------------------------------------------------------------------
 need=""
-# nftables (nft) and iproute2 are run by the daemon; curl by the network tests.
-for p in build-essential pkg-config libseccomp-dev busybox-static file procps util-linux nftables iproute2 curl; do
+# nftables (nft) and iproute2 are run by the daemon; curl by the network tests; tzdata's zone
+# files by the cron time-zone tests.
+for p in build-essential pkg-config libseccomp-dev busybox-static file procps util-linux nftables iproute2 curl tzdata; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ "${1:-}" = "--tests" ] && [ ! -x /usr/local/bin/docker ] && ! command -v docker >/dev/null 2>&1; then

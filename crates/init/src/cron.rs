@@ -649,15 +649,7 @@ mod tests {
         assert_eq!(s.next_after(at(2026, 1, 1, 0, 0), &TimeZone::fixed(5 * 3600 + 1800)), Some(at(2026, 1, 1, 18, 30)));
     }
 
-    fn berlin() -> Option<TimeZone> {
-        match std::fs::read("/usr/share/zoneinfo/Europe/Berlin") {
-            Ok(d) => Some(TimeZone::from_tzif(&d).unwrap()),
-            Err(_) => {
-                eprintln!("skipped: /usr/share/zoneinfo/Europe/Berlin missing");
-                None
-            }
-        }
-    }
+    use super::tz::tests::berlin;
 
     #[test]
     fn local_time_across_dst() {

@@ -426,7 +426,7 @@ impl<'a> Block<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -483,14 +483,11 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    fn berlin() -> Option<TimeZone> {
-        match std::fs::read("/usr/share/zoneinfo/Europe/Berlin") {
-            Ok(data) => Some(TimeZone::from_tzif(&data).unwrap()),
-            Err(_) => {
-                eprintln!("skipped: /usr/share/zoneinfo/Europe/Berlin missing");
-                None
-            }
-        }
+    /// Europe/Berlin from the host's tzdata (installed by scripts/deps.sh).
+    pub(crate) fn berlin() -> Option<TimeZone> {
+        let data = std::fs::read("/usr/share/zoneinfo/Europe/Berlin")
+            .expect("/usr/share/zoneinfo/Europe/Berlin: install tzdata (scripts/deps.sh does)");
+        Some(TimeZone::from_tzif(&data).unwrap())
     }
 
     #[test]
