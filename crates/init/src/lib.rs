@@ -5,6 +5,8 @@
 //! It is the same static binary as the rest of berth, bind-mounted read-only at
 //! `/sbin/docker-init`; it needs nothing from the image.
 
+pub mod supervisor;
+
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
