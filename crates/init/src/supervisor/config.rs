@@ -337,6 +337,10 @@ fn dir_of(path: &str) -> &str {
 
 /// Finds and reads the configuration under `root` (the container's root; `/` in the container)
 /// and builds the programs. Paths in the result and in errors are paths inside the container.
+///
+/// Paths are joined to `root` and opened normally, so absolute symlinks resolve against the
+/// real `/`: that is right in the container, where `root` is `/`; other roots are for tests and
+/// must not hold untrusted symlinks.
 pub fn load(root: &Path, ctx: &Context) -> Result<Config, ConfigError> {
     let mut ini = Ini::default();
     let mut warnings = Vec::new();
@@ -640,9 +644,9 @@ fn build(ini: &Ini, ctx: &Context, files: Vec<String>, mut warnings: Vec<String>
         }
     }
     out.sort_by(|(ga, a), (gb, b)| (ga, &a.group, a.priority, &a.name).cmp(&(gb, &b.group, b.priority, &b.name)));
-    for w in out.windows(2) {
-        if w[0].1.group == w[1].1.group && w[0].1.name == w[1].1.name {
-            let p = &w[1].1;
+    let mut seen = std::collections::BTreeSet::new();
+    for (_, p) in &out {
+        if !seen.insert((&p.group, &p.name)) {
             return Err(ConfigError {
                 file: p.file.clone(),
                 line: None,
@@ -1098,6 +1102,12 @@ files = /etc/supervisor/conf.d/*.conf
             ),
             (
                 "[program:a]\ncommand=a\nprocess_name=same\n[program:b]\ncommand=b\nprocess_name=same\n[group:g]\nprograms=a,b\n",
+                format!("[program:b] in {f}: two processes named \"same\""),
+            ),
+            // Not adjacent in start order: c's priority sits between a's and b's.
+            (
+                "[program:a]\ncommand=a\nprocess_name=same\npriority=1\n[program:b]\ncommand=b\nprocess_name=same\n\
+                 priority=3\n[program:c]\ncommand=c\npriority=2\n[group:g]\nprograms=a,b,c\n",
                 format!("[program:b] in {f}: two processes named \"same\""),
             ),
             (
