@@ -57,6 +57,8 @@ pub(super) fn format(s: &str, args: &BTreeMap<String, Arg>) -> Result<String, Fo
             }
             name.push(n);
         }
+        // Python looks the name up before it reads the rest of the spec.
+        let arg = args.get(&name).ok_or_else(|| FormatError::UnknownName(name.clone()))?;
         let mut flags = String::new();
         while let Some(&f) = chars.peek()
             && "-0+ #".contains(f)
@@ -75,7 +77,6 @@ pub(super) fn format(s: &str, args: &BTreeMap<String, Arg>) -> Result<String, Fo
             chars.next();
         }
         let conv = chars.next().ok_or_else(|| bad("incomplete format"))?;
-        let arg = args.get(&name).ok_or_else(|| FormatError::UnknownName(name.clone()))?;
         let body = match (conv, arg) {
             ('s' | 'r' | 'a', Arg::Str(v)) => match precision {
                 Some(p) => v.chars().take(p).collect(),
@@ -179,6 +180,7 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(f("%(nope)s"), Err(FormatError::UnknownName("nope".into())));
+        assert_eq!(f("%(nope)q"), Err(FormatError::UnknownName("nope".into())));
         assert!(matches!(f("date +%s"), Err(FormatError::Bad(_))));
         assert!(matches!(f("50%"), Err(FormatError::Bad(_))));
         assert!(matches!(f("%(program_name"), Err(FormatError::Bad(_))));

@@ -58,7 +58,7 @@ pub fn split_command(s: &str) -> Result<Vec<String>, SplitError> {
                 loop {
                     match chars.next().ok_or(SplitError::NoClosingQuotation)? {
                         '"' => break,
-                        '\\' => match chars.next().ok_or(SplitError::NoClosingQuotation)? {
+                        '\\' => match chars.next().ok_or(SplitError::NoEscapedCharacter)? {
                             e @ ('"' | '\\') => word.push(e),
                             e => {
                                 word.push('\\');
@@ -178,6 +178,7 @@ mod tests {
         assert_eq!(split_command("echo 'x"), Err(SplitError::NoClosingQuotation));
         assert_eq!(split_command("echo \"x\\\""), Err(SplitError::NoClosingQuotation));
         assert_eq!(split_command("echo x\\"), Err(SplitError::NoEscapedCharacter));
+        assert_eq!(split_command("echo \"x\\"), Err(SplitError::NoEscapedCharacter));
     }
 
     #[test]
