@@ -6,6 +6,7 @@
 //! `/sbin/docker-init`; it needs nothing from the image.
 
 pub mod cron;
+pub mod supervisor;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
