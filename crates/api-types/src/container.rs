@@ -12,7 +12,8 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
 pub use self::host::{
-    DeviceMapping, DeviceRequest, HostConfig, LogConfig, Resources, RestartPolicy, ThrottleDevice, Ulimit, WeightDevice,
+    DeviceMapping, DeviceRequest, HostConfig, LogConfig, Resources, RestartPolicy, Supervise, ThrottleDevice, Ulimit,
+    WeightDevice,
 };
 pub use self::inspect::{
     Address, ContainerInspectResponse, ContainerState, DriverData, Health, HealthcheckResult, NetworkSettings,

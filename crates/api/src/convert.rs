@@ -248,6 +248,11 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         port_bindings,
         publish_all_ports: hc.publish_all_ports,
         persist: hc.persist,
+        supervise: hc.supervise.map(|s| engine::model::Supervise {
+            programs: s.programs,
+            cron: s.cron,
+            exit_on: s.exit_on,
+        }),
         network_mode: hc.network_mode,
         restart_policy: RestartPolicy {
             name: hc.restart_policy.name,
@@ -399,6 +404,11 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
     out.port_bindings = Some(port_bindings_out(&h.port_bindings));
     out.publish_all_ports = h.publish_all_ports;
     out.persist = h.persist;
+    out.supervise = h.supervise.as_ref().map(|s| w::Supervise {
+        programs: s.programs.clone(),
+        cron: s.cron.clone(),
+        exit_on: s.exit_on.clone(),
+    });
     out
 }
 

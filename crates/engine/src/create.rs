@@ -76,6 +76,26 @@ pub(crate) fn command(cfg: &ContainerConfig) -> Result<(String, Vec<String>), En
     Ok((path, it.collect()))
 }
 
+/// Docker's CLI and compose can't pass `--supervise`: the labels `berth.supervise=true`,
+/// `berth.program.NAME=COMMAND`, `berth.cron.N=SCHEDULE COMMAND` and `berth.exit-on=NAME[,NAME]`
+/// (the image's or the container's) ask for the same.
+pub(crate) fn supervise_from_labels(labels: &BTreeMap<String, String>, hc: &mut HostConfig) {
+    if hc.supervise.is_some() || labels.get("berth.supervise").map(String::as_str) != Some("true") {
+        return;
+    }
+    let mut s = crate::model::Supervise::default();
+    for (k, v) in labels {
+        if let Some(name) = k.strip_prefix("berth.program.") {
+            s.programs.push(format!("{name}={v}"));
+        } else if k.starts_with("berth.cron.") {
+            s.cron.push(v.clone());
+        } else if k == "berth.exit-on" {
+            s.exit_on.extend(v.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned));
+        }
+    }
+    hc.supervise = Some(s);
+}
+
 /// Checks host settings Docker refuses at create time.
 pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
     let rp = &hc.restart_policy;
@@ -247,7 +267,14 @@ impl Engine {
             tokio::task::spawn_blocking(move || store.resolve(&name)).await.expect("image resolve task")?
         };
         merge(&mut config, img.config.config.as_ref());
-        let (path, args) = command(&config)?;
+        supervise_from_labels(&config.labels, &mut host_config);
+        // A supervised container needs no command of its own: its programs are the command.
+        let (path, args) = match command(&config) {
+            Err(_) if host_config.supervise.is_some() && config.cmd.is_none() && config.entrypoint.is_none() => {
+                (String::new(), Vec::new())
+            }
+            r => r?,
+        };
         if let Some(s) = &config.stop_signal {
             crate::lifecycle::parse_signal(s)?;
         }

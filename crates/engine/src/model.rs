@@ -264,6 +264,20 @@ pub struct HostConfig {
     /// berth's extension (`run --persist`): the writable layer is kept under the container's
     /// name in `<root>/persistent/<name>/` and outlives the container.
     pub persist: bool,
+    /// berth's extension (`run --supervise`): berth's init supervises programs and cron jobs.
+    pub supervise: Option<Supervise>,
+}
+
+/// What the built-in supervisor runs besides the image's supervisord configuration and crontabs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Supervise {
+    /// `NAME=COMMAND`.
+    pub programs: Vec<String>,
+    /// `SCHEDULE COMMAND`.
+    pub cron: Vec<String>,
+    /// Programs whose end stops the container.
+    pub exit_on: Vec<String>,
 }
 
 /// The kind of a container mount.

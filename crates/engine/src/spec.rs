@@ -290,7 +290,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
             mounts.push(bind(dest, src, &["rbind", "rprivate"]));
         }
     }
-    let init = hc.init.unwrap_or(false);
+    let init = hc.init.unwrap_or(false) || hc.supervise.is_some();
     if init {
         mounts.push(bind(INIT_PATH, &inp.init_binary, &["bind", "ro"]));
     }
@@ -299,10 +299,21 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     let mut args: Vec<String> = Vec::new();
     if init {
         args.push(INIT_PATH.to_owned());
+        if let Some(s) = &hc.supervise {
+            args.push("--supervise".to_owned());
+            for (flag, values) in [("--program", &s.programs), ("--cron", &s.cron), ("--exit-on", &s.exit_on)] {
+                for v in values {
+                    args.push(flag.to_owned());
+                    args.push(v.clone());
+                }
+            }
+        }
         args.push("--".to_owned());
     }
-    args.push(c.path.clone());
-    args.extend(c.args.iter().cloned());
+    if !c.path.is_empty() {
+        args.push(c.path.clone());
+        args.extend(c.args.iter().cloned());
+    }
 
     let process = Process {
         args,

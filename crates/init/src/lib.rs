@@ -23,6 +23,9 @@ fn status_code(st: WaitStatus) -> Option<(Pid, i32)> {
 /// Runs the init with `args` (`argv[0]`, optionally `--`, then the command). Returns the exit
 /// status.
 pub fn main(args: Vec<String>) -> i32 {
+    if args.get(1).map(String::as_str) == Some("--supervise") {
+        return supervisor::main(&args[2..]);
+    }
     let mut cmd: Vec<String> = args.into_iter().skip(1).collect();
     if cmd.first().map(String::as_str) == Some("--") {
         cmd.remove(0);

@@ -91,6 +91,10 @@ pub struct HostConfig {
     /// clients stay as dockerd's; they ignore it when it is there.
     #[serde(deserialize_with = "null_default", skip_serializing_if = "is_default")]
     pub persist: bool,
+    /// berth's extension (`run --supervise`): berth's init is PID 1 and supervises programs and
+    /// cron jobs. Only sent when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supervise: Option<Supervise>,
     /// Mount the root filesystem read-only.
     #[serde(deserialize_with = "null_default")]
     pub readonly_rootfs: bool,
@@ -318,4 +322,20 @@ pub struct Ulimit {
     /// Soft limit.
     #[serde(deserialize_with = "null_default")]
     pub soft: i64,
+}
+
+/// `HostConfig.Supervise` (berth's extension): what the built-in supervisor runs besides the
+/// image's supervisord configuration and crontabs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Supervise {
+    /// `NAME=COMMAND` (`--program`).
+    #[serde(deserialize_with = "null_default")]
+    pub programs: Vec<String>,
+    /// `SCHEDULE COMMAND` (`--cron`).
+    #[serde(deserialize_with = "null_default")]
+    pub cron: Vec<String>,
+    /// Programs whose end stops the container (`--exit-on`).
+    #[serde(deserialize_with = "null_default")]
+    pub exit_on: Vec<String>,
 }

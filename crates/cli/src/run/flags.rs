@@ -118,6 +118,19 @@ pub struct ContainerFlags {
     /// `berth persist` and `berth upgrade`).
     #[arg(long = "persist")]
     pub persist: bool,
+    /// Run berth's init as PID 1 supervising the image's supervisord programs and crontabs, and
+    /// --program/--cron (berth's extension).
+    #[arg(long = "supervise")]
+    pub supervise: bool,
+    /// A program for the supervisor, NAME=COMMAND (implies --supervise; repeatable).
+    #[arg(long = "program", value_name = "NAME=COMMAND")]
+    pub program: Vec<String>,
+    /// A cron job for the supervisor, 'SCHEDULE COMMAND' (implies --supervise; repeatable).
+    #[arg(long = "cron", value_name = "SCHEDULE COMMAND")]
+    pub cron: Vec<String>,
+    /// Stop the container when this supervised program ends (repeatable).
+    #[arg(long = "exit-on", value_name = "NAME")]
+    pub exit_on: Vec<String>,
     /// PID namespace to use.
     #[arg(long = "pid")]
     pub pid: Option<String>,
@@ -510,6 +523,8 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         security_opt: Some(load_security_opts(&f.security_opt)?),
         privileged: f.privileged,
         persist: f.persist,
+        supervise: (f.supervise || !f.program.is_empty() || !f.cron.is_empty() || !f.exit_on.is_empty())
+            .then(|| w::Supervise { programs: f.program.clone(), cron: f.cron.clone(), exit_on: f.exit_on.clone() }),
         readonly_rootfs: f.read_only,
         dns: Some(f.dns.clone()),
         dns_options: Some(f.dns_option.clone()),
@@ -920,6 +935,10 @@ mod tests {
             oom_kill_disable: false,
             oom_score_adj: None,
             persist: false,
+            supervise: false,
+            program: vec![],
+            cron: vec![],
+            exit_on: vec![],
             pid: None,
             platform: None,
             privileged: false,

@@ -1,0 +1,770 @@
+//! The supervisor's event loop: berth's init as PID 1 running several programs and cron jobs.
+//!
+//! One thread, one `poll(2)` over a signalfd and the programs' output pipes, with a timeout
+//! for the next timed event (a program reaching RUNNING after `startsecs`, a back-off restart,
+//! a cron job, a stop's `stopwaitsecs`). States follow supervisord's (STOPPED, STARTING,
+//! RUNNING, BACKOFF, STOPPING, EXITED, FATAL):
+//!
+//! - A program that exits before `startsecs` is in BACKOFF and started again after 1 s, 2 s, …
+//!   (one more second per try); after `startretries` tries it is FATAL.
+//! - One that exits after it was RUNNING is EXITED and started again per `autorestart`
+//!   (`unexpected`: when its code is not in `exitcodes`).
+//! - Each line a program writes goes to the init's stdout or stderr, that is to the container's
+//!   log, prefixed with the program's name (`web | GET /`), so `logs` tells who said what.
+//! - SIGTERM, SIGINT or SIGQUIT (what `stop` sends) stops the programs in reverse priority
+//!   order, each with its `stopsignal`, SIGKILL after `stopwaitsecs`; the init exits 0 when
+//!   every program stopped by its stop signal or an expected code, else 1. Other signals are
+//!   passed on to every running program.
+//! - Every child is reaped, the programs' orphans too.
+//! - `--exit-on NAME`: when that program ends for good (EXITED without restart, or FATAL) the
+//!   container stops, with that program's exit code.
+//! - Cron jobs run `/bin/sh -c COMMAND` with the container's environment (and the crontab's
+//!   assignments); a job still running when it is due again is skipped, not queued.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use super::config::{AutoRestart, LogFile, Program};
+use crate::cron::crontab::Job;
+use crate::cron::{Jobs, tz::TimeZone};
+
+/// What the supervisor runs.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Programs, in start order.
+    pub programs: Vec<Program>,
+    /// Cron jobs.
+    pub jobs: Vec<Job>,
+    /// Programs whose end stops the container.
+    pub exit_on: Vec<String>,
+    /// The container's local time zone, for cron.
+    pub tz: Option<TimeZone>,
+    /// Environment of every program: the container's, then the config's `[supervisord]` one.
+    pub env: BTreeMap<String, String>,
+}
+
+/// supervisord's process states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not started (autostart=false) or stopped.
+    Stopped,
+    /// Started, not yet running for `startsecs`.
+    Starting,
+    /// Running for `startsecs` or more.
+    Running,
+    /// Exited too soon; started again after a delay.
+    Backoff,
+    /// Asked to stop.
+    Stopping,
+    /// Exited after it ran.
+    Exited,
+    /// Could not be kept running.
+    Fatal,
+}
+
+impl State {
+    /// supervisorctl's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Stopped => "STOPPED",
+            State::Starting => "STARTING",
+            State::Running => "RUNNING",
+            State::Backoff => "BACKOFF",
+            State::Stopping => "STOPPING",
+            State::Exited => "EXITED",
+            State::Fatal => "FATAL",
+        }
+    }
+}
+
+struct Output {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+    to_err: bool,
+}
+
+struct Proc {
+    cfg: Program,
+    state: State,
+    pid: Option<Pid>,
+    started: Instant,
+    /// Tries since it last reached RUNNING.
+    tries: u32,
+    /// When a BACKOFF restart is due.
+    restart_at: Option<Instant>,
+    outputs: Vec<Output>,
+    /// The last exit status (code, or 128+signal).
+    last_code: Option<i32>,
+    /// Stopped by its stop signal, or exited with an expected code.
+    clean: bool,
+}
+
+/// Runs the supervisor as PID 1 until it is told to stop. Returns the exit status.
+pub fn run(plan: Plan) -> i32 {
+    let signals: Vec<i32> = (1..=31).filter(|s| *s != libc::SIGKILL && *s != libc::SIGSTOP).collect();
+    let sfd = match sys::process::signalfd(&signals) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("berth-init: signalfd: {e}");
+            return 1;
+        }
+    };
+    let mut sup = Supervisor::new(plan);
+    sup.start_autostart();
+    // The set-up code ran once; only the loop runs from here.
+    sys::process::trim_file_pages();
+    sup.run(&sfd)
+}
+
+struct Supervisor {
+    procs: Vec<Proc>,
+    jobs: Vec<Job>,
+    sched: Jobs,
+    /// Running cron jobs: PID → index.
+    job_pids: BTreeMap<i32, usize>,
+    exit_on: Vec<String>,
+    env: BTreeMap<String, String>,
+    /// Set when the container is stopping: the exit status once every program is down.
+    stopping: Option<i32>,
+    epoch: Instant,
+    epoch_unix: u64,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Supervisor {
+    fn new(plan: Plan) -> Supervisor {
+        let now = Instant::now();
+        let procs = plan
+            .programs
+            .into_iter()
+            .map(|cfg| Proc {
+                cfg,
+                state: State::Stopped,
+                pid: None,
+                started: now,
+                tries: 0,
+                restart_at: None,
+                outputs: Vec::new(),
+                last_code: None,
+                clean: true,
+            })
+            .collect();
+        let epoch_unix = now_unix();
+        let sched =
+            Jobs::new(plan.jobs.iter().map(|j| j.schedule.clone()), epoch_unix, plan.tz.unwrap_or_else(TimeZone::utc));
+        Supervisor {
+            procs,
+            jobs: plan.jobs,
+            sched,
+            job_pids: BTreeMap::new(),
+            exit_on: plan.exit_on,
+            env: plan.env,
+            stopping: None,
+            epoch: now,
+            epoch_unix,
+        }
+    }
+
+    fn unix_now(&self) -> u64 {
+        self.epoch_unix + self.epoch.elapsed().as_secs()
+    }
+
+    fn start_autostart(&mut self) {
+        for i in 0..self.procs.len() {
+            if self.procs[i].cfg.autostart {
+                self.spawn_program(i);
+            }
+        }
+    }
+
+    fn spawn_program(&mut self, i: usize) {
+        let p = &mut self.procs[i];
+        let argv = match p.cfg.argv() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("berth-init: {}: {e}", p.cfg.name);
+                p.state = State::Fatal;
+                return;
+            }
+        };
+        let mut env = self.env.clone();
+        env.extend(p.cfg.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.insert("SUPERVISOR_ENABLED".into(), "1".into());
+        env.insert("SUPERVISOR_PROCESS_NAME".into(), p.cfg.name.clone());
+        env.insert("SUPERVISOR_GROUP_NAME".into(), p.cfg.group.clone());
+        let discard = |l: &LogFile| matches!(l, LogFile::None);
+        let spec = Spawn {
+            argv,
+            env,
+            user: p.cfg.user.clone(),
+            dir: p.cfg.directory.clone(),
+            umask: p.cfg.umask,
+            stdin: None,
+            merge_stderr: p.cfg.redirect_stderr,
+            discard_out: discard(&p.cfg.stdout_logfile),
+            discard_err: discard(&p.cfg.stderr_logfile),
+            new_group: true,
+        };
+        p.tries += 1;
+        p.started = Instant::now();
+        p.restart_at = None;
+        match spawn(&spec) {
+            Ok((pid, outputs)) => {
+                p.pid = Some(pid);
+                p.outputs = outputs;
+                p.state = if p.cfg.startsecs == 0 { State::Running } else { State::Starting };
+                if p.state == State::Running {
+                    p.tries = 0;
+                }
+            }
+            Err(e) => {
+                eprintln!("berth-init: {}: can't start {}: {e}", p.cfg.name, spec.argv[0]);
+                p.last_code = Some(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 });
+                Self::backoff_or_fatal(p);
+            }
+        }
+    }
+
+    /// After a start that failed or ended too soon.
+    fn backoff_or_fatal(p: &mut Proc) {
+        p.pid = None;
+        if p.tries > p.cfg.startretries {
+            eprintln!("berth-init: {} entered FATAL state, too many start retries too quickly", p.cfg.name);
+            p.state = State::Fatal;
+        } else {
+            p.state = State::Backoff;
+            p.restart_at = Some(Instant::now() + Duration::from_secs(u64::from(p.tries)));
+        }
+    }
+
+    fn run(&mut self, sfd: &OwnedFd) -> i32 {
+        loop {
+            if let Some(code) = self.stopping
+                && self.procs.iter().all(|p| p.pid.is_none())
+                && self.job_pids.is_empty()
+            {
+                self.flush_all();
+                return code;
+            }
+            let timeout = self.next_timeout();
+            let mut fds = vec![libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+            let mut owners: Vec<(usize, usize)> = Vec::new();
+            for (i, p) in self.procs.iter().enumerate() {
+                for (k, o) in p.outputs.iter().enumerate() {
+                    fds.push(libc::pollfd { fd: o.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+                    owners.push((i, k));
+                }
+            }
+            let ms = timeout.map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX).max(0));
+            if sys::process::poll(&mut fds, ms).is_err() {
+                continue;
+            }
+            for (n, (i, k)) in owners.iter().enumerate().rev() {
+                if fds[n + 1].revents != 0 {
+                    self.read_output(*i, *k);
+                }
+            }
+            if fds[0].revents != 0 {
+                self.handle_signals(sfd);
+            }
+            self.tick();
+        }
+    }
+
+    fn next_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        for p in &self.procs {
+            match p.state {
+                State::Starting => consider(p.started + Duration::from_secs(u64::from(p.cfg.startsecs))),
+                State::Backoff => {
+                    if let Some(t) = p.restart_at {
+                        consider(t);
+                    }
+                }
+                State::Stopping => consider(p.started + Duration::from_secs(u64::from(p.cfg.stopwaitsecs))),
+                _ => {}
+            }
+        }
+        if self.stopping.is_none()
+            && let Some(t) = self.sched.next_wake(self.unix_now())
+        {
+            consider(self.epoch + Duration::from_secs(t.saturating_sub(self.epoch_unix)));
+        }
+        next.map(|t| t.saturating_duration_since(now))
+    }
+
+    /// Timed transitions: RUNNING after startsecs, back-off restarts, stop timeouts, cron.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        for i in 0..self.procs.len() {
+            let p = &mut self.procs[i];
+            match p.state {
+                State::Starting if now >= p.started + Duration::from_secs(u64::from(p.cfg.startsecs)) => {
+                    p.state = State::Running;
+                    p.tries = 0;
+                }
+                State::Backoff if self.stopping.is_none() && p.restart_at.is_some_and(|t| now >= t) => {
+                    self.spawn_program(i);
+                }
+                State::Stopping if now >= p.started + Duration::from_secs(u64::from(p.cfg.stopwaitsecs)) => {
+                    if let Some(pid) = p.pid {
+                        eprintln!("berth-init: {} did not stop in {} s: killing it", p.cfg.name, p.cfg.stopwaitsecs);
+                        p.clean = false;
+                        signal(pid, Signal::SIGKILL, p.cfg.killasgroup);
+                        // Don't send it again.
+                        p.started = now + Duration::from_secs(3600);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.stopping.is_none() {
+            let due = self.sched.due(self.unix_now());
+            for j in due {
+                self.spawn_job(j);
+            }
+        } else {
+            self.stop_next();
+        }
+    }
+
+    fn spawn_job(&mut self, j: usize) {
+        let job = &self.jobs[j];
+        let mut env = self.env.clone();
+        env.extend(job.env.iter().cloned());
+        let spec = Spawn {
+            argv: vec!["/bin/sh".into(), "-c".into(), job.command.clone()],
+            env,
+            user: job.user.clone().filter(|u| u != "root"),
+            dir: None,
+            umask: None,
+            stdin: job.stdin.clone(),
+            merge_stderr: false,
+            discard_out: false,
+            discard_err: false,
+            new_group: true,
+        };
+        match spawn(&spec) {
+            Ok((pid, outputs)) => {
+                self.job_pids.insert(pid.as_raw(), j);
+                // Cron output is read by a pseudo-program slot: keep it simple and forward it
+                // through a Proc-less reader.
+                self.cron_outputs(j, outputs);
+            }
+            Err(e) => {
+                eprintln!("berth-init: cron job ({}) can't start: {e}", job.origin);
+                self.sched.finished(j);
+            }
+        }
+    }
+
+    /// Cron jobs' output goes to the log like a program's, prefixed `cron`.
+    fn cron_outputs(&mut self, j: usize, outputs: Vec<Output>) {
+        // A hidden slot per job, found by name; made on first use.
+        let name = format!("cron.{}", j + 1);
+        let i = match self.procs.iter().position(|p| p.cfg.name == name && p.cfg.group == "\0cron") {
+            Some(i) => i,
+            None => {
+                let mut cfg = cron_slot(&name);
+                cfg.group = "\0cron".into();
+                self.procs.push(Proc {
+                    cfg,
+                    state: State::Stopped,
+                    pid: None,
+                    started: Instant::now(),
+                    tries: 0,
+                    restart_at: None,
+                    outputs: Vec::new(),
+                    last_code: None,
+                    clean: true,
+                });
+                self.procs.len() - 1
+            }
+        };
+        self.procs[i].outputs.extend(outputs);
+    }
+
+    fn read_output(&mut self, i: usize, k: usize) {
+        let name = self.procs[i].cfg.name.clone();
+        let o = &mut self.procs[i].outputs[k];
+        let mut chunk = [0u8; 4096];
+        let n = nix::unistd::read(&o.fd, &mut chunk).unwrap_or(0);
+        if n == 0 {
+            let rest = std::mem::take(&mut o.buf);
+            let to_err = o.to_err;
+            if !rest.is_empty() {
+                write_line(&name, &rest, to_err);
+            }
+            self.procs[i].outputs.remove(k);
+            return;
+        }
+        o.buf.extend_from_slice(&chunk[..n]);
+        while let Some(pos) = o.buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = o.buf.drain(..=pos).collect();
+            write_line(&name, &line[..line.len() - 1], o.to_err);
+        }
+        if o.buf.len() > 16 * 1024 {
+            let line = std::mem::take(&mut o.buf);
+            write_line(&name, &line, o.to_err);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for i in 0..self.procs.len() {
+            while !self.procs[i].outputs.is_empty() {
+                let last = self.procs[i].outputs.len() - 1;
+                // Drain what is readable now, then drop the pipe.
+                let _ = sys::process::set_nonblocking(std::os::fd::AsFd::as_fd(&self.procs[i].outputs[last].fd), true);
+                let before = self.procs[i].outputs.len();
+                self.read_output(i, last);
+                if self.procs[i].outputs.len() == before {
+                    let o = self.procs[i].outputs.remove(last);
+                    if !o.buf.is_empty() {
+                        write_line(&self.procs[i].cfg.name, &o.buf, o.to_err);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle_signals(&mut self, sfd: &OwnedFd) {
+        let mut buf = [0u8; 128];
+        while let Ok(n) = nix::unistd::read(sfd, &mut buf) {
+            if n < 128 {
+                break;
+            }
+            // ssi_signo is the first u32 of signalfd_siginfo.
+            let signo = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            match signo {
+                libc::SIGCHLD => self.reap(),
+                libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => self.begin_stop(0),
+                s => {
+                    if let Ok(sig) = Signal::try_from(s) {
+                        for p in &self.procs {
+                            if let Some(pid) = p.pid {
+                                let _ = kill(pid, sig);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            let st = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(st) => st,
+            };
+            let (pid, code, by_signal) = match st {
+                WaitStatus::Exited(p, c) => (p, c, None),
+                WaitStatus::Signaled(p, s, _) => (p, 128 + s as i32, Some(s)),
+                _ => continue,
+            };
+            if let Some(j) = self.job_pids.remove(&pid.as_raw()) {
+                self.sched.finished(j);
+                continue;
+            }
+            let Some(i) = self.procs.iter().position(|p| p.pid == Some(pid)) else { continue };
+            self.exited(i, code, by_signal);
+        }
+    }
+
+    fn exited(&mut self, i: usize, code: i32, by_signal: Option<Signal>) {
+        let stopping_all = self.stopping.is_some();
+        let p = &mut self.procs[i];
+        p.pid = None;
+        p.last_code = Some(code);
+        let expected = by_signal.is_none() && u8::try_from(code).is_ok_and(|c| p.cfg.exitcodes.contains(&c));
+        match p.state {
+            State::Stopping => {
+                p.clean &= expected || by_signal == Some(p.cfg.stopsignal);
+                p.state = State::Stopped;
+                return;
+            }
+            State::Starting => {
+                eprintln!("berth-init: {} exited too quickly (status {code})", p.cfg.name);
+                Self::backoff_or_fatal(p);
+            }
+            _ => {
+                p.state = State::Exited;
+                let again = match p.cfg.autorestart {
+                    AutoRestart::Always => true,
+                    AutoRestart::Unexpected => !expected,
+                    AutoRestart::Never => false,
+                };
+                if again && !stopping_all {
+                    p.tries = 0;
+                    self.spawn_program(i);
+                    return;
+                }
+            }
+        }
+        let p = &self.procs[i];
+        if !stopping_all && matches!(p.state, State::Exited | State::Fatal) && self.exit_on.contains(&p.cfg.name) {
+            eprintln!("berth-init: {} ended ({}): stopping the container", p.cfg.name, p.state.name());
+            self.begin_stop(code);
+        }
+    }
+
+    /// Starts the container's stop: no more starts; programs are stopped one by one.
+    fn begin_stop(&mut self, code: i32) {
+        if self.stopping.is_some() {
+            return;
+        }
+        self.stopping = Some(code);
+        for p in &mut self.procs {
+            if p.state == State::Backoff {
+                p.state = State::Stopped;
+                p.restart_at = None;
+            }
+        }
+        for pid in self.job_pids.keys() {
+            let _ = killpg(Pid::from_raw(*pid), Signal::SIGTERM);
+        }
+        self.stop_next();
+    }
+
+    /// Stops the running programs of the highest priority still up (reverse start order).
+    fn stop_next(&mut self) {
+        if self.procs.iter().any(|p| p.state == State::Stopping) {
+            return;
+        }
+        let Some(top) = self.procs.iter().filter(|p| p.pid.is_some()).map(|p| p.cfg.priority).max() else {
+            // Everything is down: the status says whether all went cleanly.
+            if let Some(code) = self.stopping.as_mut()
+                && *code == 0
+                && !self.procs.iter().all(|p| p.clean)
+            {
+                *code = 1;
+            }
+            return;
+        };
+        let now = Instant::now();
+        for p in self.procs.iter_mut().filter(|p| p.pid.is_some() && p.cfg.priority == top) {
+            p.state = State::Stopping;
+            p.started = now;
+            if let Some(pid) = p.pid {
+                signal(pid, p.cfg.stopsignal, p.cfg.stopasgroup);
+            }
+        }
+    }
+}
+
+fn signal(pid: Pid, sig: Signal, group: bool) {
+    if group {
+        let _ = killpg(pid, sig);
+    } else {
+        let _ = kill(pid, sig);
+    }
+}
+
+/// Writes `name | line` to the init's stdout or stderr.
+fn write_line(name: &str, line: &[u8], to_err: bool) {
+    let mut out = Vec::with_capacity(name.len() + line.len() + 4);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b" | ");
+    out.extend_from_slice(line);
+    out.push(b'\n');
+    let _ = if to_err { std::io::stderr().write_all(&out) } else { std::io::stdout().write_all(&out) };
+}
+
+/// A program with supervisord's defaults for `--program NAME=COMMAND`.
+pub fn flag_program(name: &str, command: &str) -> Program {
+    Program {
+        name: name.to_owned(),
+        program: name.to_owned(),
+        group: name.to_owned(),
+        process_num: 0,
+        command: command.to_owned(),
+        priority: 999,
+        autostart: true,
+        autorestart: AutoRestart::Unexpected,
+        startsecs: 1,
+        startretries: 3,
+        exitcodes: vec![0],
+        stopsignal: Signal::SIGTERM,
+        stopwaitsecs: 10,
+        stopasgroup: false,
+        killasgroup: false,
+        user: None,
+        directory: None,
+        umask: None,
+        environment: BTreeMap::new(),
+        redirect_stderr: false,
+        stdout_logfile: LogFile::Auto,
+        stderr_logfile: LogFile::Auto,
+        file: "--program".into(),
+    }
+}
+
+fn cron_slot(name: &str) -> Program {
+    let mut p = flag_program(name, "true");
+    p.autostart = false;
+    p
+}
+
+/// How to start one child.
+struct Spawn {
+    argv: Vec<String>,
+    env: BTreeMap<String, String>,
+    user: Option<String>,
+    dir: Option<String>,
+    umask: Option<u32>,
+    stdin: Option<String>,
+    merge_stderr: bool,
+    discard_out: bool,
+    discard_err: bool,
+    new_group: bool,
+}
+
+fn cstr(s: &str) -> std::io::Result<std::ffi::CString> {
+    std::ffi::CString::new(s).map_err(|_| std::io::Error::other(format!("NUL byte in {s:?}")))
+}
+
+/// The uid, gid and home of `user` (a name or a number) from the container's /etc/passwd.
+fn lookup_user(user: &str) -> std::io::Result<(u32, u32, String)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    for line in passwd.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() >= 6 && (f[0] == user || f[2] == user) {
+            let uid = f[2].parse().map_err(|_| std::io::Error::other(format!("bad uid for {user}")))?;
+            let gid = f[3].parse().map_err(|_| std::io::Error::other(format!("bad gid for {user}")))?;
+            return Ok((uid, gid, f[5].to_owned()));
+        }
+    }
+    match user.parse::<u32>() {
+        Ok(uid) => Ok((uid, uid, "/".into())),
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no user {user:?} in /etc/passwd"))),
+    }
+}
+
+/// Forks and execs `s`; returns the child and the read ends of its output pipes.
+fn spawn(s: &Spawn) -> std::io::Result<(Pid, Vec<Output>)> {
+    let argv: Vec<std::ffi::CString> = s.argv.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
+    let mut env: BTreeMap<String, String> = s.env.clone();
+    let ids = match &s.user {
+        Some(u) => {
+            let (uid, gid, home) = lookup_user(u)?;
+            env.entry("HOME".into()).or_insert(home);
+            env.insert("USER".into(), u.clone());
+            env.insert("LOGNAME".into(), u.clone());
+            Some((uid, gid))
+        }
+        None => None,
+    };
+    let envp: Vec<std::ffi::CString> = env.iter().map(|(k, v)| cstr(&format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    let dir = s.dir.as_deref().map(cstr).transpose()?;
+    // Look the program up in the PATH it will run with, as supervisord does.
+    let path_var = env
+        .get("PATH")
+        .cloned()
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let exe = if s.argv[0].contains('/') {
+        cstr(&s.argv[0])?
+    } else {
+        let found =
+            path_var.split(':').map(|d| std::path::Path::new(d).join(&s.argv[0])).find(|p| p.is_file()).ok_or_else(
+                || std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} not found in PATH", s.argv[0])),
+            )?;
+        cstr(&found.to_string_lossy())?
+    };
+    let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let err_pipe = if s.merge_stderr { None } else { Some(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?) };
+    let in_pipe = match &s.stdin {
+        Some(_) => Some(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?),
+        None => None,
+    };
+    let devnull = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    // SAFETY: the init is single-threaded; the child only calls async-signal-safe functions
+    // (dup2, setpgid, chdir, umask, setgid/setuid, execve) before exec or _exit.
+    match unsafe { sys::process::fork() }? {
+        sys::process::Fork::Child => {
+            let _ = sys::process::reset_signals();
+            if s.new_group {
+                // SAFETY: setpgid(0, 0) puts the calling process in a new process group.
+                unsafe { libc::setpgid(0, 0) };
+            }
+            let stdin_fd = in_pipe.as_ref().map_or(devnull.as_raw_fd(), |(r, _)| r.as_raw_fd());
+            let out_fd = if s.discard_out { devnull.as_raw_fd() } else { out_w.as_raw_fd() };
+            let err_fd = match &err_pipe {
+                _ if s.discard_err => devnull.as_raw_fd(),
+                Some((_, w)) => w.as_raw_fd(),
+                None => out_fd,
+            };
+            // SAFETY: dup2 onto the stdio numbers, in the child about to exec.
+            unsafe {
+                libc::dup2(stdin_fd, 0);
+                libc::dup2(out_fd, 1);
+                libc::dup2(err_fd, 2);
+            }
+            if let Some(d) = &dir {
+                // SAFETY: chdir with a NUL-terminated path.
+                if unsafe { libc::chdir(d.as_ptr()) } != 0 {
+                    sys::process::exit_now(126);
+                }
+            }
+            if let Some(m) = s.umask {
+                sys::process::umask(m);
+            }
+            if let Some((uid, gid)) = ids {
+                // SAFETY: dropping to the program's user; failing to is fatal for the child.
+                let ok = unsafe {
+                    libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0
+                };
+                if !ok {
+                    sys::process::exit_now(126);
+                }
+            }
+            let _ = nix::unistd::execve(&exe, &argv, &envp);
+            sys::process::exit_now(127);
+        }
+        sys::process::Fork::Parent(pid) => {
+            drop(out_w);
+            let mut outputs = vec![Output { fd: out_r, buf: Vec::new(), to_err: false }];
+            if let Some((r, w)) = err_pipe {
+                drop(w);
+                outputs.push(Output { fd: r, buf: Vec::new(), to_err: true });
+            }
+            if let (Some((r, w)), Some(text)) = (in_pipe, &s.stdin) {
+                drop(r);
+                // Small (a crontab line): written at once, then closed.
+                let mut f = std::fs::File::from(w);
+                let _ = f.write_all(text.as_bytes());
+            }
+            Ok((Pid::from_raw(pid), outputs))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_programs_have_supervisords_defaults() {
+        let p = flag_program("web", "httpd -f");
+        assert_eq!(p.argv().unwrap(), ["httpd", "-f"]);
+        assert_eq!((p.startsecs, p.startretries, p.autorestart), (1, 3, AutoRestart::Unexpected));
+        assert_eq!(State::Fatal.name(), "FATAL");
+    }
+
+    #[test]
+    fn users_from_passwd_or_numbers() {
+        assert_eq!(lookup_user("root").unwrap().0, 0);
+        assert_eq!(lookup_user("4242").unwrap(), (4242, 4242, "/".into()));
+        assert!(lookup_user("no-such-user-here").is_err());
+    }
+}
