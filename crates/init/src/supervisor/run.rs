@@ -578,7 +578,18 @@ fn write_line(name: &str, line: &[u8], to_err: bool) {
     out.extend_from_slice(b" | ");
     out.extend_from_slice(line);
     out.push(b'\n');
-    let _ = if to_err { std::io::stderr().write_all(&out) } else { std::io::stdout().write_all(&out) };
+    // Straight to the descriptor: no std stream (its lock and line buffer) on the hot path of
+    // PID 1, whose resident code is budgeted.
+    // SAFETY: 1 and 2 are the init's own stdout and stderr, open for its whole life.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(if to_err { 2 } else { 1 }) };
+    let mut rest: &[u8] = &out;
+    while !rest.is_empty() {
+        match nix::unistd::write(fd, rest) {
+            Ok(n) if n > 0 => rest = &rest[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            _ => break,
+        }
+    }
 }
 
 /// A program with supervisord's defaults for `--program NAME=COMMAND`.
