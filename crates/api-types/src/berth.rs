@@ -1,6 +1,7 @@
 //! berth's extensions to the Engine API (not in Docker's spec): `POST /containers/{id}/upgrade`
 //! and the persistent writable layers of `run --persist` (`GET /persist`,
-//! `DELETE /persist/{name}`).
+//! `DELETE /persist/{name}`), and the programs of a supervised container
+//! (`GET /containers/{id}/supervisor`).
 
 use serde::{Deserialize, Serialize};
 
@@ -40,4 +41,27 @@ pub struct PersistentLayer {
     /// Its directory on the daemon's host.
     #[serde(deserialize_with = "null_default")]
     pub path: String,
+}
+
+/// One program of a supervised container in `GET /containers/{id}/supervisor` (berth's
+/// extension), as supervisorctl's `status` tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SupervisedProgram {
+    /// Program (process) name.
+    #[serde(deserialize_with = "null_default")]
+    pub name: String,
+    /// supervisord's state: `STOPPED`, `STARTING`, `RUNNING`, `BACKOFF`, `STOPPING`, `EXITED`,
+    /// `FATAL`.
+    #[serde(deserialize_with = "null_default")]
+    pub state: String,
+    /// PID in the container, 0 when not running.
+    #[serde(deserialize_with = "null_default")]
+    pub pid: i32,
+    /// Seconds since it started, 0 when not running.
+    #[serde(deserialize_with = "null_default")]
+    pub uptime: u64,
+    /// What supervisorctl says besides the state (`exit status 3`, `Not started`, ...).
+    #[serde(deserialize_with = "null_default")]
+    pub description: String,
 }

@@ -23,6 +23,7 @@ pub mod persist;
 pub mod query;
 pub mod resources;
 pub mod streams;
+pub mod supervise;
 pub mod system;
 pub mod volumes;
 
@@ -100,6 +101,7 @@ pub fn router(api: Api) -> Router {
         .merge(images::routes())
         .merge(networks::routes())
         .merge(volumes::routes())
+        .merge(supervise::routes())
         .merge(persist::routes())
         .with_state(api)
 }

@@ -1,12 +1,15 @@
 //! `berth`: one static binary that is the CLI, the daemon (`berth daemon`), the per-container
 //! shim (`berth shim RUNDIR`, started by the daemon) and the container init (`--init`, when
-//! invoked as `docker-init` or `berth-init`).
+//! invoked as `docker-init` or `berth-init`), and `supervisorctl` in supervised containers.
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let argv0 = args.first().map(|a| a.rsplit('/').next().unwrap_or(a).to_owned()).unwrap_or_default();
     if argv0 == "docker-init" || argv0 == "berth-init" {
         std::process::exit(init::main(args));
+    }
+    if argv0 == "supervisorctl" {
+        std::process::exit(init::supervisor::ctl_main(&args));
     }
     if args.get(1).map(String::as_str) == Some("shim") {
         let Some(dir) = args.get(2) else {

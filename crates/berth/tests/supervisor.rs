@@ -75,6 +75,32 @@ fn programs_cron_restarts_reaping_and_a_clean_stop() {
         .out(),
         "web=httpd -f -p 8080 1"
     );
+    // Control: `berth supervise` from the host and `supervisorctl` inside agree.
+    wait_until(5, "every program RUNNING", || {
+        let st = d.berth(&["supervise", "sv", "status"]).stdout;
+        st.lines().count() == 3 && st.lines().all(|l| l.contains("RUNNING"))
+    });
+    let outside: Vec<String> = d
+        .berth(&["supervise", "sv", "status"])
+        .ok()
+        .lines()
+        .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+        .collect();
+    let inside = d.berth(&["exec", "sv", "supervisorctl", "status"]);
+    assert_eq!(inside.code, 0, "{inside:?}");
+    let inside: Vec<String> =
+        inside.stdout.lines().map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(outside, inside);
+    assert!(outside[0].starts_with("web RUNNING pid "), "{outside:?}");
+    d.berth(&["supervise", "sv", "stop", "worker"]).ok();
+    assert!(d.berth(&["supervise", "sv", "status", "worker"]).out().contains("STOPPED"));
+    assert!(pids_of(&d, "sv", "while true").is_empty());
+    d.berth(&["exec", "sv", "supervisorctl", "start", "worker"]).ok();
+    assert!(d.berth(&["supervise", "sv", "status", "worker"]).out().contains("worker"));
+    assert_eq!(pids_of(&d, "sv", "while true").len(), 1);
+    assert!(d.berth(&["supervise", "sv", "tail", "worker"]).out().lines().all(|l| l == "tick"));
+    let r = d.berth(&["supervise", "sv", "stop", "nope"]);
+    assert!(r.stderr.contains("no such process nope"), "{r:?}");
     // Stop: every program goes with its stop signal, and the container says all went well.
     d.berth(&["stop", "sv"]).ok();
     assert_eq!(d.berth(&["inspect", "-f", "{{.State.ExitCode}}", "sv"]).out(), "0");

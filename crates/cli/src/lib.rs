@@ -30,6 +30,7 @@ pub mod persist;
 pub mod ports;
 pub mod run;
 pub mod stats;
+pub mod supervise;
 pub mod system;
 mod term;
 pub mod update;
@@ -165,6 +166,8 @@ pub enum Command {
         #[command(subcommand)]
         command: MountCommand,
     },
+    /// Status and control of a supervised container's programs (berth).
+    Supervise(supervise::SuperviseArgs),
     /// Manage berth.
     System {
         /// The system command.
@@ -484,6 +487,7 @@ async fn dispatch(c: &client::Client, cmd: Command) -> i32 {
         C::Image { command } => return dispatch_image(c, command).await,
         C::Network { command } => return dispatch_network(c, command).await,
         C::Volume { command } => return dispatch_volume(c, command).await,
+        C::Supervise(a) => return supervise::supervise(c, a).await.unwrap_or_else(|e| report(&e)),
         C::Mount { command } => {
             let r = match command {
                 MountCommand::Add(a) => volume::mount_add(c, a).await,

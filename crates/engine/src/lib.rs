@@ -49,6 +49,7 @@ pub mod shimctl;
 pub mod spec;
 mod stats;
 mod store;
+pub mod supervise;
 mod system;
 mod upgrade;
 pub mod volumes;

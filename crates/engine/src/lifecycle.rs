@@ -298,6 +298,7 @@ impl Engine {
             host_devices,
             capabilities: caps,
             user_mounts,
+            supervisor_dir: self.supervisor_dir(c)?,
         };
         let runtime_cfg = spec::build(c, &inputs)?;
         let shim_cfg = shim::ShimConfig {

@@ -31,6 +31,9 @@ pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/pr
 /// Where berth's init is mounted in containers run with `--init` (Docker's path).
 pub const INIT_PATH: &str = "/sbin/docker-init";
 
+/// Where berth's binary is mounted as `supervisorctl` in supervised containers.
+pub const SUPERVISORCTL_PATH: &str = "/usr/bin/supervisorctl";
+
 /// The default PATH when the image sets none (Docker's).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -82,6 +85,9 @@ pub struct SpecInputs {
     pub capabilities: Vec<String>,
     /// Volumes, binds and `--mount` tmpfs mounts, parents first.
     pub user_mounts: Vec<Mount>,
+    /// For a supervised container: the host directory mounted at `/run/berth`, where its init
+    /// listens for control requests.
+    pub supervisor_dir: PathBuf,
 }
 
 /// Docker's default device nodes.
@@ -294,6 +300,11 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
     if init {
         mounts.push(bind(INIT_PATH, &inp.init_binary, &["bind", "ro"]));
     }
+    if hc.supervise.is_some() {
+        // supervisorctl for the container's own use, and the control socket's directory.
+        mounts.push(bind(SUPERVISORCTL_PATH, &inp.init_binary, &["bind", "ro"]));
+        mounts.push(bind(init::supervisor::CONTROL_DIR, &inp.supervisor_dir, &["rbind", "rprivate"]));
+    }
 
     // The command.
     let mut args: Vec<String> = Vec::new();
@@ -428,6 +439,7 @@ mod tests {
             host_devices: vec![],
             capabilities: capabilities(&container(), 40).unwrap(),
             user_mounts: vec![],
+            supervisor_dir: "/c/supervisor".into(),
         }
     }
 

@@ -75,11 +75,123 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     match plan(Path::new("/"), a, std::env::vars().collect()) {
-        Ok(plan) => run::run(plan),
+        Ok(mut plan) => {
+            // The engine mounts a directory of its own here: the daemon reaches the socket there.
+            if Path::new(CONTROL_DIR).is_dir() {
+                plan.control = Some(Path::new(CONTROL_DIR).join(CONTROL_SOCKET));
+            }
+            run::run(plan)
+        }
         Err(e) => {
             eprintln!("berth-init: {e}");
             2
         }
+    }
+}
+
+/// The directory in the container where the engine mounts the supervisor's control socket's
+/// directory.
+pub const CONTROL_DIR: &str = "/run/berth";
+/// The control socket's name in [`CONTROL_DIR`].
+pub const CONTROL_SOCKET: &str = "control.sock";
+
+/// Sends one control request to the supervisor listening on `socket`; returns its answer
+/// (`ok` then data, or an `error: ...` line).
+pub fn request(socket: &Path, req: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(socket)?;
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    c.write_all(format!("{req}\n").as_bytes())?;
+    let mut out = String::new();
+    c.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// One program's line of `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramStatus {
+    /// Name.
+    pub name: String,
+    /// supervisord's state name (`RUNNING`, `FATAL`, ...).
+    pub state: String,
+    /// PID (in the container's namespace), 0 when not running.
+    pub pid: i32,
+    /// Seconds since it started, 0 when not running.
+    pub uptime: u64,
+    /// `exit status 3`, `Not started`, ...
+    pub description: String,
+}
+
+/// Parses the answer of `status`.
+pub fn parse_status(answer: &str) -> Result<Vec<ProgramStatus>, String> {
+    let mut lines = answer.lines();
+    match lines.next() {
+        Some("ok") => {}
+        Some(e) => return Err(e.trim_start_matches("error: ").to_owned()),
+        None => return Err("no answer from the supervisor".into()),
+    }
+    Ok(lines
+        .filter_map(|l| {
+            let f: Vec<&str> = l.splitn(5, '\t').collect();
+            (f.len() == 5).then(|| ProgramStatus {
+                name: f[0].to_owned(),
+                state: f[1].to_owned(),
+                pid: f[2].parse().unwrap_or(0),
+                uptime: f[3].parse().unwrap_or(0),
+                description: f[4].to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// supervisorctl's status line: `web    RUNNING   pid 7, uptime 0:00:05`.
+pub fn status_line(p: &ProgramStatus) -> String {
+    let detail = if p.state == "RUNNING" {
+        let u = p.uptime;
+        format!("pid {}, uptime {}:{:02}:{:02}", p.pid, u / 3600, (u / 60) % 60, u % 60)
+    } else {
+        p.description.clone()
+    };
+    format!("{:<33}{:<10}{detail}", p.name, p.state).trim_end().to_owned()
+}
+
+/// `supervisorctl` in the container (the berth binary under that name): `status`, `start`,
+/// `stop`, `restart NAME|all`, `signal SIG NAME|all`. Exits 0, or 1 with the supervisor's error.
+pub fn ctl_main(args: &[String]) -> i32 {
+    let words: Vec<&str> = args.iter().skip(1).map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+    let req = if words.is_empty() { "status".to_owned() } else { words.join(" ") };
+    let socket = Path::new(CONTROL_DIR).join(CONTROL_SOCKET);
+    let answer = match request(&socket, &req) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("supervisorctl: can't reach berth's supervisor at {}: {e}", socket.display());
+            return 2;
+        }
+    };
+    if req == "status" {
+        return match parse_status(&answer) {
+            Ok(list) => {
+                for p in &list {
+                    println!("{}", status_line(p));
+                }
+                i32::from(list.iter().any(|p| p.state != "RUNNING")) * 3
+            }
+            Err(e) => {
+                eprintln!("supervisorctl: {e}");
+                1
+            }
+        };
+    }
+    match answer.lines().next() {
+        Some("ok") => {
+            println!("{}: done", words.get(1..).map(|w| w.join(" ")).unwrap_or_default());
+            0
+        }
+        Some(e) => {
+            eprintln!("supervisorctl: {}", e.trim_start_matches("error: "));
+            1
+        }
+        None => 1,
     }
 }
 

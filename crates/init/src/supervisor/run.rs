@@ -47,6 +47,8 @@ pub struct Plan {
     pub tz: Option<TimeZone>,
     /// Environment of every program: the container's, then the config's `[supervisord]` one.
     pub env: BTreeMap<String, String>,
+    /// Where to listen for control requests (`supervisorctl`, the daemon); `None`: nowhere.
+    pub control: Option<std::path::PathBuf>,
 }
 
 /// supervisord's process states.
@@ -103,6 +105,8 @@ struct Proc {
     last_code: Option<i32>,
     /// Stopped by its stop signal, or exited with an expected code.
     clean: bool,
+    /// `restart`: start it again once it has stopped.
+    restart_after_stop: bool,
 }
 
 /// Runs the supervisor as PID 1 until it is told to stop. Returns the exit status.
@@ -115,7 +119,21 @@ pub fn run(plan: Plan) -> i32 {
             return 1;
         }
     };
+    let control = plan.control.as_deref().and_then(|path| {
+        let _ = std::fs::remove_file(path);
+        match std::os::unix::net::UnixListener::bind(path) {
+            Ok(l) => {
+                let _ = l.set_nonblocking(true);
+                Some(l)
+            }
+            Err(e) => {
+                eprintln!("berth-init: control socket {}: {e}", path.display());
+                None
+            }
+        }
+    });
     let mut sup = Supervisor::new(plan);
+    sup.control = control;
     sup.start_autostart();
     // The set-up code ran once; only the loop runs from here.
     sys::process::trim_file_pages();
@@ -134,6 +152,7 @@ struct Supervisor {
     stopping: Option<i32>,
     epoch: Instant,
     epoch_unix: u64,
+    control: Option<std::os::unix::net::UnixListener>,
 }
 
 fn now_unix() -> u64 {
@@ -156,6 +175,7 @@ impl Supervisor {
                 outputs: Vec::new(),
                 last_code: None,
                 clean: true,
+                restart_after_stop: false,
             })
             .collect();
         let epoch_unix = now_unix();
@@ -171,6 +191,7 @@ impl Supervisor {
             stopping: None,
             epoch: now,
             epoch_unix,
+            control: None,
         }
     }
 
@@ -257,6 +278,8 @@ impl Supervisor {
             }
             let timeout = self.next_timeout();
             let mut fds = vec![libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+            let ctl_fd = self.control.as_ref().map_or(-1, AsRawFd::as_raw_fd);
+            fds.push(libc::pollfd { fd: ctl_fd, events: libc::POLLIN, revents: 0 });
             let mut owners: Vec<(usize, usize)> = Vec::new();
             for (i, p) in self.procs.iter().enumerate() {
                 for (k, o) in p.outputs.iter().enumerate() {
@@ -269,12 +292,15 @@ impl Supervisor {
                 continue;
             }
             for (n, (i, k)) in owners.iter().enumerate().rev() {
-                if fds[n + 1].revents != 0 {
+                if fds[n + 2].revents != 0 {
                     self.read_output(*i, *k);
                 }
             }
             if fds[0].revents != 0 {
                 self.handle_signals(sfd);
+            }
+            if fds[1].revents != 0 {
+                self.serve_control();
             }
             self.tick();
         }
@@ -388,6 +414,7 @@ impl Supervisor {
                     outputs: Vec::new(),
                     last_code: None,
                     clean: true,
+                    restart_after_stop: false,
                 });
                 self.procs.len() - 1
             }
@@ -435,6 +462,132 @@ impl Supervisor {
                     }
                 }
             }
+        }
+    }
+
+    /// One control request per connection: a line in, the answer out, closed.
+    fn serve_control(&mut self) {
+        let Some(l) = &self.control else { return };
+        let Ok((conn, _)) = l.accept() else { return };
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut line = String::new();
+        let mut r = std::io::BufReader::new(&conn);
+        if std::io::BufRead::read_line(&mut r, &mut line).is_err() {
+            return;
+        }
+        let answer = self.control_request(line.trim());
+        let mut w = &conn;
+        let _ = w.write_all(answer.as_bytes());
+    }
+
+    /// Answers `status`, `start NAME`, `stop NAME`, `restart NAME`, `signal SIG NAME` (NAME may
+    /// be `all`). The first line is `ok` or `error: MESSAGE`; `status` then lists one program a
+    /// line: `name<TAB>STATE<TAB>pid<TAB>uptime seconds<TAB>description`.
+    fn control_request(&mut self, req: &str) -> String {
+        let words: Vec<&str> = req.split_whitespace().collect();
+        let visible = |p: &Proc| p.cfg.group != "\0cron";
+        let find = |procs: &[Proc], name: &str| -> Result<Vec<usize>, String> {
+            let idx: Vec<usize> = procs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| visible(p) && (name == "all" || p.cfg.name == name || p.cfg.group == name))
+                .map(|(i, _)| i)
+                .collect();
+            if idx.is_empty() { Err(format!("error: no such process {name}\n")) } else { Ok(idx) }
+        };
+        match words.as_slice() {
+            ["status"] => {
+                let mut out = String::from("ok\n");
+                for p in self.procs.iter().filter(|p| visible(p)) {
+                    let up = p.pid.map_or(0, |_| p.started.elapsed().as_secs());
+                    let desc = match p.state {
+                        State::Fatal => "Exited too quickly (process log may have details)".to_owned(),
+                        State::Stopped if p.last_code.is_none() => "Not started".to_owned(),
+                        State::Exited | State::Stopped | State::Backoff => {
+                            p.last_code.map_or(String::new(), |c| format!("exit status {c}"))
+                        }
+                        _ => String::new(),
+                    };
+                    let pid = p.pid.map_or(0, Pid::as_raw);
+                    out.push_str(&format!("{}\t{}\t{pid}\t{up}\t{desc}\n", p.cfg.name, p.state.name()));
+                }
+                out
+            }
+            ["start", name] => match find(&self.procs, name) {
+                Ok(idx) => {
+                    for i in idx {
+                        if self.procs[i].pid.is_none() && self.stopping.is_none() {
+                            self.procs[i].tries = 0;
+                            self.spawn_program(i);
+                        }
+                    }
+                    "ok\n".into()
+                }
+                Err(e) => e,
+            },
+            ["stop", name] => match find(&self.procs, name) {
+                Ok(idx) => {
+                    for i in idx {
+                        self.stop_one(i);
+                    }
+                    "ok\n".into()
+                }
+                Err(e) => e,
+            },
+            ["restart", name] => match find(&self.procs, name) {
+                Ok(idx) => {
+                    for i in idx {
+                        self.procs[i].restart_after_stop = true;
+                        if self.procs[i].pid.is_some() {
+                            self.stop_one(i);
+                        } else if self.stopping.is_none() {
+                            self.procs[i].restart_after_stop = false;
+                            self.procs[i].tries = 0;
+                            self.spawn_program(i);
+                        }
+                    }
+                    "ok\n".into()
+                }
+                Err(e) => e,
+            },
+            ["signal", sig, name] => {
+                let parsed = sig.parse::<i32>().ok().and_then(|n| Signal::try_from(n).ok()).or_else(|| {
+                    let up = sig.to_ascii_uppercase();
+                    let full = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+                    full.parse::<Signal>().ok()
+                });
+                let Some(sig) = parsed else { return format!("error: bad signal {sig}\n") };
+                match find(&self.procs, name) {
+                    Ok(idx) => {
+                        for i in idx {
+                            if let Some(pid) = self.procs[i].pid {
+                                let _ = kill(pid, sig);
+                            }
+                        }
+                        "ok\n".into()
+                    }
+                    Err(e) => e,
+                }
+            }
+            _ => format!("error: unknown request {req:?}: use status, start, stop, restart or signal\n"),
+        }
+    }
+
+    /// Stops one program (not the container): its stop signal, SIGKILL after stopwaitsecs.
+    fn stop_one(&mut self, i: usize) {
+        let p = &mut self.procs[i];
+        match (p.pid, p.state) {
+            (Some(pid), s) if s != State::Stopping => {
+                p.state = State::Stopping;
+                p.started = Instant::now();
+                signal(pid, p.cfg.stopsignal, p.cfg.stopasgroup);
+            }
+            (None, State::Backoff) => {
+                p.state = State::Stopped;
+                p.restart_at = None;
+            }
+            _ => {}
         }
     }
 
@@ -492,6 +645,10 @@ impl Supervisor {
             State::Stopping => {
                 p.clean &= expected || by_signal == Some(p.cfg.stopsignal);
                 p.state = State::Stopped;
+                if std::mem::take(&mut p.restart_after_stop) && !stopping_all {
+                    p.tries = 0;
+                    self.spawn_program(i);
+                }
                 return;
             }
             State::Starting => {
