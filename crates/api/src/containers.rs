@@ -210,6 +210,9 @@ async fn create(State(api): State<Api>, RawQuery(q): RawQuery, body: Bytes) -> R
 async fn inspect(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let c = api.engine.inspect(&id)?;
     let mut out = convert::inspect(&c, &api.engine);
+    if c.host_config.supervise.is_some() && c.is_running() {
+        out.supervisor = crate::supervise::programs(&api, &c.id).await.ok();
+    }
     if Query::parse(q.as_deref()).bool("size") {
         let (rw, root) = api.engine.container_size(&c.id).await.unwrap_or((0, 0));
         out.size_rw = Some(rw);

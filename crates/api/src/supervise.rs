@@ -19,10 +19,11 @@ pub fn routes() -> Router<Api> {
         .route("/containers/{id}/supervisor/{action}", post(control))
 }
 
-async fn status(State(api): State<Api>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let list: Vec<SupervisedProgram> = api
+/// The programs of a supervised container in the wire form (also in inspect).
+pub(crate) async fn programs(api: &Api, id: &str) -> Result<Vec<SupervisedProgram>, ApiError> {
+    Ok(api
         .engine
-        .supervise_status(&id)
+        .supervise_status(id)
         .await?
         .into_iter()
         .map(|p| SupervisedProgram {
@@ -32,8 +33,11 @@ async fn status(State(api): State<Api>, Path(id): Path<String>) -> Result<Respon
             uptime: p.uptime,
             description: p.description,
         })
-        .collect();
-    Ok(json(StatusCode::OK, &list))
+        .collect())
+}
+
+async fn status(State(api): State<Api>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(json(StatusCode::OK, &programs(&api, &id).await?))
 }
 
 async fn control(

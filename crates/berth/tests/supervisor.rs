@@ -99,6 +99,14 @@ fn programs_cron_restarts_reaping_and_a_clean_stop() {
     assert!(d.berth(&["supervise", "sv", "status", "worker"]).out().contains("worker"));
     assert_eq!(pids_of(&d, "sv", "while true").len(), 1);
     assert!(d.berth(&["supervise", "sv", "tail", "worker"]).out().lines().all(|l| l == "tick"));
+    // The states are in inspect too (berth's extension).
+    let states = d.berth(&["inspect", "-f", "{{range .Supervisor}}{{.Name}}={{.State}} {{end}}", "sv"]);
+    let states: Vec<&str> = states.out().split_whitespace().collect();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(
+        states[0] == "web=RUNNING" && states[1].starts_with("worker=") && states[2] == "orphans=RUNNING",
+        "{states:?}"
+    );
     let r = d.berth(&["supervise", "sv", "stop", "nope"]);
     assert!(r.stderr.contains("no such process nope"), "{r:?}");
     // Stop: every program goes with its stop signal, and the container says all went well.

@@ -85,6 +85,10 @@ pub struct ContainerInspectResponse {
     /// Mounts in use; always an array.
     #[serde(deserialize_with = "null_default")]
     pub mounts: Vec<MountPoint>,
+    /// berth's extension: the programs of a running supervised container and their states
+    /// (as `GET /containers/{id}/supervisor`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<Vec<crate::berth::SupervisedProgram>>,
     /// Portable configuration.
     #[serde(deserialize_with = "null_default")]
     pub config: ContainerConfig,
