@@ -165,6 +165,36 @@ pub struct Program {
 }
 
 impl Program {
+    /// A `[program:NAME]` with `command` and every other key at supervisord's default
+    /// (`file` says where it came from).
+    pub fn with_defaults(name: &str, command: &str, file: &str) -> Program {
+        Program {
+            name: name.to_owned(),
+            program: name.to_owned(),
+            group: name.to_owned(),
+            process_num: 0,
+            command: command.to_owned(),
+            priority: 999,
+            autostart: true,
+            autorestart: AutoRestart::Unexpected,
+            startsecs: 1,
+            startretries: 3,
+            exitcodes: vec![0],
+            stopsignal: Signal::SIGTERM,
+            stopwaitsecs: 10,
+            stopasgroup: false,
+            killasgroup: false,
+            user: None,
+            directory: None,
+            umask: None,
+            environment: BTreeMap::new(),
+            redirect_stderr: false,
+            stdout_logfile: LogFile::Auto,
+            stderr_logfile: LogFile::Auto,
+            file: file.to_owned(),
+        }
+    }
+
     /// The command split like supervisord's `shlex.split`; the first word is looked up in PATH
     /// unless it contains a `/`. Never empty and the first word is never empty: [`load`] checks.
     pub fn argv(&self) -> Result<Vec<String>, SplitError> {
@@ -916,34 +946,7 @@ files = /etc/supervisor/conf.d/*.conf
     #[test]
     fn defaults() {
         let c = parse("[program:app]\ncommand = app\n").unwrap();
-        assert_eq!(
-            c.programs,
-            [Program {
-                name: "app".into(),
-                program: "app".into(),
-                group: "app".into(),
-                process_num: 0,
-                command: "app".into(),
-                priority: 999,
-                autostart: true,
-                autorestart: AutoRestart::Unexpected,
-                startsecs: 1,
-                startretries: 3,
-                exitcodes: vec![0],
-                stopsignal: Signal::SIGTERM,
-                stopwaitsecs: 10,
-                stopasgroup: false,
-                killasgroup: false,
-                user: None,
-                directory: None,
-                umask: None,
-                environment: BTreeMap::new(),
-                redirect_stderr: false,
-                stdout_logfile: LogFile::Auto,
-                stderr_logfile: LogFile::Auto,
-                file: "/etc/supervisord.conf".into(),
-            }]
-        );
+        assert_eq!(c.programs, [Program::with_defaults("app", "app", "/etc/supervisord.conf")]);
         assert!(!c.nodaemon);
         assert!(c.environment.is_empty() && c.groups.is_empty() && c.warnings.is_empty());
     }

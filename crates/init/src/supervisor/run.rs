@@ -751,31 +751,7 @@ fn write_line(name: &str, line: &[u8], to_err: bool) {
 
 /// A program with supervisord's defaults for `--program NAME=COMMAND`.
 pub fn flag_program(name: &str, command: &str) -> Program {
-    Program {
-        name: name.to_owned(),
-        program: name.to_owned(),
-        group: name.to_owned(),
-        process_num: 0,
-        command: command.to_owned(),
-        priority: 999,
-        autostart: true,
-        autorestart: AutoRestart::Unexpected,
-        startsecs: 1,
-        startretries: 3,
-        exitcodes: vec![0],
-        stopsignal: Signal::SIGTERM,
-        stopwaitsecs: 10,
-        stopasgroup: false,
-        killasgroup: false,
-        user: None,
-        directory: None,
-        umask: None,
-        environment: BTreeMap::new(),
-        redirect_stderr: false,
-        stdout_logfile: LogFile::Auto,
-        stderr_logfile: LogFile::Auto,
-        file: "--program".into(),
-    }
+    Program::with_defaults(name, command, "--program")
 }
 
 fn cron_slot(name: &str) -> Program {
