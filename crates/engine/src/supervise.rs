@@ -48,6 +48,12 @@ impl Engine {
         .await
         .expect("supervise task")
         .map_err(|e| EngineError::io(format!("reaching the supervisor of container {}", c.name), e))?;
+        if answer.is_empty() {
+            return Err(EngineError::Conflict(format!(
+                "no answer from the supervisor of container {} (is it stopping?)",
+                c.name
+            )));
+        }
         match answer.split_once('\n') {
             Some(("ok", rest)) => Ok(rest.to_owned()),
             _ if answer.trim() == "ok" => Ok(String::new()),

@@ -155,26 +155,46 @@ pub fn status_line(p: &ProgramStatus) -> String {
     format!("{:<33}{:<10}{detail}", p.name, p.state).trim_end().to_owned()
 }
 
-/// `supervisorctl` in the container (the berth binary under that name): `status`, `start`,
-/// `stop`, `restart NAME|all`, `signal SIG NAME|all`. Exits 0, or 1 with the supervisor's error.
+/// `supervisorctl` in the container (the berth binary under that name): `status [NAME...]`,
+/// `start|stop|restart NAME...|all`, `signal SIG NAME...|all`; supervisorctl's options (`-c
+/// FILE`, `-s URL`, ...) are accepted and ignored. Exits 0; `status` 3 when a program isn't
+/// RUNNING (as supervisorctl); 1 with the supervisor's error; 2 when it can't be reached.
 pub fn ctl_main(args: &[String]) -> i32 {
-    let words: Vec<&str> = args.iter().skip(1).map(String::as_str).filter(|a| !a.starts_with('-')).collect();
-    let req = if words.is_empty() { "status".to_owned() } else { words.join(" ") };
-    let socket = Path::new(CONTROL_DIR).join(CONTROL_SOCKET);
-    let answer = match request(&socket, &req) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("supervisorctl: can't reach berth's supervisor at {}: {e}", socket.display());
-            return 2;
+    let mut words: Vec<&str> = Vec::new();
+    let mut it = args.iter().skip(1).map(String::as_str);
+    while let Some(a) = it.next() {
+        match a {
+            "-c" | "--configuration" | "-s" | "--serverurl" | "-u" | "--username" | "-p" | "--password" | "-r"
+            | "--history-file" => {
+                it.next();
+            }
+            _ if a.starts_with('-') => {}
+            _ => words.push(a),
         }
+    }
+    let socket = Path::new(CONTROL_DIR).join(CONTROL_SOCKET);
+    let ask = |req: &str| -> Result<String, i32> {
+        request(&socket, req).map_err(|e| {
+            eprintln!("supervisorctl: can't reach berth's supervisor at {}: {e}", socket.display());
+            2
+        })
     };
-    if req == "status" {
+    let (verb, names) = words.split_first().map_or(("status", &[][..]), |(v, n)| (*v, n));
+    if verb == "status" {
+        let answer = match ask("status") {
+            Ok(a) => a,
+            Err(code) => return code,
+        };
         return match parse_status(&answer) {
             Ok(list) => {
-                for p in &list {
+                let shown: Vec<&ProgramStatus> = list
+                    .iter()
+                    .filter(|p| names.is_empty() || names.iter().any(|n| *n == p.name || *n == "all"))
+                    .collect();
+                for p in &shown {
                     println!("{}", status_line(p));
                 }
-                i32::from(list.iter().any(|p| p.state != "RUNNING")) * 3
+                if shown.iter().any(|p| p.state != "RUNNING") { 3 } else { 0 }
             }
             Err(e) => {
                 eprintln!("supervisorctl: {e}");
@@ -182,17 +202,39 @@ pub fn ctl_main(args: &[String]) -> i32 {
             }
         };
     }
-    match answer.lines().next() {
-        Some("ok") => {
-            println!("{}: done", words.get(1..).map(|w| w.join(" ")).unwrap_or_default());
-            0
+    let (prefix, names) = match (verb, names) {
+        ("signal", [sig, rest @ ..]) if !rest.is_empty() => (format!("signal {sig}"), rest),
+        ("start" | "stop" | "restart", n) if !n.is_empty() => (verb.to_owned(), n),
+        _ => {
+            eprintln!(
+                "supervisorctl: usage: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME...|all"
+            );
+            return 2;
         }
-        Some(e) => {
-            eprintln!("supervisorctl: {}", e.trim_start_matches("error: "));
-            1
+    };
+    let mut code = 0;
+    for name in names {
+        let answer = match ask(&format!("{prefix} {name}")) {
+            Ok(a) => a,
+            Err(c) => return c,
+        };
+        match answer.lines().next() {
+            Some("ok") => {
+                let done = match verb {
+                    "start" => "started",
+                    "stop" => "stopped",
+                    "restart" => "restarted",
+                    _ => "signalled",
+                };
+                println!("{name}: {done}");
+            }
+            other => {
+                eprintln!("{name}: ERROR ({})", other.unwrap_or("no answer").trim_start_matches("error: "));
+                code = 1;
+            }
         }
-        None => 1,
     }
+    code
 }
 
 /// What to run, from the image under `root`, the flags and the container's environment.
@@ -224,7 +266,6 @@ pub fn plan(root: &Path, a: Args, env: BTreeMap<String, String>) -> Result<run::
         let words: Vec<String> = a.command.iter().map(|w| shell_quote(w)).collect();
         p.programs.push(run::flag_program("main", &words.join(" ")));
     }
-    p.programs.sort_by_key(|x| x.priority);
     for name in &p.exit_on {
         if !p.programs.iter().any(|x| &x.name == name) {
             return Err(format!("--exit-on {name}: no such program"));

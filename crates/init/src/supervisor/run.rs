@@ -34,6 +34,9 @@ use super::config::{AutoRestart, LogFile, Program};
 use crate::cron::crontab::Job;
 use crate::cron::{Jobs, tz::TimeZone};
 
+/// How long cron jobs get after SIGTERM when the container stops.
+const CRON_STOP_WAIT: Duration = Duration::from_secs(10);
+
 /// What the supervisor runs.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -111,7 +114,10 @@ struct Proc {
 
 /// Runs the supervisor as PID 1 until it is told to stop. Returns the exit status.
 pub fn run(plan: Plan) -> i32 {
-    let signals: Vec<i32> = (1..=31).filter(|s| *s != libc::SIGKILL && *s != libc::SIGSTOP).collect();
+    // SIGPIPE stays ignored (a write of PID 1's own to a closed pipe must not reach the programs);
+    // the terminal's job-control signals are not passed on either, as tini does.
+    let skip = [libc::SIGKILL, libc::SIGSTOP, libc::SIGPIPE, libc::SIGTTIN, libc::SIGTTOU, libc::SIGTSTP];
+    let signals: Vec<i32> = (1..=31).filter(|s| !skip.contains(s)).collect();
     let sfd = match sys::process::signalfd(&signals) {
         Ok(f) => f,
         Err(e) => {
@@ -153,6 +159,8 @@ struct Supervisor {
     epoch: Instant,
     epoch_unix: u64,
     control: Option<std::os::unix::net::UnixListener>,
+    /// When the container's stop began (cron jobs get SIGKILL 10 s later).
+    stop_began: Option<Instant>,
 }
 
 fn now_unix() -> u64 {
@@ -192,6 +200,7 @@ impl Supervisor {
             epoch: now,
             epoch_unix,
             control: None,
+            stop_began: None,
         }
     }
 
@@ -241,7 +250,8 @@ impl Supervisor {
         match spawn(&spec) {
             Ok((pid, outputs)) => {
                 p.pid = Some(pid);
-                p.outputs = outputs;
+                // The previous run's pipes stay until their EOF: its last lines are not lost.
+                p.outputs.extend(outputs);
                 p.state = if p.cfg.startsecs == 0 { State::Running } else { State::Starting };
                 if p.state == State::Running {
                     p.tries = 0;
@@ -249,9 +259,24 @@ impl Supervisor {
             }
             Err(e) => {
                 eprintln!("berth-init: {}: can't start {}: {e}", p.cfg.name, spec.argv[0]);
-                p.last_code = Some(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 });
+                let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+                p.last_code = Some(code);
                 Self::backoff_or_fatal(p);
+                self.check_exit_on(i, code);
             }
+        }
+    }
+
+    /// `--exit-on`: a program that ended for good (EXITED without restart, FATAL) stops the
+    /// container with its status.
+    fn check_exit_on(&mut self, i: usize, code: i32) {
+        let p = &self.procs[i];
+        if self.stopping.is_none()
+            && matches!(p.state, State::Exited | State::Fatal)
+            && self.exit_on.contains(&p.cfg.name)
+        {
+            eprintln!("berth-init: {} ended ({}): stopping the container", p.cfg.name, p.state.name());
+            self.begin_stop(code);
         }
     }
 
@@ -322,6 +347,9 @@ impl Supervisor {
                 _ => {}
             }
         }
+        if let Some(t) = self.stop_began.filter(|_| !self.job_pids.is_empty()) {
+            consider(t + CRON_STOP_WAIT);
+        }
         if self.stopping.is_none()
             && let Some(t) = self.sched.next_wake(self.unix_now())
         {
@@ -361,6 +389,11 @@ impl Supervisor {
                 self.spawn_job(j);
             }
         } else {
+            if self.stop_began.is_some_and(|t| t.elapsed() >= CRON_STOP_WAIT) {
+                for pid in self.job_pids.keys() {
+                    let _ = killpg(Pid::from_raw(*pid), Signal::SIGKILL);
+                }
+            }
             self.stop_next();
         }
     }
@@ -449,7 +482,10 @@ impl Supervisor {
 
     fn flush_all(&mut self) {
         for i in 0..self.procs.len() {
-            while !self.procs[i].outputs.is_empty() {
+            // Bounded: an orphan still writing to an inherited pipe must not keep PID 1 up.
+            let mut budget = 64;
+            while !self.procs[i].outputs.is_empty() && budget > 0 {
+                budget -= 1;
                 let last = self.procs[i].outputs.len() - 1;
                 // Drain what is readable now, then drop the pipe.
                 let _ = sys::process::set_nonblocking(std::os::fd::AsFd::as_fd(&self.procs[i].outputs[last].fd), true);
@@ -470,13 +506,21 @@ impl Supervisor {
         let Some(l) = &self.control else { return };
         let Ok((conn, _)) = l.accept() else { return };
         let _ = conn.set_nonblocking(false);
-        let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut line = String::new();
-        let mut r = std::io::BufReader::new(&conn);
-        if std::io::BufRead::read_line(&mut r, &mut line).is_err() {
-            return;
+        let _ = conn.set_read_timeout(Some(Duration::from_millis(200)));
+        let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
+        // One short line, within a second: a slow or silent client can't hold PID 1.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut line = Vec::new();
+        let mut byte = [0u8; 256];
+        while !line.contains(&b'\n') && line.len() < 512 && Instant::now() < deadline {
+            match std::io::Read::read(&mut &conn, &mut byte) {
+                Ok(0) => break,
+                Ok(n) => line.extend_from_slice(&byte[..n]),
+                Err(_) => {}
+            }
         }
-        let answer = self.control_request(line.trim());
+        let line = String::from_utf8_lossy(&line);
+        let answer = self.control_request(line.lines().next().unwrap_or("").trim());
         let mut w = &conn;
         let _ = w.write_all(answer.as_bytes());
     }
@@ -651,6 +695,20 @@ impl Supervisor {
                 }
                 return;
             }
+            State::Starting if p.started.elapsed() >= Duration::from_secs(u64::from(p.cfg.startsecs)) => {
+                // It did run for startsecs: an ordinary exit (its RUNNING tick came late).
+                p.tries = 0;
+                p.state = State::Exited;
+                let again = match p.cfg.autorestart {
+                    AutoRestart::Always => true,
+                    AutoRestart::Unexpected => !expected,
+                    AutoRestart::Never => false,
+                };
+                if again && !stopping_all {
+                    self.spawn_program(i);
+                    return;
+                }
+            }
             State::Starting => {
                 eprintln!("berth-init: {} exited too quickly (status {code})", p.cfg.name);
                 Self::backoff_or_fatal(p);
@@ -669,11 +727,7 @@ impl Supervisor {
                 }
             }
         }
-        let p = &self.procs[i];
-        if !stopping_all && matches!(p.state, State::Exited | State::Fatal) && self.exit_on.contains(&p.cfg.name) {
-            eprintln!("berth-init: {} ended ({}): stopping the container", p.cfg.name, p.state.name());
-            self.begin_stop(code);
-        }
+        self.check_exit_on(i, code);
     }
 
     /// Starts the container's stop: no more starts; programs are stopped one by one.
@@ -682,7 +736,10 @@ impl Supervisor {
             return;
         }
         self.stopping = Some(code);
+        self.stop_began = Some(Instant::now());
         for p in &mut self.procs {
+            // Only how this stop goes counts for the exit status.
+            p.clean = true;
             if p.state == State::Backoff {
                 p.state = State::Stopped;
                 p.restart_at = None;
