@@ -105,7 +105,10 @@ sleep "$SETTLE"
 for e in berth docker; do
     init_rss[$e]=$(rss "$(${cli[$e]} inspect -f '{{.State.Pid}}' "${PREFIX}$e-init" 2>/dev/null)")
 done
-supervise_rss=$(rss "$("$BERTH" -H "unix://$BERTH_SOCK" inspect -f '{{.State.Pid}}' "${PREFIX}berth-supervise" 2>/dev/null)")
+# (inspect asks the supervisor for its programs' states: measure a moment after it.)
+supervise_pid=$("$BERTH" -H "unix://$BERTH_SOCK" inspect -f '{{.State.Pid}}' "${PREFIX}berth-supervise" 2>/dev/null)
+sleep 1
+supervise_rss=$(rss "$supervise_pid")
 
 log "removing the containers"
 for e in "${engines[@]}"; do

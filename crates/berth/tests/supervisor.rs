@@ -183,5 +183,12 @@ fn exit_on_a_program_and_bad_supervisor_settings() {
     assert_eq!(r.code, 2, "{r:?}");
     let logs = d.berth(&["logs", "bad"]);
     assert!(logs.stderr.contains("--exit-on nope: no such program"), "{logs:?}");
-    d.rm_f_and_assert_clean(&["once", "bad"]);
+    // A supervisor running as another user still answers; supervised containers get a longer
+    // default stop timeout for their programs' ordered stop.
+    d.berth(&["run", "-d", "--name", "asuser", "--user", "1000", "--program", "a=sleep 1000", "busybox"]).ok();
+    wait_until(5, "the program to run", || d.berth(&["supervise", "asuser", "status"]).stdout.contains("RUNNING"));
+    let table = d.berth(&["exec", "asuser", "ps", "-o", "user,args"]).ok().to_owned();
+    assert!(table.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1000", "sleep", "1000"]), "{table}");
+    assert_eq!(d.berth(&["inspect", "-f", "{{.Config.StopTimeout}}", "asuser"]).out(), "30");
+    d.rm_f_and_assert_clean(&["once", "bad", "asuser"]);
 }

@@ -76,6 +76,9 @@ pub(crate) fn command(cfg: &ContainerConfig) -> Result<(String, Vec<String>), En
     Ok((path, it.collect()))
 }
 
+/// The stop timeout of a supervised container unless one is given (`--stop-timeout`).
+pub const SUPERVISED_STOP_TIMEOUT: i64 = 30;
+
 /// Docker's CLI and compose can't pass `--supervise`: the labels `berth.supervise=true`,
 /// `berth.program.NAME=COMMAND`, `berth.cron.N=SCHEDULE COMMAND` and `berth.exit-on=NAME[,NAME]`
 /// (the image's or the container's) ask for the same.
@@ -268,6 +271,11 @@ impl Engine {
         };
         merge(&mut config, img.config.config.as_ref());
         supervise_from_labels(&config.labels, &mut host_config);
+        if host_config.supervise.is_some() && config.stop_timeout.is_none() {
+            // The supervisor stops its programs one priority level after another, each with up
+            // to its stopwaitsecs (10 s by default): Docker's 10 s would cut that short.
+            config.stop_timeout = Some(SUPERVISED_STOP_TIMEOUT);
+        }
         // A supervised container needs no command of its own: its programs are the command.
         let (path, args) = match command(&config) {
             Err(_) if host_config.supervise.is_some() && config.cmd.is_none() && config.entrypoint.is_none() => {

@@ -21,6 +21,11 @@ impl Engine {
         let dir = self.container_dir(&c.id).join("supervisor");
         if c.host_config.supervise.is_some() {
             std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
+            // PID 1 may run as any user (`--user`): it must be able to make its socket here;
+            // sticky, so no other user of the container can take it away.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777))
+                .map_err(|e| EngineError::io(format!("setting the mode of {}", dir.display()), e))?;
         }
         Ok(dir)
     }

@@ -161,6 +161,8 @@ struct Supervisor {
     control: Option<std::os::unix::net::UnixListener>,
     /// When the container's stop began (cron jobs get SIGKILL 10 s later).
     stop_began: Option<Instant>,
+    /// Page-table entries were dropped again once every program settled.
+    settled: bool,
 }
 
 fn now_unix() -> u64 {
@@ -201,6 +203,7 @@ impl Supervisor {
             epoch_unix,
             control: None,
             stop_began: None,
+            settled: false,
         }
     }
 
@@ -383,6 +386,12 @@ impl Supervisor {
                 _ => {}
             }
         }
+        if !self.settled && !self.procs.iter().any(|p| matches!(p.state, State::Starting | State::Backoff)) {
+            // Start-up is over (every program RUNNING, EXITED or FATAL): what ran for it
+            // won't run again, let its pages go once more.
+            self.settled = true;
+            sys::process::trim_file_pages();
+        }
         if self.stopping.is_none() {
             let due = self.sched.due(self.unix_now());
             for j in due {
@@ -523,6 +532,9 @@ impl Supervisor {
         let answer = self.control_request(line.lines().next().unwrap_or("").trim());
         let mut w = &conn;
         let _ = w.write_all(answer.as_bytes());
+        // Requests are rare (a status now and then): the code that served this one needn't stay
+        // resident in PID 1.
+        sys::process::trim_file_pages();
     }
 
     /// Answers `status`, `start NAME`, `stop NAME`, `restart NAME`, `signal SIG NAME` (NAME may
@@ -920,7 +932,8 @@ fn spawn(s: &Spawn) -> std::io::Result<(Pid, Vec<Output>)> {
             if let Some(m) = s.umask {
                 sys::process::umask(m);
             }
-            if let Some((uid, gid)) = ids {
+            // SAFETY: geteuid has no preconditions.
+            if let Some((uid, gid)) = ids.filter(|(uid, _)| unsafe { libc::geteuid() } != *uid) {
                 // SAFETY: dropping to the program's user; failing to is fatal for the child.
                 let ok = unsafe {
                     libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0
