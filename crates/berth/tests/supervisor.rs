@@ -99,6 +99,8 @@ fn programs_cron_restarts_reaping_and_a_clean_stop() {
     assert!(d.berth(&["supervise", "sv", "status", "worker"]).out().contains("worker"));
     assert_eq!(pids_of(&d, "sv", "while true").len(), 1);
     assert!(d.berth(&["supervise", "sv", "tail", "worker"]).out().lines().all(|l| l == "tick"));
+    let inside = d.berth(&["exec", "sv", "supervisorctl", "tail", "worker"]);
+    assert!(inside.out().lines().count() >= 1 && inside.out().lines().all(|l| l == "tick"), "{inside:?}");
     // The states are in inspect too (berth's extension).
     let states = d.berth(&["inspect", "-f", "{{range .Supervisor}}{{.Name}}={{.State}} {{end}}", "sv"]);
     let states: Vec<&str> = states.out().split_whitespace().collect();

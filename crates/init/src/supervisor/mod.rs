@@ -156,7 +156,8 @@ pub fn status_line(p: &ProgramStatus) -> String {
 }
 
 /// `supervisorctl` in the container (the berth binary under that name): `status [NAME...]`,
-/// `start|stop|restart NAME...|all`, `signal SIG NAME...|all`; supervisorctl's options (`-c
+/// `start|stop|restart NAME...|all`, `signal SIG NAME...|all`, `tail NAME` (the last 4 KiB of
+/// its output); supervisorctl's options (`-c
 /// FILE`, `-s URL`, ...) are accepted and ignored. Exits 0; `status` 3 when a program isn't
 /// RUNNING (as supervisorctl); 1 with the supervisor's error; 2 when it can't be reached.
 pub fn ctl_main(args: &[String]) -> i32 {
@@ -198,6 +199,29 @@ pub fn ctl_main(args: &[String]) -> i32 {
             }
             Err(e) => {
                 eprintln!("supervisorctl: {e}");
+                1
+            }
+        };
+    }
+    if verb == "tail" {
+        let [name] = names else {
+            eprintln!("supervisorctl: usage: tail NAME");
+            return 2;
+        };
+        let answer = match ask(&format!("tail {name}")) {
+            Ok(a) => a,
+            Err(c) => return c,
+        };
+        return match answer.split_once('\n') {
+            Some(("ok", text)) => {
+                print!("{text}");
+                0
+            }
+            _ => {
+                eprintln!(
+                    "{name}: ERROR ({})",
+                    answer.lines().next().unwrap_or("no answer").trim_start_matches("error: ")
+                );
                 1
             }
         };

@@ -110,7 +110,12 @@ struct Proc {
     clean: bool,
     /// `restart`: start it again once it has stopped.
     restart_after_stop: bool,
+    /// The end of its output (`supervisorctl tail`), at most [`TAIL_BYTES`].
+    tail: Vec<u8>,
 }
+
+/// How much of each program's output PID 1 keeps for `supervisorctl tail`.
+const TAIL_BYTES: usize = 4096;
 
 /// Runs the supervisor as PID 1 until it is told to stop. Returns the exit status.
 pub fn run(plan: Plan) -> i32 {
@@ -186,6 +191,7 @@ impl Supervisor {
                 last_code: None,
                 clean: true,
                 restart_after_stop: false,
+                tail: Vec::new(),
             })
             .collect();
         let epoch_unix = now_unix();
@@ -457,6 +463,7 @@ impl Supervisor {
                     last_code: None,
                     clean: true,
                     restart_after_stop: false,
+                    tail: Vec::new(),
                 });
                 self.procs.len() - 1
             }
@@ -479,13 +486,24 @@ impl Supervisor {
             return;
         }
         o.buf.extend_from_slice(&chunk[..n]);
+        let mut lines: Vec<Vec<u8>> = Vec::new();
         while let Some(pos) = o.buf.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = o.buf.drain(..=pos).collect();
             write_line(&name, &line[..line.len() - 1], o.to_err);
+            lines.push(line);
         }
         if o.buf.len() > 16 * 1024 {
             let line = std::mem::take(&mut o.buf);
             write_line(&name, &line, o.to_err);
+        }
+        let tail = &mut self.procs[i].tail;
+        for l in lines {
+            tail.extend_from_slice(&l);
+        }
+        if tail.len() > TAIL_BYTES {
+            let cut = tail.len() - TAIL_BYTES;
+            let cut = tail[cut..].iter().position(|b| *b == b'\n').map_or(cut, |p| cut + p + 1);
+            tail.drain(..cut);
         }
     }
 
@@ -570,6 +588,16 @@ impl Supervisor {
                 }
                 out
             }
+            ["tail", name] => match find(&self.procs, name) {
+                Ok(idx) => {
+                    let mut out = String::from("ok\n");
+                    for i in idx {
+                        out.push_str(&String::from_utf8_lossy(&self.procs[i].tail));
+                    }
+                    out
+                }
+                Err(e) => e,
+            },
             ["start", name] => match find(&self.procs, name) {
                 Ok(idx) => {
                     for i in idx {
@@ -626,7 +654,7 @@ impl Supervisor {
                     Err(e) => e,
                 }
             }
-            _ => format!("error: unknown request {req:?}: use status, start, stop, restart or signal\n"),
+            _ => format!("error: unknown request {req:?}: use status, start, stop, restart, signal or tail\n"),
         }
     }
 
