@@ -90,10 +90,16 @@ pub async fn supervise(c: &Client, a: SuperviseArgs) -> anyhow::Result<i32> {
             q.set("stdout", "1").set("stderr", "1");
             let resp =
                 c.send(Method::GET, &q.to_path(&container_path(&a.container, "/logs")), client::empty(), None).await?;
+            let tty = crate::run::inspect(c, &a.container).await?.config.tty;
             let mut body = resp.into_body();
             let mut demux = client::Demux::default();
             let mut text = Vec::new();
             while let Some(chunk) = client::next_chunk(&mut body).await? {
+                // A tty container's log is the raw stream; otherwise frames.
+                if tty {
+                    text.extend_from_slice(&chunk);
+                    continue;
+                }
                 demux.push(&chunk);
                 while let Some((_, d)) = demux.next_frame() {
                     text.extend_from_slice(&d);

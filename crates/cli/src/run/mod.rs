@@ -340,7 +340,7 @@ pub async fn create(c: &Client, a: CreateArgs) -> anyhow::Result<i32> {
     }
 }
 
-async fn inspect(c: &Client, name: &str) -> Result<w::ContainerInspectResponse, ClientError> {
+pub(crate) async fn inspect(c: &Client, name: &str) -> Result<w::ContainerInspectResponse, ClientError> {
     c.get(&container_path(name, "/json")).await
 }
 

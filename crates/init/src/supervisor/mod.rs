@@ -46,6 +46,11 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
                     .split_once('=')
                     .filter(|(n, c)| !n.is_empty() && !c.trim().is_empty())
                     .ok_or_else(|| format!("--program {v:?}: expected NAME=COMMAND"))?;
+                if name == "all" || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-:".contains(&b)) {
+                    return Err(format!(
+                        "--program {v:?}: a program's name is letters, digits, '_', '.', '-' or ':', and not \"all\""
+                    ));
+                }
                 a.programs.push((name.to_owned(), cmd.to_owned()));
             }
             "--cron" => a.cron.push(value("--cron")?),
@@ -340,6 +345,8 @@ mod tests {
         assert_eq!((a.cron.len(), a.exit_on.len(), a.command.len()), (1, 1, 1));
         assert!(parse_args(&s(&["--program", "noequals"])).is_err());
         assert!(parse_args(&s(&["--bogus"])).is_err());
+        assert!(parse_args(&s(&["--program", "a b=true"])).is_err());
+        assert!(parse_args(&s(&["--program", "all=true"])).is_err());
     }
 
     #[test]

@@ -362,7 +362,10 @@ impl Supervisor {
         if self.stopping.is_none()
             && let Some(t) = self.sched.next_wake(self.unix_now())
         {
-            consider(self.epoch + Duration::from_secs(t.saturating_sub(self.epoch_unix)));
+            // A far-off job (a huge `@every`) must not overflow the clock: no wake-up for it.
+            if let Some(at) = self.epoch.checked_add(Duration::from_secs(t.saturating_sub(self.epoch_unix))) {
+                consider(at);
+            }
         }
         next.map(|t| t.saturating_duration_since(now))
     }
