@@ -535,7 +535,8 @@ fn auto_restart(s: &str) -> Option<AutoRestart> {
     }
 }
 
-fn signal(s: &str) -> Option<Signal> {
+/// A signal as supervisord reads one: a number, or a name with or without `SIG`, any case.
+pub fn signal(s: &str) -> Option<Signal> {
     let s = s.trim();
     if let Ok(n) = s.parse::<i32>() {
         return Signal::try_from(n).ok();

@@ -573,7 +573,7 @@ impl Supervisor {
                 .collect();
             if idx.is_empty() { Err(format!("error: no such process {name}\n")) } else { Ok(idx) }
         };
-        match words.as_slice() {
+        let (verb, name, sig) = match words.as_slice() {
             ["status"] => {
                 let mut out = String::from("ok\n");
                 for p in self.procs.iter().filter(|p| visible(p)) {
@@ -589,76 +589,45 @@ impl Supervisor {
                     let pid = p.pid.map_or(0, Pid::as_raw);
                     out.push_str(&format!("{}\t{}\t{pid}\t{up}\t{desc}\n", p.cfg.name, p.state.name()));
                 }
-                out
+                return out;
             }
-            ["tail", name] => match find(&self.procs, name) {
-                Ok(idx) => {
-                    let mut out = String::from("ok\n");
-                    for i in idx {
-                        out.push_str(&String::from_utf8_lossy(&self.procs[i].tail));
-                    }
-                    out
-                }
-                Err(e) => e,
+            [verb @ ("start" | "stop" | "restart" | "tail"), name] => (*verb, *name, None),
+            ["signal", sig, name] => match super::config::signal(sig) {
+                Some(s) => ("signal", *name, Some(s)),
+                None => return format!("error: bad signal {sig}\n"),
             },
-            ["start", name] => match find(&self.procs, name) {
-                Ok(idx) => {
-                    for i in idx {
-                        if self.procs[i].pid.is_none() && self.stopping.is_none() {
-                            self.procs[i].tries = 0;
-                            self.spawn_program(i);
-                        }
-                    }
-                    "ok\n".into()
+            _ => return format!("error: unknown request {req:?}: use status, start, stop, restart, signal or tail\n"),
+        };
+        let idx = match find(&self.procs, name) {
+            Ok(idx) => idx,
+            Err(e) => return e,
+        };
+        let mut out = String::from("ok\n");
+        for i in idx {
+            match verb {
+                "start" if self.procs[i].pid.is_none() && self.stopping.is_none() => {
+                    self.procs[i].tries = 0;
+                    self.spawn_program(i);
                 }
-                Err(e) => e,
-            },
-            ["stop", name] => match find(&self.procs, name) {
-                Ok(idx) => {
-                    for i in idx {
-                        self.stop_one(i);
-                    }
-                    "ok\n".into()
+                "stop" => self.stop_one(i),
+                "restart" if self.procs[i].pid.is_some() => {
+                    self.procs[i].restart_after_stop = true;
+                    self.stop_one(i);
                 }
-                Err(e) => e,
-            },
-            ["restart", name] => match find(&self.procs, name) {
-                Ok(idx) => {
-                    for i in idx {
-                        self.procs[i].restart_after_stop = true;
-                        if self.procs[i].pid.is_some() {
-                            self.stop_one(i);
-                        } else if self.stopping.is_none() {
-                            self.procs[i].restart_after_stop = false;
-                            self.procs[i].tries = 0;
-                            self.spawn_program(i);
-                        }
-                    }
-                    "ok\n".into()
+                "restart" if self.stopping.is_none() => {
+                    self.procs[i].tries = 0;
+                    self.spawn_program(i);
                 }
-                Err(e) => e,
-            },
-            ["signal", sig, name] => {
-                let parsed = sig.parse::<i32>().ok().and_then(|n| Signal::try_from(n).ok()).or_else(|| {
-                    let up = sig.to_ascii_uppercase();
-                    let full = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-                    full.parse::<Signal>().ok()
-                });
-                let Some(sig) = parsed else { return format!("error: bad signal {sig}\n") };
-                match find(&self.procs, name) {
-                    Ok(idx) => {
-                        for i in idx {
-                            if let Some(pid) = self.procs[i].pid {
-                                let _ = kill(pid, sig);
-                            }
-                        }
-                        "ok\n".into()
+                "tail" => out.push_str(&String::from_utf8_lossy(&self.procs[i].tail)),
+                "signal" => {
+                    if let (Some(pid), Some(sig)) = (self.procs[i].pid, sig) {
+                        let _ = kill(pid, sig);
                     }
-                    Err(e) => e,
                 }
+                _ => {}
             }
-            _ => format!("error: unknown request {req:?}: use status, start, stop, restart, signal or tail\n"),
         }
+        out
     }
 
     /// Stops one program (not the container): its stop signal, SIGKILL after stopwaitsecs.
@@ -738,8 +707,12 @@ impl Supervisor {
                 }
                 return;
             }
-            State::Starting if p.started.elapsed() >= Duration::from_secs(u64::from(p.cfg.startsecs)) => {
-                // It did run for startsecs: an ordinary exit (its RUNNING tick came late).
+            // Judged by the time it ran, not by its state: its RUNNING tick may have come late.
+            State::Starting if p.started.elapsed() < Duration::from_secs(u64::from(p.cfg.startsecs)) => {
+                eprintln!("berth-init: {} exited too quickly (status {code})", p.cfg.name);
+                Self::backoff_or_fatal(p);
+            }
+            _ => {
                 p.tries = 0;
                 p.state = State::Exited;
                 let again = match p.cfg.autorestart {
@@ -748,23 +721,6 @@ impl Supervisor {
                     AutoRestart::Never => false,
                 };
                 if again && !stopping_all {
-                    self.spawn_program(i);
-                    return;
-                }
-            }
-            State::Starting => {
-                eprintln!("berth-init: {} exited too quickly (status {code})", p.cfg.name);
-                Self::backoff_or_fatal(p);
-            }
-            _ => {
-                p.state = State::Exited;
-                let again = match p.cfg.autorestart {
-                    AutoRestart::Always => true,
-                    AutoRestart::Unexpected => !expected,
-                    AutoRestart::Never => false,
-                };
-                if again && !stopping_all {
-                    p.tries = 0;
                     self.spawn_program(i);
                     return;
                 }
