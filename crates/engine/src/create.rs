@@ -115,6 +115,12 @@ pub(crate) fn validate_host(hc: &HostConfig) -> Result<(), EngineError> {
     crate::resources::validate_ulimits(&hc.ulimits)
 }
 
+/// Refuses numeric uids and gids the kernel would misread (`-1` is "unchanged" to setresuid);
+/// names are resolved, and checked again, in the container.
+pub(crate) fn check_user(user: &str, group_add: &[String]) -> Result<(), EngineError> {
+    runtime::user::check_spec(user, group_add).map_err(|e| EngineError::InvalidArgument(e.to_string()))
+}
+
 /// Checks a restart policy (at create and update).
 pub(crate) fn validate_restart(rp: &crate::model::RestartPolicy) -> Result<(), EngineError> {
     match rp.name.as_str() {
@@ -270,6 +276,8 @@ impl Engine {
             tokio::task::spawn_blocking(move || store.resolve(&name)).await.expect("image resolve task")?
         };
         merge(&mut config, img.config.config.as_ref());
+        // The user may come from the image: checked after the merge.
+        check_user(&config.user, &host_config.group_add)?;
         supervise_from_labels(&config.labels, &mut host_config);
         if host_config.supervise.is_some() && config.stop_timeout.is_none() {
             // The supervisor stops its programs one priority level after another, each with up

@@ -256,6 +256,7 @@ impl Engine {
         if opts.cmd.is_empty() {
             return Err(EngineError::InvalidArgument("no exec command specified".into()));
         }
+        crate::create::check_user(&opts.user, &[])?;
         let id = random_id();
         let exec = Arc::new(Exec {
             id: id.clone(),
@@ -340,6 +341,7 @@ impl Engine {
             no_new_privileges: spec::no_new_privileges(&c.host_config.security_opt),
             seccomp,
             create_cwd: false,
+            owned_dirs: Vec::new(),
         };
         let shim_id = |e| EngineError::Shim { id: c.id.clone(), source: e };
         let mut conn = ShimConn::connect(&ctr.socket()).await.map_err(shim_id)?;

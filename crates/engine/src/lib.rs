@@ -289,9 +289,9 @@ impl Engine {
     /// are reconnected to their shims, those that ended meanwhile get their exit recorded, and
     /// restart policies are applied.
     pub async fn open(cfg: EngineConfig) -> Result<Engine, EngineError> {
-        for d in [cfg.root.join("containers"), cfg.exec_root.join("containers")] {
-            std::fs::create_dir_all(&d).map_err(|e| EngineError::io(format!("creating {}", d.display()), e))?;
-        }
+        store::secure_dirs(&cfg.root, store::ROOT_DIRS)
+            .and_then(|()| store::secure_dirs(&cfg.exec_root, store::EXEC_ROOT_DIRS))
+            .map_err(|e| EngineError::io("preparing the daemon's directories", e))?;
         let lock_path = cfg.root.join("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)

@@ -339,6 +339,12 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         no_new_privileges: no_new_privileges(&hc.security_opt),
         seccomp: if privileged { None } else { inp.seccomp.clone() },
         create_cwd: true,
+        // The control socket's directory is PID 1's (which may run as any `--user`), private.
+        owned_dirs: if hc.supervise.is_some() {
+            vec![PathBuf::from(init::supervisor::CONTROL_DIR)]
+        } else {
+            Vec::new()
+        },
     };
 
     let mut devices = default_devices();

@@ -8,6 +8,7 @@
 //! of a unix socket address.
 
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use crate::model::Container;
@@ -20,12 +21,14 @@ impl Engine {
     pub(crate) fn supervisor_dir(&self, c: &Container) -> Result<PathBuf, EngineError> {
         let dir = self.container_dir(&c.id).join("supervisor");
         if c.host_config.supervise.is_some() {
-            std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
-            // PID 1 may run as any user (`--user`): it must be able to make its socket here;
-            // sticky, so no other user of the container can take it away.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777))
-                .map_err(|e| EngineError::io(format!("setting the mode of {}", dir.display()), e))?;
+            // Root's and private until the container's first process hands it to its own user
+            // (runtime `owned_dirs`, after the user is resolved in the container): PID 1 may run
+            // as any `--user` and must make its socket here, and no one else may.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
         }
         Ok(dir)
     }

@@ -215,6 +215,11 @@ pub struct Process {
     /// Create `cwd` when missing (a container's first process; not execs).
     #[serde(default)]
     pub create_cwd: bool,
+    /// Directories of the container (mount points of the engine's making) handed to the
+    /// process's user, mode 0700, before it runs: the supervisor's control directory, which
+    /// only PID 1's user (and root) may use.
+    #[serde(default)]
+    pub owned_dirs: Vec<PathBuf>,
 }
 
 /// A resource limit.

@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::sys::resource::{Resource, setrlimit};
@@ -53,6 +53,9 @@ fn prepare_and_exec(
         env.push(format!("HOME={}", user.home));
     }
     make_cwd(&p.cwd, p.create_cwd)?;
+    for d in &p.owned_dirs {
+        give_dir(d, &user)?;
+    }
 
     let path_env = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
     let arg0 = p.args.first().ok_or_else(|| ChildError::setup("no command specified".into()))?;
@@ -147,6 +150,17 @@ fn make_cwd(cwd: &Path, create: bool) -> Result<(), ChildError> {
             errno_text(&e)
         ))
     })
+}
+
+/// Hands a directory to the process's user, private to it. Runs after pivot_root, so the path
+/// can only lead into the container; a symlink there is changed itself, never followed.
+fn give_dir(d: &Path, user: &ExecUser) -> Result<(), ChildError> {
+    let fail = |e: std::io::Error| ChildError::setup(format!("giving {} to the user: {}", d.display(), errno_text(&e)));
+    std::os::unix::fs::lchown(d, Some(user.uid), Some(user.gid)).map_err(fail)?;
+    if !std::fs::symlink_metadata(d).map_err(fail)?.file_type().is_symlink() {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// Finds the executable as Go's `exec.LookPath` (what runc uses), with Docker's messages.

@@ -1,5 +1,12 @@
 //! Resolving `-u user[:group]` against the container's /etc/passwd and /etc/group, as runc's
 //! `libcontainer/user` does (Docker's semantics): names must exist, numbers need not.
+//!
+//! Every id that comes out is at most [`MAX_ID`] (2^31-1), as runc enforces: the kernel's
+//! set*id calls take `-1` (4294967295) to mean "leave unchanged", so `--user 4294967295` would
+//! otherwise keep the process root, and ids above 2^31 are not portable across the kernel's
+//! signed and unsigned views. The same check runs everywhere a user is set: `run`/`create`
+//! and `exec` in the engine ([`check_spec`], before anything exists), in the container's first
+//! process and exec'd processes (the resolved ids), and in the supervisor's `user=`.
 
 /// A resolved user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +30,41 @@ pub enum UserError {
     /// A group name not in /etc/group.
     #[error("unable to find group {0}: no matching entries in group file")]
     NoGroup(String),
+    /// An id out of range (runc's message), from the spec or from an entry of the image's files.
+    #[error("uids and gids must be in range 0-{MAX_ID}: {0}")]
+    Range(u64),
+}
+
+/// The largest uid or gid a container process may get (runc's `maxId`).
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+/// Parses a numeric id: `Ok(None)` when `s` is not a number (a name), an error when it is a
+/// number out of range (including ones above u32, which `str::parse::<u32>` would take for names).
+fn numeric_id(s: &str) -> Result<Option<u32>, UserError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n <= u64::from(MAX_ID) => Ok(Some(n as u32)),
+        Ok(n) => Err(UserError::Range(n)),
+        Err(_) => Err(UserError::Range(u64::MAX)),
+    }
+}
+
+fn in_range(id: u32) -> Result<u32, UserError> {
+    if id > MAX_ID { Err(UserError::Range(id.into())) } else { Ok(id) }
+}
+
+/// Checks the numeric parts of a user spec (`uid`, `uid:gid`, `name:gid`) and of extra groups
+/// without any passwd or group file: what can be refused before a container exists.
+pub fn check_spec(spec: &str, extra_groups: &[String]) -> Result<(), UserError> {
+    let (u, g) = spec.split_once(':').unwrap_or((spec, ""));
+    numeric_id(u)?;
+    numeric_id(g)?;
+    for g in extra_groups {
+        numeric_id(g)?;
+    }
+    Ok(())
 }
 
 struct Passwd<'a> {
@@ -80,7 +122,7 @@ pub fn resolve(spec: &str, extra_groups: &[String], passwd: &str, group: &str) -
             out.home = p.home.to_owned();
             user_name = Some(p.name.to_owned());
         }
-    } else if let Ok(uid) = user_part.parse::<u32>() {
+    } else if let Some(uid) = numeric_id(user_part)? {
         out.uid = uid;
         if let Some(p) = parse_passwd(passwd).find(|p| p.uid == uid) {
             out.gid = p.gid;
@@ -96,6 +138,9 @@ pub fn resolve(spec: &str, extra_groups: &[String], passwd: &str, group: &str) -
         out.home = p.home.to_owned();
         user_name = Some(p.name.to_owned());
     }
+    // A passwd entry of the image may carry any number.
+    in_range(out.uid)?;
+    in_range(out.gid)?;
     if out.home.is_empty() {
         out.home = "/".into();
     }
@@ -117,14 +162,19 @@ pub fn resolve(spec: &str, extra_groups: &[String], passwd: &str, group: &str) -
             out.groups.push(gid);
         }
     }
+    for g in &out.groups {
+        in_range(*g)?;
+    }
     Ok(out)
 }
 
 fn lookup_group(g: &str, group: &str) -> Result<u32, UserError> {
-    if let Ok(gid) = g.parse::<u32>() {
+    if let Some(gid) = numeric_id(g)? {
         return Ok(gid);
     }
-    parse_group(group).find(|x| x.name == g).map(|x| x.gid).ok_or_else(|| UserError::NoGroup(g.to_owned()))
+    let gid =
+        parse_group(group).find(|x| x.name == g).map(|x| x.gid).ok_or_else(|| UserError::NoGroup(g.to_owned()))?;
+    in_range(gid)
 }
 
 #[cfg(test)]
@@ -166,6 +216,31 @@ mod tests {
     fn extra_groups() {
         let u = resolve("nobody", &["users".into(), "4242".into()], PASSWD, GROUP).unwrap();
         assert_eq!(u.groups, vec![100, 4242]);
+    }
+
+    #[test]
+    fn ids_above_2_31_are_refused() {
+        let range = |n: u64| Err(UserError::Range(n));
+        // -1 to setresuid means "unchanged": the process would stay root.
+        assert_eq!(resolve("4294967295", &[], PASSWD, GROUP), range(4294967295));
+        assert_eq!(resolve("2147483648", &[], PASSWD, GROUP), range(2147483648));
+        assert_eq!(resolve("0:4294967295", &[], PASSWD, GROUP), range(4294967295));
+        assert_eq!(resolve("0", &["2147483648".into()], PASSWD, GROUP), range(2147483648));
+        // Beyond u32 is a number too, not a user name.
+        assert_eq!(resolve("99999999999999999999", &[], PASSWD, GROUP), range(u64::MAX));
+        assert_eq!(resolve("2147483647", &[], PASSWD, GROUP).unwrap().uid, 2147483647);
+        // Entries of the image's files are checked as well.
+        let passwd = "evil:x:4294967295:0::/:/bin/sh\ngevil:x:1:4294967295::/:/bin/sh\n";
+        let group = "big:x:4294967295:gevil\n";
+        assert_eq!(resolve("evil", &[], passwd, group), range(4294967295));
+        assert_eq!(resolve("gevil", &[], passwd, group), range(4294967295));
+        assert_eq!(resolve("0:big", &[], passwd, group), range(4294967295));
+        assert_eq!(resolve("0", &["big".into()], passwd, group), range(4294967295));
+        assert_eq!(UserError::Range(4294967295).to_string(), "uids and gids must be in range 0-2147483647: 4294967295");
+        assert!(check_spec("4294967295", &[]).is_err());
+        assert!(check_spec("www:4294967295", &[]).is_err());
+        assert!(check_spec("0", &["2147483648".into()]).is_err());
+        assert!(check_spec("www:users", &["wheel".into(), "10".into()]).is_ok());
     }
 
     #[test]

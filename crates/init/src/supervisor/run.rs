@@ -834,21 +834,19 @@ fn cstr(s: &str) -> std::io::Result<std::ffi::CString> {
     std::ffi::CString::new(s).map_err(|_| std::io::Error::other(format!("NUL byte in {s:?}")))
 }
 
-/// The uid, gid and home of `user` (a name or a number) from the container's /etc/passwd.
-fn lookup_user(user: &str) -> std::io::Result<(u32, u32, String)> {
+/// The user a program runs as (a name or a number, optionally `:group`), resolved against the
+/// container's /etc/passwd and /etc/group with the same rules as `docker run --user`
+/// (`runtime::user`): supplementary groups from /etc/group, ids above 2^31-1 refused.
+fn lookup_user(user: &str) -> std::io::Result<runtime::user::ExecUser> {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    for line in passwd.lines() {
-        let f: Vec<&str> = line.split(':').collect();
-        if f.len() >= 6 && (f[0] == user || f[2] == user) {
-            let uid = f[2].parse().map_err(|_| std::io::Error::other(format!("bad uid for {user}")))?;
-            let gid = f[3].parse().map_err(|_| std::io::Error::other(format!("bad gid for {user}")))?;
-            return Ok((uid, gid, f[5].to_owned()));
-        }
-    }
-    match user.parse::<u32>() {
-        Ok(uid) => Ok((uid, uid, "/".into())),
-        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("no user {user:?} in /etc/passwd"))),
-    }
+    let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    runtime::user::resolve(user, &[], &passwd, &group).map_err(|e| {
+        let kind = match e {
+            runtime::user::UserError::NoUser(_) | runtime::user::UserError::NoGroup(_) => std::io::ErrorKind::NotFound,
+            runtime::user::UserError::Range(_) => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, format!("user {user:?}: {e}"))
+    })
 }
 
 /// Forks and execs `s`; returns the child and the read ends of its output pipes.
@@ -857,11 +855,12 @@ fn spawn(s: &Spawn) -> std::io::Result<(Pid, Vec<Output>)> {
     let mut env: BTreeMap<String, String> = s.env.clone();
     let ids = match &s.user {
         Some(u) => {
-            let (uid, gid, home) = lookup_user(u)?;
-            env.entry("HOME".into()).or_insert(home);
+            let user = lookup_user(u)?;
+            env.entry("HOME".into()).or_insert(user.home);
             env.insert("USER".into(), u.clone());
             env.insert("LOGNAME".into(), u.clone());
-            Some((uid, gid))
+            let groups: Vec<libc::gid_t> = user.groups;
+            Some((user.uid, user.gid, groups))
         }
         None => None,
     };
@@ -889,7 +888,7 @@ fn spawn(s: &Spawn) -> std::io::Result<(Pid, Vec<Output>)> {
     };
     let devnull = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
     // SAFETY: the init is single-threaded; the child only calls async-signal-safe functions
-    // (dup2, setpgid, chdir, umask, setgid/setuid, execve) before exec or _exit.
+    // (dup2, setpgid, setgroups/setgid/setuid, chdir, umask, execve) before exec or _exit.
     match unsafe { sys::process::fork() }? {
         sys::process::Fork::Child => {
             let _ = sys::process::reset_signals();
@@ -910,6 +909,22 @@ fn spawn(s: &Spawn) -> std::io::Result<(Pid, Vec<Output>)> {
                 libc::dup2(out_fd, 1);
                 libc::dup2(err_fd, 2);
             }
+            // The user first, then the directory, as supervisord: a program can't get into a
+            // directory its user couldn't reach.
+            // SAFETY: geteuid has no preconditions.
+            if let Some((uid, gid, groups)) = ids.as_ref().filter(|(uid, _, _)| unsafe { libc::geteuid() } != *uid) {
+                // SAFETY: dropping to the program's user (ids checked to be at most 2^31-1, so
+                // none is the "unchanged" -1); the groups pointer and length describe a live Vec.
+                // Failing is fatal for the child.
+                let ok = unsafe {
+                    libc::setgroups(groups.len(), groups.as_ptr()) == 0
+                        && libc::setgid(*gid) == 0
+                        && libc::setuid(*uid) == 0
+                };
+                if !ok {
+                    sys::process::exit_now(126);
+                }
+            }
             if let Some(d) = &dir {
                 // SAFETY: chdir with a NUL-terminated path.
                 if unsafe { libc::chdir(d.as_ptr()) } != 0 {
@@ -918,16 +933,6 @@ fn spawn(s: &Spawn) -> std::io::Result<(Pid, Vec<Output>)> {
             }
             if let Some(m) = s.umask {
                 sys::process::umask(m);
-            }
-            // SAFETY: geteuid has no preconditions.
-            if let Some((uid, gid)) = ids.filter(|(uid, _)| unsafe { libc::geteuid() } != *uid) {
-                // SAFETY: dropping to the program's user; failing to is fatal for the child.
-                let ok = unsafe {
-                    libc::setgroups(0, std::ptr::null()) == 0 && libc::setgid(gid) == 0 && libc::setuid(uid) == 0
-                };
-                if !ok {
-                    sys::process::exit_now(126);
-                }
             }
             let _ = nix::unistd::execve(&exe, &argv, &envp);
             sys::process::exit_now(127);
@@ -964,8 +969,15 @@ mod tests {
 
     #[test]
     fn users_from_passwd_or_numbers() {
-        assert_eq!(lookup_user("root").unwrap().0, 0);
-        assert_eq!(lookup_user("4242").unwrap(), (4242, 4242, "/".into()));
-        assert!(lookup_user("no-such-user-here").is_err());
+        assert_eq!(lookup_user("root").unwrap().uid, 0);
+        // An unknown number: gid 0, as `docker run --user` (not gid = uid).
+        let u = lookup_user("4242").unwrap();
+        assert_eq!((u.uid, u.gid, u.home.as_str()), (4242, 0, "/"));
+        assert_eq!(lookup_user("4242:77").unwrap().gid, 77);
+        assert_eq!(lookup_user("no-such-user-here").unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        // -1 would mean "unchanged" to the kernel.
+        let e = lookup_user("4294967295").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("uids and gids must be in range 0-2147483647"), "{e}");
     }
 }
