@@ -156,3 +156,92 @@ fn user_ids_above_2_31_are_refused() {
     }
     d.berth(&["rm", "-f", "ux"]).ok();
 }
+
+/// A daemon's peak resident memory (kB).
+fn daemon_hwm_kb(d: &Daemon) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).unwrap();
+    let l = s.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    l.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Hole 5: the daemon connected to a supervised container's `control.sock` by path, as root,
+/// following a symlink the container planted (to any host socket), and read the answer without
+/// a bound.
+#[test]
+fn supervisor_control_socket_is_not_a_confused_deputy() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+    let d = setup();
+    d.berth(&["run", "-d", "--name", "sv", "--supervise", "--program", "idle=sleep 1d", "busybox"]).ok();
+    let id = d.berth(&["inspect", "-f", "{{.Id}}", "sv"]).ok().trim().to_owned();
+    let control = d.root.join("containers").join(&id).join("supervisor");
+    common::wait_until(10, "the control socket", || control.join("control.sock").exists());
+    assert!(d.berth(&["supervise", "sv", "status"]).ok().contains("idle"), "works before the attack");
+
+    // A host socket the container must not reach through the daemon.
+    let host_sock = d.dir.path().join("host-service.sock");
+    let l = UnixListener::bind(&host_sock).unwrap();
+    l.set_nonblocking(true).unwrap();
+    // The container (root in it) replaces its socket with a symlink to the host's.
+    d.berth(&[
+        "exec",
+        "sv",
+        "sh",
+        "-c",
+        &format!("rm /run/berth/control.sock && ln -s {} /run/berth/control.sock", host_sock.display()),
+    ])
+    .ok();
+    for args in [&["supervise", "sv", "status"][..], &["inspect", "sv"]] {
+        let r = d.berth(args);
+        assert!(l.accept().is_err(), "{args:?}: the daemon connected to the host socket the container pointed at");
+        if args[0] == "supervise" {
+            assert_ne!(r.code, 0, "{r:?}");
+            assert!(r.stderr.contains("symlink"), "{r:?}");
+        }
+    }
+    drop(l);
+
+    // Whatever listens there (the container's own program) answers without end, fast or slow:
+    // the daemon reads a bounded answer within a bounded time.
+    let sock = control.join("control.sock");
+    let _ = std::fs::remove_file(&sock);
+    // (Bound through the directory's descriptor: the full path is longer than a socket address.)
+    let dirfd = std::fs::File::open(&control).unwrap();
+    let l =
+        UnixListener::bind(format!("/proc/self/fd/{}/control.sock", std::os::fd::AsRawFd::as_raw_fd(&dirfd))).unwrap();
+    let flood = std::thread::spawn(move || {
+        // First connection: 600 MB as fast as the daemon reads; second: a byte a second.
+        for slow in [false, true] {
+            let Ok((mut c, _)) = l.accept() else { return };
+            let mut req = [0u8; 64];
+            let _ = c.read(&mut req);
+            let chunk = vec![b'x'; 1 << 16];
+            let t = std::time::Instant::now();
+            let mut sent = 0u64;
+            while sent < 600 << 20 && t.elapsed() < std::time::Duration::from_secs(40) {
+                let n = if slow { 1 } else { chunk.len() };
+                if c.write_all(&chunk[..n]).is_err() {
+                    break;
+                }
+                sent += n as u64;
+                if slow {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+            }
+        }
+    });
+    let before = daemon_hwm_kb(&d);
+    let r = d.berth(&["supervise", "sv", "status"]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("larger than"), "{r:?}");
+    let grown = daemon_hwm_kb(&d).saturating_sub(before);
+    assert!(grown < 64 << 10, "the daemon grew by {grown} kB reading a container's answer");
+    let t = std::time::Instant::now();
+    let r = d.berth(&["supervise", "sv", "status"]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("did not answer in time"), "{r:?}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "a trickling answer held the daemon {:?}", t.elapsed());
+    let _ = std::fs::remove_file(&sock);
+    d.berth(&["rm", "-f", "sv"]).ok();
+    let _ = flood.join();
+}

@@ -3,13 +3,21 @@
 //!
 //! The init listens on `control.sock` in a directory of the container's own
 //! (`<root>/containers/<id>/supervisor`, mounted at `/run/berth` in the container), so the
-//! daemon reaches it without entering any namespace. The socket is opened through
-//! `/proc/self/fd/N/control.sock` of the directory: its full path can exceed the 108 bytes
-//! of a unix socket address.
+//! daemon reaches it without entering any namespace.
+//!
+//! Everything in that directory is the container's: `control.sock` may be a symlink to a host
+//! socket (the Docker socket, another daemon's), and whatever listens may answer anything. So
+//! the daemon, which is root, never follows a path there: the socket's inode is opened with
+//! `O_PATH`, beneath the directory and without symlinks, checked to be a socket, and connected
+//! to through `/proc/self/fd/N` (which also keeps the address under a unix socket's 108
+//! bytes); the answer is read with a size cap and one deadline for the whole request
+//! (`init::supervisor::request_on`).
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
 
 use crate::model::Container;
 use crate::{Engine, EngineError};
@@ -49,9 +57,7 @@ impl Engine {
         let dir = self.container_dir(&c.id).join("supervisor");
         let req = request.to_owned();
         let answer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            let d = std::fs::File::open(&dir)?;
-            let socket = PathBuf::from(format!("/proc/self/fd/{}/{}", d.as_raw_fd(), init::supervisor::CONTROL_SOCKET));
-            init::supervisor::request(&socket, &req)
+            init::supervisor::request_on(connect_control(&dir)?, &req)
         })
         .await
         .expect("supervise task")
@@ -81,4 +87,40 @@ impl Engine {
         let rest = self.supervise(name_or_id, "status").await?;
         init::supervisor::parse_status(&format!("ok\n{rest}")).map_err(EngineError::InvalidArgument)
     }
+}
+
+/// Connects to `control.sock` in a container's control directory without following any
+/// symlink the container put there (see the module's documentation).
+pub(crate) fn connect_control(dir: &Path) -> std::io::Result<std::os::unix::net::UnixStream> {
+    // The directory itself is berth's (its parents are root's, and it is a mount's source, which
+    // the container can't replace); its content is the container's.
+    let d =
+        rustix::fs::open(dir, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())?;
+    let how = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_XDEV;
+    let sock = rustix::fs::openat2(
+        &d,
+        init::supervisor::CONTROL_SOCKET,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        how,
+    )
+    .map_err(|e| {
+        let e = std::io::Error::from(e);
+        match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::EXDEV) => std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the control socket is a symlink or a mount (the container put it there): refused",
+            ),
+            _ => e,
+        }
+    })?;
+    let refused = |what: &str| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("the control socket {what}: refused"))
+    };
+    match rustix::fs::FileType::from_raw_mode(rustix::fs::fstat(&sock)?.st_mode) {
+        rustix::fs::FileType::Socket => {}
+        rustix::fs::FileType::Symlink => return Err(refused("is a symlink (the container put it there)")),
+        _ => return Err(refused("is not a socket")),
+    }
+    std::os::unix::net::UnixStream::connect(format!("/proc/self/fd/{}", sock.as_raw_fd()))
 }

@@ -100,16 +100,51 @@ pub const CONTROL_DIR: &str = "/run/berth";
 /// The control socket's name in [`CONTROL_DIR`].
 pub const CONTROL_SOCKET: &str = "control.sock";
 
+/// The most an answer may hold (the status of a few thousand programs, or a 4 KiB tail): the
+/// daemon reads answers from containers, which must not be able to make it allocate at will.
+pub const MAX_ANSWER: u64 = 1 << 20;
+
+/// How long a request may take from connect to the answer's end, in all.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Sends one control request to the supervisor listening on `socket`; returns its answer
 /// (`ok` then data, or an `error: ...` line).
 pub fn request(socket: &Path, req: &str) -> std::io::Result<String> {
+    request_on(std::os::unix::net::UnixStream::connect(socket)?, req)
+}
+
+/// Sends one control request over a connected stream and reads the answer, at most
+/// [`MAX_ANSWER`] bytes within [`REQUEST_TIMEOUT`] (a peer that trickles bytes can't hold the
+/// caller longer).
+pub fn request_on(mut c: std::os::unix::net::UnixStream, req: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
-    let mut c = std::os::unix::net::UnixStream::connect(socket)?;
-    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let deadline = std::time::Instant::now() + REQUEST_TIMEOUT;
+    let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "the supervisor did not answer in time");
+    c.set_write_timeout(Some(REQUEST_TIMEOUT))?;
     c.write_all(format!("{req}\n").as_bytes())?;
-    let mut out = String::new();
-    c.read_to_string(&mut out)?;
-    Ok(out)
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero());
+        c.set_read_timeout(Some(left.ok_or_else(timed_out)?))?;
+        let n = match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(timed_out());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if (out.len() + n) as u64 > MAX_ANSWER {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the supervisor's answer is larger than {MAX_ANSWER} bytes"),
+            ));
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(out).map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "the answer is not UTF-8"))
 }
 
 /// One program's line of `status`.

@@ -131,8 +131,11 @@ pub fn run(plan: Plan) -> i32 {
         }
     };
     let control = plan.control.as_deref().and_then(|path| {
-        let _ = std::fs::remove_file(path);
-        match std::os::unix::net::UnixListener::bind(path) {
+        // Listening under a temporary name, then renamed into place: whoever finds the socket
+        // can connect (between bind and listen a connect would be refused).
+        let tmp = path.with_extension("sock.new");
+        let _ = std::fs::remove_file(&tmp);
+        match std::os::unix::net::UnixListener::bind(&tmp).and_then(|l| std::fs::rename(&tmp, path).map(|()| l)) {
             Ok(l) => {
                 let _ = l.set_nonblocking(true);
                 Some(l)
