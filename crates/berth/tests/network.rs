@@ -736,3 +736,145 @@ fn internal_networks_have_no_way_out_and_ip_ranges_bound_dynamic_addresses() {
     assert_ne!(r.code, 0, "reached an internal network from outside: {r:?}");
     d.rm_f_and_assert_clean(&["in", "in2", "out"]);
 }
+
+fn gateway_of(d: &Daemon, network: &str) -> String {
+    d.berth(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", network]).ok().trim().to_owned()
+}
+
+/// A static program that sends one UDP datagram as a raw Ethernet frame out of IFACE, to
+/// DSTMAC, from the interface's own MAC and IPv4 address (`rawsend IFACE DSTMAC DSTIP PORT
+/// PAYLOAD`): what a container can do with CAP_NET_RAW (in Docker's default set).
+fn rawsend_binary(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = dir.join("rawsend.c");
+    std::fs::write(
+        &src,
+        r#"#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+static unsigned short csum(const unsigned short *w, int n) {
+    unsigned long s = 0;
+    for (; n > 1; n -= 2) s += *w++;
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return (unsigned short)~s;
+}
+int main(int c, char **v) {
+    if (c != 6) { fprintf(stderr, "usage: rawsend IFACE DSTMAC DSTIP PORT PAYLOAD\n"); return 2; }
+    int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+    if (s < 0) { perror("socket"); return 1; }
+    struct ifreq r; memset(&r, 0, sizeof r); strncpy(r.ifr_name, v[1], IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFINDEX, &r)) { perror("SIOCGIFINDEX"); return 1; }
+    int index = r.ifr_ifindex;
+    if (ioctl(s, SIOCGIFHWADDR, &r)) { perror("SIOCGIFHWADDR"); return 1; }
+    unsigned char src[6]; memcpy(src, r.ifr_hwaddr.sa_data, 6);
+    r.ifr_addr.sa_family = AF_INET;
+    if (ioctl(s, SIOCGIFADDR, &r)) { perror("SIOCGIFADDR"); return 1; }
+    struct in_addr saddr = ((struct sockaddr_in *)&r.ifr_addr)->sin_addr;
+    unsigned char dst[6];
+    if (sscanf(v[2], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dst[0], &dst[1], &dst[2], &dst[3], &dst[4], &dst[5]) != 6) return 2;
+    unsigned char f[1500]; memset(f, 0, sizeof f);
+    size_t plen = strlen(v[5]);
+    if (plen > 1000) return 2;
+    struct ether_header *eh = (struct ether_header *)f;
+    memcpy(eh->ether_dhost, dst, 6); memcpy(eh->ether_shost, src, 6); eh->ether_type = htons(ETH_P_IP);
+    struct iphdr *ip = (struct iphdr *)(f + sizeof *eh);
+    ip->version = 4; ip->ihl = 5; ip->ttl = 64; ip->protocol = IPPROTO_UDP; ip->id = htons(4242);
+    ip->tot_len = htons(sizeof *ip + sizeof(struct udphdr) + plen);
+    ip->saddr = saddr.s_addr;
+    if (inet_pton(AF_INET, v[3], &ip->daddr) != 1) return 2;
+    ip->check = csum((unsigned short *)ip, sizeof *ip);
+    struct udphdr *u = (struct udphdr *)(ip + 1);
+    u->source = htons(40000); u->dest = htons(atoi(v[4])); u->len = htons(sizeof *u + plen); u->check = 0;
+    memcpy(u + 1, v[5], plen);
+    struct sockaddr_ll a; memset(&a, 0, sizeof a);
+    a.sll_family = AF_PACKET; a.sll_ifindex = index; a.sll_halen = 6; memcpy(a.sll_addr, dst, 6);
+    size_t n = sizeof *eh + sizeof *ip + sizeof *u + plen;
+    if (sendto(s, f, n, 0, (struct sockaddr *)&a, sizeof a) != (ssize_t)n) { perror("sendto"); return 1; }
+    return 0;
+}
+"#,
+    )
+    .expect("writing rawsend.c");
+    let out = dir.join("rawsend");
+    sh(&format!("cc -static -O2 -o {} {}", out.display(), src.display()));
+    out
+}
+
+/// Sends `payload` from container `name` to `dst_ip:port` as a frame to the MAC of `bridge`
+/// (the gateway), three times; whether `sock` got it within a second.
+fn raw_reaches(d: &Daemon, name: &str, bridge: &str, dst_ip: &str, sock: &UdpSocket, payload: &str) -> bool {
+    let mac = std::fs::read_to_string(format!("/sys/class/net/{bridge}/address")).expect("bridge MAC");
+    let port = sock.local_addr().expect("local addr").port().to_string();
+    for _ in 0..3 {
+        d.berth(&["exec", name, "/rawsend", "eth0", mac.trim(), dst_ip, &port, payload]).ok();
+    }
+    sock.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout");
+    let mut b = [0u8; 1500];
+    let t = std::time::Instant::now();
+    while t.elapsed() < Duration::from_secs(1) {
+        match sock.recv_from(&mut b) {
+            Ok((n, _)) if &b[..n] == payload.as_bytes() => return true,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    false
+}
+
+/// Issue 10, hole 4 (CVE-2020-8558): with `route_localnet` on the bridges, a container could
+/// reach the host's services on 127.0.0.1 by sending to the gateway's MAC. berth's table drops
+/// that on every bridge (a published port on 127.0.0.1 keeps working), also after a restart.
+#[test]
+fn containers_cannot_reach_the_hosts_loopback_services() {
+    let mut d = setup();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let raw = rawsend_binary(tmp.path());
+    d.berth(&["network", "create", "--subnet", "10.249.0.0/24", "lo-net"]).ok();
+    httpd(&d, "pub", &["-p", "127.0.0.1:18482:80"], "pub-body");
+    let user_bridge = format!("br-{}", &d.berth(&["network", "inspect", "-f", "{{.Id}}", "lo-net"]).ok()[..12]);
+    assert!(Daemon::link_exists(&user_bridge), "{user_bridge}");
+    for (name, network) in [("rawd", "bridge"), ("rawu", "lo-net")] {
+        d.berth(&["create", "--name", name, "--network", network, "busybox", "sleep", "600"]).ok();
+        d.berth(&["cp", raw.to_str().expect("utf-8"), &format!("{name}:/rawsend")]).ok();
+        d.berth(&["start", name]).ok();
+    }
+    // A service of the host's on loopback, and (the control) one on each gateway address.
+    let lo = UdpSocket::bind("127.0.0.1:0").expect("udp on loopback");
+    let probe = |d: &Daemon, when: &str| {
+        for (name, network, bridge) in [("rawd", "bridge", &d.bridge), ("rawu", "lo-net", &user_bridge)] {
+            let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"));
+            assert_eq!(localnet.expect("route_localnet").trim(), "1", "{when}: {bridge}");
+            let gw = gateway_of(d, network);
+            let control = UdpSocket::bind(format!("{gw}:0")).expect("udp on the gateway");
+            assert!(
+                raw_reaches(d, name, bridge, &gw, &control, "to-the-gateway"),
+                "{when}: the crafted frame from {name} doesn't reach the gateway: the test proves nothing"
+            );
+            assert!(
+                !raw_reaches(d, name, bridge, "127.0.0.1", &lo, "to-loopback"),
+                "{when}: {name} on {network} reached a service on the host's 127.0.0.1"
+            );
+        }
+        assert_eq!(http_get("127.0.0.1:18482").as_deref(), Some("pub-body"), "{when}: the published port");
+    };
+    wait_until(5, "httpd", || http_get("127.0.0.1:18482").is_some());
+    probe(&d, "running");
+    d.kill9();
+    d.restart();
+    probe(&d, "after a restart");
+    d.rm_f_and_assert_clean(&["rawd", "rawu", "pub"]);
+    // Nothing runs: route_localnet goes with the table that guards it.
+    d.stop();
+    assert!(!d.table_exists());
+    for bridge in [&d.bridge, &user_bridge] {
+        let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"));
+        assert_eq!(localnet.expect("route_localnet").trim(), "0", "{bridge}");
+    }
+}

@@ -276,6 +276,13 @@ impl Net {
                 n.bring_up_bridge(&rec).await?;
             }
         }
+        // The drop of loopback destinations from the bridges before they get route_localnet.
+        // Without it (no nft), no bridge keeps route_localnet: published ports then don't
+        // answer on 127.0.0.1, but containers don't reach the host's loopback either.
+        if let Err(e) = n.guard().await {
+            tracing::error!("writing the firewall's input chain: {e}; route_localnet stays off");
+            localnet(&n.ruleset(), false);
+        }
         Ok(n)
     }
 
@@ -385,14 +392,14 @@ impl Net {
 
     /// Creates the bridge of a bridge network with its gateway address, sets the sysctls and
     /// starts its DNS server.
+    ///
+    /// `route_localnet` is not set here: only once the firewall table that drops loopback
+    /// destinations coming from the bridge is in place ([`Net::apply_firewall`]).
     async fn bring_up_bridge(&self, rec: &Network) -> Result<(), EngineError> {
         let (Some(subnet), Some(gw)) = (rec.subnet, rec.gateway) else { return Ok(()) };
         let addr = Ipv4Net::new(gw, subnet.prefix_len()).expect("valid prefix");
         self.nl.ensure_bridge(&rec.ifname, addr).await.map_err(net_err)?;
         net::link::sysctl("ipv4/ip_forward", "1").map_err(net_err)?;
-        // Published ports on 127.0.0.1 are DNAT'ed to the bridge: loopback sources must be
-        // routable there.
-        net::link::sysctl(&format!("ipv4/conf/{}/route_localnet", rec.ifname), "1").map_err(net_err)?;
         if rec.has_dns() && !self.state().dns.contains_key(&rec.id) {
             let names: Arc<dyn net::dns::Resolver> = self.names.clone();
             let server =
@@ -436,12 +443,45 @@ impl Net {
         Ruleset { bridges, ports }
     }
 
-    /// Rewrites berth's nftables table from the current state.
+    /// Rewrites berth's nftables table from the current state, then turns `route_localnet` on
+    /// for the bridges in it (the table drops what they'd let in for 127.0.0.0/8).
     async fn apply_firewall(&self) -> Result<(), EngineError> {
         let _g = self.firewall.lock().await;
         let rules = self.ruleset();
         let table = self.cfg.firewall_table.clone();
-        tokio::task::spawn_blocking(move || rules.apply(&table)).await.expect("firewall task").map_err(net_err)
+        let rules = tokio::task::spawn_blocking(move || rules.apply(&table).map(|()| rules))
+            .await
+            .expect("firewall task")
+            .map_err(net_err)?;
+        localnet(&rules, true);
+        Ok(())
+    }
+
+    /// At start-up, before anything else touches the firewall: only the table's `input` chain
+    /// (the drop of loopback destinations from every bridge), then `route_localnet` on. The
+    /// rest of the table (a previous daemon's, with the published ports of containers still
+    /// running) stays until recovery rebuilds it whole.
+    async fn guard(&self) -> Result<(), EngineError> {
+        let _g = self.firewall.lock().await;
+        let rules = self.ruleset();
+        let table = self.cfg.firewall_table.clone();
+        let rules = tokio::task::spawn_blocking(move || rules.apply_guard(&table).map(|()| rules))
+            .await
+            .expect("firewall task")
+            .map_err(net_err)?;
+        localnet(&rules, true);
+        Ok(())
+    }
+}
+
+/// Sets `route_localnet` of the bridges of `rules`: published ports on 127.0.0.1 are DNAT'ed
+/// to a bridge, so loopback sources must be routable there. A bridge that vanished is skipped.
+fn localnet(rules: &Ruleset, on: bool) {
+    for b in &rules.bridges {
+        if let Err(e) = net::link::sysctl(&format!("ipv4/conf/{}/route_localnet", b.ifname), if on { "1" } else { "0" })
+        {
+            tracing::warn!(bridge = %b.ifname, "{e}");
+        }
     }
 }
 
@@ -902,6 +942,8 @@ impl Engine {
             self.inner.containers.read().expect("containers lock").values().any(|c| c.snapshot().is_running());
         if !running {
             let _g = self.net().firewall.lock().await;
+            // route_localnet goes before the table whose input chain guards it.
+            localnet(&self.net().ruleset(), false);
             let table = self.net().cfg.firewall_table.clone();
             if let Err(e) =
                 tokio::task::spawn_blocking(move || net::firewall::delete_table(&table)).await.expect("nft task")
