@@ -737,8 +737,157 @@ fn internal_networks_have_no_way_out_and_ip_ranges_bound_dynamic_addresses() {
     d.rm_f_and_assert_clean(&["in", "in2", "out"]);
 }
 
+/// A host link the test made, deleted when the test ends.
+struct TestLink(String);
+
+impl Drop for TestLink {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).stderr(Stdio::null()).status();
+    }
+}
+
+/// The addresses of host link `dev` (`ip -o addr`'s `inet`/`inet6` fields, link-local IPv6
+/// left out).
+fn addrs(dev: &str) -> Vec<String> {
+    let o = Command::new("ip").args(["-o", "addr", "show", "dev", dev]).output().expect("ip addr");
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace().skip_while(|w| !w.starts_with("inet"));
+            w.next()?;
+            w.next().map(str::to_owned)
+        })
+        .filter(|a| !a.starts_with("fe80:"))
+        .collect()
+}
+
 fn gateway_of(d: &Daemon, network: &str) -> String {
     d.berth(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", network]).ok().trim().to_owned()
+}
+
+/// Issue 10, hole 3: a bridge name that exists on the host, or one that is not a plain
+/// interface name, is refused; the interface is left as it was and the table intact.
+#[test]
+fn network_create_refuses_an_existing_interface_and_hostile_bridge_names() {
+    let d = setup();
+    // Someone else's interface (a veth: this kernel has no dummy driver).
+    let other = TestLink(format!("{}x", d.bridge));
+    sh(&format!("ip link add {} type veth peer name {}y", other.0, d.bridge));
+    let before_table = nft_table(&d);
+    assert!(before_table.contains(&d.bridge), "{before_table}");
+    for (i, c) in BOTH.into_iter().enumerate() {
+        // Someone else's interface, and this daemon's own default bridge.
+        for taken in [&other.0, &d.bridge] {
+            let name = format!("take{i}");
+            let r = cli(&d, c, &["network", "create", "-o", &format!("com.docker.network.bridge.name={taken}"), &name]);
+            assert_ne!(r.code, 0, "{c:?}: {r:?}");
+            assert!(r.stderr.contains(&format!("interface {taken} already exists on the host")), "{c:?}: {r:?}");
+            let r = cli(&d, c, &["network", "rm", &name]);
+            assert_ne!(r.code, 0, "{c:?}: a network was recorded: {r:?}");
+        }
+    }
+    assert!(Daemon::link_exists(&other.0), "the host's interface was deleted");
+    assert_eq!(addrs(&other.0), Vec::<String>::new(), "berth put an address on the host's interface");
+    let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{}/route_localnet", other.0));
+    assert_eq!(localnet.expect("route_localnet").trim(), "0");
+    assert!(!nft_table(&d).contains(&other.0), "rules name the host's interface");
+
+    // Names that would have broken or rewritten the table as nft text, and names the kernel
+    // refuses, through both CLIs.
+    let hostile =
+        ["x\"}", "a;b", "}", "a\";flush", "a\ndelete", "a b", "0123456789abcdef", "..", "a/b", "eth%d", "$(id)"];
+    for c in BOTH {
+        for name in hostile {
+            let r = cli(&d, c, &["network", "create", "-o", &format!("com.docker.network.bridge.name={name}"), "hn"]);
+            assert_ne!(r.code, 0, "{c:?} {name:?}: {r:?}");
+            assert!(r.stderr.contains("invalid bridge name"), "{c:?} {name:?}: {r:?}");
+        }
+        for name in ["a\nb", "a b", "0123456789abcdef", "a/b", "a:b"] {
+            let r = cli(
+                &d,
+                c,
+                &[
+                    "network",
+                    "create",
+                    "-d",
+                    "macvlan",
+                    "--subnet",
+                    "10.246.0.0/24",
+                    "-o",
+                    &format!("parent={name}"),
+                    "mv",
+                ],
+            );
+            assert_ne!(r.code, 0, "{c:?} {name:?}: {r:?}");
+            assert!(r.stderr.contains("invalid parent interface name"), "{c:?} {name:?}: {r:?}");
+        }
+    }
+    assert_eq!(nft_table(&d), before_table, "the table changed");
+    assert_eq!(d.berth(&["network", "ls", "-q"]).ok().lines().count(), 3, "bridge, host, none");
+    // A free name is made, and goes with its network.
+    let own = format!("{}u", d.bridge);
+    d.docker(&["network", "create", "-o", &format!("com.docker.network.bridge.name={own}"), "mine"]).ok();
+    assert!(Daemon::link_exists(&own));
+    assert!(nft_table(&d).contains(&format!("iifname \"{own}\"")));
+    d.docker(&["network", "rm", "mine"]).ok();
+    assert!(!Daemon::link_exists(&own), "the bridge berth made is left");
+    assert!(Daemon::link_exists(&other.0));
+}
+
+/// Issue 10, hole 3: a daemon never adds its address to a bridge that carries another: not
+/// at a first start with `-b` naming another daemon's bridge, not at a restart with other
+/// `-b`/`--bip` flags than its records. The other daemon's published port keeps working.
+#[test]
+fn a_daemon_never_takes_over_a_bridge_that_carries_other_addresses() {
+    let a = setup();
+    httpd(&a, "aweb", &["-p", "127.0.0.1:18481:80"], "a-body");
+    wait_until(5, "httpd", || http_get("127.0.0.1:18481").is_some());
+    let a_addrs = addrs(&a.bridge);
+    assert_eq!(a_addrs.len(), 1, "{a_addrs:?}");
+    let check_a = |what: &str| {
+        assert_eq!(addrs(&a.bridge), a_addrs, "{what}: the first daemon's bridge was changed");
+        assert_eq!(http_get("127.0.0.1:18481").as_deref(), Some("a-body"), "{what}: its published port broke");
+    };
+    // A second daemon pointed at the first one's bridge: with no --bip, and with the first
+    // one's very address (two daemons on one bridge, each thinking it owns it).
+    let mut b = Daemon::new_with(&["-b", &a.bridge]);
+    for extra in [vec!["-b", a.bridge.as_str()], vec!["-b", a.bridge.as_str(), "--bip", a_addrs[0].as_str()]] {
+        b.extra = extra.iter().map(|s| (*s).to_owned()).collect();
+        let err = b.try_spawn().expect_err("a daemon started on another daemon's bridge");
+        assert!(err.contains(&format!("bridge {} already carries {}", a.bridge, a_addrs[0])), "{err}");
+        check_a("second daemon with -b");
+    }
+    // The second daemon on its own bridge with --bip; restarted with other flags.
+    let third = 10 + std::process::id() % 200;
+    let bip = format!("10.247.{third}.1/24");
+    b.extra = vec!["--bip".into(), bip.clone()];
+    b.try_spawn().expect("the second daemon on its own bridge");
+    assert_eq!(addrs(&b.bridge), vec![bip.clone()]);
+    b.stop();
+    let cases = [
+        // The issue's case: its records say -b X --bip S, it restarts on another bridge.
+        (vec!["-b".to_owned(), a.bridge.clone()], a.bridge.clone(), a_addrs[0].clone()),
+        // Its own bridge, another --bip: its old address is there.
+        (vec!["--bip".to_owned(), format!("10.248.{third}.1/24")], b.bridge.clone(), bip.clone()),
+    ];
+    for (extra, bridge, carried) in cases {
+        b.extra = extra;
+        let err = b.try_spawn().expect_err("a restart onto a bridge with other addresses");
+        assert!(err.contains(&format!("bridge {bridge} already carries {carried}")), "{err}");
+        assert!(err.contains("-b/--bip"), "{err}");
+        check_a("restart with other flags");
+        assert_eq!(addrs(&b.bridge), vec![bip.clone()], "the second daemon's own bridge changed");
+    }
+    // Its own flags again, then none: its own address on its own bridge is fine.
+    for extra in [vec!["--bip".to_owned(), bip.clone()], vec![]] {
+        b.extra = extra;
+        b.try_spawn().expect("a restart with the recorded bridge and address");
+        assert_eq!(gateway_of(&b, "bridge"), bip.split('/').next().unwrap());
+        assert_eq!(addrs(&b.bridge), vec![bip.clone()]);
+        b.stop();
+    }
+    check_a("after all");
+    a.rm_f_and_assert_clean(&["aweb"]);
 }
 
 /// A static program that sends one UDP datagram as a raw Ethernet frame out of IFACE, to
@@ -877,4 +1026,46 @@ fn containers_cannot_reach_the_hosts_loopback_services() {
         let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"));
         assert_eq!(localnet.expect("route_localnet").trim(), "0", "{bridge}");
     }
+}
+
+/// Issue 10, hole 3, for records written before berth noted which bridges it made: at the next
+/// start a missing or berth-like bridge is taken as berth's, any other interface of that name
+/// is left alone for good (its network has no bridge, and `network rm` doesn't delete it).
+#[test]
+fn old_network_records_never_make_berth_delete_a_bridge_it_did_not_create() {
+    let mut d = setup();
+    let third = 10 + std::process::id() % 200;
+    let (s1, s2) = (format!("10.250.{third}.0/24"), format!("10.251.{third}.0/24"));
+    d.berth(&["network", "create", "--subnet", &s1, "old1"]).ok();
+    d.berth(&["network", "create", "--subnet", &s2, "old2"]).ok();
+    let bridge_of =
+        |d: &Daemon, n: &str| format!("br-{}", &d.berth(&["network", "inspect", "-f", "{{.Id}}", n]).ok()[..12]);
+    let (b1, b2) = (bridge_of(&d, "old1"), bridge_of(&d, "old2"));
+    d.stop();
+    // The records as older versions wrote them.
+    for e in std::fs::read_dir(d.root.join("networks")).expect("records").flatten() {
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        if v["name"] == "old1" || v["name"] == "old2" {
+            v.as_object_mut().unwrap().remove("created_bridge").expect("the field");
+            std::fs::write(e.path(), serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    }
+    // old2's bridge is gone and someone else's interface has its name.
+    sh(&format!("ip link del {b2}"));
+    let other = TestLink(b2.clone());
+    sh(&format!("ip link add {b2} type veth peer name {}z", d.bridge));
+    d.restart();
+    assert!(d.log().contains(&format!("{b2} already exists on the host and is not a bridge")), "{}", d.log());
+    d.berth(&["run", "--rm", "--network", "old1", "busybox", "true"]).ok();
+    let r = d.berth(&["run", "--rm", "--network", "old2", "busybox", "true"]);
+    assert!(r.code != 0 && r.stderr.contains("network old2 has no bridge"), "{r:?}");
+    assert_eq!(addrs(&other.0), Vec::<String>::new(), "berth put an address on the other interface");
+    // Settled for good: the same after another restart.
+    d.restart();
+    let r = d.berth(&["run", "--rm", "--network", "old2", "busybox", "true"]);
+    assert!(r.code != 0 && r.stderr.contains("network old2 has no bridge"), "{r:?}");
+    assert!(!nft_table(&d).contains(&b2), "rules for the other interface: {}", nft_table(&d));
+    d.berth(&["network", "rm", "old1", "old2"]).ok();
+    assert!(!Daemon::link_exists(&b1), "old1's bridge is left");
+    assert!(Daemon::link_exists(&other.0), "network rm deleted an interface berth did not create");
 }

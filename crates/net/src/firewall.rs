@@ -8,8 +8,9 @@
 //!
 //! **The rules go to `nft` as JSON** (`nft -j -f -`), built with `serde_json`: an interface
 //! name is a JSON string in a `meta iifname` match, never text pasted into nft's language, so
-//! no name can end a string, close a block or add a command, whatever checks it passed on the
-//! way in (or a record written before them skipped). Quoting nft's text syntax would work
+//! no name can end a string, close a block or add a command. Names are also checked where
+//! they come in ([`crate::ifname`]), but a record written before that check, or a check that
+//! misses a case, still can't change what a rule means. Quoting nft's text syntax would work
 //! too, but its lexer (quotes, `;`, `}`, newlines, `$variables`, `include`) is a grammar to get
 //! exactly right; JSON escaping is serde's. The expressions are written with `json!` rather
 //! than the `nftables` crate's typed schema: a few dozen lines for the handful of statements
