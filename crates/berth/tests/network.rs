@@ -736,3 +736,336 @@ fn internal_networks_have_no_way_out_and_ip_ranges_bound_dynamic_addresses() {
     assert_ne!(r.code, 0, "reached an internal network from outside: {r:?}");
     d.rm_f_and_assert_clean(&["in", "in2", "out"]);
 }
+
+/// A host link the test made, deleted when the test ends.
+struct TestLink(String);
+
+impl Drop for TestLink {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).stderr(Stdio::null()).status();
+    }
+}
+
+/// The addresses of host link `dev` (`ip -o addr`'s `inet`/`inet6` fields, link-local IPv6
+/// left out).
+fn addrs(dev: &str) -> Vec<String> {
+    let o = Command::new("ip").args(["-o", "addr", "show", "dev", dev]).output().expect("ip addr");
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace().skip_while(|w| !w.starts_with("inet"));
+            w.next()?;
+            w.next().map(str::to_owned)
+        })
+        .filter(|a| !a.starts_with("fe80:"))
+        .collect()
+}
+
+fn gateway_of(d: &Daemon, network: &str) -> String {
+    d.berth(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", network]).ok().trim().to_owned()
+}
+
+/// Issue 10, hole 3: a bridge name that exists on the host, or one that is not a plain
+/// interface name, is refused; the interface is left as it was and the table intact.
+#[test]
+fn network_create_refuses_an_existing_interface_and_hostile_bridge_names() {
+    let d = setup();
+    // Someone else's interface (a veth: this kernel has no dummy driver).
+    let other = TestLink(format!("{}x", d.bridge));
+    sh(&format!("ip link add {} type veth peer name {}y", other.0, d.bridge));
+    let before_table = nft_table(&d);
+    assert!(before_table.contains(&d.bridge), "{before_table}");
+    for (i, c) in BOTH.into_iter().enumerate() {
+        // Someone else's interface, and this daemon's own default bridge.
+        for taken in [&other.0, &d.bridge] {
+            let name = format!("take{i}");
+            let r = cli(&d, c, &["network", "create", "-o", &format!("com.docker.network.bridge.name={taken}"), &name]);
+            assert_ne!(r.code, 0, "{c:?}: {r:?}");
+            assert!(r.stderr.contains(&format!("interface {taken} already exists on the host")), "{c:?}: {r:?}");
+            let r = cli(&d, c, &["network", "rm", &name]);
+            assert_ne!(r.code, 0, "{c:?}: a network was recorded: {r:?}");
+        }
+    }
+    assert!(Daemon::link_exists(&other.0), "the host's interface was deleted");
+    assert_eq!(addrs(&other.0), Vec::<String>::new(), "berth put an address on the host's interface");
+    let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{}/route_localnet", other.0));
+    assert_eq!(localnet.expect("route_localnet").trim(), "0");
+    assert!(!nft_table(&d).contains(&other.0), "rules name the host's interface");
+
+    // Names that would have broken or rewritten the table as nft text, and names the kernel
+    // refuses, through both CLIs.
+    let hostile =
+        ["x\"}", "a;b", "}", "a\";flush", "a\ndelete", "a b", "0123456789abcdef", "..", "a/b", "eth%d", "$(id)"];
+    for c in BOTH {
+        for name in hostile {
+            let r = cli(&d, c, &["network", "create", "-o", &format!("com.docker.network.bridge.name={name}"), "hn"]);
+            assert_ne!(r.code, 0, "{c:?} {name:?}: {r:?}");
+            assert!(r.stderr.contains("invalid bridge name"), "{c:?} {name:?}: {r:?}");
+        }
+        for name in ["a\nb", "a b", "0123456789abcdef", "a/b", "a:b"] {
+            let r = cli(
+                &d,
+                c,
+                &[
+                    "network",
+                    "create",
+                    "-d",
+                    "macvlan",
+                    "--subnet",
+                    "10.246.0.0/24",
+                    "-o",
+                    &format!("parent={name}"),
+                    "mv",
+                ],
+            );
+            assert_ne!(r.code, 0, "{c:?} {name:?}: {r:?}");
+            assert!(r.stderr.contains("invalid parent interface name"), "{c:?} {name:?}: {r:?}");
+        }
+    }
+    assert_eq!(nft_table(&d), before_table, "the table changed");
+    assert_eq!(d.berth(&["network", "ls", "-q"]).ok().lines().count(), 3, "bridge, host, none");
+    // A free name is made, and goes with its network.
+    let own = format!("{}u", d.bridge);
+    d.docker(&["network", "create", "-o", &format!("com.docker.network.bridge.name={own}"), "mine"]).ok();
+    assert!(Daemon::link_exists(&own));
+    assert!(nft_table(&d).contains(&format!("iifname \"{own}\"")));
+    d.docker(&["network", "rm", "mine"]).ok();
+    assert!(!Daemon::link_exists(&own), "the bridge berth made is left");
+    assert!(Daemon::link_exists(&other.0));
+}
+
+/// Issue 10, hole 3: a daemon never adds its address to a bridge that carries another: not
+/// at a first start with `-b` naming another daemon's bridge, not at a restart with other
+/// `-b`/`--bip` flags than its records. The other daemon's published port keeps working.
+#[test]
+fn a_daemon_never_takes_over_a_bridge_that_carries_other_addresses() {
+    let a = setup();
+    httpd(&a, "aweb", &["-p", "127.0.0.1:18481:80"], "a-body");
+    wait_until(5, "httpd", || http_get("127.0.0.1:18481").is_some());
+    let a_addrs = addrs(&a.bridge);
+    assert_eq!(a_addrs.len(), 1, "{a_addrs:?}");
+    let check_a = |what: &str| {
+        assert_eq!(addrs(&a.bridge), a_addrs, "{what}: the first daemon's bridge was changed");
+        assert_eq!(http_get("127.0.0.1:18481").as_deref(), Some("a-body"), "{what}: its published port broke");
+    };
+    // A second daemon pointed at the first one's bridge: with no --bip, and with the first
+    // one's very address (two daemons on one bridge, each thinking it owns it).
+    let mut b = Daemon::new_with(&["-b", &a.bridge]);
+    for extra in [vec!["-b", a.bridge.as_str()], vec!["-b", a.bridge.as_str(), "--bip", a_addrs[0].as_str()]] {
+        b.extra = extra.iter().map(|s| (*s).to_owned()).collect();
+        let err = b.try_spawn().expect_err("a daemon started on another daemon's bridge");
+        assert!(err.contains(&format!("bridge {} already carries {}", a.bridge, a_addrs[0])), "{err}");
+        check_a("second daemon with -b");
+    }
+    // The second daemon on its own bridge with --bip; restarted with other flags.
+    let third = 10 + std::process::id() % 200;
+    let bip = format!("10.247.{third}.1/24");
+    b.extra = vec!["--bip".into(), bip.clone()];
+    b.try_spawn().expect("the second daemon on its own bridge");
+    assert_eq!(addrs(&b.bridge), vec![bip.clone()]);
+    b.stop();
+    let cases = [
+        // The issue's case: its records say -b X --bip S, it restarts on another bridge.
+        (vec!["-b".to_owned(), a.bridge.clone()], a.bridge.clone(), a_addrs[0].clone()),
+        // Its own bridge, another --bip: its old address is there.
+        (vec!["--bip".to_owned(), format!("10.248.{third}.1/24")], b.bridge.clone(), bip.clone()),
+    ];
+    for (extra, bridge, carried) in cases {
+        b.extra = extra;
+        let err = b.try_spawn().expect_err("a restart onto a bridge with other addresses");
+        assert!(err.contains(&format!("bridge {bridge} already carries {carried}")), "{err}");
+        assert!(err.contains("-b/--bip"), "{err}");
+        check_a("restart with other flags");
+        assert_eq!(addrs(&b.bridge), vec![bip.clone()], "the second daemon's own bridge changed");
+    }
+    // Its own flags again, then none: its own address on its own bridge is fine.
+    for extra in [vec!["--bip".to_owned(), bip.clone()], vec![]] {
+        b.extra = extra;
+        b.try_spawn().expect("a restart with the recorded bridge and address");
+        assert_eq!(gateway_of(&b, "bridge"), bip.split('/').next().unwrap());
+        assert_eq!(addrs(&b.bridge), vec![bip.clone()]);
+        b.stop();
+    }
+    check_a("after all");
+    a.rm_f_and_assert_clean(&["aweb"]);
+}
+
+/// A static program that sends one UDP datagram as a raw Ethernet frame out of IFACE, to
+/// DSTMAC, from the interface's own MAC and IPv4 address (`rawsend IFACE DSTMAC DSTIP PORT
+/// PAYLOAD`): what a container can do with CAP_NET_RAW (in Docker's default set).
+fn rawsend_binary(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = dir.join("rawsend.c");
+    std::fs::write(
+        &src,
+        r#"#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+static unsigned short csum(const unsigned short *w, int n) {
+    unsigned long s = 0;
+    for (; n > 1; n -= 2) s += *w++;
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return (unsigned short)~s;
+}
+int main(int c, char **v) {
+    if (c != 6) { fprintf(stderr, "usage: rawsend IFACE DSTMAC DSTIP PORT PAYLOAD\n"); return 2; }
+    int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP));
+    if (s < 0) { perror("socket"); return 1; }
+    struct ifreq r; memset(&r, 0, sizeof r); strncpy(r.ifr_name, v[1], IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFINDEX, &r)) { perror("SIOCGIFINDEX"); return 1; }
+    int index = r.ifr_ifindex;
+    if (ioctl(s, SIOCGIFHWADDR, &r)) { perror("SIOCGIFHWADDR"); return 1; }
+    unsigned char src[6]; memcpy(src, r.ifr_hwaddr.sa_data, 6);
+    r.ifr_addr.sa_family = AF_INET;
+    if (ioctl(s, SIOCGIFADDR, &r)) { perror("SIOCGIFADDR"); return 1; }
+    struct in_addr saddr = ((struct sockaddr_in *)&r.ifr_addr)->sin_addr;
+    unsigned char dst[6];
+    if (sscanf(v[2], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dst[0], &dst[1], &dst[2], &dst[3], &dst[4], &dst[5]) != 6) return 2;
+    unsigned char f[1500]; memset(f, 0, sizeof f);
+    size_t plen = strlen(v[5]);
+    if (plen > 1000) return 2;
+    struct ether_header *eh = (struct ether_header *)f;
+    memcpy(eh->ether_dhost, dst, 6); memcpy(eh->ether_shost, src, 6); eh->ether_type = htons(ETH_P_IP);
+    struct iphdr *ip = (struct iphdr *)(f + sizeof *eh);
+    ip->version = 4; ip->ihl = 5; ip->ttl = 64; ip->protocol = IPPROTO_UDP; ip->id = htons(4242);
+    ip->tot_len = htons(sizeof *ip + sizeof(struct udphdr) + plen);
+    ip->saddr = saddr.s_addr;
+    if (inet_pton(AF_INET, v[3], &ip->daddr) != 1) return 2;
+    ip->check = csum((unsigned short *)ip, sizeof *ip);
+    struct udphdr *u = (struct udphdr *)(ip + 1);
+    u->source = htons(40000); u->dest = htons(atoi(v[4])); u->len = htons(sizeof *u + plen); u->check = 0;
+    memcpy(u + 1, v[5], plen);
+    struct sockaddr_ll a; memset(&a, 0, sizeof a);
+    a.sll_family = AF_PACKET; a.sll_ifindex = index; a.sll_halen = 6; memcpy(a.sll_addr, dst, 6);
+    size_t n = sizeof *eh + sizeof *ip + sizeof *u + plen;
+    if (sendto(s, f, n, 0, (struct sockaddr *)&a, sizeof a) != (ssize_t)n) { perror("sendto"); return 1; }
+    return 0;
+}
+"#,
+    )
+    .expect("writing rawsend.c");
+    let out = dir.join("rawsend");
+    sh(&format!("cc -static -O2 -o {} {}", out.display(), src.display()));
+    out
+}
+
+/// Sends `payload` from container `name` to `dst_ip:port` as a frame to the MAC of `bridge`
+/// (the gateway), three times; whether `sock` got it within a second.
+fn raw_reaches(d: &Daemon, name: &str, bridge: &str, dst_ip: &str, sock: &UdpSocket, payload: &str) -> bool {
+    let mac = std::fs::read_to_string(format!("/sys/class/net/{bridge}/address")).expect("bridge MAC");
+    let port = sock.local_addr().expect("local addr").port().to_string();
+    for _ in 0..3 {
+        d.berth(&["exec", name, "/rawsend", "eth0", mac.trim(), dst_ip, &port, payload]).ok();
+    }
+    sock.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout");
+    let mut b = [0u8; 1500];
+    let t = std::time::Instant::now();
+    while t.elapsed() < Duration::from_secs(1) {
+        match sock.recv_from(&mut b) {
+            Ok((n, _)) if &b[..n] == payload.as_bytes() => return true,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    false
+}
+
+/// Issue 10, hole 4 (CVE-2020-8558): with `route_localnet` on the bridges, a container could
+/// reach the host's services on 127.0.0.1 by sending to the gateway's MAC. berth's table drops
+/// that on every bridge (a published port on 127.0.0.1 keeps working), also after a restart.
+#[test]
+fn containers_cannot_reach_the_hosts_loopback_services() {
+    let mut d = setup();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let raw = rawsend_binary(tmp.path());
+    d.berth(&["network", "create", "--subnet", "10.249.0.0/24", "lo-net"]).ok();
+    httpd(&d, "pub", &["-p", "127.0.0.1:18482:80"], "pub-body");
+    let user_bridge = format!("br-{}", &d.berth(&["network", "inspect", "-f", "{{.Id}}", "lo-net"]).ok()[..12]);
+    assert!(Daemon::link_exists(&user_bridge), "{user_bridge}");
+    for (name, network) in [("rawd", "bridge"), ("rawu", "lo-net")] {
+        d.berth(&["create", "--name", name, "--network", network, "busybox", "sleep", "600"]).ok();
+        d.berth(&["cp", raw.to_str().expect("utf-8"), &format!("{name}:/rawsend")]).ok();
+        d.berth(&["start", name]).ok();
+    }
+    // A service of the host's on loopback, and (the control) one on each gateway address.
+    let lo = UdpSocket::bind("127.0.0.1:0").expect("udp on loopback");
+    let probe = |d: &Daemon, when: &str| {
+        for (name, network, bridge) in [("rawd", "bridge", &d.bridge), ("rawu", "lo-net", &user_bridge)] {
+            let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"));
+            assert_eq!(localnet.expect("route_localnet").trim(), "1", "{when}: {bridge}");
+            let gw = gateway_of(d, network);
+            let control = UdpSocket::bind(format!("{gw}:0")).expect("udp on the gateway");
+            assert!(
+                raw_reaches(d, name, bridge, &gw, &control, "to-the-gateway"),
+                "{when}: the crafted frame from {name} doesn't reach the gateway: the test proves nothing"
+            );
+            assert!(
+                !raw_reaches(d, name, bridge, "127.0.0.1", &lo, "to-loopback"),
+                "{when}: {name} on {network} reached a service on the host's 127.0.0.1"
+            );
+        }
+        assert_eq!(http_get("127.0.0.1:18482").as_deref(), Some("pub-body"), "{when}: the published port");
+    };
+    wait_until(5, "httpd", || http_get("127.0.0.1:18482").is_some());
+    probe(&d, "running");
+    d.kill9();
+    d.restart();
+    probe(&d, "after a restart");
+    d.rm_f_and_assert_clean(&["rawd", "rawu", "pub"]);
+    // Nothing runs: route_localnet goes with the table that guards it.
+    d.stop();
+    assert!(!d.table_exists());
+    for bridge in [&d.bridge, &user_bridge] {
+        let localnet = std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet"));
+        assert_eq!(localnet.expect("route_localnet").trim(), "0", "{bridge}");
+    }
+}
+
+/// Issue 10, hole 3, for records written before berth noted which bridges it made: at the next
+/// start a missing or berth-like bridge is taken as berth's, any other interface of that name
+/// is left alone for good (its network has no bridge, and `network rm` doesn't delete it).
+#[test]
+fn old_network_records_never_make_berth_delete_a_bridge_it_did_not_create() {
+    let mut d = setup();
+    let third = 10 + std::process::id() % 200;
+    let (s1, s2) = (format!("10.250.{third}.0/24"), format!("10.251.{third}.0/24"));
+    d.berth(&["network", "create", "--subnet", &s1, "old1"]).ok();
+    d.berth(&["network", "create", "--subnet", &s2, "old2"]).ok();
+    let bridge_of =
+        |d: &Daemon, n: &str| format!("br-{}", &d.berth(&["network", "inspect", "-f", "{{.Id}}", n]).ok()[..12]);
+    let (b1, b2) = (bridge_of(&d, "old1"), bridge_of(&d, "old2"));
+    d.stop();
+    // The records as older versions wrote them.
+    for e in std::fs::read_dir(d.root.join("networks")).expect("records").flatten() {
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+        if v["name"] == "old1" || v["name"] == "old2" {
+            v.as_object_mut().unwrap().remove("created_bridge").expect("the field");
+            std::fs::write(e.path(), serde_json::to_vec(&v).unwrap()).unwrap();
+        }
+    }
+    // old2's bridge is gone and someone else's interface has its name.
+    sh(&format!("ip link del {b2}"));
+    let other = TestLink(b2.clone());
+    sh(&format!("ip link add {b2} type veth peer name {}z", d.bridge));
+    d.restart();
+    assert!(d.log().contains(&format!("{b2} already exists on the host and is not a bridge")), "{}", d.log());
+    d.berth(&["run", "--rm", "--network", "old1", "busybox", "true"]).ok();
+    let r = d.berth(&["run", "--rm", "--network", "old2", "busybox", "true"]);
+    assert!(r.code != 0 && r.stderr.contains("network old2 has no bridge"), "{r:?}");
+    assert_eq!(addrs(&other.0), Vec::<String>::new(), "berth put an address on the other interface");
+    // Settled for good: the same after another restart.
+    d.restart();
+    let r = d.berth(&["run", "--rm", "--network", "old2", "busybox", "true"]);
+    assert!(r.code != 0 && r.stderr.contains("network old2 has no bridge"), "{r:?}");
+    assert!(!nft_table(&d).contains(&b2), "rules for the other interface: {}", nft_table(&d));
+    d.berth(&["network", "rm", "old1", "old2"]).ok();
+    assert!(!Daemon::link_exists(&b1), "old1's bridge is left");
+    assert!(Daemon::link_exists(&other.0), "network rm deleted an interface berth did not create");
+}

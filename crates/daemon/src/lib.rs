@@ -45,9 +45,7 @@ impl NetOptions {
     fn parse(&self) -> anyhow::Result<engine::NetConfig> {
         let mut cfg = engine::NetConfig::default();
         if !self.bridge.is_empty() {
-            if self.bridge.len() > 15 || self.bridge.contains(['/', ' ']) {
-                bail!("invalid --bridge {:?}: an interface name of at most 15 characters", self.bridge);
-            }
+            net::ifname::check_bridge(&self.bridge).map_err(|e| anyhow::anyhow!("--bridge: {e}"))?;
             cfg.bridge = self.bridge.clone();
         }
         if let Some(b) = &self.bip {
@@ -177,4 +175,25 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&sock);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bridge(b: &str) -> anyhow::Result<engine::NetConfig> {
+        NetOptions { bridge: b.into(), ..Default::default() }.parse()
+    }
+
+    #[test]
+    fn bridge_and_table_names_are_checked() {
+        assert_eq!(bridge("docker0").unwrap().bridge, "docker0");
+        for bad in ["x\"}", "a b", "a\nb", "0123456789abcdef", "..", "a/b", "eth%d", "a;b"] {
+            let e = format!("{:#}", bridge(bad).unwrap_err());
+            assert!(e.starts_with("--bridge: invalid bridge name"), "{bad:?}: {e}");
+        }
+        let table = |t: &str| NetOptions { firewall_table: t.into(), ..Default::default() }.parse();
+        assert_eq!(table("berth_2").unwrap().firewall_table, "berth_2");
+        assert!(table("x; flush ruleset").is_err());
+    }
 }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use ipnet::Ipv4Net;
 use net::firewall::{BridgeRules, PortRule, Proto, Ruleset};
 use net::ipam::{Pool, Subnet};
-use net::link::{Netlink, SubInterface};
+use net::link::{Existing, Netlink, SubInterface};
 use net::ports::{HostPort, PortRange};
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +93,12 @@ pub struct Network {
     /// The parent is an 802.1q interface berth created (deleted with the network).
     #[serde(default)]
     pub created_parent: bool,
+    /// berth created the bridge (`ifname`): it is made again after a host reboot and deleted
+    /// with the network. A user network's bridge always is (a name that exists is refused at
+    /// create); the default bridge may be an admin's (`-b`). Records from before this field
+    /// are settled at start-up ([`Net::open`]).
+    #[serde(default)]
+    pub created_bridge: bool,
 }
 
 impl Network {
@@ -103,6 +109,16 @@ impl Network {
 
     fn has_dns(&self) -> bool {
         self.driver == "bridge" && self.name != "bridge"
+    }
+
+    /// A bridge berth uses: the default one, or a user network's bridge it created.
+    fn is_our_bridge(&self) -> bool {
+        self.driver == "bridge" && (self.name == "bridge" || self.created_bridge)
+    }
+
+    /// The gateway's address on the bridge.
+    fn gateway_net(&self) -> Option<Ipv4Net> {
+        Ipv4Net::new(self.gateway?, self.subnet?.prefix_len()).ok()
     }
 }
 
@@ -164,6 +180,9 @@ struct State {
     netns: HashMap<String, OwnedFd>,
     /// Published ports' rules per container.
     rules: HashMap<String, Vec<PortRule>>,
+    /// Bridge networks whose bridge is up with berth's address: only these get rules,
+    /// `route_localnet` and endpoints.
+    up: std::collections::HashSet<String>,
 }
 
 /// The DNS names of one endpoint and its address.
@@ -237,15 +256,21 @@ impl Net {
         let dir = root.join("networks");
         std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
         let mut networks = BTreeMap::new();
+        // User bridge networks recorded before berth noted which bridges it created.
+        let mut legacy = std::collections::HashSet::new();
         for e in
             std::fs::read_dir(&dir).map_err(|e| EngineError::io(format!("reading {}", dir.display()), e))?.flatten()
         {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "json")
-                && let Ok(n) = std::fs::read(&p)
+                && let Ok(v) = std::fs::read(&p)
                     .map_err(|_| ())
-                    .and_then(|b| serde_json::from_slice::<Network>(&b).map_err(|_| ()))
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|_| ()))
+                && let Ok(n) = serde_json::from_value::<Network>(v.clone())
             {
+                if n.driver == "bridge" && n.name != "bridge" && v.get("created_bridge").is_none() {
+                    legacy.insert(n.id.clone());
+                }
                 networks.insert(n.id.clone(), n);
             }
         }
@@ -269,14 +294,51 @@ impl Net {
         }
         n.ensure_default_bridge().await?;
         // Bridges of user-defined networks (a host reboot removed them) and their DNS servers.
+        // One that can't be brought up leaves its network without a bridge, not the daemon down.
         let nets: Vec<Network> = n.state().networks.values().cloned().collect();
-        for rec in nets {
+        for mut rec in nets {
             n.init_ipam(&rec)?;
-            if rec.driver == "bridge" && rec.name != "bridge" {
-                n.bring_up_bridge(&rec).await?;
+            let legacy = legacy.contains(&rec.id);
+            if rec.driver == "bridge"
+                && rec.name != "bridge"
+                && let Err(e) = n.open_user_bridge(&mut rec, legacy).await
+            {
+                tracing::error!(network = %rec.name, "network {} has no bridge: {e}", rec.name);
             }
         }
+        // The drop of loopback destinations from the bridges before they get route_localnet.
+        // Without it (no nft), no bridge keeps route_localnet: published ports then don't
+        // answer on 127.0.0.1, but containers don't reach the host's loopback either.
+        if let Err(e) = n.guard().await {
+            tracing::error!("writing the firewall's input chain: {e}; route_localnet stays off");
+            localnet(&n.ruleset(), false);
+        }
         Ok(n)
+    }
+
+    /// At start-up: the bridge of a user network, made again if a reboot removed it. `legacy`:
+    /// the record is older than `created_bridge`; a bridge that is missing, or bare, or carries
+    /// only the network's gateway is taken for berth's (as those versions made them), anything
+    /// else is left alone for good.
+    async fn open_user_bridge(&self, rec: &mut Network, legacy: bool) -> Result<(), EngineError> {
+        if !legacy && !rec.created_bridge {
+            return Err(EngineError::Conflict(format!(
+                "its bridge {} is not one berth created: remove the network and create it again",
+                rec.ifname
+            )));
+        }
+        let up = {
+            let _lock = host_lock()?;
+            self.bring_up_bridge(rec, Existing::Adopt { ours: rec.gateway_net() }).await
+        };
+        // Settled for good when it was taken or refused; any other failure is tried again at
+        // the next start.
+        if legacy && matches!(up, Ok(_) | Err(EngineError::Conflict(_))) {
+            rec.created_bridge = up.is_ok();
+            self.save(rec)?;
+            self.state().networks.insert(rec.id.clone(), rec.clone());
+        }
+        up.map(|_| ())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -299,6 +361,7 @@ impl Net {
             labels: BTreeMap::new(),
             ifname: String::new(),
             created_parent: false,
+            created_bridge: false,
         }
     }
 
@@ -325,13 +388,12 @@ impl Net {
         }
     }
 
-    /// Subnets in use: the host's routes (but those of our own bridges) and our networks'.
     /// Subnets in use: the host's routes (but those of our own bridges, and of `except`'s
     /// interface) and our networks' (but `except`'s own: it may keep it).
     fn taken_subnets(&self, except: Option<&Network>) -> Vec<Ipv4Net> {
         let st = self.state();
         let mut ours: Vec<&str> =
-            st.networks.values().filter(|n| n.driver == "bridge").map(|n| n.ifname.as_str()).collect();
+            st.networks.values().filter(|n| n.is_our_bridge()).map(|n| n.ifname.as_str()).collect();
         ours.extend(except.map(|n| n.ifname.as_str()));
         let mut taken: Vec<Ipv4Net> = net::ipam::host_routes()
             .into_iter()
@@ -342,26 +404,28 @@ impl Net {
         taken
     }
 
+    /// The default bridge (`-b`, `--bip`): made, or an existing bridge that carries no address
+    /// or only this daemon's from its last run on the same interface. Never a second address on
+    /// a bridge that carries another (another daemon's `-b`, or this root's after a restart with
+    /// other `-b`/`--bip` flags): that is refused, and the daemon doesn't start.
     async fn ensure_default_bridge(&self) -> Result<(), EngineError> {
         let _lock = host_lock()?;
-        let existing = self.find("bridge").ok();
-        let mut rec = match existing {
-            Some(r) => r,
-            None => {
-                let mut r = self.record("bridge", "bridge");
-                r.ifname = self.cfg.bridge.clone();
-                r.options.insert("com.docker.network.bridge.name".into(), r.ifname.clone());
-                r.options.insert("com.docker.network.bridge.default_bridge".into(), "true".into());
-                r
-            }
-        };
-        rec.ifname = self.cfg.bridge.clone();
-        rec.options.insert("com.docker.network.bridge.name".into(), rec.ifname.clone());
+        let prev = self.find("bridge").ok();
+        let ifname = self.cfg.bridge.clone();
+        net::ifname::check_bridge(&ifname).map_err(net_err)?;
+        // The interface of last time: the address found on it may be this daemon's own.
+        let same = prev.as_ref().is_some_and(|r| r.ifname == ifname);
+        let ours = prev.as_ref().filter(|_| same).and_then(Network::gateway_net);
+        let mut rec = prev.clone().unwrap_or_else(|| {
+            let mut r = self.record("bridge", "bridge");
+            r.options.insert("com.docker.network.bridge.default_bridge".into(), "true".into());
+            r
+        });
         let (subnet, gateway) = match self.cfg.bip {
             Some(bip) => (bip.trunc(), bip.addr()),
             None => {
-                let taken = self.taken_subnets(Some(&rec));
-                match rec.subnet.filter(|s| !taken.iter().any(|t| net::ipam::overlaps(s, t))) {
+                let taken = self.taken_subnets(same.then_some(&rec));
+                match rec.subnet.filter(|s| same && !taken.iter().any(|t| net::ipam::overlaps(s, t))) {
                     // Its subnet from last time, still free.
                     Some(s) => (s, rec.gateway.unwrap_or_else(|| first_host(s))),
                     None => {
@@ -375,33 +439,52 @@ impl Net {
                 }
             }
         };
+        rec.ifname = ifname;
+        rec.options.insert("com.docker.network.bridge.name".into(), rec.ifname.clone());
         rec.subnet = Some(subnet);
         rec.gateway = Some(gateway);
-        self.bring_up_bridge(&rec).await?;
+        let created = self.bring_up_bridge(&rec, Existing::Adopt { ours }).await.map_err(|e| match e {
+            EngineError::Conflict(m) => EngineError::Conflict(format!("the default bridge (-b {}): {m}", rec.ifname)),
+            e => e,
+        })?;
+        rec.created_bridge = created || (same && prev.is_some_and(|p| p.created_bridge));
         self.save(&rec)?;
         self.state().networks.insert(rec.id.clone(), rec);
         Ok(())
     }
 
-    /// Creates the bridge of a bridge network with its gateway address, sets the sysctls and
-    /// starts its DNS server.
-    async fn bring_up_bridge(&self, rec: &Network) -> Result<(), EngineError> {
-        let (Some(subnet), Some(gw)) = (rec.subnet, rec.gateway) else { return Ok(()) };
-        let addr = Ipv4Net::new(gw, subnet.prefix_len()).expect("valid prefix");
-        self.nl.ensure_bridge(&rec.ifname, addr).await.map_err(net_err)?;
-        net::link::sysctl("ipv4/ip_forward", "1").map_err(net_err)?;
-        // Published ports on 127.0.0.1 are DNAT'ed to the bridge: loopback sources must be
-        // routable there.
-        net::link::sysctl(&format!("ipv4/conf/{}/route_localnet", rec.ifname), "1").map_err(net_err)?;
-        if rec.has_dns() && !self.state().dns.contains_key(&rec.id) {
-            let names: Arc<dyn net::dns::Resolver> = self.names.clone();
-            let server =
-                net::dns::Server::start(SocketAddrV4::new(gw, 53), names, self.upstream.clone()).await.map_err(
-                    |e| EngineError::io(format!("starting the DNS server of network {} on {gw}:53", rec.name), e),
-                )?;
-            self.state().dns.insert(rec.id.clone(), server);
+    /// Makes a bridge network's bridge carry its gateway address and be up (`existing` says
+    /// what to do when its name is taken), sets the sysctls and starts its DNS server; returns
+    /// whether the bridge was created now. A bridge created here is deleted again on failure.
+    ///
+    /// `route_localnet` is not set here: only once the firewall table that drops loopback
+    /// destinations coming from the bridge is in place ([`Net::apply_firewall`]).
+    async fn bring_up_bridge(&self, rec: &Network, existing: Existing) -> Result<bool, EngineError> {
+        let (Some(gw), Some(addr)) = (rec.gateway, rec.gateway_net()) else { return Ok(false) };
+        // Names from records: checked again (by the kernel's rule: older versions were laxer).
+        net::ifname::check("bridge", &rec.ifname).map_err(net_err)?;
+        let created = self.nl.ensure_bridge(&rec.ifname, addr, existing).await.map_err(net_err)?;
+        let rest = async {
+            net::link::sysctl("ipv4/ip_forward", "1").map_err(net_err)?;
+            if rec.has_dns() && !self.state().dns.contains_key(&rec.id) {
+                let names: Arc<dyn net::dns::Resolver> = self.names.clone();
+                let server =
+                    net::dns::Server::start(SocketAddrV4::new(gw, 53), names, self.upstream.clone()).await.map_err(
+                        |e| EngineError::io(format!("starting the DNS server of network {} on {gw}:53", rec.name), e),
+                    )?;
+                self.state().dns.insert(rec.id.clone(), server);
+            }
+            Ok::<_, EngineError>(())
         }
-        Ok(())
+        .await;
+        if let Err(e) = rest {
+            if created {
+                let _ = self.nl.delete(&rec.ifname).await;
+            }
+            return Err(e);
+        }
+        self.state().up.insert(rec.id.clone());
+        Ok(created)
     }
 
     fn init_ipam(&self, rec: &Network) -> Result<(), EngineError> {
@@ -420,7 +503,7 @@ impl Net {
         let bridges = st
             .networks
             .values()
-            .filter(|n| n.driver == "bridge")
+            .filter(|n| n.driver == "bridge" && st.up.contains(&n.id))
             .filter_map(|n| {
                 Some(BridgeRules {
                     ifname: n.ifname.clone(),
@@ -436,12 +519,45 @@ impl Net {
         Ruleset { bridges, ports }
     }
 
-    /// Rewrites berth's nftables table from the current state.
+    /// Rewrites berth's nftables table from the current state, then turns `route_localnet` on
+    /// for the bridges in it (the table drops what they'd let in for 127.0.0.0/8).
     async fn apply_firewall(&self) -> Result<(), EngineError> {
         let _g = self.firewall.lock().await;
         let rules = self.ruleset();
         let table = self.cfg.firewall_table.clone();
-        tokio::task::spawn_blocking(move || rules.apply(&table)).await.expect("firewall task").map_err(net_err)
+        let rules = tokio::task::spawn_blocking(move || rules.apply(&table).map(|()| rules))
+            .await
+            .expect("firewall task")
+            .map_err(net_err)?;
+        localnet(&rules, true);
+        Ok(())
+    }
+
+    /// At start-up, before anything else touches the firewall: only the table's `input` chain
+    /// (the drop of loopback destinations from every bridge), then `route_localnet` on. The
+    /// rest of the table (a previous daemon's, with the published ports of containers still
+    /// running) stays until recovery rebuilds it whole.
+    async fn guard(&self) -> Result<(), EngineError> {
+        let _g = self.firewall.lock().await;
+        let rules = self.ruleset();
+        let table = self.cfg.firewall_table.clone();
+        let rules = tokio::task::spawn_blocking(move || rules.apply_guard(&table).map(|()| rules))
+            .await
+            .expect("firewall task")
+            .map_err(net_err)?;
+        localnet(&rules, true);
+        Ok(())
+    }
+}
+
+/// Sets `route_localnet` of the bridges of `rules`: published ports on 127.0.0.1 are DNAT'ed
+/// to a bridge, so loopback sources must be routable there. A bridge that vanished is skipped.
+fn localnet(rules: &Ruleset, on: bool) {
+    for b in &rules.bridges {
+        if let Err(e) = net::link::sysctl(&format!("ipv4/conf/{}/route_localnet", b.ifname), if on { "1" } else { "0" })
+        {
+            tracing::warn!(bridge = %b.ifname, "{e}");
+        }
     }
 }
 
@@ -657,6 +773,12 @@ impl Engine {
         let made = async {
             match n.driver.as_str() {
                 "bridge" => {
+                    if !self.net().state().up.contains(&n.id) {
+                        return Err(EngineError::Network(format!(
+                            "network {} has no bridge: {} could not be brought up when the daemon started (see its log)",
+                            n.name, n.ifname
+                        )));
+                    }
                     let bridge = self.net().nl.index(&n.ifname).await.map_err(net_err)?.ok_or_else(|| {
                         EngineError::Network(format!("the bridge {} of network {} is gone", n.ifname, n.name))
                     })?;
@@ -902,6 +1024,8 @@ impl Engine {
             self.inner.containers.read().expect("containers lock").values().any(|c| c.snapshot().is_running());
         if !running {
             let _g = self.net().firewall.lock().await;
+            // route_localnet goes before the table whose input chain guards it.
+            localnet(&self.net().ruleset(), false);
             let table = self.net().cfg.firewall_table.clone();
             if let Err(e) =
                 tokio::task::spawn_blocking(move || net::firewall::delete_table(&table)).await.expect("nft task")
@@ -971,12 +1095,8 @@ impl Engine {
                 Some(n) => n.clone(),
                 None => format!("br-{}", &rec.id[..12]),
             };
-            if rec.ifname.len() > 15 {
-                return Err(EngineError::InvalidArgument(format!(
-                    "bridge name {} is longer than 15 characters",
-                    rec.ifname
-                )));
-            }
+            net::ifname::check_bridge(&rec.ifname).map_err(net_err)?;
+            rec.created_bridge = true;
         } else {
             let parent = rec.options.get("parent").cloned().unwrap_or_default();
             if parent.is_empty() {
@@ -984,6 +1104,7 @@ impl Engine {
                     "{driver} networks need a parent interface: -o parent=IFNAME"
                 )));
             }
+            net::ifname::check("parent interface", &parent).map_err(net_err)?;
             sub_interface(&rec)?;
             rec.ifname = parent;
         }
@@ -1017,13 +1138,17 @@ impl Engine {
         Subnet::new(subnet, rec.gateway, ip_range).map_err(net_err)?;
         if driver != "bridge" {
             self.ensure_parent(&mut rec).await?;
-        } else if let Err(e) = self.net().bring_up_bridge(&rec).await {
-            let _ = self.net().nl.delete(&rec.ifname).await;
-            return Err(e);
+        } else {
+            // Only a bridge made now: a name that exists on the host is refused, untouched.
+            self.net().bring_up_bridge(&rec, Existing::Refuse).await?;
         }
         let undo = async |rec: &Network| {
             if rec.driver == "bridge" {
-                self.net().state().dns.remove(&rec.id);
+                {
+                    let mut s = self.net().state();
+                    s.dns.remove(&rec.id);
+                    s.up.remove(&rec.id);
+                }
                 let _ = self.net().nl.delete(&rec.ifname).await;
             } else if rec.created_parent {
                 let _ = self.net().nl.delete(&rec.ifname).await;
@@ -1113,9 +1238,11 @@ impl Engine {
             s.networks.remove(&n.id);
             s.ipam.remove(&n.id);
             s.dns.remove(&n.id);
+            s.up.remove(&n.id);
         }
         let _ = std::fs::remove_file(self.net().dir.join(format!("{}.json", n.id)));
-        if n.driver == "bridge" || n.created_parent {
+        // Only a link berth made: never a bridge it did not create.
+        if (n.driver == "bridge" && n.created_bridge) || n.created_parent {
             self.net().nl.delete(&n.ifname).await.map_err(net_err)?;
         }
         if n.driver == "bridge" {

@@ -2,6 +2,8 @@
 //!
 //! - [`link`]: links, addresses and routes over rtnetlink, in the host and in containers'
 //!   namespaces (veth pairs born inside the container, macvlan/ipvlan, 802.1q parents);
+//! - [`ifname`]: interface names from users, checked by the kernel's rules (and berth's, for
+//!   bridges);
 //! - [`ipam`]: subnets from pools, addresses from subnets;
 //! - [`firewall`]: berth's own nftables table, generated whole and replaced atomically;
 //! - [`ports`]: host ports held by bound sockets, one owner each;
@@ -12,6 +14,7 @@
 
 pub mod dns;
 pub mod firewall;
+pub mod ifname;
 pub mod ipam;
 pub mod link;
 pub mod ports;

@@ -18,8 +18,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use futures_util::TryStreamExt;
-use ipnet::Ipv4Net;
-use netlink_packet_route::link::{InfoData, InfoVeth};
+use ipnet::{IpNet, Ipv4Net};
+use netlink_packet_route::address::AddressAttribute;
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo};
 pub use netlink_packet_route::link::{IpVlanMode, MacVlanMode};
 use rtnetlink::{
     Handle, LinkBridge, LinkIpVlan, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVeth, LinkVlan,
@@ -44,6 +45,52 @@ fn errno_of(e: &rtnetlink::Error) -> i32 {
     match e {
         rtnetlink::Error::NetlinkError(m) => m.code.map(|c| -c.get()).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// What [`Netlink::ensure_bridge`] does with a bridge name that is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse it: a user network's bridge is always one berth creates.
+    Refuse,
+    /// Use it if it is a bridge that carries no address, or only `ours`: the address this
+    /// daemon's records say it put there (the default bridge after a daemon restart, or an
+    /// admin-made bridge given with `-b`, as dockerd's).
+    Adopt {
+        /// This daemon's address on it from its last run, if its records have one.
+        ours: Option<Ipv4Net>,
+    },
+}
+
+/// Whether an existing link may carry `gateway` (`Ok(true)`: add it; `Ok(false)`: it has it).
+///
+/// Never a second address on a bridge that carries another: that is another daemon's bridge
+/// (adding ours would break its routes and published ports), or this daemon's from a run with
+/// other `-b`/`--bip` flags, and either way the admin must choose.
+pub fn adopt(
+    name: &str,
+    is_bridge: bool,
+    addresses: &[IpNet],
+    gateway: Ipv4Net,
+    ours: Option<Ipv4Net>,
+) -> Result<bool, NetError> {
+    if !is_bridge {
+        return Err(NetError::Conflict(format!(
+            "interface {name} already exists on the host and is not a bridge: berth won't use it"
+        )));
+    }
+    match addresses {
+        [] => Ok(true),
+        [IpNet::V4(a)] if Some(*a) == ours && *a == gateway => Ok(false),
+        _ => {
+            let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+            Err(NetError::Conflict(format!(
+                "bridge {name} already carries {}, not this daemon's address: it is another daemon's \
+                 bridge, or this daemon's from a run with other -b/--bip settings; berth won't add {gateway} \
+                 to it (start with other -b/--bip flags, or remove the bridge or its addresses)",
+                list.join(", ")
+            )))
+        }
     }
 }
 
@@ -138,22 +185,81 @@ impl Netlink {
         }
     }
 
-    /// Creates bridge `name` with address `gateway` (keeps it if it exists), and brings it up.
-    pub async fn ensure_bridge(&self, name: &str, gateway: Ipv4Net) -> Result<u32, NetError> {
-        let index = match self.index(name).await? {
-            Some(i) => i,
-            None => {
-                match self.handle.link().add(LinkBridge::new(name).build()).execute().await {
-                    Ok(()) => {}
-                    Err(e) if errno_of(&e) == libc::EEXIST => {}
-                    Err(e) => return Err(nl_err(format!("creating bridge {name}"))(e)),
-                }
-                self.index(name).await?.ok_or_else(|| NetError::Gone(name.to_owned()))?
-            }
+    /// Makes bridge `name` carry `gateway` and be up; returns whether it was created now.
+    ///
+    /// The bridge is created with `NLM_F_EXCL`, so a link of that name that exists (or appears
+    /// meanwhile) is never taken for one berth made. What happens then is `existing`'s call.
+    pub async fn ensure_bridge(&self, name: &str, gateway: Ipv4Net, existing: Existing) -> Result<bool, NetError> {
+        let created = match self.handle.link().add(LinkBridge::new(name).build()).execute().await {
+            Ok(()) => true,
+            Err(e) if errno_of(&e) == libc::EEXIST => false,
+            Err(e) => return Err(nl_err(format!("creating bridge {name}"))(e)),
         };
-        self.add_address(index, gateway).await?;
-        self.up(index).await?;
-        Ok(index)
+        if created {
+            let made = async {
+                let index = self.index(name).await?.ok_or_else(|| NetError::Gone(name.to_owned()))?;
+                self.add_address(index, gateway).await?;
+                self.up(index).await
+            };
+            if let Err(e) = made.await {
+                let _ = self.delete(name).await;
+                return Err(e);
+            }
+        } else {
+            let Existing::Adopt { ours } = existing else {
+                return Err(NetError::Conflict(format!(
+                    "interface {name} already exists on the host: berth only uses a bridge it creates \
+                     (choose another com.docker.network.bridge.name)"
+                )));
+            };
+            let index = self.index(name).await?.ok_or_else(|| NetError::Gone(name.to_owned()))?;
+            let is_bridge = self.kind(index).await?.is_some_and(|k| k == InfoKind::Bridge);
+            let addresses = self.addresses(index).await?;
+            if adopt(name, is_bridge, &addresses, gateway, ours)? {
+                self.add_address(index, gateway).await?;
+            }
+            self.up(index).await?;
+        }
+        Ok(created)
+    }
+
+    /// The kind of link `index` (`bridge`, `veth`...), `None` for a plain device.
+    async fn kind(&self, index: u32) -> Result<Option<InfoKind>, NetError> {
+        let what = || format!("looking up link {index}");
+        let mut s = self.handle.link().get().match_index(index).execute();
+        let m = s.try_next().await.map_err(nl_err(what()))?.ok_or_else(|| NetError::Gone(index.to_string()))?;
+        Ok(m.attributes.into_iter().find_map(|a| match a {
+            LinkAttribute::LinkInfo(infos) => infos.into_iter().find_map(|i| match i {
+                LinkInfo::Kind(k) => Some(k),
+                _ => None,
+            }),
+            _ => None,
+        }))
+    }
+
+    /// The addresses of link `index` but IPv6 link-local ones (every link that is up gets one).
+    pub async fn addresses(&self, index: u32) -> Result<Vec<IpNet>, NetError> {
+        let mut s = self.handle.address().get().set_link_index_filter(index).execute();
+        let mut out = Vec::new();
+        while let Some(m) = s.try_next().await.map_err(nl_err(format!("listing the addresses of link {index}")))? {
+            let plen = m.header.prefix_len;
+            let addr = m.attributes.iter().find_map(|a| match a {
+                AddressAttribute::Local(ip) => Some(*ip),
+                _ => None,
+            });
+            let addr = addr.or_else(|| {
+                m.attributes.iter().find_map(|a| match a {
+                    AddressAttribute::Address(ip) => Some(*ip),
+                    _ => None,
+                })
+            });
+            match addr {
+                Some(IpAddr::V6(a)) if a.segments()[0] & 0xffc0 == 0xfe80 => {}
+                Some(a) => out.extend(IpNet::new(a, plen).ok()),
+                None => {}
+            }
+        }
+        Ok(out)
     }
 
     /// Adds an address (already present is fine).
@@ -356,6 +462,27 @@ pub fn sysctl(key: &str, value: &str) -> Result<(), NetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bridge_is_adopted_only_bare_or_with_our_own_address() {
+        let gw: Ipv4Net = "172.18.0.1/16".parse().unwrap();
+        let other: IpNet = "172.17.0.1/16".parse().unwrap();
+        // Bare (an admin's, as dockerd's -b): our address goes on it.
+        assert!(adopt("b", true, &[], gw, None).unwrap());
+        // Ours from the last run: nothing to add.
+        assert!(!adopt("b", true, &[IpNet::V4(gw)], gw, Some(gw)).unwrap());
+        // The same address but no record of it: another daemon's with the same --bip.
+        assert!(adopt("b", true, &[IpNet::V4(gw)], gw, None).is_err());
+        // Another daemon's, or ours with other flags: refused, named.
+        let e = adopt("b", true, &[other], gw, Some(gw)).unwrap_err().to_string();
+        assert!(e.contains("bridge b already carries 172.17.0.1/16") && e.contains("won't add 172.18.0.1/16"), "{e}");
+        let old: Ipv4Net = "10.1.0.1/24".parse().unwrap();
+        assert!(adopt("b", true, &[IpNet::V4(old)], gw, Some(old)).is_err(), "--bip changed");
+        assert!(adopt("b", true, &[IpNet::V4(gw), other], gw, Some(gw)).is_err());
+        // Not a bridge (a host's NIC, a dummy).
+        let e = adopt("eth0", false, &[], gw, None).unwrap_err().to_string();
+        assert!(e.contains("not a bridge"), "{e}");
+    }
 
     #[test]
     fn macs() {

@@ -110,6 +110,15 @@ impl Daemon {
 
     /// Starts a daemon with extra flags.
     pub fn start_with(extra: &[&str]) -> Daemon {
+        let mut d = Self::new_with(extra);
+        d.spawn();
+        d
+    }
+
+    /// A daemon with its own directories, bridge and table names, not started yet (see
+    /// [`Daemon::try_spawn`]). A `-b`/`--bridge` among `extra` replaces its own bridge's name
+    /// in the flags; [`Daemon::bridge`] stays the one its Drop removes.
+    pub fn new_with(extra: &[&str]) -> Daemon {
         require_root();
         let dir = tempfile::Builder::new().prefix("berth-test-").tempdir_in("/tmp").expect("temp dir");
         let root = dir.path().join("root");
@@ -127,12 +136,19 @@ impl Daemon {
         let bridge = format!("bt{tag}");
         let table = format!("bt_{tag}");
         let extra = extra.iter().map(|s| (*s).to_owned()).collect();
-        let mut d = Daemon { root, exec_root, socket, bridge, table, extra, child: None, dir };
-        d.spawn();
-        d
+        Daemon { root, exec_root, socket, bridge, table, extra, child: None, dir }
     }
 
     fn spawn(&mut self) {
+        if let Err(log) = self.try_spawn() {
+            panic!("{log}");
+        }
+    }
+
+    /// Starts the daemon (again) and waits until it answers; `Err`: it exited or did not
+    /// answer, with what it logged this time.
+    pub fn try_spawn(&mut self) -> Result<(), String> {
+        let logged = self.log().len();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -148,8 +164,12 @@ impl Daemon {
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--log-level")
             .arg("debug")
-            .arg("--bridge")
-            .arg(&self.bridge)
+            .args(
+                (!self.extra.iter().any(|a| a == "-b" || a.starts_with("--bridge")))
+                    .then_some(["--bridge", self.bridge.as_str()])
+                    .into_iter()
+                    .flatten(),
+            )
             .arg("--firewall-table")
             .arg(&self.table)
             // Network safety: names that aren't containers' go to a loopback address where
@@ -165,16 +185,18 @@ impl Daemon {
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(20) {
             if UnixStream::connect(&self.socket).is_ok() {
-                return;
+                return Ok(());
             }
             if let Some(c) = self.child.as_mut()
                 && let Ok(Some(st)) = c.try_wait()
             {
-                panic!("berth daemon exited at start ({st}); log:\n{}", self.log());
+                self.child = None;
+                let log = self.log();
+                return Err(format!("berth daemon exited at start ({st}); log:\n{}", &log[logged.min(log.len())..]));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("berth daemon did not answer on {} within 20 s; log:\n{}", self.socket.display(), self.log());
+        Err(format!("berth daemon did not answer on {} within 20 s; log:\n{}", self.socket.display(), self.log()))
     }
 
     /// The daemon's log so far.
@@ -385,8 +407,8 @@ impl Drop for Daemon {
 }
 
 impl Daemon {
-    /// Host links this daemon made: its default bridge, its networks' bridges and the 802.1q
-    /// parents it created (from its network records).
+    /// Host links this daemon made: its default bridge, the bridges of its networks and the
+    /// 802.1q parents it created (from its network records).
     pub fn links(&self) -> Vec<String> {
         let mut out = vec![self.bridge.clone()];
         for e in std::fs::read_dir(self.root.join("networks")).into_iter().flatten().flatten() {
@@ -395,7 +417,8 @@ impl Daemon {
             };
             let Ok(v) = v else { continue };
             let ifname = v["ifname"].as_str().unwrap_or_default();
-            if !ifname.is_empty() && ifname != self.bridge && (v["driver"] == "bridge" || v["created_parent"] == true) {
+            let made = v["name"] != "bridge" && (v["created_bridge"] == true || v["created_parent"] == true);
+            if !ifname.is_empty() && ifname != self.bridge && made {
                 out.push(ifname.to_owned());
             }
         }
