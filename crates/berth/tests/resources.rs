@@ -9,19 +9,19 @@ mod support;
 
 use std::path::PathBuf;
 
-use common::{Daemon, container_cgroup};
+use common::Daemon;
 use support::setup;
 
 /// The container's cgroup directory in the hierarchy holding `file` (e.g. `memory.limit_in_bytes`
 /// or `pids.max`), found by the file's presence.
-fn cgroup_file(id: &str, file: &str) -> PathBuf {
+fn cgroup_file(d: &Daemon, id: &str, file: &str) -> PathBuf {
     let m = cgroups::Manager::detect().expect("cgroup layout");
-    let cg = container_cgroup(&m, id).expect("cgroup path");
+    let cg = d.container_cgroup(&m, id).expect("cgroup path");
     cg.paths().map(|p| p.join(file)).find(|p| p.exists()).unwrap_or_else(|| panic!("no {file} for container {id}"))
 }
 
-fn read(id: &str, file: &str) -> String {
-    std::fs::read_to_string(cgroup_file(id, file)).expect("reading cgroup file").trim().to_owned()
+fn read(d: &Daemon, id: &str, file: &str) -> String {
+    std::fs::read_to_string(cgroup_file(d, id, file)).expect("reading cgroup file").trim().to_owned()
 }
 
 fn id(d: &Daemon, name: &str) -> String {
@@ -93,14 +93,14 @@ fn limits_are_in_the_cgroup_and_seen_inside() {
             &cpu,
         ],
     );
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (64u64 << 20).to_string());
-    assert_eq!(read(&id, "memory.memsw.limit_in_bytes"), (128u64 << 20).to_string(), "swap defaults to memory");
-    assert_eq!(read(&id, "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
-    assert_eq!(read(&id, "cpu.cfs_quota_us"), "50000");
-    assert_eq!(read(&id, "cpu.cfs_period_us"), "100000");
-    assert_eq!(read(&id, "cpu.shares"), "512");
-    assert_eq!(read(&id, "pids.max"), "50");
-    assert_eq!(read(&id, "cpuset.cpus"), cpu);
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "memory.memsw.limit_in_bytes"), (128u64 << 20).to_string(), "swap defaults to memory");
+    assert_eq!(read(&d, &id, "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "cpu.cfs_quota_us"), "50000");
+    assert_eq!(read(&d, &id, "cpu.cfs_period_us"), "100000");
+    assert_eq!(read(&d, &id, "cpu.shares"), "512");
+    assert_eq!(read(&d, &id, "pids.max"), "50");
+    assert_eq!(read(&d, &id, "cpuset.cpus"), cpu);
     // Inside: the container's own cgroup (namespaced), and its CPU affinity.
     let r =
         d.berth(&["exec", "lim", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/pids/pids.max"]);
@@ -123,11 +123,11 @@ fn limits_are_in_the_cgroup_and_seen_inside() {
 fn no_limits_by_default() {
     let d = setup();
     let id = run_d(&d, "free", &[]);
-    let limit: u64 = read(&id, "memory.limit_in_bytes").parse().unwrap();
+    let limit: u64 = read(&d, &id, "memory.limit_in_bytes").parse().unwrap();
     assert!(limit >= 1 << 62, "memory limit {limit}");
-    assert_eq!(read(&id, "pids.max"), "max");
-    assert_eq!(read(&id, "cpu.cfs_quota_us"), "-1");
-    assert_eq!(read(&id, "blkio.throttle.read_bps_device"), "");
+    assert_eq!(read(&d, &id, "pids.max"), "max");
+    assert_eq!(read(&d, &id, "cpu.cfs_quota_us"), "-1");
+    assert_eq!(read(&d, &id, "blkio.throttle.read_bps_device"), "");
     assert_eq!(
         inspect(&d, "free", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{json .HostConfig.PidsLimit}}"),
         "0 0 null"
@@ -142,10 +142,10 @@ fn update_changes_a_running_container_live() {
     let pid = inspect(&d, "up", "{{.State.Pid}}");
     d.berth(&["update", "-m", "128m", "--cpus", "1", "--pids-limit", "20", "--ulimit", "nofile=100:200", "up"]).ok();
     assert_eq!(inspect(&d, "up", "{{.State.Pid}}"), pid, "no restart");
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (128u64 << 20).to_string());
-    assert_eq!(read(&id, "memory.memsw.limit_in_bytes"), (256u64 << 20).to_string(), "implicit swap follows");
-    assert_eq!(read(&id, "cpu.cfs_quota_us"), "100000");
-    assert_eq!(read(&id, "pids.max"), "20");
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (128u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "memory.memsw.limit_in_bytes"), (256u64 << 20).to_string(), "implicit swap follows");
+    assert_eq!(read(&d, &id, "cpu.cfs_quota_us"), "100000");
+    assert_eq!(read(&d, &id, "pids.max"), "20");
     assert_eq!(
         inspect(
             &d,
@@ -162,13 +162,13 @@ fn update_changes_a_running_container_live() {
     assert!(r.ok().split_whitespace().collect::<Vec<_>>()[3..5] == ["100", "200"], "{r:?}");
     // Lowering memory and swap together, then lifting the pids limit.
     d.berth(&["update", "-m", "32m", "--memory-swap", "48m", "--pids-limit", "-1", "up"]).ok();
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (32u64 << 20).to_string());
-    assert_eq!(read(&id, "memory.memsw.limit_in_bytes"), (48u64 << 20).to_string());
-    assert_eq!(read(&id, "pids.max"), "max");
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (32u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "memory.memsw.limit_in_bytes"), (48u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "pids.max"), "max");
     // Raising both (memory+swap must go first on v1).
     d.berth(&["update", "-m", "200m", "--memory-swap", "400m", "up"]).ok();
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (200u64 << 20).to_string());
-    assert_eq!(read(&id, "memory.memsw.limit_in_bytes"), (400u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (200u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "memory.memsw.limit_in_bytes"), (400u64 << 20).to_string());
     d.rm_f_and_assert_clean(&["up"]);
 }
 
@@ -178,8 +178,8 @@ fn update_paused_and_stopped_containers_and_keep_it_across_a_daemon_restart() {
     let id = run_d(&d, "pz", &[]);
     d.berth(&["pause", "pz"]).ok();
     d.berth(&["update", "--pids-limit", "33", "--cpu-shares", "256", "pz"]).ok();
-    assert_eq!(read(&id, "pids.max"), "33");
-    assert_eq!(read(&id, "cpu.shares"), "256");
+    assert_eq!(read(&d, &id, "pids.max"), "33");
+    assert_eq!(read(&d, &id, "cpu.shares"), "256");
     d.berth(&["unpause", "pz"]).ok();
     d.berth(&["stop", "-t", "0", "pz"]).ok();
     d.berth(&["update", "-m", "96m", "--restart", "on-failure:2", "pz"]).ok();
@@ -193,9 +193,9 @@ fn update_paused_and_stopped_containers_and_keep_it_across_a_daemon_restart() {
         format!("{} 33 on-failure:2", 96u64 << 20)
     );
     d.berth(&["start", "pz"]).ok();
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (96u64 << 20).to_string());
-    assert_eq!(read(&id, "pids.max"), "33");
-    assert_eq!(read(&id, "cpu.shares"), "256");
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (96u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "pids.max"), "33");
+    assert_eq!(read(&d, &id, "cpu.shares"), "256");
     d.rm_f_and_assert_clean(&["pz"]);
 }
 
@@ -205,13 +205,13 @@ fn device_throttles_on_the_root_device() {
     let (dev, majmin) = root_device();
     let bps = format!("{dev}:1mb");
     let id = run_d(&d, "io", &["--device-read-bps", &bps]);
-    assert_eq!(read(&id, "blkio.throttle.read_bps_device"), format!("{majmin} 1048576"));
+    assert_eq!(read(&d, &id, "blkio.throttle.read_bps_device"), format!("{majmin} 1048576"));
     // Live: a new limit, and one removed (rate 0).
     let iops = format!("{dev}:100");
     let zero = format!("{dev}:0");
     d.berth(&["update", "--device-write-iops", &iops, "--device-read-bps", &zero, "io"]).ok();
-    assert_eq!(read(&id, "blkio.throttle.write_iops_device"), format!("{majmin} 100"));
-    assert_eq!(read(&id, "blkio.throttle.read_bps_device"), "");
+    assert_eq!(read(&d, &id, "blkio.throttle.write_iops_device"), format!("{majmin} 100"));
+    assert_eq!(read(&d, &id, "blkio.throttle.read_bps_device"), "");
     assert_eq!(
         inspect(&d, "io", "{{json .HostConfig.BlkioDeviceWriteIOps}} {{json .HostConfig.BlkioDeviceReadBps}}"),
         format!("[{{\"Path\":\"{dev}\",\"Rate\":100}}] []")
@@ -276,8 +276,8 @@ fn bad_inputs_give_clear_errors_and_change_nothing() {
     let r = d.berth(&["update", "--pids-limit", "7", "-m", "128m", "--cpuset-cpus", "0-999", "ok"]);
     assert_ne!(r.code, 0);
     assert_eq!(inspect(&d, "ok", "{{json .HostConfig}}"), before);
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (64u64 << 20).to_string());
-    assert_eq!(read(&id, "pids.max"), "40");
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "pids.max"), "40");
     let r = d.berth(&["update", "ok"]);
     assert!(r.stderr.contains("you must provide one or more flags"), "{r:?}");
     d.rm_f_and_assert_clean(&["ok"]);
@@ -299,7 +299,7 @@ fn a_failed_cgroup_write_rolls_back_the_update() {
     let r = d.berth(&["update", "--pids-limit", "7", "--blkio-weight-device", &weight, "rb"]);
     assert_ne!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("blkio.weight_device is not supported on this host"), "{r:?}");
-    assert_eq!(read(&id, "pids.max"), "40", "restored");
+    assert_eq!(read(&d, &id, "pids.max"), "40", "restored");
     assert_eq!(inspect(&d, "rb", "{{json .HostConfig}}"), before);
     // At create, the same setting makes the start fail with that error, and leaves nothing.
     let r = d.berth(&["run", "--rm", "--blkio-weight-device", &weight, "busybox", "true"]);
@@ -435,10 +435,10 @@ fn docker_cli_update_and_stats() {
         "dk",
     ]);
     assert_eq!(r.ok().trim(), "dk");
-    assert_eq!(read(&id, "memory.limit_in_bytes"), (100u64 << 20).to_string());
-    assert_eq!(read(&id, "memory.memsw.limit_in_bytes"), (200u64 << 20).to_string());
-    assert_eq!(read(&id, "cpu.shares"), "300");
-    assert_eq!(read(&id, "pids.max"), "25");
+    assert_eq!(read(&d, &id, "memory.limit_in_bytes"), (100u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "memory.memsw.limit_in_bytes"), (200u64 << 20).to_string());
+    assert_eq!(read(&d, &id, "cpu.shares"), "300");
+    assert_eq!(read(&d, &id, "pids.max"), "25");
     let r = d.docker(&["update", "--memory", "1m", "dk"]);
     assert!(r.stderr.contains("Minimum memory limit allowed is 6MB"), "{r:?}");
     let r = d.docker(&["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}", "dk"]);

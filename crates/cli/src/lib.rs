@@ -341,6 +341,9 @@ pub struct DaemonArgs {
     /// Logging level (error, warn, info, debug, trace).
     #[arg(short = 'l', long = "log-level", default_value = "info")]
     pub log_level: String,
+    /// Parent cgroup of the containers (in every hierarchy).
+    #[arg(long = "cgroup-parent", default_value = "berth")]
+    pub cgroup_parent: String,
     /// Networking of the daemon.
     #[command(flatten)]
     pub network: DaemonNetwork,
@@ -380,6 +383,8 @@ pub enum Outcome {
         host: String,
         /// Log level.
         log_level: String,
+        /// `--cgroup-parent`.
+        cgroup_parent: String,
         /// Networking flags.
         network: Box<DaemonNetwork>,
     },
@@ -420,6 +425,7 @@ pub fn main(args: Vec<String>) -> Outcome {
             exec_root: d.exec_root,
             host,
             log_level: if cli.debug { "debug".into() } else { d.log_level },
+            cgroup_parent: d.cgroup_parent,
             network: Box::new(d.network),
         };
     }

@@ -14,6 +14,7 @@ fn main() {
         exec_root: args[2].clone().into(),
         host: args[3].clone(),
         log_level: "debug".into(),
+        cgroup_parent: "berthdev".into(),
         net: daemon::NetOptions {
             bridge: args.get(4).cloned().unwrap_or_else(|| "berthdev0".into()),
             firewall_table: "berthdev".into(),

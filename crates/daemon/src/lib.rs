@@ -22,6 +22,8 @@ pub struct Options {
     pub host: String,
     /// `error`, `warn`, `info`, `debug`, `trace`.
     pub log_level: String,
+    /// Parent cgroup of containers (`--cgroup-parent`), relative to each hierarchy's root.
+    pub cgroup_parent: String,
     /// Networking.
     pub net: NetOptions,
 }
@@ -102,6 +104,22 @@ async fn bind(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener
     Ok(l)
 }
 
+/// `--cgroup-parent`: a relative cgroup path (a leading `/` is dropped, as dockerd's is the
+/// hierarchy's root), of plain names.
+fn cgroup_parent(p: &str) -> anyhow::Result<String> {
+    let rel = p.trim_start_matches('/').trim_end_matches('/');
+    let ok = !rel.is_empty()
+        && rel.split('/').all(|c| {
+            !c.is_empty() && c != "." && c != ".." && c.chars().all(|x| x.is_ascii_alphanumeric() || "_.-".contains(x))
+        });
+    if !ok {
+        bail!(
+            "invalid --cgroup-parent {p:?}: want a cgroup path of names made of [A-Za-z0-9_.-], as berth or system.slice/berth"
+        );
+    }
+    Ok(rel.to_owned())
+}
+
 /// The daemon's persistent ID (for `info`).
 fn daemon_id(root: &std::path::Path) -> String {
     let p = root.join("engine-id");
@@ -133,6 +151,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("finding berth's own executable")?;
     let debug = matches!(opts.log_level.as_str(), "debug" | "trace");
     let net_cfg = opts.net.parse()?;
+    let cgroup_parent = cgroup_parent(&opts.cgroup_parent)?;
     // Small and steady at idle: few malloc arenas, a bounded blocking pool, and a periodic trim
     // (after a burst of requests, freed memory would otherwise stay with the process).
     sys::process::limit_malloc_arenas(2);
@@ -147,7 +166,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             root: opts.root.clone(),
             exec_root: opts.exec_root.clone(),
             exe,
-            cgroup_parent: "berth".into(),
+            cgroup_parent,
             debug,
             net: net_cfg,
         })

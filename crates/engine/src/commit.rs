@@ -53,6 +53,9 @@ pub(crate) fn image_config(c: &ContainerConfig) -> image::ContainerConfig {
     }
 }
 
+/// The marker of a container frozen for a commit, in its run directory.
+pub(crate) const FROZEN_FOR_COMMIT: &str = "frozen-for-commit";
+
 impl Engine {
     /// `commit`: returns the new image's ID (`sha256:…`).
     pub async fn commit(&self, name_or_id: &str, req: CommitRequest) -> Result<String, EngineError> {
@@ -89,11 +92,20 @@ impl Engine {
             config,
             created_by: created_by.join(" "),
         };
-        // Freeze a running, unpaused container; thaw it whatever happens.
+        // Freeze a running, unpaused container; thaw it whatever happens. A marker in its run
+        // directory says so while it lasts: a daemon killed meanwhile leaves it, and the next
+        // one thaws the container (its record says running, not paused).
+        let marker = ctr.run.join(FROZEN_FOR_COMMIT);
         let frozen = match self.cgroup(&c.id)? {
             Some(cg) if req.pause && c.state.status == Status::Running => {
+                std::fs::write(&marker, b"")
+                    .map_err(|e| EngineError::io(format!("writing {}", marker.display()), e))?;
                 let cg2 = cg.clone();
-                tokio::task::spawn_blocking(move || cg2.freeze()).await.expect("freeze task")?;
+                if let Err(e) = tokio::task::spawn_blocking(move || cg2.freeze()).await.expect("freeze task") {
+                    let _ = std::fs::remove_file(&marker);
+                    return Err(e.into());
+                }
+                crate::failpoint("commit:frozen");
                 Some(cg)
             }
             _ => None,
@@ -110,8 +122,11 @@ impl Engine {
         };
         if let Some(cg) = frozen {
             let thawed = tokio::task::spawn_blocking(move || cg.thaw()).await.expect("thaw task");
-            if let Err(e) = thawed {
-                tracing::error!(container = %c.id, "thawing after commit: {e}");
+            match thawed {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&marker);
+                }
+                Err(e) => tracing::error!(container = %c.id, "thawing after commit: {e}"),
             }
         }
         let id = r?.to_string();

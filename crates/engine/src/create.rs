@@ -203,8 +203,10 @@ fn mkdir(path: &Path) -> Result<(), EngineError> {
 /// Docker's per-container init layer does. One layer serves all containers: its content never
 /// depends on the container.
 pub(crate) fn ensure_init_layer(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     if path.is_dir() {
-        return Ok(());
+        // Private, as the rest of the root (a root made by an older berth had it 0755).
+        return std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
     }
     let tmp = path.with_file_name(format!(".init-layer-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -215,6 +217,7 @@ pub(crate) fn ensure_init_layer(path: &Path) -> std::io::Result<()> {
         std::fs::write(tmp.join(f), b"")?;
     }
     std::os::unix::fs::symlink("/proc/mounts", tmp.join("etc/mtab"))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;
     match std::fs::rename(&tmp, path) {
         Ok(()) => Ok(()),
         // Another daemon on the same root can't exist (lock); a leftover can.
@@ -331,7 +334,7 @@ impl Engine {
         }
         // Reserve the name.
         let name = {
-            let mut map = self.inner.names.write().expect("names lock");
+            let mut map = self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             let name = match name {
                 Some(n) => {
                     if let Some(other) = map.get(&n) {
@@ -354,7 +357,7 @@ impl Engine {
             name
         };
         let release_name = || {
-            self.inner.names.write().expect("names lock").remove(&name);
+            self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&name);
         };
         let layer_made = if host_config.persist {
             match self.persist_prepare(&name) {
@@ -407,12 +410,20 @@ impl Engine {
             user_config: Some(user_config),
             persistent_layer: persist.then(|| name.clone()),
         };
+        // Made under a temporary name and renamed into place once its record is in it: a
+        // directory with a container's name always has a record (one that doesn't is set aside
+        // at start-up, never deleted), and a crash leaves a `.creating-` leftover to remove.
         let dir = self.container_dir(&id);
-        let made = make_dir(&dir, &c, embedded_dns, &self.net().cfg.dns)
-            .and_then(|()| store::save(&dir, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)));
+        let tmp = dir.with_file_name(format!("{}{id}", store::CREATING));
+        let made = make_dir(&tmp, &c, embedded_dns, &self.net().cfg.dns)
+            .and_then(|()| store::save(&tmp, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)))
+            .and_then(|()| {
+                crate::failpoint("create:record-written");
+                std::fs::rename(&tmp, &dir).map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))
+            });
         if let Err(e) = made {
             release_name();
-            let _ = crate::remove_tree(&dir);
+            let _ = crate::remove_tree(&tmp);
             self.volumes().drop_refs(&id);
             for v in &new_volumes {
                 let _ = self.volume_remove(v, true).await;

@@ -49,7 +49,7 @@ impl Events {
         attributes: BTreeMap<String, String>,
     ) {
         let e = Event { kind, action: action.into(), id: id.to_owned(), attributes, time_ns: now_ns() };
-        let mut h = self.history.lock().expect("events lock");
+        let mut h = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if h.len() == HISTORY {
             h.pop_front();
         }
@@ -65,7 +65,7 @@ impl Events {
 
     /// The kept events at or after `since_ns`, and a subscription to the ones after them.
     pub fn subscribe_since(&self, since_ns: i64) -> (Vec<Event>, broadcast::Receiver<Event>) {
-        let h = self.history.lock().expect("events lock");
+        let h = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let past = h.iter().filter(|e| e.time_ns >= since_ns).cloned().collect();
         (past, self.tx.subscribe())
     }

@@ -297,11 +297,11 @@ impl Engine {
             })();
             match prep {
                 Ok((_root, st, pfd)) => {
+                    // The container's `/` has no parent: it is the entry `.` of itself.
                     let base = if st.name == "/" { ".".to_owned() } else { st.name.clone() };
                     let name = if path.ends_with("/.") { ".".to_owned() } else { base.clone() };
                     let _ = tx.send(Ok(st));
-                    let src = PathBuf::from(format!("/proc/self/fd/{}/{}", pfd.as_raw_fd(), base));
-                    if let Err(e) = image::pack_path(&src, &name, w) {
+                    if let Err(e) = image::pack_at(pfd.as_fd(), Path::new(&path), base.as_bytes(), &name, w) {
                         tracing::warn!("copying out of container {}: {e}", c.id);
                     }
                     drop(op);

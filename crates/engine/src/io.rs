@@ -77,13 +77,28 @@ pub struct ExecOptions {
     pub console_size: Option<(u16, u16)>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ExecState {
     started: bool,
     running: bool,
     exit_code: Option<i32>,
     pid: i32,
+    /// When it was created, then when it ended: what [`Engine::gc_execs`] ages it by.
+    since: std::time::Instant,
 }
+
+impl Default for ExecState {
+    fn default() -> Self {
+        ExecState { started: false, running: false, exit_code: None, pid: 0, since: std::time::Instant::now() }
+    }
+}
+
+/// How long an exec instance that ended, or was never started, stays inspectable.
+pub(crate) const EXEC_KEEP: Duration = Duration::from_secs(300);
+
+/// The most exec instances a container may have that were created and not started (each holds
+/// its caller's command and environment in the daemon's memory): beyond, the oldest go.
+pub(crate) const MAX_UNSTARTED_EXECS: usize = 1024;
 
 /// An exec instance.
 #[derive(Debug)]
@@ -96,17 +111,34 @@ pub(crate) struct Exec {
 
 impl Exec {
     fn record_exit(&self, exit: &Exit) {
-        let mut s = self.state.lock().expect("exec lock");
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.running = false;
         s.exit_code = Some(exit.code);
+        s.since = std::time::Instant::now();
+    }
+
+    /// Ended (or, `unstarted`, never started) more than `keep` ago.
+    fn expired(&self, now: std::time::Instant, keep: Duration) -> bool {
+        let s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let idle = !s.running && (s.exit_code.is_some() || !s.started);
+        idle && now.saturating_duration_since(s.since) >= keep
+    }
+
+    fn unstarted(&self) -> bool {
+        !self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).started
+    }
+
+    fn ended(&self) -> bool {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).exit_code.is_some()
     }
 
     /// The container stopped: a running exec is gone with it.
     pub(crate) fn container_stopped(&self) {
-        let mut s = self.state.lock().expect("exec lock");
+        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.running {
             s.running = false;
             s.exit_code.get_or_insert(137);
+            s.since = std::time::Instant::now();
         }
     }
 }
@@ -196,7 +228,7 @@ impl Engine {
             // Checked under the pending lock: a start sets Running, then connects what is
             // pending (`connect_pending`), so an attach is either queued before that or sees
             // the container running.
-            let mut pending = ctr.pending.lock().expect("pending lock");
+            let mut pending = ctr.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !ctr.snapshot().is_running() {
                 let (tx, rx) = oneshot::channel();
                 pending.push(PendingAttach { opts, tx });
@@ -208,7 +240,8 @@ impl Engine {
 
     /// Connects the attaches that waited for the container to start.
     pub(crate) async fn connect_pending(&self, ctr: &Ctr) {
-        let pending: Vec<_> = std::mem::take(&mut *ctr.pending.lock().expect("pending lock"));
+        let pending: Vec<_> =
+            std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for p in pending {
             match attach_conn(&ctr.id, &ctr.socket(), &p.opts).await {
                 Ok(conn) => {
@@ -264,21 +297,55 @@ impl Engine {
             opts,
             state: Mutex::new(ExecState::default()),
         });
-        self.inner.execs.write().expect("execs lock").insert(id.clone(), exec);
-        let _ = ctr.update(|c| {
-            c.exec_ids.push(id.clone());
-        });
+        {
+            let mut execs = self.inner.execs.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut waiting: Vec<(std::time::Instant, String)> = execs
+                .values()
+                .filter(|e| e.container_id == c.id && e.unstarted())
+                .map(|e| (e.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).since, e.id.clone()))
+                .collect();
+            if waiting.len() >= MAX_UNSTARTED_EXECS {
+                // Clients start an exec right after creating it: the oldest unstarted ones
+                // are abandoned, and go first.
+                waiting.sort();
+                for (_, old) in &waiting[..=waiting.len() - MAX_UNSTARTED_EXECS] {
+                    execs.remove(old);
+                }
+                tracing::info!(container = %c.id, "more than {MAX_UNSTARTED_EXECS} exec instances created and not started: the oldest forgotten");
+            }
+            execs.insert(id.clone(), exec);
+        }
         let mut attrs = BTreeMap::new();
         attrs.insert("execID".to_owned(), id.clone());
         self.publish_container(&ctr, "exec_create", attrs);
         Ok(id)
     }
 
+    /// Forgets exec instances that ended, or were never started, [`EXEC_KEEP`] ago (as dockerd's
+    /// exec store does not keep them forever either).
+    pub(crate) fn gc_execs(&self, keep: Duration) {
+        let now = std::time::Instant::now();
+        self.inner
+            .execs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, e| !e.expired(now, keep));
+    }
+
+    /// IDs of a container's exec instances that have not ended.
+    pub(crate) fn exec_ids(&self, container_id: &str) -> Vec<String> {
+        let execs = self.inner.execs.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut ids: Vec<String> =
+            execs.values().filter(|e| e.container_id == container_id && !e.ended()).map(|e| e.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+
     fn exec_get(&self, id: &str) -> Result<Arc<Exec>, EngineError> {
         self.inner
             .execs
             .read()
-            .expect("execs lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
             .cloned()
             .ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
@@ -287,7 +354,7 @@ impl Engine {
     /// Exec inspect data.
     pub fn exec_inspect(&self, id: &str) -> Result<ExecInfo, EngineError> {
         let e = self.exec_get(id)?;
-        let s = e.state.lock().expect("exec lock");
+        let s = e.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         Ok(ExecInfo {
             id: e.id.clone(),
             container_id: e.container_id.clone(),
@@ -309,7 +376,7 @@ impl Engine {
     ) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
         let exec = self.exec_get(id)?;
         {
-            let mut s = exec.state.lock().expect("exec lock");
+            let mut s = exec.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if s.started {
                 return Err(EngineError::Conflict(format!("exec {id} has already been started")));
             }
@@ -359,7 +426,7 @@ impl Engine {
             return Err(EngineError::ExecStart { message: err });
         }
         {
-            let mut s = exec.state.lock().expect("exec lock");
+            let mut s = exec.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             s.running = true;
             s.pid = resp.pid.unwrap_or(0);
         }

@@ -29,6 +29,11 @@
 //!                                  directory is also the mount point of the root filesystem, which
 //!                                  is mounted only inside the container's own mount namespace
 //! ```
+//!
+//! Locks: the engine's std locks are taken with `unwrap_or_else(PoisonError::into_inner)`. A
+//! panic while one is held (a bug, caught by tokio in the task that hit it) must not turn every
+//! later request touching that lock into a panic too; the sections under these locks are short
+//! and change the data in one step.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -238,6 +243,10 @@ pub(crate) struct Ctr {
     pub dir: PathBuf,
     /// `<exec-root>/containers/<id>`.
     pub run: PathBuf,
+    /// `<exec-root>/pending`: where the record goes when it can't be saved in `dir`.
+    pub pending_dir: PathBuf,
+    /// The record in memory is newer than the one in `dir` (a save failed; a copy is pending).
+    pub dirty: std::sync::atomic::AtomicBool,
     /// Holders of [`lifecycle::HoldAutoRemove`]: while non-zero an exit doesn't remove a
     /// `--rm` container.
     pub hold_auto_remove: std::sync::atomic::AtomicU32,
@@ -245,19 +254,65 @@ pub(crate) struct Ctr {
 
 impl Ctr {
     pub(crate) fn snapshot(&self) -> Container {
-        self.rec.lock().expect("container lock").clone()
+        self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     pub(crate) fn socket(&self) -> PathBuf {
         self.run.join("shim.sock")
     }
 
-    /// Changes the record and saves it.
+    /// Changes the record and saves it. When the root can't take it (a full disk), the record
+    /// is kept in memory and as a pending copy in the exec root, where the next save or the next
+    /// daemon finds it: the change stands, and whatever it accompanies (a stop, a kill) goes on.
+    /// Only when neither can be written is it an error.
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Container) -> R) -> Result<R, EngineError> {
-        let mut c = self.rec.lock().expect("container lock");
+        let mut c = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let r = f(&mut c);
-        store::save(&self.dir, &c).map_err(|e| EngineError::io(format!("saving container {}", self.id), e))?;
+        self.persist(&c)?;
         Ok(r)
+    }
+
+    /// Saves `c` (this container's record, lock held) in the root, or else as pending.
+    fn persist(&self, c: &Container) -> Result<(), EngineError> {
+        use std::sync::atomic::Ordering;
+        match store::save(&self.dir, c) {
+            Ok(()) => {
+                if self.dirty.swap(false, Ordering::SeqCst) {
+                    let _ = std::fs::remove_file(self.pending_file());
+                    tracing::info!(container = %self.id, "record saved again");
+                }
+                Ok(())
+            }
+            Err(e) => match store::save_pending(&self.pending_dir, c) {
+                Ok(()) => {
+                    if !self.dirty.swap(true, Ordering::SeqCst) {
+                        tracing::error!(container = %self.id, "saving the record: {e}; kept in {} until it can be", self.pending_dir.display());
+                    }
+                    Ok(())
+                }
+                Err(e2) => Err(EngineError::io(format!("saving container {} ({e}; pending copy: {e2})", self.id), e)),
+            },
+        }
+    }
+
+    /// [`Ctr::update`] for the steps of a stop, kill or removal: they go on whatever the disk
+    /// (the change is in memory and, if at all possible, pending), the failure is logged.
+    pub(crate) fn update_lenient(&self, f: impl FnOnce(&mut Container)) {
+        if let Err(e) = self.update(f) {
+            tracing::error!(container = %self.id, "{e:#}: going on; the record is saved at the next change");
+        }
+    }
+
+    /// Retries the save of a record that could not be saved before.
+    pub(crate) fn flush(&self) {
+        if self.dirty.load(std::sync::atomic::Ordering::SeqCst) {
+            let c = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = self.persist(&c);
+        }
+    }
+
+    pub(crate) fn pending_file(&self) -> PathBuf {
+        self.pending_dir.join(format!("{}.json", self.id))
     }
 }
 
@@ -365,7 +420,35 @@ impl Engine {
         create::ensure_init_layer(&engine.init_layer()).map_err(|e| EngineError::io("creating the init layer", e))?;
         engine.persist_recover();
         engine.recover().await?;
+        // Records that could not be saved (a full disk) are retried until they are.
+        let weak = Arc::downgrade(&engine.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let engine = Engine { inner };
+                engine.flush_records();
+                engine.gc_execs(io::EXEC_KEEP);
+            }
+        });
         Ok(engine)
+    }
+
+    /// Saves the records that could not be saved before (see [`Ctr::update`]).
+    pub(crate) fn flush_records(&self) {
+        let dirty: Vec<Arc<Ctr>> = self
+            .inner
+            .containers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .filter(|c| c.dirty.load(std::sync::atomic::Ordering::Relaxed))
+            .cloned()
+            .collect();
+        for c in dirty {
+            c.flush();
+        }
     }
 
     pub(crate) fn cfg(&self) -> &EngineConfig {
@@ -404,14 +487,24 @@ impl Engine {
             id: c.id.clone(),
             dir: self.container_dir(&c.id),
             run: self.run_dir(&c.id),
+            pending_dir: self.inner.cfg.exec_root.join(store::PENDING),
+            dirty: std::sync::atomic::AtomicBool::new(false),
             watch: tokio::sync::watch::channel(Watch { running, exit_code: c.state.exit_code, ..Default::default() }).0,
             rec: Mutex::new(c.clone()),
             op: Arc::new(tokio::sync::Mutex::new(())),
             pending: Mutex::new(Vec::new()),
             hold_auto_remove: std::sync::atomic::AtomicU32::new(0),
         });
-        self.inner.names.write().expect("names lock").insert(c.name.clone(), c.id.clone());
-        self.inner.containers.write().expect("containers lock").insert(c.id.clone(), ctr.clone());
+        self.inner
+            .names
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(c.name.clone(), c.id.clone());
+        self.inner
+            .containers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(c.id.clone(), ctr.clone());
         ctr
     }
 
@@ -422,11 +515,11 @@ impl Engine {
         if key.is_empty() {
             return Err(not_found());
         }
-        let map = self.inner.containers.read().expect("containers lock");
+        let map = self.inner.containers.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(c) = map.get(key) {
             return Ok(c.clone());
         }
-        if let Some(id) = self.inner.names.read().expect("names lock").get(key)
+        if let Some(id) = self.inner.names.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key)
             && let Some(c) = map.get(id)
         {
             return Ok(c.clone());
@@ -443,13 +536,21 @@ impl Engine {
 
     /// A container's record.
     pub fn inspect(&self, name_or_id: &str) -> Result<Container, EngineError> {
-        Ok(self.lookup(name_or_id)?.snapshot())
+        let mut c = self.lookup(name_or_id)?.snapshot();
+        c.exec_ids = self.exec_ids(&c.id);
+        Ok(c)
     }
 
     /// Every container's record, newest first.
     pub fn containers(&self) -> Vec<Container> {
-        let mut v: Vec<Container> =
-            self.inner.containers.read().expect("containers lock").values().map(|c| c.snapshot()).collect();
+        let mut v: Vec<Container> = self
+            .inner
+            .containers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .map(|c| c.snapshot())
+            .collect();
         v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
         v
     }
@@ -479,7 +580,7 @@ impl Engine {
             return Err(EngineError::Conflict("Renaming a container with the same name as its current name".into()));
         }
         {
-            let mut names = self.inner.names.write().expect("names lock");
+            let mut names = self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(other) = names.get(new_name) {
                 return Err(names::conflict(new_name, other));
             }
@@ -516,11 +617,37 @@ pub(crate) fn spawn_transfer(what: &'static str, f: impl FnOnce() + Send + 'stat
     }
 }
 
+/// A crash point of the crash tests ([`sys::failpoint`]).
+pub(crate) fn failpoint(name: &str) {
+    sys::failpoint::hit(name);
+}
+
 /// A random 64-hex-digit ID.
 pub(crate) fn random_id() -> String {
     let mut b = [0u8; 32];
-    let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
+    random_bytes(&mut b);
     hex::encode(b)
+}
+
+/// Fills `b` from the kernel's random source: getrandom(2) (whole, across short reads and
+/// interruptions), /dev/urandom where that is missing. An ID must never come out of a buffer
+/// that wasn't filled: without any random source this panics, naming it.
+pub fn random_bytes(b: &mut [u8]) {
+    let mut filled = 0;
+    while filled < b.len() {
+        match rustix::rand::getrandom(&mut b[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                let r = std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b[filled..]));
+                if let Err(e2) = r {
+                    panic!("no random source: getrandom: {e}; /dev/urandom: {e2}");
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// Removes a directory tree, ignoring "not found".
@@ -528,5 +655,77 @@ pub(crate) fn remove_tree(p: &Path) -> std::io::Result<()> {
     match std::fs::remove_dir_all(p) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctr(dir: &Path, pending_dir: &Path) -> Ctr {
+        let c = Container {
+            version: model::CONTAINER_RECORD_VERSION,
+            id: "a".repeat(64),
+            name: "t".into(),
+            created: chrono::Utc::now(),
+            image_id: String::new(),
+            path: "sh".into(),
+            args: vec![],
+            config: ContainerConfig::default(),
+            host_config: HostConfig::default(),
+            state: State::default(),
+            exec_ids: vec![],
+            networks: Default::default(),
+            mounts: vec![],
+            user_config: None,
+            persistent_layer: None,
+        };
+        Ctr {
+            id: c.id.clone(),
+            rec: Mutex::new(c),
+            op: Arc::new(tokio::sync::Mutex::new(())),
+            watch: tokio::sync::watch::channel(Watch::default()).0,
+            pending: Mutex::new(Vec::new()),
+            dir: dir.to_owned(),
+            run: dir.join("run"),
+            pending_dir: pending_dir.to_owned(),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            hold_auto_remove: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    #[test]
+    fn a_panic_under_a_lock_does_not_poison_later_lookups() {
+        let t = tempfile::tempdir().unwrap();
+        let c = Arc::new(ctr(t.path(), &t.path().join("pending")));
+        let c2 = c.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = c2.rec.lock().unwrap();
+            panic!("a bug while the record is locked");
+        })
+        .join();
+        assert!(c.rec.is_poisoned());
+        assert_eq!(c.snapshot().name, "t");
+        c.update(|r| r.name = "u".into()).unwrap();
+        assert_eq!(c.snapshot().name, "u");
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_saved_waits_pending() {
+        let t = tempfile::tempdir().unwrap();
+        let pending = t.path().join("pending");
+        // The container's directory is missing: saving there fails as a full disk would.
+        let c = ctr(&t.path().join("gone"), &pending);
+        c.update(|r| r.state.manually_stopped = true).unwrap();
+        assert!(c.dirty.load(std::sync::atomic::Ordering::SeqCst));
+        let back = store::load_pending(&pending);
+        assert_eq!(back.len(), 1);
+        assert!(back[0].state.manually_stopped);
+        // Once the root takes it again, the pending copy goes.
+        std::fs::create_dir(t.path().join("gone")).unwrap();
+        c.flush();
+        assert!(!c.dirty.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(store::load_pending(&pending).is_empty());
+        assert!(t.path().join("gone").join(store::RECORD).is_file());
     }
 }

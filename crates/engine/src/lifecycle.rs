@@ -194,7 +194,7 @@ impl Engine {
                 });
                 ctr.watch.send_modify(|w| w.exit_code = code);
                 // Pending attaches can't be served.
-                ctr.pending.lock().expect("pending lock").clear();
+                ctr.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
                 Err(e)
             }
         }
@@ -272,6 +272,7 @@ impl Engine {
             None => Vec::new(),
         };
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: cgroup");
+        crate::failpoint("start:cgroup-made");
         let host_devices = if c.host_config.privileged { host_devices() } else { Vec::new() };
         let user_mounts = self.volumes_for_start(c)?;
         let (upper, work) = self.rw_dirs(c);
@@ -338,6 +339,7 @@ impl Engine {
             return Err(EngineError::Start { code: report.code.unwrap_or(125), message: err });
         }
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: shim-created");
+        crate::failpoint("start:shim-created");
         let pid = report.pid.unwrap_or(0);
         let socket = ctr.socket();
 
@@ -376,6 +378,7 @@ impl Engine {
             return Err(EngineError::Start { code: resp.code.unwrap_or(125), message: err });
         }
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: started");
+        crate::failpoint("start:process-started");
         let engine = self.clone();
         let ctr2 = ctr.clone();
         tokio::spawn(async move { engine.monitor(ctr2, waiter).await });
@@ -394,9 +397,10 @@ impl Engine {
         let from_shim = exit.is_some();
         tracing::trace!(container = %ctr.id, "exit: frame");
         let exit = exit.or_else(|| shim::read_exit_file(&ctr.run.join("exit.json")).ok());
-        self.handle_exit(&ctr, exit).await;
-        if from_shim {
-            // Recorded: the shim need not leave an exit file.
+        let recorded = self.handle_exit(&ctr, exit).await;
+        if from_shim && recorded {
+            // Recorded: the shim need not leave an exit file. (When the record could be saved
+            // nowhere, the shim's exit file is what the next daemon learns the exit from.)
             let _ = conn.ack().await;
         }
     }
@@ -409,14 +413,15 @@ impl Engine {
         &'a self,
         ctr: &'a Arc<Ctr>,
         exit: Option<Exit>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
         Box::pin(self.handle_exit_inner(ctr, exit))
     }
 
-    async fn handle_exit_inner(&self, ctr: &Arc<Ctr>, exit: Option<Exit>) {
+    /// Returns whether the exit is on record (in the root or pending).
+    async fn handle_exit_inner(&self, ctr: &Arc<Ctr>, exit: Option<Exit>) -> bool {
         let op = ctr.op.lock().await;
         if !ctr.snapshot().is_running() {
-            return;
+            return true;
         }
         let mut exit =
             exit.unwrap_or(Exit { code: 255, signal: None, at_ns: crate::events::now_ns(), oom_killed: false });
@@ -433,6 +438,7 @@ impl Engine {
             exit.oom_killed = r.unwrap_or(false);
         }
         tracing::trace!(container = %ctr.id, us = t0.elapsed().as_micros() as u64, "exit: cgroup");
+        crate::failpoint("exit:cgroup-freed");
         let _ = crate::remove_tree(&ctr.run);
         // Its processes are gone: its addresses, ports and rules are free for others.
         self.net_teardown(ctr).await;
@@ -440,7 +446,7 @@ impl Engine {
         self.volumes_stopped(&ctr.id);
         let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
         let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
-            let c = ctr.rec.lock().expect("container lock");
+            let c = ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             (
                 c.host_config.restart_policy.clone(),
                 c.state.manually_stopped,
@@ -457,14 +463,17 @@ impl Engine {
                 }
                 _ => false,
             };
-        let _ = ctr.update(|c| {
-            c.state.status = if restart { Status::Restarting } else { Status::Exited };
-            c.state.pid = 0;
-            c.state.exit_code = exit.code;
-            c.state.oom_killed = exit.oom_killed;
-            c.state.finished_at = Some(finished);
-        });
-        for e in self.inner.execs.read().expect("execs lock").values() {
+        let recorded = ctr
+            .update(|c| {
+                c.state.status = if restart { Status::Restarting } else { Status::Exited };
+                c.state.pid = 0;
+                c.state.exit_code = exit.code;
+                c.state.oom_killed = exit.oom_killed;
+                c.state.finished_at = Some(finished);
+            })
+            .inspect_err(|e| tracing::error!(container = %ctr.id, "recording the exit: {e:#}"))
+            .is_ok();
+        for e in self.inner.execs.read().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
             if e.container_id == ctr.id {
                 e.container_stopped();
             }
@@ -510,6 +519,7 @@ impl Engine {
                 }
             });
         }
+        recorded
     }
 
     /// Sends a signal to the container's first process (`docker kill`).
@@ -525,7 +535,7 @@ impl Engine {
                     name_or_id, c.id
                 )));
             }
-            ctr.update(|c| c.state.manually_stopped = true)?;
+            ctr.update_lenient(|c| c.state.manually_stopped = true);
         }
         self.signal(&ctr, sig, sig == libc::SIGKILL).await?;
         let mut attrs = BTreeMap::new();
@@ -583,16 +593,16 @@ impl Engine {
             let _op = ctr.op.lock().await;
             let c = ctr.snapshot();
             if c.state.status == Status::Restarting {
-                ctr.update(|c| {
+                ctr.update_lenient(|c| {
                     c.state.manually_stopped = true;
                     c.state.status = Status::Exited;
-                })?;
+                });
                 return Ok(());
             }
             if !c.is_running() {
                 return Err(EngineError::NotModified("container already stopped".into()));
             }
-            ctr.update(|c| c.state.manually_stopped = true)?;
+            ctr.update_lenient(|c| c.state.manually_stopped = true);
         }
         self.stop_running(&ctr, timeout, signal).await?;
         self.publish_container(&ctr, "stop", BTreeMap::new());
@@ -611,6 +621,7 @@ impl Engine {
         let secs = timeout.or(c.config.stop_timeout).unwrap_or(10);
         if sig != libc::SIGKILL {
             self.signal(ctr, sig, false).await?;
+            crate::failpoint("stop:signalled");
             let limit = (secs >= 0).then(|| Duration::from_secs(u64::try_from(secs).unwrap_or(0)));
             if self.wait_exit(ctr, exits, limit).await {
                 return Ok(());
@@ -637,7 +648,7 @@ impl Engine {
             let _op = ctr.op.lock().await;
             let running = ctr.snapshot().is_running();
             if running {
-                ctr.update(|c| c.state.manually_stopped = true)?;
+                ctr.update_lenient(|c| c.state.manually_stopped = true);
             }
             running
         };
@@ -728,9 +739,9 @@ impl Engine {
                     c.name
                 )));
             }
-            ctr.update(|c| c.state.manually_stopped = true)?;
+            ctr.update_lenient(|c| c.state.manually_stopped = true);
             if c.state.status == Status::Restarting {
-                ctr.update(|c| c.state.status = Status::Exited)?;
+                ctr.update_lenient(|c| c.state.status = Status::Exited);
                 drop(op);
             } else {
                 drop(op);
@@ -752,30 +763,37 @@ impl Engine {
         if c.state.status == Status::Removing {
             return Err(EngineError::Conflict(format!("removal of container {} is already in progress", c.id)));
         }
-        ctr.rec.lock().expect("container lock").state.status = Status::Removing;
+        ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner).state.status = Status::Removing;
         let dir = ctr.dir.clone();
         let run = ctr.run.clone();
         // Rename first so a crash mid-delete leaves no half container that looks whole.
-        let trash = dir.with_file_name(format!(".removing-{}", ctr.id));
+        let trash = dir.with_file_name(format!("{}{}", store::REMOVING, ctr.id));
+        let pending = ctr.pending_file();
         let res = tokio::task::spawn_blocking(move || {
             std::fs::rename(&dir, &trash)?;
+            crate::failpoint("rm:renamed");
+            let _ = std::fs::remove_file(&pending);
             let _ = crate::remove_tree(&run);
             crate::remove_tree(&trash)
         })
         .await
         .expect("remove task");
         if let Err(e) = res {
-            ctr.rec.lock().expect("container lock").state.status = Status::Dead;
+            ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner).state.status = Status::Dead;
             return Err(EngineError::io(format!("removing container {}", ctr.id), e));
         }
-        self.inner.containers.write().expect("containers lock").remove(&ctr.id);
+        self.inner.containers.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&ctr.id);
         {
-            let mut names = self.inner.names.write().expect("names lock");
+            let mut names = self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             if names.get(&c.name) == Some(&ctr.id) {
                 names.remove(&c.name);
             }
         }
-        self.inner.execs.write().expect("execs lock").retain(|_, e| e.container_id != ctr.id);
+        self.inner
+            .execs
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, e| e.container_id != ctr.id);
         self.release_volumes(&c, volumes).await;
         self.publish_container(&ctr, "destroy", BTreeMap::new());
         ctr.watch.send_modify(|w| {
@@ -818,13 +836,44 @@ impl Engine {
     /// asks for it.
     pub(crate) async fn recover(&self) -> Result<(), EngineError> {
         let dir = self.cfg().root.join("containers");
-        let (records, broken) =
-            store::load_all(&dir).map_err(|e| EngineError::io(format!("reading {}", dir.display()), e))?;
-        for b in broken {
-            tracing::warn!("removing incomplete container directory {}", b.display());
+        let loaded = store::load_all(&dir).map_err(|e| EngineError::io(format!("reading {}", dir.display()), e))?;
+        for b in loaded.leftovers {
+            tracing::warn!("removing the leftover of an interrupted create or removal: {}", b.display());
             let _ = crate::remove_tree(&b);
         }
+        // Never delete what can't be read (a record of a newer berth after a downgrade, a torn
+        // file): the directory, writable layer included, goes aside whole.
+        for (b, why) in loaded.unreadable {
+            match store::set_aside(&self.cfg().root, &b) {
+                Ok(to) => tracing::error!(
+                    "container directory {} can't be read ({why}): moved to {} with everything in it",
+                    b.display(),
+                    to.display()
+                ),
+                Err(e) => tracing::error!(
+                    "container directory {} can't be read ({why}) nor moved aside ({e}): left in place",
+                    b.display()
+                ),
+            }
+        }
+        // Records that could not be saved in the root (a full disk) are newer than its copies.
+        let pending_dir = self.cfg().exec_root.join(store::PENDING);
+        let mut records = loaded.records;
+        let mut pending = std::collections::HashSet::new();
+        for p in store::load_pending(&pending_dir) {
+            match records.iter_mut().find(|c| c.id == p.id) {
+                Some(c) => {
+                    pending.insert(p.id.clone());
+                    *c = p;
+                }
+                // Its directory went (removed after the failed save): nothing to bring back.
+                None => {
+                    let _ = std::fs::remove_file(pending_dir.join(format!("{}.json", p.id)));
+                }
+            }
+        }
         let mut to_start = Vec::new();
+        let mut live = std::collections::HashSet::new();
         for mut c in records {
             if c.state.status == Status::Removing {
                 c.state.status = Status::Dead;
@@ -834,6 +883,11 @@ impl Engine {
             let manually = c.state.manually_stopped;
             self.upgrade_recover(&c);
             let ctr = self.register(c);
+            if pending.contains(&ctr.id) {
+                tracing::warn!(container = %ctr.id, "using the record left pending by the previous daemon");
+                ctr.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+                ctr.flush();
+            }
             if was_running {
                 let socket = ctr.socket();
                 let alive = match ShimConn::connect(&socket).await {
@@ -848,12 +902,15 @@ impl Engine {
                     },
                     Err(_) => false,
                 };
-                if !alive && ctr.snapshot().state.status == Status::Restarting {
+                if alive {
+                    live.insert(ctr.id.clone());
+                    self.thaw_after_commit(&ctr).await;
+                } else if ctr.snapshot().state.status == Status::Restarting {
                     // It had exited and was waiting for its restart policy: its exit is on record,
                     // the restart is still owed.
                     let _ = ctr.update(|c| c.state.status = Status::Exited);
                     to_start.push(ctr);
-                } else if !alive {
+                } else {
                     let exit = shim::read_exit_file(&ctr.run.join("exit.json")).ok();
                     self.handle_exit(&ctr, exit).await;
                 }
@@ -861,11 +918,14 @@ impl Engine {
                 to_start.push(ctr);
             }
         }
+        // Every other run directory is a start the previous daemon did not finish (or a
+        // container it can't read): its shim and processes are killed, its cgroup freed.
+        self.reap_ghosts(&live).await;
         let running: Vec<Arc<Ctr>> = self
             .inner
             .containers
             .read()
-            .expect("containers lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .filter(|c| c.snapshot().is_running())
             .cloned()
@@ -884,6 +944,99 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Thaws a running container the previous daemon froze for a commit and died before
+    /// thawing (its marker is still in the run directory).
+    async fn thaw_after_commit(&self, ctr: &Ctr) {
+        let marker = ctr.run.join(crate::commit::FROZEN_FOR_COMMIT);
+        if !marker.exists() {
+            return;
+        }
+        if ctr.snapshot().state.status == Status::Running
+            && let Ok(Some(cg)) = self.cgroup(&ctr.id)
+        {
+            match tokio::task::spawn_blocking(move || cg.thaw()).await.expect("thaw task") {
+                Ok(()) => tracing::warn!(container = %ctr.id, "thawed: the previous daemon died committing it"),
+                Err(e) => tracing::error!(container = %ctr.id, "thawing after an interrupted commit: {e}"),
+            }
+        }
+        let _ = std::fs::remove_file(&marker);
+    }
+
+    /// Kills and frees what runs from a run directory no running record accounts for (`live`:
+    /// the containers reconnected to): a start interrupted between the shim's spawn and the
+    /// record saying "running" left a shim, maybe a running process, a cgroup. The record of
+    /// such a container says what it said before that start; its network went with the old
+    /// daemon (nothing was recorded, the namespace dies with its processes).
+    async fn reap_ghosts(&self, live: &std::collections::HashSet<String>) {
+        let runs = self.cfg().exec_root.join("containers");
+        let Ok(rd) = std::fs::read_dir(&runs) else { return };
+        for e in rd.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            if live.contains(&id) {
+                continue;
+            }
+            if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                tracing::warn!("{}: not a container's run directory, left alone", e.path().display());
+                continue;
+            }
+            self.reap_ghost(&id).await;
+        }
+    }
+
+    async fn reap_ghost(&self, id: &str) {
+        let run = self.run_dir(id);
+        let socket = run.join("shim.sock");
+        let t = Duration::from_secs(2);
+        let mut waiter = None;
+        let mut had_shim = false;
+        if let Ok(Ok(mut w)) = tokio::time::timeout(t, ShimConn::connect(&socket)).await {
+            had_shim = true;
+            if matches!(tokio::time::timeout(t, w.request(&Request::Wait)).await, Ok(Ok(_))) {
+                waiter = Some(w);
+            }
+            let kill = Request::Kill { exec: None, signal: libc::SIGKILL, all: true };
+            let _ = tokio::time::timeout(t, ShimConn::call(&socket, &kill)).await;
+        }
+        // Also through the cgroup: a process created but not started, or one whose shim is gone.
+        let cg = self.cgroup(id).ok().flatten();
+        if let Some(cg) = cg.clone() {
+            let _ = tokio::task::spawn_blocking(move || cg.kill_all(nix::sys::signal::Signal::SIGKILL)).await;
+        }
+        if let Some(mut w) = waiter {
+            let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    match w.next().await {
+                        Ok(Some(Frame::Exit(_))) => {
+                            let _ = w.ack().await;
+                            break;
+                        }
+                        Ok(Some(_)) => continue,
+                        _ => break,
+                    }
+                }
+            })
+            .await;
+        }
+        if let Some(cg) = cg {
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+                cg.destroy()
+            })
+            .await;
+        }
+        let _ = crate::remove_tree(&run);
+        let known = self.lookup(id).is_ok();
+        tracing::warn!(
+            container = %id,
+            "killed what a start the previous daemon did not finish left ({}{}); the container stays {}",
+            if had_shim { "a shim" } else { "no shim" },
+            if known { "" } else { ", no readable record" },
+            if known { "as recorded" } else { "unknown" },
+        );
     }
 }
 

@@ -525,8 +525,10 @@ pub struct Container {
     pub host_config: HostConfig,
     /// Runtime state.
     pub state: State,
-    /// IDs of this container's execs (informational).
-    #[serde(default)]
+    /// IDs of this container's exec instances not yet ended, filled in by [`crate::Engine::inspect`]
+    /// from memory; not stored (an exec per second would otherwise rewrite, and grow, the
+    /// record forever).
+    #[serde(default, skip_serializing)]
     pub exec_ids: Vec<String>,
     /// The networks it is connected to, by name, with how it joins each (the network of its
     /// network mode, and those added by `network connect`).

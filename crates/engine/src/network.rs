@@ -196,7 +196,7 @@ struct Names {
 
 impl net::dns::Resolver for Names {
     fn lookup(&self, server: Ipv4Addr, name: &str) -> Option<Vec<Ipv4Addr>> {
-        let map = self.by_server.read().expect("names lock");
+        let map = self.by_server.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let ips: Vec<Ipv4Addr> = map
             .get(&server)?
             .iter()
@@ -207,7 +207,7 @@ impl net::dns::Resolver for Names {
     }
 
     fn reverse(&self, server: Ipv4Addr, ip: Ipv4Addr) -> Option<String> {
-        let map = self.by_server.read().expect("names lock");
+        let map = self.by_server.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(&server)?.iter().find(|(_, a)| *a == ip).and_then(|(n, _)| n.first().cloned())
     }
 }
@@ -222,7 +222,7 @@ fn net_err(e: net::NetError) -> EngineError {
 
 fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
+    crate::random_bytes(&mut b);
     hex::encode(b)
 }
 
@@ -342,7 +342,7 @@ impl Net {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().expect("network state lock")
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn record(&self, name: &str, driver: &str) -> Network {
@@ -871,7 +871,7 @@ impl Engine {
 
     fn register_names(&self, c: &Container, st: &NetState) {
         let eps = self.dns_endpoints(st);
-        let mut map = self.net().names.by_server.write().expect("names lock");
+        let mut map = self.net().names.by_server.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (name, ep, gw) in eps {
             let mut names = vec![c.name.clone(), c.id[..12].to_owned()];
             if c.config.hostname != c.id[..12] {
@@ -890,7 +890,7 @@ impl Engine {
 
     fn unregister_names(&self, st: &NetState) {
         let eps = self.dns_endpoints(st);
-        let mut map = self.net().names.by_server.write().expect("names lock");
+        let mut map = self.net().names.by_server.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (_, ep, gw) in eps {
             if let Some(v) = map.get_mut(&gw) {
                 v.retain(|(_, ip)| *ip != ep.ip);
@@ -1020,8 +1020,14 @@ impl Engine {
     /// The daemon stops: when no container runs, berth's firewall table goes too (the next
     /// daemon makes it again). Running containers keep theirs, and their published ports.
     pub async fn shutdown(&self) {
-        let running =
-            self.inner.containers.read().expect("containers lock").values().any(|c| c.snapshot().is_running());
+        self.flush_records();
+        let running = self
+            .inner
+            .containers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .any(|c| c.snapshot().is_running());
         if !running {
             let _g = self.net().firewall.lock().await;
             // route_localnet goes before the table whose input chain guards it.
@@ -1138,11 +1144,14 @@ impl Engine {
         Subnet::new(subnet, rec.gateway, ip_range).map_err(net_err)?;
         if driver != "bridge" {
             self.ensure_parent(&mut rec).await?;
-        } else {
-            // Only a bridge made now: a name that exists on the host is refused, untouched.
-            self.net().bring_up_bridge(&rec, Existing::Refuse).await?;
+        } else if self.net().nl.index(&rec.ifname).await.map_err(net_err)?.is_some() {
+            // Only a bridge made now: a name that exists on the host is refused, untouched
+            // (the bridge is also made with NLM_F_EXCL below).
+            return Err(net_err(net::link::bridge_name_taken(&rec.ifname)));
         }
+        let record_file = self.net().dir.join(format!("{}.json", rec.id));
         let undo = async |rec: &Network| {
+            let _ = std::fs::remove_file(&record_file);
             if rec.driver == "bridge" {
                 {
                     let mut s = self.net().state();
@@ -1154,8 +1163,21 @@ impl Engine {
                 let _ = self.net().nl.delete(&rec.ifname).await;
             }
         };
+        // The record before the bridge: a daemon killed in between brings the bridge up at its
+        // next start (the record says berth makes it); the other order would leave a bridge no
+        // record names, which no one would ever delete.
         if let Err(e) = self.net().save(&rec) {
-            undo(&rec).await;
+            if rec.created_parent {
+                let _ = self.net().nl.delete(&rec.ifname).await;
+            }
+            return Err(e);
+        }
+        crate::failpoint("network:record-saved");
+        if driver == "bridge"
+            && let Err(e) = self.net().bring_up_bridge(&rec, Existing::Refuse).await
+        {
+            // What it made it removed itself; a name taken meanwhile stays untouched.
+            let _ = std::fs::remove_file(&record_file);
             return Err(e);
         }
         self.net().state().networks.insert(rec.id.clone(), rec.clone());
@@ -1164,7 +1186,6 @@ impl Engine {
             && let Err(e) = self.net().apply_firewall().await
         {
             self.net().state().networks.remove(&rec.id);
-            let _ = std::fs::remove_file(self.net().dir.join(format!("{}.json", rec.id)));
             undo(&rec).await;
             return Err(e);
         }
@@ -1240,11 +1261,14 @@ impl Engine {
             s.dns.remove(&n.id);
             s.up.remove(&n.id);
         }
-        let _ = std::fs::remove_file(self.net().dir.join(format!("{}.json", n.id)));
+        // The link before the record: a daemon killed in between finds the network again (and
+        // makes its bridge anew); the other order would leave a link no record names.
         // Only a link berth made: never a bridge it did not create.
         if (n.driver == "bridge" && n.created_bridge) || n.created_parent {
             self.net().nl.delete(&n.ifname).await.map_err(net_err)?;
         }
+        crate::failpoint("network:link-deleted");
+        let _ = std::fs::remove_file(self.net().dir.join(format!("{}.json", n.id)));
         if n.driver == "bridge" {
             self.net().apply_firewall().await?;
         }

@@ -144,9 +144,10 @@ impl Engine {
         }
         // A container of that name being created (its name is reserved before it is
         // registered) may be taking the layer over right now.
-        let reserved = self.inner.names.read().expect("names lock").get(&name).cloned();
-        let creating =
-            reserved.is_some_and(|id| !self.inner.containers.read().expect("containers lock").contains_key(&id));
+        let reserved = self.inner.names.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&name).cloned();
+        let creating = reserved.is_some_and(|id| {
+            !self.inner.containers.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&id)
+        });
         if creating {
             return Err(EngineError::Conflict(format!(
                 "the persistent layer {name:?} is being taken by container \"/{name}\", which is being created"

@@ -17,7 +17,8 @@ use crate::model::{CONTAINER_RECORD_VERSION, Container};
 /// What a subdirectory holds:
 /// - `containers/`: records, logs, writable layers, supervisor control dirs (0710, as dockerd);
 /// - `image/`: blobs and unpacked layers (setuid files of images); `volumes/`, `persistent/`:
-///   data and kept writable layers; `networks/`, `seccomp/`, `init-layer/`: berth's own.
+///   data and kept writable layers; `networks/`, `seccomp/`: berth's own. (`init-layer/` is
+///   made whole by `create::ensure_init_layer`, 0700 too.)
 pub const ROOT_DIRS: &[(&str, u32)] = &[
     ("", 0o711),
     ("containers", 0o710),
@@ -26,11 +27,11 @@ pub const ROOT_DIRS: &[(&str, u32)] = &[
     ("persistent", 0o700),
     ("networks", 0o700),
     ("seccomp", 0o700),
-    ("init-layer", 0o700),
 ];
 
-/// The exec root's directories: the root filesystems' mount points and the shims' sockets.
-pub const EXEC_ROOT_DIRS: &[(&str, u32)] = &[("", 0o711), ("containers", 0o700)];
+/// The exec root's directories: the root filesystems' mount points and the shims' sockets, and
+/// records waiting to be saved.
+pub const EXEC_ROOT_DIRS: &[(&str, u32)] = &[("", 0o711), ("containers", 0o700), (PENDING, 0o700)];
 
 /// Creates the directories of `dirs` under `base` with their modes, and sets the modes of those
 /// that exist (a root made by an older berth, or by hand, with 0755). The base's parents are
@@ -58,11 +59,14 @@ fn with_path(what: &str, p: &Path, e: io::Error) -> io::Error {
 /// The record's file name in a container's directory.
 pub const RECORD: &str = "container.json";
 
-/// Writes `data` to `path` atomically.
+/// Writes `data` to `path` atomically. A failed write (a full disk) leaves no temp file.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path)
+    let r = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
 }
 
 /// Saves a container record.
@@ -71,26 +75,108 @@ pub fn save(dir: &Path, c: &Container) -> io::Result<()> {
     write_atomic(&dir.join(RECORD), &data)
 }
 
-/// Loads every container record under `containers_dir`. Directories without a readable record
-/// (a create interrupted before its record was written) are returned separately for removal.
-pub fn load_all(containers_dir: &Path) -> io::Result<(Vec<Container>, Vec<PathBuf>)> {
-    let mut ok = Vec::new();
-    let mut broken = Vec::new();
+/// Where records that could not be saved in the root wait (`<exec-root>/pending`, on tmpfs as
+/// a rule, so a full disk under the root doesn't stop them): the next save, or the next daemon,
+/// puts them in place.
+pub const PENDING: &str = "pending";
+
+/// Saves `c` as a pending record in `pending_dir`.
+pub fn save_pending(pending_dir: &Path, c: &Container) -> io::Result<()> {
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(pending_dir)
+        .or_else(|e| if e.kind() == io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })?;
+    let data = serde_json::to_vec(c).map_err(io::Error::other)?;
+    write_atomic(&pending_dir.join(format!("{}.json", c.id)), &data)
+}
+
+/// Pending records (see [`PENDING`]), by container ID; unreadable ones are reported and left.
+pub fn load_pending(pending_dir: &Path) -> Vec<Container> {
+    let Ok(rd) = std::fs::read_dir(pending_dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        match std::fs::read(&p).map_err(|e| e.to_string()).and_then(|d| parse(&d)) {
+            Ok(c) if p.file_stem().is_some_and(|n| n == c.id.as_str()) => out.push(c),
+            Ok(_) => tracing::error!("pending record {} names another container: left alone", p.display()),
+            Err(e) => tracing::error!("pending record {} can't be read ({e}): left alone", p.display()),
+        }
+    }
+    out
+}
+
+/// A record's bytes as a container, refusing versions this berth doesn't know.
+fn parse(data: &[u8]) -> Result<Container, String> {
+    let c: Container = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    if c.version > CONTAINER_RECORD_VERSION {
+        return Err(format!(
+            "record version {} is newer than this berth's ({CONTAINER_RECORD_VERSION}): written by a newer berth?",
+            c.version
+        ));
+    }
+    Ok(c)
+}
+
+/// Prefix of a container directory being made (renamed into place once its record is written).
+pub const CREATING: &str = ".creating-";
+/// Prefix of a container directory being removed.
+pub const REMOVING: &str = ".removing-";
+
+/// What [`load_all`] found in the containers directory.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Readable records.
+    pub records: Vec<Container>,
+    /// berth's own leftovers: directories of interrupted creates and removals.
+    pub leftovers: Vec<PathBuf>,
+    /// Directories whose record can't be read (missing, torn, newer), with why.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// Loads every container record under `containers_dir`.
+pub fn load_all(containers_dir: &Path) -> io::Result<Loaded> {
+    let mut out = Loaded::default();
     let rd = match std::fs::read_dir(containers_dir) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((ok, broken)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(e),
     };
     for e in rd.flatten() {
         let dir = e.path();
-        match std::fs::read(dir.join(RECORD)).ok().and_then(|d| serde_json::from_slice::<Container>(&d).ok()) {
-            Some(c) if c.version <= CONTAINER_RECORD_VERSION && dir.file_name().is_some_and(|n| n == c.id.as_str()) => {
-                ok.push(c)
-            }
-            _ => broken.push(dir),
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(CREATING) || name.starts_with(REMOVING) {
+            out.leftovers.push(dir);
+            continue;
+        }
+        let read =
+            std::fs::read(dir.join(RECORD)).map_err(|e| format!("reading {RECORD}: {e}")).and_then(|d| parse(&d));
+        match read {
+            Ok(c) if c.id == name => out.records.push(c),
+            Ok(c) => out.unreadable.push((dir, format!("the record is of container {}", c.id))),
+            Err(why) => out.unreadable.push((dir, why)),
         }
     }
-    Ok((ok, broken))
+    Ok(out)
+}
+
+/// Moves an unreadable container directory (with its writable layer) to `<root>/unreadable/`,
+/// out of the daemon's way but whole: nothing berth can't read is deleted. Returns where.
+pub fn set_aside(root: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let aside = root.join("unreadable");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&aside)
+        .or_else(|e| if e.kind() == io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })?;
+    let name = dir.file_name().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut to = aside.join(name);
+    if to.exists() {
+        to = aside.join(format!("{}-{}", name.to_string_lossy(), chrono::Utc::now().format("%Y%m%dT%H%M%S%.f")));
+    }
+    std::fs::rename(dir, &to)?;
+    Ok(to)
 }
 
 #[cfg(test)]

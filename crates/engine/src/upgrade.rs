@@ -354,6 +354,7 @@ impl Engine {
                 return Err(e);
             }
         };
+        crate::failpoint("upgrade:set-aside");
         // The commit point.
         if let Err(e) = store::save(&ctr.dir, &new) {
             self.volumes().drop_refs(&c.id);
@@ -365,7 +366,8 @@ impl Engine {
             let _ = crate::remove_tree(&trash);
             return Err(EngineError::io(format!("saving container {}", c.id), e));
         }
-        *ctr.rec.lock().expect("container lock") = new;
+        *ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = new;
+        crate::failpoint("upgrade:committed");
         if trash.exists() {
             tokio::task::spawn_blocking(move || crate::remove_tree(&trash))
                 .await

@@ -176,7 +176,7 @@ impl Volumes {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VolState> {
-        self.inner.lock().expect("volumes lock")
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Volume> {
@@ -222,6 +222,7 @@ impl Volumes {
             let mut f = std::fs::File::create(tmp.join("volume.json"))?;
             std::io::Write::write_all(&mut f, &serde_json::to_vec(&v).expect("volume record serialises"))?;
             f.sync_all()?;
+            crate::failpoint("volume:made");
             std::fs::rename(&tmp, self.dir.join(name))
         })();
         if let Err(e) = made {
@@ -254,6 +255,7 @@ impl Volumes {
         std::fs::rename(&dir, &trash).map_err(|e| EngineError::io(format!("removing volume {name}"), e))?;
         st.volumes.remove(name);
         drop(st);
+        crate::failpoint("volume:renamed");
         crate::remove_tree(&trash).map_err(|e| EngineError::io(format!("removing volume {name}"), e))?;
         Ok(v)
     }

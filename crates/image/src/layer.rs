@@ -269,6 +269,7 @@ impl Staged {
             source: e.into(),
         })?;
         let target = self.layers.join(meta.chain_id.hex());
+        sys::failpoint::hit("image:layer-synced");
         match fs::rename(&self.tmp, &target) {
             Ok(()) => self.done = true,
             // Another unpack of the same layer won the race.

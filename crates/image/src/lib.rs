@@ -66,7 +66,7 @@ pub use error::{ErrorKind, ImageError};
 pub use import::ImportOptions;
 pub use layer::LayerError;
 pub use load::LoadedImage;
-pub use pack::{PackError, pack_dir, pack_layer, pack_path};
+pub use pack::{PackError, pack_at, pack_dir, pack_layer, pack_path};
 pub use remove::{ContainerUse, PruneReport, RemoveEntry};
 pub use safepath::UnsafeReason;
 pub use store::{GcReport, HistoryEntry, Image, ImageStore, ImageSummary};

@@ -73,9 +73,38 @@ pub fn pack_path(src: &Path, name: &str, w: impl Write) -> Result<(), PackError>
     let base = src.file_name().map_or(&b"."[..], |n| n.as_bytes());
     let dir = rfs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| PackError { op: "open", path: parent.to_owned(), source: e.into() })?;
-    let mut p = Packer::new(w, parent);
-    p.entry(dir.as_fd(), base, name.trim_end_matches('/'))?;
+    pack_at(dir.as_fd(), parent, base, name, w)
+}
+
+/// [`pack_path`] for the entry `base` of the open directory `dir` (`.`: the directory itself,
+/// as for a container's `/`, which has no parent to name it from); `origin` names `dir` in
+/// errors.
+pub fn pack_at(dir: BorrowedFd<'_>, origin: &Path, base: &[u8], name: &str, w: impl Write) -> Result<(), PackError> {
+    let mut p = Packer::new(w, origin);
+    p.entry(dir, base, name.trim_end_matches('/'))?;
     p.finish()
+}
+
+/// Whether the directory is the root of a kernel's pseudo filesystem (proc, sysfs, cgroup, the
+/// pty and mqueue filesystems, and the like).
+fn kernel_fs(fd: &OwnedFd) -> bool {
+    const MAGICS: &[i64] = &[
+        0x9fa0,      // proc
+        0x6265_6572, // sysfs
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+        0x1cd1,      // devpts
+        0x1980_0202, // mqueue
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0x7363_6673, // securityfs
+        0xcafe_4a11, // bpf
+        0x6165_676c, // pstore
+        0x6265_6570, // configfs
+        0x6573_5543, // fusectl
+        0x4249_4e4d, // binfmt_misc
+    ];
+    rfs::fstatfs(fd).is_ok_and(|st| MAGICS.contains(&st.f_type))
 }
 
 struct Packer<W: Write> {
@@ -177,6 +206,11 @@ impl<W: Write> Packer<W> {
                     wh.set_entry_type(tar::EntryType::Regular);
                     self.put(&mut wh, &format!("{path}/{OPAQUE_MARKER}"), None, io::empty())
                         .map_err(self.err("write", path))?;
+                }
+                if !self.layer && kernel_fs(&fd) {
+                    // A running container's /proc, /sys, /dev/pts...: views of the kernel, not
+                    // files (a `cp` of `/` shows them as empty directories, as Docker's does).
+                    return Ok(());
                 }
                 self.children(&fd, path)
             }

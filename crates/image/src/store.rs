@@ -225,6 +225,9 @@ impl Drop for Lease<'_> {
     }
 }
 
+/// The extension an unreadable image record or reference file is renamed to.
+const UNREADABLE_EXT: &str = "unreadable";
+
 impl ImageStore {
     /// Opens (creating) a store at `root`: removes temp leftovers of killed processes, reads
     /// image records and references, and removes blobs and layers no record references (what
@@ -240,14 +243,31 @@ impl ImageStore {
         durable::remove_leftovers(&images_dir).map_err(ImageError::io("clean up", &images_dir))?;
         let store = Self { content, layers, images_dir, refs_path: root.join(REFS_FILE), state: Mutex::default() };
         let mut st = State::default();
+        // A record or reference file that can't be read is set aside (renamed, not deleted),
+        // and nothing is collected this time: its layers may be what it referenced.
+        let mut unreadable = false;
+        let set_aside = |path: &Path, why: &dyn std::fmt::Display| {
+            let aside = path.with_extension(UNREADABLE_EXT);
+            match fs::rename(path, &aside) {
+                Ok(()) => tracing::error!("{} can't be read ({why}): moved to {}", path.display(), aside.display()),
+                Err(e) => tracing::error!("{} can't be read ({why}) nor moved aside ({e})", path.display()),
+            }
+        };
         for entry in fs::read_dir(&store.images_dir).map_err(ImageError::io("list", &store.images_dir))? {
             let path = entry.map_err(ImageError::io("list", &store.images_dir))?.path();
             if path.extension().is_none_or(|e| e != "json") {
+                unreadable |= path.extension().is_some_and(|e| e == UNREADABLE_EXT);
                 continue;
             }
             let bytes = fs::read(&path).map_err(ImageError::io("read", &path))?;
-            let mut rec: Record =
-                serde_json::from_slice(&bytes).map_err(|source| ImageError::Corrupt { path: path.clone(), source })?;
+            let mut rec: Record = match serde_json::from_slice(&bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    set_aside(&path, &e);
+                    unreadable = true;
+                    continue;
+                }
+            };
             match store.complete(&rec) {
                 Ok(config) => rec.config = config,
                 Err(e) => {
@@ -258,17 +278,26 @@ impl ImageStore {
             st.images.insert(rec.id.clone(), Arc::new(rec));
         }
         match fs::read(&store.refs_path) {
-            Ok(bytes) => {
-                let file: RefsFile = serde_json::from_slice(&bytes)
-                    .map_err(|source| ImageError::Corrupt { path: store.refs_path.clone(), source })?;
-                for (name, id) in file.refs {
-                    if let (Ok(r), true) = (Reference::parse(&name), st.image(&id).is_some()) {
-                        st.refs.insert(r, id);
+            Ok(bytes) => match serde_json::from_slice::<RefsFile>(&bytes) {
+                Ok(file) => {
+                    for (name, id) in file.refs {
+                        if let (Ok(r), true) = (Reference::parse(&name), st.image(&id).is_some()) {
+                            st.refs.insert(r, id);
+                        }
                     }
                 }
-            }
+                Err(e) => set_aside(&store.refs_path, &e),
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(ImageError::io("read", &store.refs_path)(e)),
+        }
+        if unreadable {
+            tracing::warn!(
+                "image records were set aside (*.{UNREADABLE_EXT} in {}): unreferenced layers and blobs are kept",
+                store.images_dir.display()
+            );
+            *store.lock() = st;
+            return Ok(store);
         }
         // Blobs and layers of loads that were killed before writing their record.
         let (report, detached) = store.gc_locked(&st)?;
@@ -467,7 +496,9 @@ impl ImageStore {
         let bytes = serde_json::to_vec_pretty(&rec).expect("image records serialise");
         let path = self.record_path(&rec.id);
         let mut st = self.lock();
+        sys::failpoint::hit("image:before-record");
         durable::write_atomic(&path, &bytes).map_err(ImageError::io("write", &path))?;
+        sys::failpoint::hit("image:record-written");
         let id = rec.id.clone();
         st.images.insert(id.clone(), Arc::new(rec));
         if tags.is_empty() {

@@ -48,6 +48,14 @@ fn errno_of(e: &rtnetlink::Error) -> i32 {
     }
 }
 
+/// The refusal of a user network's bridge name that a host interface already has.
+pub fn bridge_name_taken(name: &str) -> NetError {
+    NetError::Conflict(format!(
+        "interface {name} already exists on the host: berth only uses a bridge it creates \
+         (choose another com.docker.network.bridge.name)"
+    ))
+}
+
 /// What [`Netlink::ensure_bridge`] does with a bridge name that is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Existing {
@@ -207,10 +215,7 @@ impl Netlink {
             }
         } else {
             let Existing::Adopt { ours } = existing else {
-                return Err(NetError::Conflict(format!(
-                    "interface {name} already exists on the host: berth only uses a bridge it creates \
-                     (choose another com.docker.network.bridge.name)"
-                )));
+                return Err(bridge_name_taken(name));
             };
             let index = self.index(name).await?.ok_or_else(|| NetError::Gone(name.to_owned()))?;
             let is_bridge = self.kind(index).await?.is_some_and(|k| k == InfoKind::Bridge);

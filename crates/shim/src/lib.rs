@@ -72,12 +72,12 @@ pub fn read_exit_file(path: &Path) -> std::io::Result<proto::Exit> {
     serde_json::from_slice(&data).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
-fn report(r: &StartReport) {
+fn report(r: &StartReport) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(r).expect("reports serialise");
     line.push(b'\n');
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(&line);
-    let _ = out.flush();
+    out.write_all(&line)?;
+    out.flush()
 }
 
 /// Runs the shim for the container in `rundir`; returns the process exit status.
@@ -86,7 +86,13 @@ pub fn main(rundir: &Path) -> i32 {
     let _ = sys::process::setsid();
     match setup(rundir) {
         Ok((server, pid, debug)) => {
-            report(&StartReport { pid: Some(pid), ..Default::default() });
+            if let Err(e) = report(&StartReport { pid: Some(pid), ..Default::default() }) {
+                // The daemon that started us is gone: no one will ever start the container or
+                // know of it. Don't leave it behind (the next daemon also kills what it finds).
+                eprintln!("berth-shim: reporting to the daemon: {e}; killing the unstarted container");
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                return 1;
+            }
             detach_stdio(rundir, debug);
             // Set-up code (config parsing, the runtime) won't run again here; let its pages go
             // so the shim's resident memory is the event loop's.
@@ -100,7 +106,7 @@ pub fn main(rundir: &Path) -> i32 {
             }
         }
         Err((msg, code)) => {
-            report(&StartReport { error: Some(msg), code: Some(code), ..Default::default() });
+            let _ = report(&StartReport { error: Some(msg), code: Some(code), ..Default::default() });
             1
         }
     }

@@ -9,12 +9,14 @@
 //!   malloc arenas, heap trimming).
 //! - [`net`]: bringing a new network namespace's loopback up.
 //! - [`mount`]: `mount_setattr` (recursively read-only mount trees).
+//! - [`failpoint`]: named crash points for the crash tests.
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod caps;
+pub mod failpoint;
 pub mod mount;
 pub mod net;
 pub mod process;

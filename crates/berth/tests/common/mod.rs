@@ -99,6 +99,10 @@ pub struct Daemon {
     pub table: String,
     /// Extra daemon flags (`--bip`, `--default-address-pool`).
     pub extra: Vec<String>,
+    /// The parent cgroup of its containers (`--cgroup-parent`), its own: tests can list it.
+    pub cgroup_parent: String,
+    /// The failpoint (`BERTH_FAILPOINT`) the daemon is started with next.
+    pub failpoint: Option<String>,
     child: Option<Child>,
 }
 
@@ -136,7 +140,8 @@ impl Daemon {
         let bridge = format!("bt{tag}");
         let table = format!("bt_{tag}");
         let extra = extra.iter().map(|s| (*s).to_owned()).collect();
-        Daemon { root, exec_root, socket, bridge, table, extra, child: None, dir }
+        let cgroup_parent = format!("berth-test-{tag}");
+        Daemon { root, exec_root, socket, bridge, table, extra, cgroup_parent, failpoint: None, child: None, dir }
     }
 
     fn spawn(&mut self) {
@@ -164,6 +169,10 @@ impl Daemon {
             .arg(format!("unix://{}", self.socket.display()))
             .arg("--log-level")
             .arg("debug")
+            .arg("--cgroup-parent")
+            .arg(&self.cgroup_parent)
+            .env_remove("BERTH_FAILPOINT")
+            .envs(self.failpoint.iter().map(|f| ("BERTH_FAILPOINT", f.as_str())))
             .args(
                 (!self.extra.iter().any(|a| a == "-b" || a.starts_with("--bridge")))
                     .then_some(["--bridge", self.bridge.as_str()])
@@ -313,7 +322,7 @@ impl Daemon {
         self.assert_no_mounts("mounts left behind");
         let cgroups = cgroups::Manager::detect().expect("detecting the host's cgroup hierarchies");
         for id in ids {
-            let cg = container_cgroup(&cgroups, id).expect("a container's cgroup path");
+            let cg = self.container_cgroup(&cgroups, id).expect("a container's cgroup path");
             for p in cg.paths() {
                 assert!(!p.exists(), "cgroup left behind: {}", p.display());
             }
@@ -355,13 +364,48 @@ impl Daemon {
     }
 }
 
-/// The cgroup parent the daemon puts containers under (`daemon::Options`' default).
-pub const CGROUP_PARENT: &str = "berth";
+impl Daemon {
+    /// A container's cgroup, `<cgroup parent>/<id>`, in every hierarchy berth uses (named as
+    /// the engine names it). `None` for an invalid id.
+    pub fn container_cgroup(&self, m: &cgroups::Manager, id: &str) -> Option<cgroups::Cgroup> {
+        m.cgroup(format!("{}/{id}", self.cgroup_parent)).ok()
+    }
 
-/// A container's cgroup, `berth/<id>`, in every hierarchy berth uses (named as the engine
-/// names it). `None` for an invalid id.
-pub fn container_cgroup(m: &cgroups::Manager, id: &str) -> Option<cgroups::Cgroup> {
-    m.cgroup(format!("{CGROUP_PARENT}/{id}")).ok()
+    /// The container cgroups under this daemon's parent (from the pids hierarchy, or the v2
+    /// tree), by ID.
+    pub fn cgroup_ids(&self) -> Vec<String> {
+        let m = cgroups::Manager::detect().expect("detecting the host's cgroup hierarchies");
+        let Ok(parent) = m.cgroup(self.cgroup_parent.clone()) else { return Vec::new() };
+        let mut ids: Vec<String> = parent
+            .paths()
+            .flat_map(|p| std::fs::read_dir(p).into_iter().flatten().flatten())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Waits for the daemon to die (a failpoint) and starts it again without one.
+    pub fn respawn_after_crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let t = Instant::now();
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) => break,
+                    _ if t.elapsed() > Duration::from_secs(20) => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        panic!("the daemon did not die at failpoint {:?}; log:\n{}", self.failpoint, self.log());
+                    }
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+        self.failpoint = None;
+        self.spawn();
+    }
 }
 
 impl Drop for Daemon {
@@ -384,11 +428,17 @@ impl Drop for Daemon {
         // A container whose shim is gone keeps running: kill what is left in its cgroup (its
         // PID 1 too), then remove the cgroup in every hierarchy.
         if let Ok(cgroups) = cgroups::Manager::detect() {
-            for id in &ids {
-                if let Some(cg) = container_cgroup(&cgroups, id) {
+            let mut all = ids.clone();
+            all.extend(self.cgroup_ids());
+            for id in &all {
+                if let Some(cg) = self.container_cgroup(&cgroups, id) {
                     let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
                     let _ = cg.destroy();
                 }
+            }
+            // The daemon's own parent cgroup.
+            if let Ok(parent) = cgroups.cgroup(self.cgroup_parent.clone()) {
+                let _ = parent.destroy();
             }
         }
         // Mounts left under its directories (a tmpfs volume of a failed test), deepest first.
