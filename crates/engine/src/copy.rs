@@ -16,8 +16,11 @@ use std::path::Path;
 pub(crate) fn copy_dir_contents(src: &Path, dst: &Path) -> std::io::Result<()> {
     let mut links = HashMap::new();
     copy_children(src, dst, &mut links)?;
-    let meta = std::fs::symlink_metadata(src)?;
-    copy_meta(src, dst, &meta)
+    // `src` may be a `/proc/self/fd/N` link to the directory (copy-up): its own metadata would
+    // be the link's, root's. `.` is the directory.
+    let top = src.join(".");
+    let meta = std::fs::symlink_metadata(&top)?;
+    copy_meta(&top, dst, &meta)
 }
 
 fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::path::PathBuf>) -> std::io::Result<()> {
@@ -151,5 +154,25 @@ mod tests {
             std::fs::metadata(s.join("d/f")).unwrap().mtime()
         );
         assert!(!is_empty_dir(d).unwrap());
+    }
+
+    #[test]
+    fn the_top_directory_through_a_descriptor_link() {
+        // Copy-up passes the image's directory as /proc/self/fd/N: its mode and times are the
+        // directory's, not the link's.
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("f"), b"x").unwrap();
+        std::fs::set_permissions(src.path(), std::fs::Permissions::from_mode(0o751)).unwrap();
+        let old = rustix::fs::Timespec { tv_sec: 1_000_000_000, tv_nsec: 0 };
+        let times = rustix::fs::Timestamps { last_access: old, last_modification: old };
+        rustix::fs::utimensat(rustix::fs::CWD, src.path(), &times, rustix::fs::AtFlags::empty()).unwrap();
+        let fd = std::fs::File::open(src.path()).unwrap();
+        let link = std::path::PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)));
+        copy_dir_contents(&link, dst.path()).unwrap();
+        let (s, d) = (std::fs::metadata(src.path()).unwrap(), std::fs::metadata(dst.path()).unwrap());
+        assert_eq!(d.mode() & 0o7777, 0o751);
+        assert_eq!((d.mtime(), s.mtime()), (1_000_000_000, 1_000_000_000));
+        assert_eq!(std::fs::read(dst.path().join("f")).unwrap(), b"x");
     }
 }
