@@ -383,6 +383,7 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         oom_score_adj: (hc.oom_score_adj != 0).then(|| i32::try_from(hc.oom_score_adj).unwrap_or(0)),
         sysctls: hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         make_dirs,
+        userns: None,
         process,
     })
 }
