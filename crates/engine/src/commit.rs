@@ -88,6 +88,7 @@ impl Engine {
             changes: req.changes,
             config,
             created_by: created_by.join(" "),
+            owners: None,
         };
         // Freeze a running, unpaused container; thaw it whatever happens.
         let frozen = match self.cgroup(&c.id)? {

@@ -348,6 +348,7 @@ impl Engine {
             let uopts = image::UnpackOptions {
                 no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
                 copy_uid_gid: opts.copy_uid_gid,
+                owners: None,
             };
             image::unpack_into(&root.path, Path::new(&path), r, &uopts)
                 .map_err(|e| EngineError::InvalidArgument(format!("copying into container {}: {e}", c.id)))?;
