@@ -197,7 +197,10 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
     }
     let resources = resources_in(&hc.resources)?;
     if !hc.userns_mode.is_empty() && hc.userns_mode != "host" {
-        return Err(unsupported("user namespaces"));
+        return Err(ApiError::bad_request(format!(
+            "invalid UsernsMode {:?}: leave it empty or use \"host\" (the daemon's --userns-remap decides the rest)",
+            hc.userns_mode
+        )));
     }
     let mut endpoints = BTreeMap::new();
     if let Some(n) = &req.networking_config {
@@ -275,6 +278,9 @@ pub fn create_request(req: w::ContainerCreateRequest, name: Option<String>) -> R
         ipc_mode: hc.ipc_mode,
         uts_mode: hc.uts_mode,
         cgroupns_mode: hc.cgroupns_mode,
+        userns_mode: hc.userns_mode,
+        // The engine's: the daemon's --userns-remap at create.
+        userns_remap: None,
         ulimits: hc
             .resources
             .ulimits
@@ -352,6 +358,7 @@ pub fn host_config_out(h: &HostConfig) -> w::HostConfig {
         ipc_mode: if h.ipc_mode.is_empty() { "private".into() } else { h.ipc_mode.clone() },
         uts_mode: h.uts_mode.clone(),
         cgroupns_mode: if h.cgroupns_mode.is_empty() { "private".into() } else { h.cgroupns_mode.clone() },
+        userns_mode: h.userns_mode.clone(),
         oom_score_adj: h.oom_score_adj,
         sysctls: h.sysctls.clone(),
         console_size: h.console_size.map(|(r, c)| [u64::from(r), u64::from(c)]).unwrap_or([0, 0]),

@@ -69,6 +69,16 @@ async fn version() -> Response {
     )
 }
 
+/// dockerd's `SecurityOptions`, in its order.
+fn security_options(userns: bool) -> Vec<String> {
+    let mut v = vec!["name=seccomp,profile=builtin".to_owned()];
+    if userns {
+        v.push("name=userns".into());
+    }
+    v.push("name=cgroupns".into());
+    v
+}
+
 async fn info(State(api): State<Api>) -> Response {
     let i = api.engine.info();
     let mut runtimes = BTreeMap::new();
@@ -113,7 +123,7 @@ async fn info(State(api): State<Api>) -> Response {
         runtimes,
         default_runtime: "berth".into(),
         init_binary: "berth-init".into(),
-        security_options: vec!["name=seccomp,profile=builtin".into(), "name=cgroupns".into()],
+        security_options: security_options(api.engine.remap().is_some()),
         plugins: w::PluginsInfo {
             volume: vec![],
             network: vec!["none".into(), "host".into()],

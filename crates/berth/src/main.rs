@@ -20,7 +20,7 @@ fn main() {
     }
     match cli::main(args) {
         cli::Outcome::Exit(code) => std::process::exit(code),
-        cli::Outcome::Daemon { root, exec_root, host, log_level, cgroup_parent, network } => {
+        cli::Outcome::Daemon { root, exec_root, host, log_level, cgroup_parent, network, userns_remap } => {
             let network = *network;
             let net = daemon::NetOptions {
                 bridge: network.bridge,
@@ -29,7 +29,7 @@ fn main() {
                 firewall_table: network.firewall_table,
                 dns: network.dns,
             };
-            let opts = daemon::Options { root, exec_root, host, log_level, cgroup_parent, net };
+            let opts = daemon::Options { root, exec_root, host, log_level, cgroup_parent, net, userns_remap };
             if let Err(e) = daemon::run(opts) {
                 eprintln!("berth daemon: {e:#}");
                 std::process::exit(1);

@@ -347,6 +347,10 @@ pub struct DaemonArgs {
     /// Networking of the daemon.
     #[command(flatten)]
     pub network: DaemonNetwork,
+    /// Run containers in user namespaces whose ids are the subordinate ids (/etc/subuid,
+    /// /etc/subgid) of USER[:GROUP], or of `dockremap` (made when missing) for `default`.
+    #[arg(long = "userns-remap", value_name = "default|USER[:GROUP]")]
+    pub userns_remap: Option<String>,
 }
 
 /// The daemon's networking flags.
@@ -387,6 +391,8 @@ pub enum Outcome {
         cgroup_parent: String,
         /// Networking flags.
         network: Box<DaemonNetwork>,
+        /// `--userns-remap`.
+        userns_remap: Option<String>,
     },
     /// Exit with this status.
     Exit(i32),
@@ -427,6 +433,7 @@ pub fn main(args: Vec<String>) -> Outcome {
             log_level: if cli.debug { "debug".into() } else { d.log_level },
             cgroup_parent: d.cgroup_parent,
             network: Box::new(d.network),
+            userns_remap: d.userns_remap,
         };
     }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

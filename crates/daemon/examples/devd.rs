@@ -20,6 +20,7 @@ fn main() {
             firewall_table: "berthdev".into(),
             ..Default::default()
         },
+        userns_remap: None,
     };
     if let Err(e) = daemon::run(opts) {
         eprintln!("{e:#}");

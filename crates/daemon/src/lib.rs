@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
+pub mod userns;
+
 /// The daemon's settings (from `berth daemon` flags).
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -26,6 +28,8 @@ pub struct Options {
     pub cgroup_parent: String,
     /// Networking.
     pub net: NetOptions,
+    /// `--userns-remap default|USER[:GROUP]`: containers' user namespaces.
+    pub userns_remap: Option<String>,
 }
 
 /// The daemon's networking flags, unparsed.
@@ -152,6 +156,24 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let debug = matches!(opts.log_level.as_str(), "debug" | "trace");
     let net_cfg = opts.net.parse()?;
     let cgroup_parent = cgroup_parent(&opts.cgroup_parent)?;
+    // Before any thread exists: the probe forks.
+    let userns_remap = match opts.userns_remap.as_deref().filter(|s| !s.is_empty()) {
+        Some(spec) => match userns::resolve(spec)? {
+            Some((who, map)) => {
+                userns::probe(&opts.root, &map)?;
+                // Kept for the engine, which can't make one once threads exist.
+                let ns = runtime::userns::create(&map).map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                tracing::info!(
+                    "user namespaces: ID ranges will be mapped to subuid/subgid ranges of: {who} (root is {}:{})",
+                    map.root().0,
+                    map.root().1
+                );
+                Some(engine::userns::Remap { map, ns: std::sync::Arc::new(ns) })
+            }
+            None => None,
+        },
+        None => None,
+    };
     // Small and steady at idle: few malloc arenas, a bounded blocking pool, and a periodic trim
     // (after a burst of requests, freed memory would otherwise stay with the process).
     sys::process::limit_malloc_arenas(2);
@@ -169,6 +191,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             cgroup_parent,
             debug,
             net: net_cfg,
+            userns: userns_remap,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e:#}"))?;

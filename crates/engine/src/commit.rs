@@ -91,6 +91,8 @@ impl Engine {
             changes: req.changes,
             config,
             created_by: created_by.join(" "),
+            // A remapped container's files are its host ids: the layer gets the ids it sees.
+            owners: c.host_config.userns_remap.as_ref().map(crate::userns::to_container),
         };
         // Freeze a running, unpaused container; thaw it whatever happens. A marker in its run
         // directory says so while it lasts: a daemon killed meanwhile leaves it, and the next

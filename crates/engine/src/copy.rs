@@ -11,16 +11,28 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use crate::userns::IdMapping;
+
 /// Copies the content of directory `src` into directory `dst` (which exists), and `src`'s own
-/// owner, mode and times onto `dst`.
-pub(crate) fn copy_dir_contents(src: &Path, dst: &Path) -> std::io::Result<()> {
+/// owner, mode and times onto `dst`. With `remap` (a container's user namespace), owners are
+/// translated to their host ids (an id outside the mappings becomes the overflow id, nobody,
+/// as an idmapped layer shows it).
+pub(crate) fn copy_dir_contents(src: &Path, dst: &Path, remap: Option<&IdMapping>) -> std::io::Result<()> {
     let mut links = HashMap::new();
-    copy_children(src, dst, &mut links)?;
-    let meta = std::fs::symlink_metadata(src)?;
-    copy_meta(src, dst, &meta)
+    copy_children(src, dst, &mut links, remap)?;
+    // `src` may be a `/proc/self/fd/N` link to the directory (copy-up): its own metadata would
+    // be the link's, root's. `.` is the directory.
+    let top = src.join(".");
+    let meta = std::fs::symlink_metadata(&top)?;
+    copy_meta(&top, dst, &meta, remap)
 }
 
-fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::path::PathBuf>) -> std::io::Result<()> {
+fn copy_children(
+    src: &Path,
+    dst: &Path,
+    links: &mut HashMap<(u64, u64), std::path::PathBuf>,
+    remap: Option<&IdMapping>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(src)? {
         let entry = entry?;
         let from = entry.path();
@@ -36,7 +48,7 @@ fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::pa
         }
         if ft.is_dir() {
             std::fs::create_dir(&to)?;
-            copy_children(&from, &to, links)?;
+            copy_children(&from, &to, links, remap)?;
         } else if ft.is_symlink() {
             std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
         } else if ft.is_file() {
@@ -58,14 +70,21 @@ fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), std::pa
                 meta.rdev(),
             )?;
         }
-        copy_meta(&from, &to, &meta)?;
+        copy_meta(&from, &to, &meta, remap)?;
     }
     Ok(())
 }
 
 /// Owner, extended attributes, mode (after the owner: chown clears set-id bits) and times.
-fn copy_meta(from: &Path, to: &Path, meta: &std::fs::Metadata) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))?;
+fn copy_meta(from: &Path, to: &Path, meta: &std::fs::Metadata, remap: Option<&IdMapping>) -> std::io::Result<()> {
+    let (uid, gid) = match remap {
+        Some(m) => (
+            m.host_uid(meta.uid()).unwrap_or(runtime::config::OVERFLOW_ID),
+            m.host_gid(meta.gid()).unwrap_or(runtime::config::OVERFLOW_ID),
+        ),
+        None => (meta.uid(), meta.gid()),
+    };
+    std::os::unix::fs::lchown(to, Some(uid), Some(gid))?;
     copy_xattrs(from, to)?;
     if !meta.file_type().is_symlink() {
         std::fs::set_permissions(to, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
@@ -139,7 +158,7 @@ mod tests {
         std::fs::hard_link(s.join("d/f"), s.join("hard")).unwrap();
         std::os::unix::fs::symlink("/etc/shadow", s.join("link")).unwrap();
         std::fs::set_permissions(s, std::fs::Permissions::from_mode(0o750)).unwrap();
-        copy_dir_contents(s, dst.path()).unwrap();
+        copy_dir_contents(s, dst.path(), None).unwrap();
         let d = dst.path();
         assert_eq!(std::fs::read(d.join("d/f")).unwrap(), b"data");
         assert_eq!(std::fs::metadata(d.join("d/f")).unwrap().mode() & 0o7777, 0o640);
@@ -151,5 +170,25 @@ mod tests {
             std::fs::metadata(s.join("d/f")).unwrap().mtime()
         );
         assert!(!is_empty_dir(d).unwrap());
+    }
+
+    #[test]
+    fn the_top_directory_through_a_descriptor_link() {
+        // Copy-up passes the image's directory as /proc/self/fd/N: its mode and times are the
+        // directory's, not the link's.
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        std::fs::write(src.path().join("f"), b"x").unwrap();
+        std::fs::set_permissions(src.path(), std::fs::Permissions::from_mode(0o751)).unwrap();
+        let old = rustix::fs::Timespec { tv_sec: 1_000_000_000, tv_nsec: 0 };
+        let times = rustix::fs::Timestamps { last_access: old, last_modification: old };
+        rustix::fs::utimensat(rustix::fs::CWD, src.path(), &times, rustix::fs::AtFlags::empty()).unwrap();
+        let fd = std::fs::File::open(src.path()).unwrap();
+        let link = std::path::PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd)));
+        copy_dir_contents(&link, dst.path(), None).unwrap();
+        let (s, d) = (std::fs::metadata(src.path()).unwrap(), std::fs::metadata(dst.path()).unwrap());
+        assert_eq!(d.mode() & 0o7777, 0o751);
+        assert_eq!((d.mtime(), s.mtime()), (1_000_000_000, 1_000_000_000));
+        assert_eq!(std::fs::read(dst.path().join("f")).unwrap(), b"x");
     }
 }

@@ -261,6 +261,9 @@ impl Engine {
         let CreateRequest { name, mut config, mut host_config, endpoints } = req;
         let name = name.as_deref().map(names::check).transpose()?.map(str::to_owned);
         validate_host(&host_config)?;
+        let remap = self.remap();
+        crate::userns::validate(&host_config, remap)?;
+        host_config.userns_remap = crate::userns::for_new(&host_config, remap);
         let host = self.host_facts();
         let warnings = crate::resources::defaults(&mut host_config.resources, &host);
         crate::resources::validate(&host_config.resources, &host)?;
@@ -416,6 +419,7 @@ impl Engine {
         let dir = self.container_dir(&id);
         let tmp = dir.with_file_name(format!("{}{id}", store::CREATING));
         let made = make_dir(&tmp, &c, embedded_dns, &self.net().cfg.dns)
+            .and_then(|()| self.own_new_container(&c, &tmp, layer_made))
             .and_then(|()| store::save(&tmp, &c).map_err(|e| EngineError::io(format!("saving container {id}"), e)))
             .and_then(|()| {
                 crate::failpoint("create:record-written");
@@ -436,6 +440,23 @@ impl Engine {
         let ctr = self.register(c);
         self.publish_container(&ctr, "create", BTreeMap::new());
         Ok((id, warnings))
+    }
+
+    /// With a user namespace, what the container's root writes (its writable layer, unless it
+    /// takes over a `--persist` layer made before, and its /etc files) is its root's.
+    fn own_new_container(&self, c: &Container, dir: &Path, new_layer: bool) -> Result<(), EngineError> {
+        let Some(map) = &c.host_config.userns_remap else { return Ok(()) };
+        // `dir`: the container's directory, still under its temporary name.
+        let upper = match &c.persistent_layer {
+            Some(_) => self.rw_dirs(c).0,
+            None => dir.join("upper"),
+        };
+        let (hosts, hostname, resolv) = (dir.join("hosts"), dir.join("hostname"), dir.join("resolv.conf"));
+        let mut paths = vec![hosts.as_path(), hostname.as_path(), resolv.as_path()];
+        if c.persistent_layer.is_none() || new_layer {
+            paths.push(&upper);
+        }
+        crate::userns::give_to_remapped_root(map, &paths)
     }
 
     /// Publishes a container event with Docker's standard attributes (name, image, labels).

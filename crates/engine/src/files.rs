@@ -13,7 +13,7 @@
 //!   its descriptor: nothing is mounted on the host, nothing can leak.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -125,8 +125,34 @@ fn resolve(rootfd: &OwnedFd, path: &str, follow: bool) -> std::io::Result<OwnedF
 }
 
 /// Builds a detached overlay mount: a stopped container's root filesystem (`rw`: its upper and
-/// work dirs), or an image's layers alone, read-only (`rw` `None`).
-pub(crate) fn detached_overlay(lowers: &[PathBuf], rw: Option<(&Path, &Path)>) -> std::io::Result<OwnedFd> {
+/// work dirs), or an image's layers alone, read-only (`rw` `None`). With `idmap` (the user
+/// namespace of a container's `--userns-remap`), the layers are idmapped with its mappings, as
+/// the container's own root is: from a thread with a private mount namespace of its own, where
+/// each layer is replaced by its idmapped clone (the runtime's way, which any kernel with
+/// idmapped overlay layers takes); the thread's namespace goes with it, the overlay stays.
+pub(crate) fn detached_overlay(
+    lowers: &[PathBuf],
+    rw: Option<(&Path, &Path)>,
+    idmap: Option<BorrowedFd<'_>>,
+) -> std::io::Result<OwnedFd> {
+    let Some(ns) = idmap else { return overlay_mount(lowers, rw) };
+    std::thread::scope(|s| {
+        s.spawn(|| -> std::io::Result<OwnedFd> {
+            use nix::mount::{MsFlags, mount};
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+            // Nothing done in here may reach the host's mounts.
+            mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)?;
+            for l in lowers {
+                runtime::userns::idmap_in_place(l, ns)?;
+            }
+            overlay_mount(lowers, rw)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("mount thread panicked")))
+    })
+}
+
+fn overlay_mount(lowers: &[PathBuf], rw: Option<(&Path, &Path)>) -> std::io::Result<OwnedFd> {
     use rustix::mount::{
         FsMountFlags, FsOpenFlags, MountAttrFlags, fsconfig_create, fsconfig_set_string, fsmount, fsopen,
     };
@@ -188,6 +214,19 @@ fn clone_container_root(pid: i32) -> std::io::Result<OwnedFd> {
 }
 
 impl Engine {
+    /// For a stopped container in a user namespace, the namespace its layers are idmapped
+    /// with: the daemon's, which must have its mappings.
+    fn layer_idmap(&self, c: &Container) -> Result<Option<std::sync::Arc<OwnedFd>>, EngineError> {
+        let Some(map) = &c.host_config.userns_remap else { return Ok(None) };
+        match &self.cfg().userns {
+            Some(r) if r.map == *map => Ok(Some(r.ns.clone())),
+            _ => Err(EngineError::Conflict(format!(
+                "container {} runs with other id mappings than the daemon's --userns-remap: its files can be reached only while it runs",
+                c.id
+            ))),
+        }
+    }
+
     /// The container's root filesystem alone (no mounts), detached.
     fn rootfs_only(&self, c: &Container) -> Result<Root, EngineError> {
         let fd = if c.is_running() && c.state.pid > 0 {
@@ -196,7 +235,8 @@ impl Engine {
         } else {
             let lowers = crate::spec::lower_dirs(&self.init_layer(), &self.image_layers(c)?);
             let (upper, work) = self.rw_dirs(c);
-            detached_overlay(&lowers, Some((&upper, &work)))
+            let idmap = self.layer_idmap(c)?;
+            detached_overlay(&lowers, Some((&upper, &work)), idmap.as_deref().map(AsFd::as_fd))
                 .map_err(io_err(format!("mounting the root filesystem of container {}", c.id)))?
         };
         Ok(Root { path: PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())), _keep: Some(fd) })
@@ -301,7 +341,10 @@ impl Engine {
                     let base = if st.name == "/" { ".".to_owned() } else { st.name.clone() };
                     let name = if path.ends_with("/.") { ".".to_owned() } else { base.clone() };
                     let _ = tx.send(Ok(st));
-                    if let Err(e) = image::pack_at(pfd.as_fd(), Path::new(&path), base.as_bytes(), &name, w) {
+                    let owners = c.host_config.userns_remap.as_ref().map(crate::userns::to_container);
+                    let packed =
+                        image::pack_at(pfd.as_fd(), Path::new(&path), base.as_bytes(), &name, owners.as_ref(), w);
+                    if let Err(e) = packed {
                         tracing::warn!("copying out of container {}: {e}", c.id);
                     }
                     drop(op);
@@ -348,6 +391,8 @@ impl Engine {
             let uopts = image::UnpackOptions {
                 no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
                 copy_uid_gid: opts.copy_uid_gid,
+                // In a user namespace, root (or the archive's owners) are the container's.
+                owners: c.host_config.userns_remap.as_ref().map(crate::userns::to_host),
             };
             image::unpack_into(&root.path, Path::new(&path), r, &uopts)
                 .map_err(|e| EngineError::InvalidArgument(format!("copying into container {}: {e}", c.id)))?;
@@ -364,16 +409,22 @@ impl Engine {
         let c = ctr.snapshot();
         let engine = self.clone();
         let running = c.is_running();
+        let c_remap = c.host_config.userns_remap.clone();
         let root = tokio::task::spawn_blocking(move || engine.rootfs_only(&c)).await.expect("export task")?;
         // As for `cp`: only a stopped container's detached overlay needs the lock held.
         let op = (!running).then_some(op);
         let id = ctr.id.clone();
+        let owners = c_remap.as_ref().map(crate::userns::to_container);
         crate::spawn_transfer("export", move || {
             let _op = op;
             // Bind the whole `Root`: a closure capturing only `root.path` would drop the
             // descriptor that keeps the mount alive.
             let root = root;
-            if let Err(e) = image::pack_dir(&root.path, w) {
+            let packed = match &owners {
+                Some(o) => image::pack_dir_mapped(&root.path, o, w),
+                None => image::pack_dir(&root.path, w),
+            };
+            if let Err(e) = packed {
                 tracing::warn!("exporting container {id}: {e:#}");
             }
         });

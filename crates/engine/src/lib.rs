@@ -57,6 +57,7 @@ mod store;
 pub mod supervise;
 mod system;
 mod upgrade;
+pub mod userns;
 pub mod volumes;
 
 use std::collections::HashMap;
@@ -216,6 +217,9 @@ pub struct EngineConfig {
     pub debug: bool,
     /// Networking settings.
     pub net: network::NetConfig,
+    /// `--userns-remap`: the id mappings of new containers' user namespaces (see
+    /// [`userns`]); `None`: containers share the host's.
+    pub userns: Option<userns::Remap>,
 }
 
 /// What `wait` and friends watch.

@@ -243,6 +243,7 @@ impl Engine {
     ) -> Result<i32, EngineError> {
         let run = &ctr.run;
         let t0 = std::time::Instant::now();
+        crate::userns::check_start(c, self.remap())?;
         // A lookup in the store's memory: no need for a blocking thread.
         let layers = self.image_layers(c)?;
         tracing::trace!(container = %c.id, us = t0.elapsed().as_micros() as u64, "start: layers");

@@ -266,6 +266,14 @@ pub struct HostConfig {
     pub persist: bool,
     /// berth's extension (`run --supervise`): berth's init supervises programs and cron jobs.
     pub supervise: Option<Supervise>,
+    /// `--userns`: `host` keeps the container in the host's user namespace when the daemon
+    /// remaps (`--userns-remap`); empty otherwise.
+    pub userns_mode: String,
+    /// The id mappings of the container's user namespace, fixed at create from the daemon's
+    /// `--userns-remap` (its writable layer and volumes are owned accordingly); `None`: the
+    /// host's user namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_remap: Option<runtime::IdMapping>,
 }
 
 /// What the built-in supervisor runs besides the image's supervisord configuration and crontabs.

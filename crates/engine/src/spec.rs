@@ -371,6 +371,10 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         readonly.push(PathBuf::from("/sys/fs/cgroup"));
     }
 
+    if let Some(map) = &hc.userns_remap {
+        remap_mounts_and_devices(map, &mut mounts, &mut devices);
+    }
+
     let lower = lower_dirs(&inp.init_layer, &inp.layers);
     let make_dirs =
         c.config.volumes.iter().map(PathBuf::from).filter(|p| !mounts.iter().any(|m| &m.destination == p)).collect();
@@ -389,8 +393,42 @@ pub fn build(c: &Container, inp: &SpecInputs) -> Result<Config, EngineError> {
         oom_score_adj: (hc.oom_score_adj != 0).then(|| i32::try_from(hc.oom_score_adj).unwrap_or(0)),
         sysctls: hc.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         make_dirs,
+        userns: hc.userns_remap.clone(),
         process,
     })
+}
+
+/// In a user namespace the runtime still mounts as the host's root, so ids in mount options
+/// and device owners are host ids: the tmpfs mounts (/dev, /dev/shm, `--tmpfs`) belong to the
+/// container's root (or to the host id of the `uid=`/`gid=` asked for), devpts gives new
+/// terminals the container's `tty` group, device nodes are its root's.
+pub(crate) fn remap_mounts_and_devices(map: &runtime::IdMapping, mounts: &mut [Mount], devices: &mut [Device]) {
+    let uid = |id: u32| map.host_uid(id).unwrap_or(runtime::config::OVERFLOW_ID);
+    let gid = |id: u32| map.host_gid(id).unwrap_or(runtime::config::OVERFLOW_ID);
+    for m in mounts.iter_mut().filter(|m| m.kind == "tmpfs" || m.kind == "devpts") {
+        let (mut has_uid, mut has_gid) = (false, false);
+        for o in m.options.iter_mut() {
+            if let Some(v) = o.strip_prefix("uid=").and_then(|v| v.parse::<u32>().ok()) {
+                *o = format!("uid={}", uid(v));
+                has_uid = true;
+            } else if let Some(v) = o.strip_prefix("gid=").and_then(|v| v.parse::<u32>().ok()) {
+                *o = format!("gid={}", gid(v));
+                has_gid = true;
+            }
+        }
+        if m.kind == "tmpfs" {
+            if !has_uid {
+                m.options.push(format!("uid={}", uid(0)));
+            }
+            if !has_gid {
+                m.options.push(format!("gid={}", gid(0)));
+            }
+        }
+    }
+    for d in devices.iter_mut() {
+        d.uid = uid(d.uid);
+        d.gid = gid(d.gid);
+    }
 }
 
 #[cfg(test)]
@@ -505,6 +543,30 @@ mod tests {
         assert!(cfg.masked_paths.is_empty());
         assert!(cfg.process.seccomp.is_none());
         assert!(!cfg.namespaces.iter().any(|n| matches!(n.kind, NamespaceKind::Network | NamespaceKind::Pid)));
+    }
+
+    #[test]
+    fn remapped_container() {
+        let mut c = container();
+        let r = runtime::IdMap { container_id: 0, host_id: 100_000, size: 65_536 };
+        c.host_config.userns_remap = Some(runtime::IdMapping { uids: vec![r], gids: vec![r] });
+        c.host_config.tmpfs.insert("/run".into(), "uid=1000".into());
+        let cfg = build(&c, &inputs_for(&c)).unwrap();
+        assert_eq!(cfg.userns, c.host_config.userns_remap);
+        let opts = |dest: &str| cfg.mounts.iter().find(|m| m.destination == Path::new(dest)).unwrap().options.clone();
+        assert!(opts("/dev").ends_with(&["uid=100000".to_owned(), "gid=100000".to_owned()]));
+        assert!(opts("/dev/shm").contains(&"uid=100000".to_owned()));
+        assert!(opts("/run").ends_with(&["uid=101000".to_owned(), "gid=100000".to_owned()]));
+        assert!(opts("/dev/pts").contains(&"gid=100005".to_owned()));
+        assert!(cfg.devices.iter().all(|d| (d.uid, d.gid) == (100_000, 100_000)));
+        // Without remapping nothing changes.
+        let cfg = build(&container(), &inputs()).unwrap();
+        assert!(cfg.userns.is_none());
+        assert!(!opts_of(&cfg, "/dev").iter().any(|o| o.starts_with("uid=")));
+    }
+
+    fn opts_of(cfg: &Config, dest: &str) -> Vec<String> {
+        cfg.mounts.iter().find(|m| m.destination == Path::new(dest)).unwrap().options.clone()
     }
 
     #[test]

@@ -37,6 +37,10 @@ impl Engine {
                 .mode(0o700)
                 .create(&dir)
                 .map_err(|e| EngineError::io(format!("creating {}", dir.display()), e))?;
+            // In a user namespace, its root must own it to hand it on.
+            if let Some(map) = &c.host_config.userns_remap {
+                crate::userns::give_to_remapped_root(map, &[dir.as_path()])?;
+            }
         }
         Ok(dir)
     }

@@ -534,15 +534,19 @@ impl Engine {
                 "error looking up volume plugin {driver}: plugin \"{driver}\" not found"
             )));
         }
-        Ok(self.volume_make(name, options, labels).await?.0)
+        // With --userns-remap, a volume is made for the containers' remapped root (dockerd's
+        // volumes live in its remapped root's own data root).
+        Ok(self.volume_make(name, options, labels, self.remap()).await?.0)
     }
 
-    /// [`Engine::volume_create`] for the local driver; also says whether the volume is new.
+    /// [`Engine::volume_create`] for the local driver; also says whether the volume is new. A
+    /// new volume's `_data` is given to the root of `owner`'s user namespace.
     async fn volume_make(
         &self,
         name: Option<String>,
         options: BTreeMap<String, String>,
         labels: BTreeMap<String, String>,
+        owner: Option<&crate::userns::IdMapping>,
     ) -> Result<(Volume, bool), EngineError> {
         let (name, labels) = match name.filter(|n| !n.is_empty()) {
             Some(n) => (n, labels),
@@ -556,6 +560,13 @@ impl Engine {
         let (v, created) = tokio::task::spawn_blocking(move || vols.volumes().create(&name, labels, options))
             .await
             .expect("volume task")?;
+        if created
+            && let Some(map) = owner
+            && let Err(e) = crate::userns::give_to_remapped_root(map, &[&v.mountpoint])
+        {
+            let _ = self.volumes().remove(&v.name);
+            return Err(e);
+        }
         if created {
             self.publish_volume("create", &v.name);
         }
@@ -726,6 +737,10 @@ impl Engine {
                     if std::fs::symlink_metadata(&m.source).is_err() {
                         std::fs::create_dir_all(&m.source)
                             .map_err(|e| EngineError::io(format!("creating bind source {}", m.source), e))?;
+                        // As dockerd: a source berth made is the remapped root's.
+                        if let Some(map) = &hc.userns_remap {
+                            crate::userns::give_to_remapped_root(map, &[Path::new(&m.source)])?;
+                        }
                     }
                 }
                 MountKind::Volume => {
@@ -737,7 +752,9 @@ impl Engine {
                         labels.insert(PERSIST_LABEL.into(), m.persist_layer.clone());
                     }
                     let anonymous = m.name.is_empty();
-                    let (v, new) = self.volume_make((!anonymous).then(|| m.name.clone()), options, labels).await?;
+                    let (v, new) = self
+                        .volume_make((!anonymous).then(|| m.name.clone()), options, labels, hc.userns_remap.as_ref())
+                        .await?;
                     if anonymous {
                         m.name = v.name.clone();
                         m.anonymous = true;
@@ -773,7 +790,10 @@ impl Engine {
         }
         if !to_fill.is_empty() {
             let lowers = crate::spec::lower_dirs(&self.init_layer(), layers);
-            tokio::task::spawn_blocking(move || copy_up(&lowers, &to_fill)).await.expect("copy-up task")?;
+            let remap = hc.userns_remap.clone();
+            tokio::task::spawn_blocking(move || copy_up(&lowers, &to_fill, remap.as_ref()))
+                .await
+                .expect("copy-up task")?;
         }
         Ok(())
     }
@@ -905,7 +925,12 @@ impl Engine {
         if m.kind == MountKind::Volume {
             let anonymous = m.name.is_empty();
             let (v, new) = self
-                .volume_make((!anonymous).then(|| m.name.clone()), spec.driver_options.clone(), spec.labels.clone())
+                .volume_make(
+                    (!anonymous).then(|| m.name.clone()),
+                    spec.driver_options.clone(),
+                    spec.labels.clone(),
+                    c.host_config.userns_remap.as_ref(),
+                )
                 .await?;
             if anonymous {
                 m.name = v.name.clone();
@@ -920,7 +945,10 @@ impl Engine {
         let res = async {
             if c.is_running() && c.state.pid > 0 {
                 self.volumes().acquire(&c.id, std::slice::from_ref(&m))?;
-                let rm = runtime_mount(self.volumes(), &m)?;
+                let mut rm = runtime_mount(self.volumes(), &m)?;
+                if let Some(map) = &c.host_config.userns_remap {
+                    crate::spec::remap_mounts_and_devices(map, std::slice::from_mut(&mut rm), &mut []);
+                }
                 let pid = c.state.pid;
                 let r = tokio::task::spawn_blocking(move || mount_into(pid, &rm)).await.expect("mount task");
                 if let Err(e) = r {
@@ -1031,9 +1059,14 @@ fn runtime_mount(vols: &Volumes, m: &MountPoint) -> Result<runtime::Mount, Engin
 }
 
 /// Copies the image's content at each destination into its (new, empty) volume, from a
-/// detached read-only overlay of the image's layers.
-fn copy_up(lowers: &[PathBuf], fills: &[(PathBuf, String)]) -> Result<(), EngineError> {
-    let fd = crate::files::detached_overlay(lowers, None)
+/// detached read-only overlay of the image's layers. With a user namespace (`remap`) the
+/// copies' owners are the host ids of the image's, as the container sees its layers.
+fn copy_up(
+    lowers: &[PathBuf],
+    fills: &[(PathBuf, String)],
+    remap: Option<&crate::userns::IdMapping>,
+) -> Result<(), EngineError> {
+    let fd = crate::files::detached_overlay(lowers, None, None)
         .map_err(|e| EngineError::io("mounting the image's layers for copy-up", e))?;
     let root = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
     let rootfd = rustix::fs::open(
@@ -1061,7 +1094,7 @@ fn copy_up(lowers: &[PathBuf], fills: &[(PathBuf, String)]) -> Result<(), Engine
             return Err(invalid(format!("cannot mount volume over existing file, file exists {dst}")));
         }
         let path = PathBuf::from(format!("/proc/self/fd/{}", src.as_fd().as_raw_fd()));
-        crate::copy::copy_dir_contents(&path, volume)
+        crate::copy::copy_dir_contents(&path, volume, remap)
             .map_err(|e| EngineError::io(format!("copying the image's {dst} into its volume"), e))?;
     }
     Ok(())

@@ -17,7 +17,7 @@ use crate::change::apply_changes;
 use crate::config::{ContainerConfig, History, ImageConfig};
 use crate::error::ImageError;
 use crate::layer::chain_id;
-use crate::pack::pack_layer;
+use crate::pack::pack_layer_with;
 use crate::store::{ImageStore, Record, RecordLayer, parse_tag_target};
 
 /// Options of [`ImageStore::commit_container`].
@@ -35,6 +35,9 @@ pub struct CommitOptions {
     pub config: ContainerConfig,
     /// The history entry's `created_by` (the container's command, as Docker writes it).
     pub created_by: String,
+    /// The upper dir's owners become these ids in the layer (a container in a user namespace:
+    /// its host ids to the ids it sees).
+    pub owners: Option<crate::OwnerMap>,
 }
 
 impl ImageStore {
@@ -64,7 +67,8 @@ impl ImageStore {
         let writer = self.content.writer()?;
         let (reader, pipe) = std::io::pipe().map_err(ImageError::io("create a pipe for", upper))?;
         let (unpacked, packed) = std::thread::scope(|s| {
-            let packer = s.spawn(move || pack_layer(upper, pipe));
+            let owners = opts.owners.as_ref();
+            let packer = s.spawn(move || pack_layer_with(upper, owners, pipe));
             let unpacked = staged.unpack(reader, Some((writer, None)), &mut |d| lease.hold(d));
             (unpacked, packer.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
         });
@@ -146,6 +150,7 @@ mod tests {
 
     use super::*;
     use crate::import::ImportOptions;
+    use crate::pack::pack_layer;
     use crate::testtar::{Entry, tar_of};
 
     /// An overlayfs upper dir as a container leaves it: a new file owned by 12:34 with a user
@@ -236,6 +241,7 @@ mod tests {
             changes: vec!["ENV A=b".into()],
             config: ContainerConfig { cmd: Some(vec!["sh".into()]), ..Default::default() },
             created_by: "sh".into(),
+            ..Default::default()
         };
         let id = store.commit_container(&base, &u, &opts).unwrap();
         let img = store.resolve("committed:v1").unwrap();

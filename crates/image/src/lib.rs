@@ -13,7 +13,8 @@
 //! - [`CommitOptions`] and [`ImageStore::commit_container`]: `docker commit`, an upper dir packed
 //!   by [`pack_layer`] (overlayfs whiteouts in OCI form) as a new layer on the container's image.
 //! - [`pack_dir`], [`pack_path`], [`unpack_into`]: tar streams of a directory tree (`export`,
-//!   `cp` out of a container) and a scoped, symlink-safe unpack into a container (`cp` in).
+//!   `cp` out of a container) and a scoped, symlink-safe unpack into a container (`cp` in);
+//!   with an [`OwnerMap`] for containers in a user namespace.
 //! - [`ImageError`] with [`ImageError::kind`]; [`UnpackError`] (unsafe or corrupt tars),
 //!   [`LayerError`] and [`ContentError`] inside it.
 //!
@@ -46,6 +47,7 @@ mod error;
 mod import;
 mod layer;
 mod load;
+mod owners;
 mod pack;
 mod remove;
 mod safepath;
@@ -66,7 +68,8 @@ pub use error::{ErrorKind, ImageError};
 pub use import::ImportOptions;
 pub use layer::LayerError;
 pub use load::LoadedImage;
-pub use pack::{PackError, pack_at, pack_dir, pack_layer, pack_path};
+pub use owners::OwnerMap;
+pub use pack::{PackError, pack_at, pack_dir, pack_dir_mapped, pack_layer, pack_path, pack_path_mapped};
 pub use remove::{ContainerUse, PruneReport, RemoveEntry};
 pub use safepath::UnsafeReason;
 pub use store::{GcReport, HistoryEntry, Image, ImageStore, ImageSummary};

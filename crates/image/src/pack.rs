@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat};
 
+use crate::OwnerMap;
+
 const WRITE_BUFFER: usize = 1 << 20;
 const CAPABILITY_XATTR: &str = "security.capability";
 /// overlayfs' own metadata (opaque, origin, impure, redirect): never part of a layer's content.
@@ -45,11 +47,7 @@ impl PackError {
 
 /// Streams the contents of `dir` (not `dir` itself) as a tar, names relative to it.
 pub fn pack_dir(dir: &Path, w: impl Write) -> Result<(), PackError> {
-    let root = rfs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| PackError { op: "open", path: dir.to_owned(), source: e.into() })?;
-    let mut p = Packer::new(w, dir);
-    p.children(&root, "")?;
-    p.finish()
+    pack_dir_with(dir, None, w)
 }
 
 /// Streams an overlayfs upper dir as an OCI layer tar (`docker commit`): a whiteout (a 0/0
@@ -58,29 +56,42 @@ pub fn pack_dir(dir: &Path, w: impl Write) -> Result<(), PackError> {
 /// and directories but overlayfs' own (`trusted.overlay.*`) goes into `SCHILY.xattr.*` PAX
 /// records. Owners, modes, symlinks and hard links are kept as by [`pack_dir`].
 pub fn pack_layer(upper: &Path, w: impl Write) -> Result<(), PackError> {
-    let root = rfs::open(upper, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| PackError { op: "open", path: upper.to_owned(), source: e.into() })?;
-    let mut p = Packer::new(w, upper);
-    p.layer = true;
-    p.children(&root, "")?;
-    p.finish()
+    pack_layer_with(upper, None, w)
 }
 
 /// Streams `src` (a file, directory or symlink; not followed) as a tar whose top entry is
 /// named `name`, as `docker cp container:/path -` does.
 pub fn pack_path(src: &Path, name: &str, w: impl Write) -> Result<(), PackError> {
+    pack_path_with(src, name, None, w)
+}
+
+/// [`pack_path`] with the owners translated by `owners` (out of a container in a user
+/// namespace: host ids to the container's).
+pub fn pack_path_mapped(src: &Path, name: &str, owners: &OwnerMap, w: impl Write) -> Result<(), PackError> {
+    pack_path_with(src, name, Some(owners), w)
+}
+
+fn pack_path_with(src: &Path, name: &str, owners: Option<&OwnerMap>, w: impl Write) -> Result<(), PackError> {
     let parent = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/"));
     let base = src.file_name().map_or(&b"."[..], |n| n.as_bytes());
     let dir = rfs::open(parent, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| PackError { op: "open", path: parent.to_owned(), source: e.into() })?;
-    pack_at(dir.as_fd(), parent, base, name, w)
+    pack_at(dir.as_fd(), parent, base, name, owners, w)
 }
 
 /// [`pack_path`] for the entry `base` of the open directory `dir` (`.`: the directory itself,
-/// as for a container's `/`, which has no parent to name it from); `origin` names `dir` in
-/// errors.
-pub fn pack_at(dir: BorrowedFd<'_>, origin: &Path, base: &[u8], name: &str, w: impl Write) -> Result<(), PackError> {
+/// as for a container's `/`, which has no parent to name it from), owners translated by
+/// `owners` if given; `origin` names `dir` in errors.
+pub fn pack_at(
+    dir: BorrowedFd<'_>,
+    origin: &Path,
+    base: &[u8],
+    name: &str,
+    owners: Option<&OwnerMap>,
+    w: impl Write,
+) -> Result<(), PackError> {
     let mut p = Packer::new(w, origin);
+    p.owners = owners.cloned();
     p.entry(dir, base, name.trim_end_matches('/'))?;
     p.finish()
 }
@@ -107,12 +118,40 @@ fn kernel_fs(fd: &OwnedFd) -> bool {
     rfs::fstatfs(fd).is_ok_and(|st| MAGICS.contains(&st.f_type))
 }
 
+/// [`pack_dir`] with the owners translated by `owners` (`export` of a container in a user
+/// namespace).
+pub fn pack_dir_mapped(dir: &Path, owners: &OwnerMap, w: impl Write) -> Result<(), PackError> {
+    pack_dir_with(dir, Some(owners), w)
+}
+
+fn pack_dir_with(dir: &Path, owners: Option<&OwnerMap>, w: impl Write) -> Result<(), PackError> {
+    let root = rfs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| PackError { op: "open", path: dir.to_owned(), source: e.into() })?;
+    let mut p = Packer::new(w, dir);
+    p.owners = owners.cloned();
+    p.children(&root, "")?;
+    p.finish()
+}
+
+/// [`pack_layer`] with the owners translated (`commit` of a container in a user namespace).
+pub(crate) fn pack_layer_with(upper: &Path, owners: Option<&OwnerMap>, w: impl Write) -> Result<(), PackError> {
+    let root = rfs::open(upper, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| PackError { op: "open", path: upper.to_owned(), source: e.into() })?;
+    let mut p = Packer::new(w, upper);
+    p.layer = true;
+    p.owners = owners.cloned();
+    p.children(&root, "")?;
+    p.finish()
+}
+
 struct Packer<W: Write> {
     b: tar::Builder<BufWriter<W>>,
     origin: PathBuf,
     links: HashMap<(u64, u64), String>,
     /// Layer mode ([`pack_layer`]): whiteouts converted, all xattrs kept.
     layer: bool,
+    /// Owner translation (a container in a user namespace).
+    owners: Option<OwnerMap>,
 }
 
 impl<W: Write> Packer<W> {
@@ -122,6 +161,7 @@ impl<W: Write> Packer<W> {
             origin: origin.to_owned(),
             links: HashMap::new(),
             layer: false,
+            owners: None,
         }
     }
 
@@ -186,7 +226,7 @@ impl<W: Write> Packer<W> {
     fn entry(&mut self, dir: BorrowedFd<'_>, name: &[u8], path: &str) -> Result<(), PackError> {
         let st = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| self.err("stat", path)(e.into()))?;
         let ft = FileType::from_raw_mode(st.st_mode);
-        let mut h = header(&st);
+        let mut h = self.header(&st);
         match ft {
             FileType::Directory => {
                 let fd = rfs::openat(
@@ -201,7 +241,7 @@ impl<W: Write> Packer<W> {
                 let pax = xattrs.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
                 self.put_with(&mut h, &format!("{path}/"), None, pax, io::empty()).map_err(self.err("write", path))?;
                 if self.layer && crate::changes::is_opaque(&fd) {
-                    let mut wh = header(&st);
+                    let mut wh = self.header(&st);
                     wh.set_mode(0o600);
                     wh.set_entry_type(tar::EntryType::Regular);
                     self.put(&mut wh, &format!("{path}/{OPAQUE_MARKER}"), None, io::empty())
@@ -319,6 +359,16 @@ impl<W: Write> Packer<W> {
         self.b.append(h, data)
     }
 
+    /// The entry's header, owners translated.
+    fn header(&self, st: &Stat) -> tar::Header {
+        let mut h = header(st);
+        if let Some(o) = &self.owners {
+            h.set_uid(u64::from(o.uid(st.st_uid)));
+            h.set_gid(u64::from(o.gid(st.st_gid)));
+        }
+        h
+    }
+
     fn finish(self) -> Result<(), PackError> {
         let origin = self.origin.clone();
         let werr = |source| PackError { op: "write archive of", path: origin.clone(), source };
@@ -408,6 +458,40 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["renamed/", "renamed/deep/", "renamed/passwd", "renamed/passwd.lnk"]);
+    }
+
+    #[test]
+    fn owners_translated_both_ways() {
+        // A remapped container's file, host ids 100012:100034, is 12:34 in the tar; coming
+        // back it is the host ids again, or the container root's without `copy_uid_gid`.
+        let src = tempfile::tempdir().unwrap();
+        let f = src.path().join("f");
+        fs::write(&f, b"x").unwrap();
+        rfs::chownat(
+            rfs::CWD,
+            f.as_path(),
+            Some(rfs::Uid::from_raw(100_012)),
+            Some(rfs::Gid::from_raw(100_034)),
+            AtFlags::empty(),
+        )
+        .unwrap();
+        let to_container = OwnerMap::new(vec![(100_000, 0, 65_536)], vec![(100_000, 0, 65_536)]);
+        let mut tar = Vec::new();
+        pack_dir_mapped(src.path(), &to_container, &mut tar).unwrap();
+        let mut entries = tar::Archive::new(&tar[..]);
+        let e = entries.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!((e.header().uid().unwrap(), e.header().gid().unwrap()), (12, 34));
+        let mut tar2 = Vec::new();
+        pack_path_mapped(&f, "g", &to_container, &mut tar2).unwrap();
+        let mut entries = tar::Archive::new(&tar2[..]);
+        assert_eq!(entries.entries().unwrap().next().unwrap().unwrap().header().uid().unwrap(), 12);
+        for (copy_uid_gid, want) in [(true, (100_012, 100_034)), (false, (100_000, 100_000))] {
+            let dst = tempfile::tempdir().unwrap();
+            let opts = UnpackOptions { copy_uid_gid, owners: Some(to_container.inverse()), ..Default::default() };
+            unpack_into(dst.path(), Path::new("/"), &tar[..], &opts).unwrap();
+            let m = fs::metadata(dst.path().join("f")).unwrap();
+            assert_eq!((m.uid(), m.gid()), want);
+        }
     }
 
     #[test]

@@ -44,12 +44,15 @@ const COPY_BUFFER: usize = 1 << 20;
 const DIR_CACHE: usize = 32;
 
 /// Options for [`unpack_into`] (Docker's `docker cp` semantics).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct UnpackOptions {
     /// Refuse to replace a directory with a non-directory and vice versa.
     pub no_overwrite_dir_non_dir: bool,
     /// Keep the archive's uid/gid (`docker cp -a`); otherwise files belong to root (0:0).
     pub copy_uid_gid: bool,
+    /// The owners above, as the container sees them, become these host ids (a container in a
+    /// user namespace).
+    pub owners: Option<crate::OwnerMap>,
 }
 
 /// What an unpack wrote.
@@ -146,7 +149,7 @@ pub(crate) fn unpack_layer(dir: &Path, r: impl Read) -> Result<UnpackStats, Unpa
         Vec::new(),
         true,
         resolve,
-        UnpackOptions { no_overwrite_dir_non_dir: false, copy_uid_gid: true },
+        UnpackOptions { no_overwrite_dir_non_dir: false, copy_uid_gid: true, owners: None },
     )
     .run(r)
 }
@@ -162,7 +165,7 @@ pub fn unpack_into(root: &Path, dest: &Path, r: impl Read, opts: &UnpackOptions)
     let trimmed: &[u8] = &raw[raw.iter().take_while(|&&b| b == b'/').count()..];
     let base = safepath::clean(trimmed).map_err(|reason| unsafe_path(raw, reason))?;
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-    let u = Unpacker::new(root_fd, base, false, resolve, *opts);
+    let u = Unpacker::new(root_fd, base, false, resolve, opts.clone());
     if !u.base.is_empty() {
         u.open_dir(&u.base).map_err(io_err("open destination directory", raw))?;
     }
@@ -294,6 +297,9 @@ impl Unpacker {
         let mut meta = tarmeta::read(e, raw, self.stats.entries)?;
         if !self.layer && !self.opts.copy_uid_gid {
             (meta.uid, meta.gid) = (0, 0);
+        }
+        if let Some(o) = self.opts.owners.as_ref().filter(|_| !self.layer) {
+            (meta.uid, meta.gid) = (o.uid(meta.uid), o.gid(meta.gid));
         }
         Ok(meta)
     }

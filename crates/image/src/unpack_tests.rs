@@ -178,7 +178,7 @@ fn unpack_into_options_and_errors() {
     let r = root.path();
     fs::create_dir_all(r.join("d/sub")).unwrap();
     fs::write(r.join("d/file"), b"x").unwrap();
-    let no = UnpackOptions { no_overwrite_dir_non_dir: true, copy_uid_gid: false };
+    let no = UnpackOptions { no_overwrite_dir_non_dir: true, ..Default::default() };
     let err = unpack_into(r, Path::new("/d"), &tar_of(&[Entry::file("sub", b"x")])[..], &no).unwrap_err();
     assert!(matches!(err, UnpackError::OverwriteDir { .. }), "{err}");
     let err = unpack_into(r, Path::new("/d"), &tar_of(&[Entry::dir("file/")])[..], &no).unwrap_err();

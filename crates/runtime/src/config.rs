@@ -55,8 +55,107 @@ pub struct Config {
     /// volumes exist).
     #[serde(default)]
     pub make_dirs: Vec<PathBuf>,
+    /// Run the container in a new user namespace with these id mappings (`--userns-remap`);
+    /// `None`: the host's user namespace. See [`crate::userns`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<IdMapping>,
     /// The process to run.
     pub process: Process,
+}
+
+/// One range of a user namespace's id mappings: a line of `/proc/PID/uid_map`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMap {
+    /// First id inside the namespace.
+    pub container_id: u32,
+    /// The host id it is.
+    pub host_id: u32,
+    /// How many ids follow.
+    pub size: u32,
+}
+
+/// The uid and gid mappings of a user namespace (from `/etc/subuid` and `/etc/subgid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMapping {
+    /// uid ranges.
+    pub uids: Vec<IdMap>,
+    /// gid ranges.
+    pub gids: Vec<IdMap>,
+}
+
+/// The host's overflow id (`nobody`), what an id outside the mappings is shown as.
+pub const OVERFLOW_ID: u32 = 65534;
+
+fn to_host(maps: &[IdMap], id: u32) -> Option<u32> {
+    maps.iter()
+        .find(|m| id >= m.container_id && id - m.container_id < m.size)
+        .and_then(|m| m.host_id.checked_add(id - m.container_id))
+}
+
+fn map_text(maps: &[IdMap]) -> String {
+    maps.iter().map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size)).collect()
+}
+
+fn check_maps(kind: &str, maps: &[IdMap]) -> Result<(), String> {
+    if maps.is_empty() {
+        return Err(format!("no {kind} ranges"));
+    }
+    // The kernel takes at most 340 lines (Linux 4.15+).
+    if maps.len() > 340 {
+        return Err(format!("{} {kind} ranges: at most 340 are possible", maps.len()));
+    }
+    for (i, m) in maps.iter().enumerate() {
+        let end = |start: u32| u64::from(start) + u64::from(m.size);
+        if m.size == 0 || end(m.container_id) > u64::from(u32::MAX) || end(m.host_id) > u64::from(u32::MAX) {
+            return Err(format!("{kind} range {} {} {} is empty or overflows", m.container_id, m.host_id, m.size));
+        }
+        for o in &maps[..i] {
+            let overlap = |a: u32, b: u32| u64::from(a) < u64::from(b) + u64::from(o.size) && u64::from(b) < end(a);
+            if overlap(m.container_id, o.container_id) || overlap(m.host_id, o.host_id) {
+                return Err(format!("{kind} ranges overlap"));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl IdMapping {
+    /// The host uid of container uid `id`, if mapped.
+    pub fn host_uid(&self, id: u32) -> Option<u32> {
+        to_host(&self.uids, id)
+    }
+
+    /// The host gid of container gid `id`, if mapped.
+    pub fn host_gid(&self, id: u32) -> Option<u32> {
+        to_host(&self.gids, id)
+    }
+
+    /// The host (uid, gid) of the container's root: who owns what the container's root may
+    /// write (its writable layer, volumes, /etc/hosts).
+    pub fn root(&self) -> (u32, u32) {
+        (self.host_uid(0).unwrap_or(OVERFLOW_ID), self.host_gid(0).unwrap_or(OVERFLOW_ID))
+    }
+
+    /// The text written to `/proc/PID/uid_map`.
+    pub fn uid_map(&self) -> String {
+        map_text(&self.uids)
+    }
+
+    /// The text written to `/proc/PID/gid_map`.
+    pub fn gid_map(&self) -> String {
+        map_text(&self.gids)
+    }
+
+    /// Whether the kernel would take these mappings: some ranges, at most 340, none empty,
+    /// overflowing or overlapping another, and the container's root mapped.
+    pub fn check(&self) -> Result<(), String> {
+        check_maps("uid", &self.uids)?;
+        check_maps("gid", &self.gids)?;
+        if self.host_uid(0).is_none() || self.host_gid(0).is_none() {
+            return Err("the container's root (id 0) is not mapped".into());
+        }
+        Ok(())
+    }
 }
 
 /// The container's root filesystem.
@@ -232,4 +331,31 @@ pub struct Rlimit {
     pub soft: u64,
     /// Hard limit.
     pub hard: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(container_id: u32, host_id: u32, size: u32) -> IdMap {
+        IdMap { container_id, host_id, size }
+    }
+
+    #[test]
+    fn id_mappings() {
+        let map =
+            IdMapping { uids: vec![m(0, 100_000, 1000), m(1000, 300_000, 64_536)], gids: vec![m(0, 200_000, 65_536)] };
+        assert!(map.check().is_ok());
+        assert_eq!(map.root(), (100_000, 200_000));
+        assert_eq!(map.host_uid(999), Some(100_999));
+        assert_eq!(map.host_uid(1000), Some(300_000));
+        assert_eq!(map.host_uid(65_536), None);
+        assert_eq!(map.host_gid(5), Some(200_005));
+        assert_eq!(map.uid_map(), "0 100000 1000\n1000 300000 64536\n");
+        let bad = |uids: Vec<IdMap>| IdMapping { uids, gids: vec![m(0, 1, 1)] }.check().unwrap_err();
+        assert_eq!(bad(vec![]), "no uid ranges");
+        assert!(bad(vec![m(0, u32::MAX, 2)]).contains("overflows"));
+        assert!(bad(vec![m(0, 100, 10), m(10, 105, 10)]).contains("overlap"));
+        assert!(bad(vec![m(1, 100, 10)]).contains("root"));
+    }
 }

@@ -14,6 +14,10 @@
 //!        ◀──── EOF (exec succeeded) or error (exit status 126/127 as Docker) ┘
 //! ```
 //!
+//! With [`Config::userns`] (`--userns-remap`) the container gets a user namespace of its own:
+//! made before the fork, its mappings applied to the image layers (idmapped mounts), joined
+//! by the process last, after the set-up done as the host's root. See [`userns`].
+//!
 //! The PID namespace is special: a process can't move itself into a new one, only its children.
 //! [`create`] therefore unshares the *caller's* PID namespace for children before forking, which
 //! also makes every later fork of the shim (the `exec`s) land in the container's namespace.
@@ -28,15 +32,16 @@ pub mod config;
 mod process;
 mod rootfs;
 pub mod user;
+pub mod userns;
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::sched::CloneFlags;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-pub use config::{Config, Device, Mount, Namespace, NamespaceKind, Process, Rlimit, Rootfs};
+pub use config::{Config, Device, IdMap, IdMapping, Mount, Namespace, NamespaceKind, Process, Rlimit, Rootfs};
 pub use rootfs::remount as remount_bind;
 
 use channel::{Channel, FromChild};
@@ -159,6 +164,7 @@ fn read_seccomp(p: &Process) -> Result<Option<Vec<u8>>, RuntimeError> {
 /// namespaces.
 pub fn create(config: &Config, stdio: Stdio) -> Result<Created, RuntimeError> {
     let seccomp = read_seccomp(&config.process)?;
+    let userns = config.userns.as_ref().map(userns::create).transpose()?;
     if let Some(ns) = config.namespaces.iter().find(|n| n.kind == NamespaceKind::Pid) {
         match &ns.path {
             Some(p) => join_ns(p, CloneFlags::CLONE_NEWPID)?,
@@ -166,7 +172,7 @@ pub fn create(config: &Config, stdio: Stdio) -> Result<Created, RuntimeError> {
                 .map_err(|e| RuntimeError::sys("creating the PID namespace", e))?,
         }
     }
-    spawn(stdio, |chan, stdio| child_create(config, seccomp.as_deref(), stdio, chan))
+    spawn(stdio, |chan, stdio| child_create(config, userns.as_ref().map(AsFd::as_fd), seccomp.as_deref(), stdio, chan))
 }
 
 /// Starts `process` inside the running container whose first process is `container_pid`,
@@ -183,7 +189,19 @@ pub fn exec(container_pid: i32, config: &Config, process: &Process, stdio: Stdio
     }
     // The mount namespace last: after it, host paths are gone.
     nss.sort_by_key(|(k, _)| *k == NamespaceKind::Mount);
-    spawn(stdio, |chan, stdio| child_exec(config, process, &nss, seccomp.as_deref(), stdio, chan))
+    // The user namespace is joined after everything else (process::run): setns into the
+    // others needs the host's capabilities.
+    let userns = match &config.userns {
+        Some(_) => {
+            let path = format!("/proc/{container_pid}/ns/user");
+            Some(OwnedFd::from(
+                std::fs::File::open(&path).map_err(|e| RuntimeError::sys(format!("opening {path}"), e))?,
+            ))
+        }
+        None => None,
+    };
+    let userns = userns.as_ref().map(|fd| process::UserNs { fd: fd.as_fd(), map: config.userns.as_ref() });
+    spawn(stdio, |chan, stdio| child_exec(config, process, &nss, userns, seccomp.as_deref(), stdio, chan))
 }
 
 fn spawn(stdio: Stdio, child: impl FnOnce(&Channel, Stdio) -> ChildError) -> Result<Created, RuntimeError> {
@@ -237,14 +255,27 @@ fn join_cgroup(config: &Config) -> Result<(), ChildError> {
     Ok(())
 }
 
-fn child_create(config: &Config, seccomp: Option<&[u8]>, stdio: Stdio, chan: &Channel) -> ChildError {
-    match setup_container(config, chan) {
-        Ok(pty_slave) => process::run(&config.process, seccomp, stdio, pty_slave, chan),
+fn child_create(
+    config: &Config,
+    userns: Option<BorrowedFd<'_>>,
+    seccomp: Option<&[u8]>,
+    stdio: Stdio,
+    chan: &Channel,
+) -> ChildError {
+    match setup_container(config, userns, chan) {
+        Ok(pty_slave) => {
+            let userns = userns.map(|fd| process::UserNs { fd, map: config.userns.as_ref() });
+            process::run(&config.process, userns, seccomp, stdio, pty_slave, chan)
+        }
         Err(e) => e,
     }
 }
 
-fn setup_container(config: &Config, chan: &Channel) -> Result<Option<OwnedFd>, ChildError> {
+fn setup_container(
+    config: &Config,
+    userns: Option<BorrowedFd<'_>>,
+    chan: &Channel,
+) -> Result<Option<OwnedFd>, ChildError> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| ChildError::setup(format!("prctl(PR_SET_DUMPABLE): {e}")))?;
     sys::process::reset_signals().map_err(|e| ChildError::setup(format!("resetting signals: {e}")))?;
     join_cgroup(config)?;
@@ -263,13 +294,13 @@ fn setup_container(config: &Config, chan: &Channel) -> Result<Option<OwnedFd>, C
         sys::net::loopback_up().map_err(|e| ChildError::setup(format!("bringing up the loopback interface: {e}")))?;
     }
     sys::process::umask(0);
-    rootfs::mount_root(&config.rootfs)?;
+    rootfs::mount_root(&config.rootfs, userns)?;
     let target = config.rootfs.target();
     let root =
         std::fs::File::open(target).map_err(|e| ChildError::setup(format!("opening {}: {e}", target.display())))?;
     for d in &config.make_dirs {
         let rel: std::path::PathBuf = d.components().filter(|c| matches!(c, std::path::Component::Normal(_))).collect();
-        rootfs::ensure_in_root(root.as_fd(), &rel, true)
+        rootfs::ensure_in_root_owned(root.as_fd(), &rel, true, config.userns.as_ref().map(|m| m.root()))
             .map_err(|e| ChildError::setup(format!("creating {}: {e}", d.display())))?;
     }
     rootfs::mount_all(config, root.as_fd())?;
@@ -305,6 +336,7 @@ fn child_exec(
     config: &Config,
     process: &Process,
     nss: &[(NamespaceKind, OwnedFd)],
+    userns: Option<process::UserNs<'_>>,
     seccomp: Option<&[u8]>,
     stdio: Stdio,
     chan: &Channel,
@@ -331,7 +363,7 @@ fn child_exec(
         }
     })();
     match r {
-        Ok(slave) => process::run(process, seccomp, stdio, slave, chan),
+        Ok(slave) => process::run(process, userns, seccomp, stdio, slave, chan),
         Err(e) => e,
     }
 }

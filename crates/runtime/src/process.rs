@@ -3,7 +3,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use nix::unistd::{Gid, Uid};
 use sys::caps::{self, CapSet};
 
 use crate::channel::Channel;
-use crate::config::{Process, Rlimit};
+use crate::config::{IdMapping, Process, Rlimit};
 use crate::user::{self, ExecUser};
 use crate::{ChildError, Stdio};
 
@@ -22,15 +22,23 @@ pub(crate) const NOT_FOUND: u8 = 127;
 /// Exit status Docker uses when the command can't be run.
 pub(crate) const CANNOT_RUN: u8 = 126;
 
+/// The user namespace a process joins (`--userns-remap`), and its mappings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserNs<'a> {
+    pub fd: BorrowedFd<'a>,
+    pub map: Option<&'a IdMapping>,
+}
+
 /// Runs the common tail of process setup; returns only on failure.
 pub(crate) fn run(
     p: &Process,
+    userns: Option<UserNs<'_>>,
     seccomp: Option<&[u8]>,
     stdio: Stdio,
     pty_slave: Option<OwnedFd>,
     chan: &Channel,
 ) -> ChildError {
-    match prepare_and_exec(p, seccomp, stdio, pty_slave, chan) {
+    match prepare_and_exec(p, userns, seccomp, stdio, pty_slave, chan) {
         Ok(never) => match never {},
         Err(e) => e,
     }
@@ -38,6 +46,7 @@ pub(crate) fn run(
 
 fn prepare_and_exec(
     p: &Process,
+    userns: Option<UserNs<'_>>,
     seccomp: Option<&[u8]>,
     stdio: Stdio,
     pty_slave: Option<OwnedFd>,
@@ -47,6 +56,14 @@ fn prepare_and_exec(
     let group = std::fs::read_to_string("/etc/group").unwrap_or_default();
     let user =
         user::resolve(&p.user, &p.additional_groups, &passwd, &group).map_err(|e| ChildError::setup(e.to_string()))?;
+    // Limits before the user namespace: raising a hard limit takes the host's
+    // CAP_SYS_RESOURCE, which a process in its own user namespace doesn't have.
+    for r in &p.rlimits {
+        set_rlimit(r)?;
+    }
+    if let Some(ns) = userns {
+        join_userns(ns, pty_slave.as_ref())?;
+    }
 
     let mut env = p.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -60,10 +77,6 @@ fn prepare_and_exec(
     let path_env = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("");
     let arg0 = p.args.first().ok_or_else(|| ChildError::setup("no command specified".into()))?;
     let exe = lookup(arg0, path_env)?;
-
-    for r in &p.rlimits {
-        set_rlimit(r)?;
-    }
 
     sys::process::setsid().map_err(|e| ChildError::setup(format!("setsid: {e}")))?;
     match (stdio, pty_slave) {
@@ -109,6 +122,19 @@ fn prepare_and_exec(
         code,
         message: format!("exec: {:?}: {}", arg0, io::Error::from(e).to_string().to_lowercase_first()),
     })
+}
+
+/// Enters the container's user namespace: from here on the process is its root, with every
+/// capability in it and none on the host. The terminal, opened by the host's root, is given
+/// to the container's root first (its group is the devpts mount's: the container's `tty`).
+fn join_userns(ns: UserNs<'_>, pty_slave: Option<&OwnedFd>) -> Result<(), ChildError> {
+    if let (Some(slave), Some(map)) = (pty_slave, ns.map) {
+        let (uid, _) = map.root();
+        rustix::fs::fchown(slave, Some(rustix::fs::Uid::from_raw(uid)), None)
+            .map_err(|e| ChildError::setup(format!("giving the terminal to the container's root: {e}")))?;
+    }
+    nix::sched::setns(ns.fd, nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| ChildError::setup(format!("joining the container's user namespace: {e}")))
 }
 
 trait LowerFirst {

@@ -97,6 +97,17 @@ fn fd_path(fd: BorrowedFd<'_>) -> String {
 /// `/`, and creates it (a directory, or an empty file when `dir` is false) with any missing
 /// parents when it doesn't exist.
 pub(crate) fn ensure_in_root(root: BorrowedFd<'_>, rel: &Path, dir: bool) -> io::Result<OwnedFd> {
+    ensure_in_root_owned(root, rel, dir, None)
+}
+
+/// [`ensure_in_root`], giving what it creates to `owner` (uid, gid): the container's root
+/// when it has a user namespace, as if its root had made them (runc makes them from inside).
+pub(crate) fn ensure_in_root_owned(
+    root: BorrowedFd<'_>,
+    rel: &Path,
+    dir: bool,
+    owner: Option<(u32, u32)>,
+) -> io::Result<OwnedFd> {
     let how = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     let flags = OFlags::PATH | OFlags::CLOEXEC;
     match rustix::fs::openat2(root, rel, flags, Mode::empty(), how) {
@@ -109,7 +120,7 @@ pub(crate) fn ensure_in_root(root: BorrowedFd<'_>, rel: &Path, dir: bool) -> io:
     let pfd = if parent.as_os_str().is_empty() || parent == Path::new("/") {
         rustix::fs::openat2(root, ".", OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty(), how)?
     } else {
-        let p = ensure_in_root(root, parent, true)?;
+        let p = ensure_in_root_owned(root, parent, true, owner)?;
         // Reopen the O_PATH parent as a real directory descriptor for mkdirat/openat.
         rustix::fs::openat(&p, ".", OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?
     };
@@ -125,7 +136,17 @@ pub(crate) fn ensure_in_root(root: BorrowedFd<'_>, rel: &Path, dir: bool) -> io:
         .map(|_| ())
     };
     match created {
-        Ok(()) => {}
+        Ok(()) => {
+            if let Some((uid, gid)) = owner {
+                rustix::fs::chownat(
+                    &pfd,
+                    name,
+                    Some(rustix::fs::Uid::from_raw(uid)),
+                    Some(rustix::fs::Gid::from_raw(gid)),
+                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                )?;
+            }
+        }
         Err(e) if e == rustix::io::Errno::EXIST => {}
         Err(e) => return Err(e.into()),
     }
@@ -156,13 +177,20 @@ fn escape_overlay(p: &Path) -> String {
     s.replace('\\', "\\\\").replace(':', "\\:").replace(',', "\\,")
 }
 
-/// Mounts the root filesystem at its target. Runs inside the new mount namespace.
-pub(crate) fn mount_root(rootfs: &Rootfs) -> Result<(), ChildError> {
+/// Mounts the root filesystem at its target. Runs inside the new mount namespace. With a user
+/// namespace (`--userns-remap`), the lower layers are idmapped with its mappings first.
+pub(crate) fn mount_root(rootfs: &Rootfs, userns: Option<BorrowedFd<'_>>) -> Result<(), ChildError> {
     // Nothing we mount may propagate back to the host.
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
         .map_err(|e| err("making / a slave mount", e))?;
     match rootfs {
         Rootfs::Overlay { lower, upper, work, target } => {
+            if let Some(ns) = userns {
+                for l in lower {
+                    crate::userns::idmap_in_place(l, ns)
+                        .map_err(|e| err(format_args!("idmapping image layer {}", l.display()), e))?;
+                }
+            }
             // Long absolute lowerdir lists overflow mount(2)'s one-page option limit; paths relative
             // to the layers' common directory keep it short (overlayfs resolves them at mount time
             // against the cwd).
@@ -183,6 +211,9 @@ pub(crate) fn mount_root(rootfs: &Rootfs) -> Result<(), ChildError> {
             mount(Some("overlay"), target.as_path(), Some("overlay"), MsFlags::empty(), Some(data.as_str()))
                 .map_err(|e| err(format_args!("mounting overlay root filesystem on {}", target.display()), e))?;
         }
+        Rootfs::Dir(_) if userns.is_some() => {
+            return Err(ChildError::setup("a user namespace needs an overlay root filesystem".into()));
+        }
         Rootfs::Dir(dir) => {
             mount(Some(dir.as_path()), dir.as_path(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
                 .map_err(|e| err(format_args!("bind-mounting root filesystem {}", dir.display()), e))?;
@@ -194,8 +225,9 @@ pub(crate) fn mount_root(rootfs: &Rootfs) -> Result<(), ChildError> {
 /// Mounts everything in `config.mounts`, then the devices (created when /dev is a fresh tmpfs).
 pub(crate) fn mount_all(config: &Config, root: BorrowedFd<'_>) -> Result<(), ChildError> {
     let mut dev_tmpfs = false;
+    let owner = config.userns.as_ref().map(|m| m.root());
     for m in &config.mounts {
-        mount_one(m, root)?;
+        mount_one(m, root, owner)?;
         if m.destination == Path::new("/dev") && m.kind == "tmpfs" {
             dev_tmpfs = true;
         }
@@ -213,7 +245,18 @@ pub(crate) fn mount_all(config: &Config, root: BorrowedFd<'_>) -> Result<(), Chi
             ("core", "/proc/kcore"),
         ] {
             match rustix::fs::symlinkat(target, &dev, name) {
-                Ok(()) => {}
+                Ok(()) => {
+                    if let Some((uid, gid)) = owner {
+                        rustix::fs::chownat(
+                            &dev,
+                            name,
+                            Some(rustix::fs::Uid::from_raw(uid)),
+                            Some(rustix::fs::Gid::from_raw(gid)),
+                            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                        )
+                        .map_err(|e| err(format_args!("creating /dev/{name}"), e))?;
+                    }
+                }
                 Err(e) if e == rustix::io::Errno::EXIST => {}
                 Err(e) => return Err(err(format_args!("creating /dev/{name}"), e)),
             }
@@ -225,7 +268,7 @@ pub(crate) fn mount_all(config: &Config, root: BorrowedFd<'_>) -> Result<(), Chi
     Ok(())
 }
 
-fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
+fn mount_one(m: &Mount, root: BorrowedFd<'_>, owner: Option<(u32, u32)>) -> Result<(), ChildError> {
     let dest = rel(&m.destination);
     let opts = parse_options(&m.options);
     let is_bind = m.kind == "bind" || opts.flags.contains(MsFlags::MS_BIND);
@@ -245,7 +288,7 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
     } else {
         true
     };
-    let target = ensure_in_root(root, &dest, target_is_dir)
+    let target = ensure_in_root_owned(root, &dest, target_is_dir, owner)
         .map_err(|e| err(format_args!("creating mount point {}", m.destination.display()), e))?;
     let tpath = fd_path(target.as_fd());
     if is_bind {
@@ -277,6 +320,17 @@ fn mount_one(m: &Mount, root: BorrowedFd<'_>) -> Result<(), ChildError> {
                 remount(&fd_path(mounted.as_fd()), opts.flags | MsFlags::MS_RDONLY).map_err(|e| err(what(), e))?;
             }
             Err(e) => return Err(err(what(), e)),
+        }
+        // An mqueue filesystem's root is its mounter's; in a user namespace that is the
+        // container's root, as if it had mounted it (tmpfs mounts get `uid=`/`gid=` instead).
+        if let (Some((uid, gid)), "mqueue") = (owner, m.kind.as_str()) {
+            let mounted = ensure_in_root(root, &dest, true).map_err(|e| err(what(), e))?;
+            rustix::fs::chown(
+                fd_path(mounted.as_fd()).as_str(),
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            )
+            .map_err(|e| err(what(), e))?;
         }
     }
     if !opts.propagation.is_empty() {

@@ -8,7 +8,7 @@
 //!   `signalfd`, and the memory controls of long-lived processes (dropping clean file pages,
 //!   malloc arenas, heap trimming).
 //! - [`net`]: bringing a new network namespace's loopback up.
-//! - [`mount`]: `mount_setattr` (recursively read-only mount trees).
+//! - [`mount`]: `mount_setattr` (recursively read-only mount trees, idmapped mounts).
 //! - [`failpoint`]: named crash points for the crash tests.
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.

@@ -188,6 +188,9 @@ pub struct ContainerFlags {
     /// Username or UID (format: <name|uid>[:<group|gid>]).
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
+    /// User namespace to use (`host`: none of its own when the daemon remaps).
+    #[arg(long = "userns")]
+    pub userns: Option<String>,
     /// UTS namespace to use.
     #[arg(long = "uts")]
     pub uts: Option<String>,
@@ -536,6 +539,11 @@ pub fn create_body(f: &ContainerFlags, detach: bool) -> anyhow::Result<w::Contai
         pid_mode: f.pid.clone().unwrap_or_default(),
         ipc_mode: f.ipc.clone().unwrap_or_default(),
         uts_mode: f.uts.clone().unwrap_or_default(),
+        userns_mode: match f.userns.as_deref() {
+            None | Some("") => String::new(),
+            Some("host") => "host".into(),
+            Some(_) => bail!("--userns: invalid USER mode"),
+        },
         cgroupns_mode: f.cgroupns.clone().unwrap_or_default(),
         oom_score_adj: f.oom_score_adj.unwrap_or(0),
         shm_size: f.shm_size.as_deref().map(parse_size).transpose()?.unwrap_or(0),
@@ -958,6 +966,7 @@ mod tests {
             tty: false,
             ulimit: vec!["nofile=10:20".into()],
             user: None,
+            userns: None,
             uts: None,
             volume: vec![],
             mount: vec![],
