@@ -667,23 +667,7 @@ mod tests {
     use super::*;
 
     fn ctr(dir: &Path, pending_dir: &Path) -> Ctr {
-        let c = Container {
-            version: model::CONTAINER_RECORD_VERSION,
-            id: "a".repeat(64),
-            name: "t".into(),
-            created: chrono::Utc::now(),
-            image_id: String::new(),
-            path: "sh".into(),
-            args: vec![],
-            config: ContainerConfig::default(),
-            host_config: HostConfig::default(),
-            state: State::default(),
-            exec_ids: vec![],
-            networks: Default::default(),
-            mounts: vec![],
-            user_config: None,
-            persistent_layer: None,
-        };
+        let c = model::test_container();
         Ctr {
             id: c.id.clone(),
             rec: Mutex::new(c),

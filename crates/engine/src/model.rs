@@ -592,3 +592,29 @@ pub struct Top {
     /// Rows.
     pub processes: Vec<Vec<String>>,
 }
+
+/// A minimal container record for unit tests.
+#[cfg(test)]
+pub(crate) fn test_container() -> Container {
+    Container {
+        version: CONTAINER_RECORD_VERSION,
+        id: "a".repeat(64),
+        name: "t".into(),
+        created: chrono::Utc::now(),
+        image_id: String::new(),
+        path: "sh".into(),
+        args: vec!["-c".into(), "true".into()],
+        config: ContainerConfig {
+            hostname: "aaaaaaaaaaaa".into(),
+            env: vec!["PATH=/bin".into(), "A=1".into()],
+            ..Default::default()
+        },
+        host_config: HostConfig::default(),
+        state: State::default(),
+        exec_ids: vec![],
+        networks: Default::default(),
+        mounts: vec![],
+        user_config: None,
+        persistent_layer: None,
+    }
+}

@@ -434,30 +434,9 @@ pub(crate) fn remap_mounts_and_devices(map: &runtime::IdMapping, mounts: &mut [M
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ContainerConfig, HostConfig, State};
 
     fn container() -> Container {
-        Container {
-            version: 1,
-            id: "a".repeat(64),
-            name: "t".into(),
-            created: chrono::Utc::now(),
-            image_id: String::new(),
-            path: "sh".into(),
-            args: vec!["-c".into(), "true".into()],
-            config: ContainerConfig {
-                hostname: "aaaaaaaaaaaa".into(),
-                env: vec!["PATH=/bin".into(), "A=1".into()],
-                ..Default::default()
-            },
-            host_config: HostConfig::default(),
-            state: State::default(),
-            exec_ids: vec![],
-            networks: Default::default(),
-            mounts: vec![],
-            user_config: None,
-            persistent_layer: None,
-        }
+        crate::model::test_container()
     }
 
     /// The inputs the engine would pass for `c` (its capabilities on a kernel whose last one is 40).

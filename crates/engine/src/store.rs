@@ -82,10 +82,7 @@ pub const PENDING: &str = "pending";
 
 /// Saves `c` as a pending record in `pending_dir`.
 pub fn save_pending(pending_dir: &Path, c: &Container) -> io::Result<()> {
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(pending_dir)
-        .or_else(|e| if e.kind() == io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })?;
+    secure_dirs(pending_dir, &[("", 0o700)])?;
     let data = serde_json::to_vec(c).map_err(io::Error::other)?;
     write_atomic(&pending_dir.join(format!("{}.json", c.id)), &data)
 }
@@ -166,10 +163,7 @@ pub fn load_all(containers_dir: &Path) -> io::Result<Loaded> {
 /// out of the daemon's way but whole: nothing berth can't read is deleted. Returns where.
 pub fn set_aside(root: &Path, dir: &Path) -> io::Result<PathBuf> {
     let aside = root.join("unreadable");
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&aside)
-        .or_else(|e| if e.kind() == io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })?;
+    secure_dirs(&aside, &[("", 0o700)])?;
     let name = dir.file_name().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut to = aside.join(name);
     if to.exists() {
