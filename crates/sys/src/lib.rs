@@ -9,11 +9,13 @@
 //!   malloc arenas, heap trimming).
 //! - [`net`]: bringing a new network namespace's loopback up.
 //! - [`mount`]: `mount_setattr` (recursively read-only mount trees).
+//! - [`activation`]: the listening sockets systemd passes (`LISTEN_FDS`).
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod activation;
 pub mod caps;
 pub mod mount;
 pub mod net;
