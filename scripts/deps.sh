@@ -6,7 +6,10 @@
 # Build: a C compiler, pkg-config, libseccomp-dev (linked statically into berth).
 # Run:   busybox-static and file (tests/make-busybox.sh: the test/demo image), procps (`ps`
 #        for `top`).
-# Tests: the docker CLI (end-to-end suite against berth), cargo-nextest, util-linux, passwd.
+# Tests: the docker CLI (end-to-end suite against berth), cargo-nextest, util-linux (setpriv),
+#        openssl (TLS certificates), systemd (systemd-analyze, systemd-socket-activate; nothing
+#        needs it running), passwd (groupadd for the socket-group test; useradd, usermod for
+#        `--userns-remap default` and the user namespace tests).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -53,7 +56,7 @@ need=""
 # nftables (nft) and iproute2 are run by the daemon; curl by the network tests; tzdata's zone
 # files by the cron time-zone tests; passwd (useradd, usermod) by `--userns-remap default` and
 # the user namespace tests.
-for p in build-essential pkg-config libseccomp-dev busybox-static file procps util-linux nftables iproute2 curl tzdata passwd; do
+for p in build-essential pkg-config libseccomp-dev busybox-static file procps util-linux nftables iproute2 curl tzdata openssl systemd passwd; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
 done
 if [ "${1:-}" = "--tests" ] && [ ! -x /usr/local/bin/docker ] && ! command -v docker >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
-//! The Docker Engine API over a unix socket, on top of the [`engine`].
+//! The Docker Engine API, on top of the [`engine`].
 //!
-//! - [`serve`]: accepts connections and serves HTTP/1.1 with upgrades (the hijacked streams of
-//!   `attach` and `exec start`).
+//! - [`Server`]: serves HTTP/1.1 with upgrades (the hijacked streams of `attach` and `exec
+//!   start`) on connections the daemon accepted (unix socket, TCP, TLS), logs each request at
+//!   debug level and closes connections idle for longer than a bound.
 //! - Version negotiation (moby's `api/server/middleware/version.go`): paths may carry a
 //!   `/v1.NN` prefix; versions from [`MIN_API_VERSION`] to [`API_VERSION`] are served, others get
 //!   400 with Docker's wording. Every response carries `Api-Version`, `Ostype` and `Server`.
@@ -117,7 +118,7 @@ fn stamp(resp: &mut Response<Body>) {
     );
 }
 
-async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn route(router: Router, req: Request<Incoming>) -> Response<Body> {
     let (mut parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let (version, rest) = split_version(&path);
@@ -132,7 +133,7 @@ async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>
                 ))
                 .into_response();
                 stamp(&mut r);
-                return Ok(r);
+                return r;
             }
             Some(m) if m > max => {
                 let mut r = ApiError::bad_request(format!(
@@ -140,13 +141,13 @@ async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>
                 ))
                 .into_response();
                 stamp(&mut r);
-                return Ok(r);
+                return r;
             }
             Some(m) => m,
             None => {
                 let mut r = ApiError::not_found("page not found".to_string()).into_response();
                 stamp(&mut r);
-                return Ok(r);
+                return r;
             }
         },
     };
@@ -163,30 +164,71 @@ async fn handle(router: Router, req: Request<Incoming>) -> Result<Response<Body>
     let req = Request::from_parts(parts, Body::new(body));
     let mut resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
     stamp(&mut resp);
+    resp
+}
+
+/// Serves one request and logs it at debug level: method, path (never the query, which can
+/// carry a commit's `changes` and other values), status and the time to the response's head.
+async fn handle(router: Router, peer: Arc<str>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let start = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = route(router, req).await;
+    tracing::debug!(
+        peer = %peer,
+        method = %method,
+        path = %path,
+        status = resp.status().as_u16(),
+        duration = ?start.elapsed(),
+        "request"
+    );
     Ok(resp)
 }
 
-/// Serves the API on `listener` until the task is dropped.
-pub async fn serve(listener: tokio::net::UnixListener, api: Api) {
-    let router = router(api);
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
+/// The default bound on an idle connection (see [`Server`]): dockerd's `ReadHeaderTimeout`,
+/// which Go's HTTP server also applies to idle keep-alive connections.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Serves HTTP/1.1 with upgrades (the hijacked streams of `attach` and `exec start`) on
+/// connections the caller accepted, on any transport (unix socket, TCP, TLS).
+///
+/// A connection is closed when it stays idle for `idle_timeout`: from its start, or from the
+/// end of a response, to the end of the next request's head (hyper's `header_read_timeout`,
+/// which runs only while a request head is awaited). Nothing else is bounded: a response that
+/// streams (`logs -f`, `events`, `wait`, `stats`), a request body still arriving (`load`) and
+/// a hijacked stream (which has left hyper) last as long as they need.
+#[derive(Debug, Clone)]
+pub struct Server {
+    router: Router,
+    idle_timeout: std::time::Duration,
+}
+
+impl Server {
+    /// A server of every endpoint of `api`.
+    pub fn new(api: Api, idle_timeout: std::time::Duration) -> Self {
+        Self { router: router(api), idle_timeout }
+    }
+
+    /// Serves one connection until it ends; `peer` names the client in the log.
+    pub async fn serve_connection<I>(&self, io: I, peer: Arc<str>)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let router = self.router.clone();
+        let log_peer = peer.clone();
+        let svc = hyper::service::service_fn(move |req| handle(router.clone(), peer.clone(), req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.idle_timeout)
+            .serve_connection(TokioIo::new(io), svc)
+            .with_upgrades();
+        match conn.await {
+            Err(e) if e.is_timeout() => {
+                tracing::debug!(peer = %log_peer, "closed a connection idle for {:?}", self.idle_timeout)
             }
-        };
-        let router = router.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| handle(router.clone(), req));
-            let conn =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
-            if let Err(e) = conn.await {
-                tracing::debug!("connection: {e}");
-            }
-        });
+            Err(e) => tracing::debug!(peer = %log_peer, "connection: {e}"),
+            Ok(()) => {}
+        }
     }
 }
 

@@ -20,8 +20,9 @@ fn main() {
     }
     match cli::main(args) {
         cli::Outcome::Exit(code) => std::process::exit(code),
-        cli::Outcome::Daemon { root, exec_root, host, log_level, cgroup_parent, network, userns_remap } => {
-            let network = *network;
+        cli::Outcome::Daemon { hosts, args } => {
+            let args = *args;
+            let network = args.network;
             let net = daemon::NetOptions {
                 bridge: network.bridge,
                 bip: network.bip,
@@ -29,7 +30,25 @@ fn main() {
                 firewall_table: network.firewall_table,
                 dns: network.dns,
             };
-            let opts = daemon::Options { root, exec_root, host, log_level, cgroup_parent, net, userns_remap };
+            let tls = daemon::tls::TlsOptions {
+                tls: args.tls,
+                verify: args.tlsverify,
+                ca: args.tlscacert,
+                cert: args.tlscert,
+                key: args.tlskey,
+            };
+            let opts = daemon::Options {
+                root: args.root,
+                exec_root: args.exec_root,
+                hosts,
+                group: args.group,
+                tls,
+                idle_timeout: args.idle_timeout,
+                log_level: args.log_level,
+                cgroup_parent: args.cgroup_parent,
+                net,
+                userns_remap: args.userns_remap,
+            };
             if let Err(e) = daemon::run(opts) {
                 eprintln!("berth daemon: {e:#}");
                 std::process::exit(1);

@@ -47,9 +47,10 @@ use clap::{Parser, Subcommand};
     disable_help_subcommand = true
 )]
 pub struct Cli {
-    /// Daemon socket to connect to.
-    #[arg(short = 'H', long = "host", env = "BERTH_HOST", global = true, value_name = "unix:///path")]
-    pub host: Option<String>,
+    /// Daemon socket to connect to (the daemon: to listen on, repeatable: unix://PATH,
+    /// tcp://HOST:PORT, fd://).
+    #[arg(short = 'H', long = "host", env = "BERTH_HOST", global = true, value_name = "unix:///path", action = clap::ArgAction::Append)]
+    pub host: Vec<String>,
     /// Debug output.
     #[arg(short = 'D', long = "debug", global = true)]
     pub debug: bool,
@@ -344,6 +345,28 @@ pub struct DaemonArgs {
     /// Parent cgroup of the containers (in every hierarchy).
     #[arg(long = "cgroup-parent", default_value = "berth")]
     pub cgroup_parent: String,
+    /// Group of the unix sockets the daemon creates (root:GROUP, mode 0660; a name or GID).
+    #[arg(short = 'G', long = "group", default_value = "docker")]
+    pub group: String,
+    /// Use TLS on TCP listeners; implied by --tlsverify. --tls=false: plain TCP, explicitly.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tls: Option<bool>,
+    /// Use TLS and require client certificates signed by --tlscacert. --tlsverify=false: TLS
+    /// without client certificates, explicitly.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub tlsverify: Option<bool>,
+    /// Trust client certificates signed only by this CA [default: ~/.docker/ca.pem].
+    #[arg(long, value_name = "FILE")]
+    pub tlscacert: Option<std::path::PathBuf>,
+    /// The server's TLS certificate [default: ~/.docker/cert.pem].
+    #[arg(long, value_name = "FILE")]
+    pub tlscert: Option<std::path::PathBuf>,
+    /// The server's TLS key [default: ~/.docker/key.pem].
+    #[arg(long, value_name = "FILE")]
+    pub tlskey: Option<std::path::PathBuf>,
+    /// Close API connections idle this long between requests (a Go duration: 90s, 5m).
+    #[arg(long = "idle-timeout", default_value = "5m", value_parser = parse_timeout, value_name = "DURATION")]
+    pub idle_timeout: std::time::Duration,
     /// Networking of the daemon.
     #[command(flatten)]
     pub network: DaemonNetwork,
@@ -374,25 +397,22 @@ pub struct DaemonNetwork {
     pub dns: Vec<String>,
 }
 
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match run::time::parse_go_duration(s).map(|d| d.to_std()) {
+        Ok(Ok(d)) if !d.is_zero() => Ok(d),
+        _ => Err(format!("invalid duration {s:?}: a positive Go duration such as 90s or 5m")),
+    }
+}
+
 /// What the binary should do after parsing.
 #[derive(Debug)]
 pub enum Outcome {
     /// Run the daemon with these options (the binary wires the `daemon` crate).
     Daemon {
-        /// Root.
-        root: std::path::PathBuf,
-        /// Exec root.
-        exec_root: std::path::PathBuf,
-        /// Socket.
-        host: String,
-        /// Log level.
-        log_level: String,
-        /// `--cgroup-parent`.
-        cgroup_parent: String,
-        /// Networking flags.
-        network: Box<DaemonNetwork>,
-        /// `--userns-remap`.
-        userns_remap: Option<String>,
+        /// Where to listen (`-H`, repeatable; empty: the default socket).
+        hosts: Vec<String>,
+        /// The daemon's flags (`--log-level` already raised by `-D`).
+        args: Box<DaemonArgs>,
     },
     /// Exit with this status.
     Exit(i32),
@@ -424,18 +444,17 @@ pub fn main(args: Vec<String>) -> Outcome {
             return Outcome::Exit(code);
         }
     };
-    let host = cli.host.clone().unwrap_or_else(|| client::DEFAULT_HOST.to_owned());
-    if let Command::Daemon(d) = cli.command {
-        return Outcome::Daemon {
-            root: d.root,
-            exec_root: d.exec_root,
-            host,
-            log_level: if cli.debug { "debug".into() } else { d.log_level },
-            cgroup_parent: d.cgroup_parent,
-            network: Box::new(d.network),
-            userns_remap: d.userns_remap,
-        };
+    if let Command::Daemon(mut d) = cli.command {
+        if cli.debug {
+            d.log_level = "debug".into();
+        }
+        return Outcome::Daemon { hosts: cli.host, args: Box::new(d) };
     }
+    if cli.host.len() > 1 {
+        eprintln!("Specify only one -H");
+        return Outcome::Exit(1);
+    }
+    let host = cli.host.first().cloned().unwrap_or_else(|| client::DEFAULT_HOST.to_owned());
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -12,7 +12,10 @@ fn main() {
     let opts = daemon::Options {
         root: args[1].clone().into(),
         exec_root: args[2].clone().into(),
-        host: args[3].clone(),
+        hosts: vec![args[3].clone()],
+        group: String::new(),
+        tls: daemon::tls::TlsOptions::default(),
+        idle_timeout: api::DEFAULT_IDLE_TIMEOUT,
         log_level: "debug".into(),
         cgroup_parent: "berthdev".into(),
         net: daemon::NetOptions {

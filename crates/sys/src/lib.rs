@@ -10,11 +10,13 @@
 //! - [`net`]: bringing a new network namespace's loopback up.
 //! - [`mount`]: `mount_setattr` (recursively read-only mount trees, idmapped mounts).
 //! - [`failpoint`]: named crash points for the crash tests.
+//! - [`activation`]: the listening sockets systemd passes (`LISTEN_FDS`).
 //!
 //! Every `unsafe` block states the invariant it relies on in a `// SAFETY:` comment.
 #![warn(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod activation;
 pub mod caps;
 pub mod failpoint;
 pub mod mount;

@@ -97,13 +97,31 @@ pub struct Daemon {
     pub bridge: String,
     /// berth's nftables table of this daemon.
     pub table: String,
-    /// Extra daemon flags (`--bip`, `--default-address-pool`).
+    /// Extra daemon flags (`--bip`, `--default-address-pool`, more `-H`).
     pub extra: Vec<String>,
     /// The parent cgroup of its containers (`--cgroup-parent`), its own: tests can list it.
     pub cgroup_parent: String,
     /// The failpoint (`BERTH_FAILPOINT`) the daemon is started with next.
     pub failpoint: Option<String>,
+    /// How it is started beyond the flags.
+    pub setup: Setup,
     child: Option<Child>,
+}
+
+/// How to start a daemon beyond the defaults ([`Daemon::start_setup`]).
+#[derive(Debug, Default, Clone)]
+pub struct Setup {
+    /// Extra daemon flags.
+    pub extra: Vec<String>,
+    /// Extra environment of the daemon.
+    pub env: Vec<(String, String)>,
+    /// A command the daemon runs under (`{socket}` in it is replaced by [`Daemon::socket`]).
+    /// The daemon then gets no `-H unix://SOCKET` of its own: the wrapper listens there and
+    /// passes the socket (`systemd-socket-activate -l {socket}` with `-H fd://` in `extra`).
+    pub wrapper: Vec<String>,
+    /// Sets `JOURNAL_STREAM` to the log file's `DEVICE:INODE`, as systemd does for a service
+    /// whose stderr goes to journald.
+    pub journal: bool,
 }
 
 impl Daemon {
@@ -114,7 +132,12 @@ impl Daemon {
 
     /// Starts a daemon with extra flags.
     pub fn start_with(extra: &[&str]) -> Daemon {
-        let mut d = Self::new_with(extra);
+        Self::start_setup(Setup { extra: extra.iter().map(|s| (*s).to_owned()).collect(), ..Setup::default() })
+    }
+
+    /// Starts a daemon as `setup` says.
+    pub fn start_setup(setup: Setup) -> Daemon {
+        let mut d = Self::new_setup(setup);
         d.spawn();
         d
     }
@@ -123,6 +146,11 @@ impl Daemon {
     /// [`Daemon::try_spawn`]). A `-b`/`--bridge` among `extra` replaces its own bridge's name
     /// in the flags; [`Daemon::bridge`] stays the one its Drop removes.
     pub fn new_with(extra: &[&str]) -> Daemon {
+        Self::new_setup(Setup { extra: extra.iter().map(|s| (*s).to_owned()).collect(), ..Setup::default() })
+    }
+
+    /// [`Daemon::new_with`] as `setup` says.
+    pub fn new_setup(setup: Setup) -> Daemon {
         require_root();
         let dir = tempfile::Builder::new().prefix("berth-test-").tempdir_in("/tmp").expect("temp dir");
         let root = dir.path().join("root");
@@ -139,9 +167,21 @@ impl Daemon {
             .collect();
         let bridge = format!("bt{tag}");
         let table = format!("bt_{tag}");
-        let extra = extra.iter().map(|s| (*s).to_owned()).collect();
+        let extra = setup.extra.clone();
         let cgroup_parent = format!("berth-test-{tag}");
-        Daemon { root, exec_root, socket, bridge, table, extra, cgroup_parent, failpoint: None, child: None, dir }
+        Daemon {
+            root,
+            exec_root,
+            socket,
+            bridge,
+            table,
+            extra,
+            cgroup_parent,
+            failpoint: None,
+            setup,
+            child: None,
+            dir,
+        }
     }
 
     fn spawn(&mut self) {
@@ -159,20 +199,31 @@ impl Daemon {
             .append(true)
             .open(self.dir.path().join("daemon.log"))
             .expect("daemon log");
-        let child = Command::new(berth_bin())
-            .arg("daemon")
-            .arg("--root")
-            .arg(&self.root)
-            .arg("--exec-root")
-            .arg(&self.exec_root)
-            .arg("-H")
-            .arg(format!("unix://{}", self.socket.display()))
+        let wrapped = !self.setup.wrapper.is_empty();
+        let mut cmd = if wrapped {
+            let sock = self.socket.to_string_lossy().into_owned();
+            let mut c = Command::new(&self.setup.wrapper[0]);
+            c.args(self.setup.wrapper[1..].iter().map(|a| a.replace("{socket}", &sock))).arg(berth_bin());
+            c
+        } else {
+            Command::new(berth_bin())
+        };
+        if self.setup.journal {
+            use std::os::unix::fs::MetadataExt;
+            let m = log.metadata().expect("log file");
+            cmd.env("JOURNAL_STREAM", format!("{}:{}", m.dev(), m.ino()));
+        }
+        cmd.envs(self.setup.env.iter().map(|(k, v)| (k, v)));
+        cmd.env_remove("BERTH_FAILPOINT").envs(self.failpoint.iter().map(|f| ("BERTH_FAILPOINT", f.as_str())));
+        cmd.arg("daemon").arg("--root").arg(&self.root).arg("--exec-root").arg(&self.exec_root);
+        if !wrapped {
+            cmd.arg("-H").arg(format!("unix://{}", self.socket.display()));
+        }
+        let child = cmd
             .arg("--log-level")
             .arg("debug")
             .arg("--cgroup-parent")
             .arg(&self.cgroup_parent)
-            .env_remove("BERTH_FAILPOINT")
-            .envs(self.failpoint.iter().map(|f| ("BERTH_FAILPOINT", f.as_str())))
             .args(
                 (!self.extra.iter().any(|a| a == "-b" || a.starts_with("--bridge")))
                     .then_some(["--bridge", self.bridge.as_str()])
@@ -193,7 +244,8 @@ impl Daemon {
         self.child = Some(child);
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(20) {
-            if UnixStream::connect(&self.socket).is_ok() {
+            // A wrapper's socket accepts before the daemon runs: wait for an answer.
+            if if wrapped { self.ping() } else { UnixStream::connect(&self.socket).is_ok() } {
                 return Ok(());
             }
             if let Some(c) = self.child.as_mut()
@@ -206,6 +258,19 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         Err(format!("berth daemon did not answer on {} within 20 s; log:\n{}", self.socket.display(), self.log()))
+    }
+
+    /// Whether the daemon answers `GET /_ping` on its socket.
+    pub fn ping(&self) -> bool {
+        use std::io::Write;
+        let Ok(mut s) = UnixStream::connect(&self.socket) else { return false };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n").is_err() {
+            return false;
+        }
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200")
     }
 
     /// The daemon's log so far.

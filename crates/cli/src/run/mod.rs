@@ -21,7 +21,7 @@ use crate::term;
 
 pub(crate) mod flags;
 mod stream;
-mod time;
+pub(crate) mod time;
 
 pub use flags::{
     ContainerFlags, absolute_if_relative, create_body, parse_env, parse_link, parse_mount, parse_restart, parse_size,
