@@ -261,6 +261,10 @@ fn crash_during_image_operations() {
             armed(&mut d, fp);
             crash(&mut d, &args);
             let what = format!("{fp} ({op})");
+            if fp == "image:before-record" {
+                // What the store collected is logged (the image crate logs at the daemon's level).
+                assert!(d.log().contains("removed unreferenced layers and blobs"), "{what}:\n{}", d.log());
+            }
             // The image is either there and whole, or not there at all.
             for name in ["imp:1", "forload:1", "com:1"] {
                 if d.berth(&["image", "inspect", name]).code == 0 {

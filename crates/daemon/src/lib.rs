@@ -126,7 +126,7 @@ fn daemon_id(root: &std::path::Path) -> String {
         return s.trim().to_owned();
     }
     let mut b = [0u8; 16];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
+    engine::random_bytes(&mut b);
     let id: String = b.iter().map(|x| format!("{x:02x}")).collect();
     let id = format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..]);
     let _ = std::fs::write(&p, &id);
@@ -298,11 +298,25 @@ fn warn_insecure(name: &str, tls: bool) {
     tracing::warn!(host = %name, "listening with {how} because it was asked for explicitly; use --tlsverify with client certificates instead");
 }
 
+/// Every crate of berth's that logs: `--log-level` applies to all of them, other crates' logs
+/// (hyper, rustls, netlink) stay at `warn`.
+const LOGGING_CRATES: &[&str] = &[
+    "berth", "daemon", "api", "engine", "image", "net", "seccomp", "cgroups", "runtime", "shim", "init", "sys", "oci",
+];
+
+/// The env-filter directive of a `--log-level`.
+fn log_directive(level: &str) -> String {
+    let mut d = String::from("warn");
+    for c in LOGGING_CRATES {
+        d.push_str(&format!(",{c}={level}"));
+    }
+    d
+}
+
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(opts: Options) -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(format!("warn,berth={0},engine={0},api={0},daemon={0}", opts.log_level))
-            .with_context(|| format!("invalid --log-level {:?}", opts.log_level))?;
+    let filter = tracing_subscriber::EnvFilter::try_new(log_directive(&opts.log_level))
+        .with_context(|| format!("invalid --log-level {:?}", opts.log_level))?;
     log::init(filter);
     if !nix::unistd::Uid::effective().is_root() {
         bail!("berth daemon needs to run as root");
