@@ -40,7 +40,9 @@ pub fn secure_dirs(base: &Path, dirs: &[(&str, u32)]) -> io::Result<()> {
     for (rel, mode) in dirs {
         let p = if rel.is_empty() { base.to_path_buf() } else { base.join(rel) };
         std::fs::DirBuilder::new().recursive(true).mode(*mode).create(&p).map_err(|e| with_path("creating", &p, e))?;
-        let m = std::fs::symlink_metadata(&p).map_err(|e| with_path("reading", &p, e))?;
+        // The base may be a symlink (a data root moved to another disk); what is inside is ours.
+        let m = if rel.is_empty() { std::fs::metadata(&p) } else { std::fs::symlink_metadata(&p) }
+            .map_err(|e| with_path("reading", &p, e))?;
         if !m.is_dir() {
             return Err(io::Error::other(format!("{} is not a directory", p.display())));
         }
@@ -194,6 +196,10 @@ mod tests {
         }
         // Content is left as it was.
         assert!(root.join("image/layers").is_dir());
+        // A root that is a symlink to the real directory is fine.
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        secure_dirs(&link, ROOT_DIRS).unwrap();
         // A file where a directory belongs is an error, not replaced.
         std::fs::remove_dir(root.join("seccomp")).unwrap();
         std::fs::write(root.join("seccomp"), b"x").unwrap();
