@@ -51,6 +51,7 @@ mod remove;
 mod safepath;
 mod save;
 mod store;
+mod targuard;
 mod tarmeta;
 #[cfg(test)]
 mod testtar;
@@ -71,3 +72,4 @@ pub use remove::{ContainerUse, PruneReport, RemoveEntry};
 pub use safepath::UnsafeReason;
 pub use store::{GcReport, HistoryEntry, Image, ImageStore, ImageSummary};
 pub use unpack::{UnpackError, UnpackOptions, UnpackStats, unpack_into};
+

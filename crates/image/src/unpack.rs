@@ -34,6 +34,7 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use crate::safepath::{self, UnsafeReason, Whiteout};
+use crate::targuard::TarGuard;
 use crate::tarmeta::{self, Meta};
 
 /// The xattr overlayfs reads to make a directory opaque.
@@ -199,7 +200,7 @@ impl Unpacker {
     }
 
     fn run(mut self, r: impl Read) -> Result<UnpackStats, UnpackError> {
-        let mut archive = tar::Archive::new(r);
+        let mut archive = tar::Archive::new(TarGuard::new(r));
         let entries = archive.entries().map_err(|source| UnpackError::Corrupt { entries: 0, source })?;
         for entry in entries {
             let mut entry = entry.map_err(|source| UnpackError::Corrupt { entries: self.stats.entries, source })?;
