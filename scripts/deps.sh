@@ -6,7 +6,8 @@
 # Build: a C compiler, pkg-config, libseccomp-dev (linked statically into berth).
 # Run:   busybox-static and file (tests/make-busybox.sh: the test/demo image), procps (`ps`
 #        for `top`).
-# Tests: the docker CLI (end-to-end suite against berth), cargo-nextest, util-linux.
+# Tests: the docker CLI (end-to-end suite against berth), cargo-nextest, util-linux, cargo-fuzz
+#        (scripts/fuzz.sh: libFuzzer on the stable compiler, built with build-essential's g++).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -68,4 +69,9 @@ fi
 # --- test runner ------------------------------------------------------------------------------
 if [ "${1:-}" = "--tests" ] && ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
+fi
+# cargo-fuzz drives the fuzz targets of fuzz/ (scripts/fuzz.sh). Without a sanitizer it needs no
+# nightly compiler; its libfuzzer-sys crate builds libFuzzer itself.
+if [ "${1:-}" = "--tests" ] && ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2
 fi
