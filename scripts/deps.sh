@@ -9,7 +9,8 @@
 # Tests: the docker CLI (end-to-end suite against berth), cargo-nextest, util-linux (setpriv),
 #        openssl (TLS certificates), systemd (systemd-analyze, systemd-socket-activate; nothing
 #        needs it running), passwd (groupadd for the socket-group test; useradd, usermod for
-#        `--userns-remap default` and the user namespace tests).
+#        `--userns-remap default` and the user namespace tests), cargo-fuzz (scripts/fuzz.sh:
+#        libFuzzer on the stable compiler, built with build-essential's g++).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -72,4 +73,9 @@ fi
 # --- test runner ------------------------------------------------------------------------------
 if [ "${1:-}" = "--tests" ] && ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
+fi
+# cargo-fuzz drives the fuzz targets of fuzz/ (scripts/fuzz.sh). Without a sanitizer it needs no
+# nightly compiler; its libfuzzer-sys crate builds libFuzzer itself.
+if [ "${1:-}" = "--tests" ] && ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --version 0.13.2
 fi

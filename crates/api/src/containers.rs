@@ -240,7 +240,8 @@ pub fn parse_timestamp(s: &str) -> Result<i64, ApiError> {
         }
         nanos = format!("{frac:0<9}").parse().map_err(|_| bad())?;
     }
-    Ok(secs * 1_000_000_000 + nanos)
+    // Past the year 2262 nanoseconds overflow an i64 (the API fuzz target found the multiply).
+    secs.checked_mul(1_000_000_000).and_then(|ns| ns.checked_add(nanos)).ok_or_else(bad)
 }
 
 async fn logs(State(api): State<Api>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
@@ -767,6 +768,11 @@ mod tests {
         assert_eq!(parse_timestamp("1700000000.5").unwrap(), 1_700_000_000_500_000_000);
         assert_eq!(parse_timestamp("1700000000.000000001").unwrap(), 1_700_000_000_000_000_001);
         assert!(parse_timestamp("abc").is_err());
+        // Overflowing i64 nanoseconds is an error, not a panic (debug) or a wrapped value.
+        assert_eq!(parse_timestamp("9223372036.854775807").unwrap(), i64::MAX);
+        assert!(parse_timestamp("9223372036.854775808").is_err());
+        assert!(parse_timestamp("11700000000.123456789").is_err());
+        assert!(parse_timestamp("-9223372037").is_err());
         assert_eq!(parse_until("2023-11-14T22:13:20Z").unwrap(), 1_700_000_000);
     }
 }

@@ -77,8 +77,9 @@ fn null_vec<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resu
 pub(crate) struct Sniff {
     #[serde(default)]
     pub(crate) media_type: Option<String>,
+    /// Present (whatever it holds) in indexes; not parsed, so an index costs no memory here.
     #[serde(default)]
-    pub(crate) manifests: Option<serde_json::Value>,
+    pub(crate) manifests: Option<serde::de::IgnoredAny>,
 }
 
 /// An entry of Docker's `manifest.json`.

@@ -88,6 +88,31 @@ pub enum ImageError {
     /// A file the archive's manifest names is missing.
     #[error("invalid archive: file {0:?} not found")]
     MissingFile(String),
+    /// A non-layer entry larger than image metadata can be.
+    #[error(
+        "invalid archive: {entry:?} is {size} bytes and not a layer: image metadata (manifests, indexes, configs) is at most {} MiB",
+        .limit >> 20
+    )]
+    NotMetadata {
+        /// The archive path.
+        entry: String,
+        /// Its size.
+        size: u64,
+        /// [`crate::load::MAX_DOCUMENT`].
+        limit: u64,
+    },
+    /// The archive's table of contents (entry names, metadata files) outgrows what a load keeps
+    /// in memory.
+    #[error(
+        "invalid archive: more entries and metadata than an image archive has (over {} MiB at {entry:?})",
+        .limit >> 20
+    )]
+    ArchiveTooLarge {
+        /// The entry that crossed the limit.
+        entry: String,
+        /// [`crate::load::MAX_CONTENTS`].
+        limit: u64,
+    },
     /// A JSON file of the archive does not parse.
     #[error("invalid archive: cannot parse {file}")]
     ArchiveJson {
@@ -163,6 +188,8 @@ impl ImageError {
             | Self::CorruptArchive(_)
             | Self::NoManifest
             | Self::MissingFile(_)
+            | Self::NotMetadata { .. }
+            | Self::ArchiveTooLarge { .. }
             | Self::ArchiveJson { .. }
             | Self::MediaType(_)
             | Self::NoPlatform

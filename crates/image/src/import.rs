@@ -8,7 +8,7 @@
 use std::io::Read;
 
 use chrono::{SecondsFormat, Utc};
-use oci::Digest;
+use oci::{Digest, Reference};
 
 use crate::archive::{Descriptor, Manifest};
 use crate::change::apply_changes;
@@ -16,7 +16,7 @@ use crate::compress;
 use crate::config::{ContainerConfig, History, ImageConfig, RootFs};
 use crate::error::ImageError;
 use crate::layer::{LayerMeta, Unpacked};
-use crate::store::{ImageStore, Record, RecordLayer, parse_tag_target};
+use crate::store::{ImageStore, Lease, Record, RecordLayer, parse_tag_target};
 
 /// Options of [`ImageStore::import`].
 #[derive(Debug, Clone, Default)]
@@ -56,12 +56,29 @@ impl ImageStore {
 
     /// Imports a root filesystem tar as a one-layer image and returns its ID. The reference
     /// and changes are checked before the stream is read.
+    ///
+    /// Memory stays bounded: the tar streams to disk (entries the `tar` crate would buffer are
+    /// bounded by the tar guard), and a refused import leaves no blob or layer behind.
     pub fn import(&self, r: impl Read, opts: &ImportOptions) -> Result<Digest, ImageError> {
         let tag = opts.reference.as_deref().map(parse_tag_target).transpose()?;
         let mut container = ContainerConfig::default();
         apply_changes(&mut container, &opts.changes)?;
-
         let mut lease = self.lease();
+        let id = self.import_leased(r, opts, container, tag, &mut lease);
+        let cleaned = self.release(lease);
+        let id = id?;
+        cleaned?;
+        Ok(id)
+    }
+
+    fn import_leased(
+        &self,
+        r: impl Read,
+        opts: &ImportOptions,
+        container: ContainerConfig,
+        tag: Option<Reference>,
+        lease: &mut Lease<'_>,
+    ) -> Result<Digest, ImageError> {
         let (_, input) = compress::decompress(r).map_err(ImageError::Input)?;
         let staged = self.layers.stage()?;
         let unpacked = staged.unpack(input, Some((self.content.writer()?, None)), &mut |d| lease.hold(d))?;
@@ -113,7 +130,6 @@ impl ImageStore {
             config,
         };
         self.commit(record, tag.as_slice())?;
-        drop(lease);
         tracing::debug!(image = %id, "imported image");
         Ok(id)
     }

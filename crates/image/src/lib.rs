@@ -53,6 +53,7 @@ mod remove;
 mod safepath;
 mod save;
 mod store;
+mod targuard;
 mod tarmeta;
 #[cfg(test)]
 mod testtar;
@@ -74,3 +75,17 @@ pub use remove::{ContainerUse, PruneReport, RemoveEntry};
 pub use safepath::UnsafeReason;
 pub use store::{GcReport, HistoryEntry, Image, ImageStore, ImageSummary};
 pub use unpack::{UnpackError, UnpackOptions, UnpackStats, unpack_into};
+
+/// Entry points for the fuzz targets in `/fuzz` (feature `fuzzing`); not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::io::Read;
+    use std::path::Path;
+
+    /// Unpacks a layer tar into the empty directory `dir` (whiteouts to overlayfs form), as the
+    /// layer store does.
+    pub fn unpack_layer(dir: &Path, r: impl Read) -> Result<crate::UnpackStats, crate::UnpackError> {
+        crate::unpack::unpack_layer(dir, r)
+    }
+}

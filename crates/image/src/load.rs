@@ -17,6 +17,7 @@
 //! missing, is unpacked from the stored blob.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io::{BufReader, Read};
 
 use chrono::{SecondsFormat, Utc};
@@ -28,9 +29,18 @@ use crate::config::ImageConfig;
 use crate::error::ImageError;
 use crate::layer::{LayerMeta, Unpacked, chain_ids};
 use crate::store::{ImageStore, Lease, Record, RecordLayer};
+use crate::targuard::TarGuard;
 
-/// Largest archive file (other than layers) kept in memory: JSON documents are small.
-const MAX_MEMORY_FILE: u64 = 64 << 20;
+/// Largest metadata document read into memory: `manifest.json`, `index.json`, an OCI manifest or
+/// index, an image config. Registries refuse manifests over 4 MiB; configs are a few KiB, a few
+/// MiB for images with very long histories. Twice the registries' cap leaves room for both.
+pub(crate) const MAX_DOCUMENT: u64 = 8 << 20;
+/// Most memory the table of contents of one archive may take while it streams: the non-layer
+/// files kept (legacy `<id>.json` configs, `manifest.json`, `repositories`) and a charge per
+/// entry for its path. A `docker save` of hundreds of images needs a few MiB.
+pub(crate) const MAX_CONTENTS: u64 = 32 << 20;
+/// What remembering one archive entry costs besides its path (map entry, `String`, digest).
+const ENTRY_COST: u64 = 128;
 /// How deep nested indexes and archive symlinks may go.
 const MAX_DEPTH: usize = 8;
 
@@ -63,10 +73,11 @@ impl LoadedImage {
     }
 }
 
-/// What the streaming pass collected.
+/// What the streaming pass collected. Only small metadata files stay in memory; every blob and
+/// layer is on disk, and everything here is charged against [`MAX_CONTENTS`].
 #[derive(Default)]
 struct Collected {
-    /// Small files, by archive path.
+    /// Metadata files that are not blobs (`manifest.json`, legacy configs), by archive path.
     files: HashMap<String, Vec<u8>>,
     /// Files stored as blobs, by archive path.
     blobs: HashMap<String, Digest>,
@@ -76,14 +87,27 @@ struct Collected {
     staged: HashMap<Digest, Unpacked>,
     /// Layer blobs whose uncompressed digest has been checked, blob digest → diff ID.
     verified: HashMap<Digest, Digest>,
+    /// Bytes charged so far.
+    used: u64,
 }
 
-/// An image found in the archive's table of contents.
+impl Collected {
+    /// Charges remembering `path` and `bytes` more; refuses past [`MAX_CONTENTS`].
+    fn charge(&mut self, path: &str, bytes: u64) -> Result<(), ImageError> {
+        self.used = self.used.saturating_add(ENTRY_COST + path.len() as u64).saturating_add(bytes);
+        if self.used > MAX_CONTENTS {
+            return Err(ImageError::ArchiveTooLarge { entry: path.to_owned(), limit: MAX_CONTENTS });
+        }
+        Ok(())
+    }
+}
+
+/// An image found in the archive's table of contents; its config is read when it is installed.
 struct Candidate {
     config: Vec<u8>,
     layers: Vec<LayerRef>,
     tags: Vec<Reference>,
-    /// The archive's own OCI manifest, when there is one and it is self-consistent.
+    /// The archive's own OCI manifest, when there is one.
     manifest: Option<Vec<u8>>,
 }
 
@@ -95,20 +119,79 @@ struct LayerRef {
 }
 
 impl ImageStore {
-    /// Loads every image of an archive. Loading the same archive twice is idempotent.
+    /// Loads every image of an archive. Loading the same archive twice is idempotent. Memory
+    /// stays bounded whatever the archive holds (see `MAX_DOCUMENT` and `MAX_CONTENTS`), and
+    /// whatever the load stored that no image uses in the end (blobs of a refused archive,
+    /// attestations, other platforms' manifests) is removed before it returns.
     pub fn load(&self, r: impl Read) -> Result<Vec<LoadedImage>, ImageError> {
         let mut lease = self.lease();
-        let mut c = self.collect(r, &mut lease)?;
-        let candidates = if c.files.contains_key("manifest.json") {
-            self.candidates_from_docker_manifest(&c)?
-        } else if c.files.contains_key("index.json") {
-            self.candidates_from_oci_index(&c)?
+        let loaded = self.load_leased(r, &mut lease);
+        let cleaned = self.release(lease);
+        let loaded = loaded?;
+        cleaned?;
+        Ok(loaded)
+    }
+
+    fn load_leased(&self, r: impl Read, lease: &mut Lease<'_>) -> Result<Vec<LoadedImage>, ImageError> {
+        let mut c = self.collect(r, lease)?;
+        let mut out: Vec<LoadedImage> = Vec::new();
+        let mut add = |l: LoadedImage| match out.iter_mut().find(|x| x.id == l.id) {
+            Some(x) => {
+                for t in l.tags {
+                    if !x.tags.contains(&t) {
+                        x.tags.push(t);
+                    }
+                }
+                x.replaced.extend(l.replaced);
+            }
+            None => out.push(l),
+        };
+        if has(&c, "manifest.json") {
+            let bytes = self.file(&c, "manifest.json")?;
+            let entries: Vec<DockerManifest> = serde_json::from_slice(&bytes)
+                .map_err(|source| ImageError::ArchiveJson { file: "manifest.json".into(), source })?;
+            drop(bytes);
+            for e in entries {
+                let cand = self.docker_candidate(&c, &e)?;
+                add(self.install(cand, &mut c, lease)?);
+            }
+        } else if has(&c, "index.json") {
+            let bytes = self.file(&c, "index.json")?;
+            let index: Index = serde_json::from_slice(&bytes)
+                .map_err(|source| ImageError::ArchiveJson { file: "index.json".into(), source })?;
+            drop(bytes);
+            // One image per distinct descriptor, with the names of every entry naming it.
+            let mut groups: Vec<(Descriptor, Vec<Reference>)> = Vec::new();
+            let mut seen: HashMap<Digest, usize> = HashMap::new();
+            for desc in index.manifests {
+                let tags = name_of(&desc).into_iter();
+                match seen.entry(desc.digest.clone()) {
+                    Entry::Occupied(i) => groups[*i.get()].1.extend(tags),
+                    Entry::Vacant(v) => {
+                        v.insert(groups.len());
+                        groups.push((desc, tags.collect()));
+                    }
+                }
+            }
+            for (desc, tags) in groups {
+                let Some((manifest_bytes, manifest)) = self.manifest_for(&c, &desc)? else {
+                    continue;
+                };
+                let config = self.blob(&c, &manifest.config.digest)?;
+                let layers = manifest
+                    .layers
+                    .iter()
+                    .map(|l| LayerRef {
+                        blob: l.digest.clone(),
+                        media_type: Some(l.media_type.clone()),
+                        name: l.digest.to_string(),
+                    })
+                    .collect();
+                let cand = Candidate { config, layers, tags, manifest: Some(manifest_bytes) };
+                add(self.install(cand, &mut c, lease)?);
+            }
         } else {
             return Err(ImageError::NoManifest);
-        };
-        let mut out = Vec::with_capacity(candidates.len());
-        for cand in candidates {
-            out.push(self.install(cand, &mut c, &mut lease)?);
         }
         Ok(out)
     }
@@ -116,7 +199,7 @@ impl ImageStore {
     /// The streaming pass over the archive.
     fn collect(&self, r: impl Read, lease: &mut Lease<'_>) -> Result<Collected, ImageError> {
         let mut c = Collected::default();
-        let mut archive = tar::Archive::new(BufReader::with_capacity(compress::READ_BUFFER, r));
+        let mut archive = tar::Archive::new(TarGuard::new(BufReader::with_capacity(compress::READ_BUFFER, r)));
         for entry in archive.entries().map_err(ImageError::CorruptArchive)? {
             let mut entry = entry.map_err(ImageError::CorruptArchive)?;
             let Some(path) = archive_path(&entry.path_bytes()) else {
@@ -129,6 +212,7 @@ impl ImageStore {
                         let base = if is_symlink { path.rsplit_once('/').map_or("", |(d, _)| d) } else { "" };
                         if let Some(t) = archive_path(format!("{base}/{}", String::from_utf8_lossy(&target)).as_bytes())
                         {
+                            c.charge(&path, t.len() as u64)?;
                             c.links.insert(path, t);
                         }
                     }
@@ -142,6 +226,8 @@ impl ImageStore {
         Ok(c)
     }
 
+    /// One regular file of the archive: a layer (unpacked and stored while it streams), a blob
+    /// (stored), or a metadata file (kept in memory, at most [`MAX_DOCUMENT`] bytes).
     fn collect_file<R: Read>(
         &self,
         c: &mut Collected,
@@ -153,6 +239,7 @@ impl ImageStore {
         if let Some(d) = &expected {
             lease.hold(d);
             if self.content.exists(d) {
+                c.charge(&path, 0)?;
                 c.blobs.insert(path, d.clone());
                 return Ok(());
             }
@@ -163,6 +250,7 @@ impl ImageStore {
             || Compression::detect(&head) != Compression::None
             || compress::looks_like_tar(&head);
         if layer_like {
+            c.charge(&path, 0)?;
             let writer = self.content.writer()?;
             let u = self.layers.stage()?.unpack(&mut reader, Some((writer, expected.as_ref())), &mut |d| lease.hold(d));
             let u = match u {
@@ -176,120 +264,97 @@ impl ImageStore {
             let (digest, _) = u.blob.clone().expect("layers stream into a blob");
             c.blobs.insert(path, digest.clone());
             c.staged.insert(digest, u);
-        } else if size <= MAX_MEMORY_FILE {
-            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            reader.read_to_end(&mut bytes).map_err(ImageError::CorruptArchive)?;
-            if let Some(d) = expected {
-                let actual = Digest::of(&bytes);
-                if actual != d {
-                    return Err(crate::content::ContentError::DigestMismatch { expected: d, actual }.into());
-                }
-                self.content.put(&bytes)?;
-                c.blobs.insert(path.clone(), d);
-            }
-            c.files.insert(path, bytes);
-        } else if expected.is_some() {
+        } else if let Some(d) = expected {
+            // Any blob of an OCI layout (configs, manifests, but also attestations and other
+            // artifacts of any size) goes to disk; the ones an image needs are read back.
+            c.charge(&path, 0)?;
             let mut writer = self.content.writer()?;
             std::io::copy(&mut reader, &mut writer).map_err(ImageError::CorruptArchive)?;
-            let (d, _) = writer.commit(expected.as_ref(), &mut |d| lease.hold(d))?;
+            let (d, _) = writer.commit(Some(&d), &mut |d| lease.hold(d))?;
             c.blobs.insert(path, d);
+        } else if size > MAX_DOCUMENT {
+            // Not a layer, not a blob: it can only be metadata, and it is too large for that.
+            return Err(ImageError::NotMetadata { entry: path, size, limit: MAX_DOCUMENT });
+        } else {
+            c.charge(&path, size)?;
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            reader.take(MAX_DOCUMENT).read_to_end(&mut bytes).map_err(ImageError::CorruptArchive)?;
+            c.files.insert(path, bytes);
         }
         Ok(())
     }
 
-    /// A small file of the archive, by path: in memory, or a stored blob.
+    /// A metadata file of the archive, by path: kept in memory, or a stored blob read back (at
+    /// most [`MAX_DOCUMENT`] bytes).
     fn file(&self, c: &Collected, path: &str) -> Result<Vec<u8>, ImageError> {
         let path = follow(c, path);
         if let Some(b) = c.files.get(path) {
             return Ok(b.clone());
         }
-        match c.blobs.get(path) {
-            Some(d) => Ok(self.content.read(d)?),
-            None => Err(ImageError::MissingFile(path.to_owned())),
+        let Some(d) = c.blobs.get(path) else { return Err(ImageError::MissingFile(path.to_owned())) };
+        let size = self.content.size(d)?;
+        if size > MAX_DOCUMENT {
+            return Err(ImageError::NotMetadata { entry: path.to_owned(), size, limit: MAX_DOCUMENT });
         }
+        Ok(self.content.read(d)?)
     }
 
-    fn candidates_from_docker_manifest(&self, c: &Collected) -> Result<Vec<Candidate>, ImageError> {
-        let entries: Vec<DockerManifest> = serde_json::from_slice(&c.files["manifest.json"])
-            .map_err(|source| ImageError::ArchiveJson { file: "manifest.json".into(), source })?;
-        let mut out = Vec::new();
-        for e in entries {
-            let config = self.file(c, &e.config)?;
-            let mut layers = Vec::new();
-            for l in &e.layers {
-                let target = follow(c, l);
-                let blob = c.blobs.get(target).ok_or_else(|| ImageError::MissingFile(l.clone()))?;
-                layers.push(LayerRef { blob: blob.clone(), media_type: None, name: l.clone() });
-            }
-            let tags = e.repo_tags.iter().map(|t| Reference::parse(t)).collect::<Result<Vec<_>, _>>()?;
-            out.push(Candidate { config, layers, tags, manifest: None });
+    /// A metadata blob of an OCI layout by digest, checked against it.
+    fn blob(&self, c: &Collected, d: &Digest) -> Result<Vec<u8>, ImageError> {
+        let bytes = self.file(c, &archive::blob_path(d))?;
+        let actual = Digest::of(&bytes);
+        if &actual != d {
+            return Err(crate::content::ContentError::DigestMismatch { expected: d.clone(), actual }.into());
         }
-        Ok(out)
+        Ok(bytes)
     }
 
-    fn candidates_from_oci_index(&self, c: &Collected) -> Result<Vec<Candidate>, ImageError> {
-        let index: Index = serde_json::from_slice(&c.files["index.json"])
-            .map_err(|source| ImageError::ArchiveJson { file: "index.json".into(), source })?;
-        let mut out: Vec<Candidate> = Vec::new();
-        for desc in &index.manifests {
-            let Some((manifest_bytes, manifest)) = self.manifest_for(c, desc, 0)? else {
-                continue;
-            };
-            let tags: Vec<Reference> = name_of(desc).into_iter().collect();
-            if let Some(existing) = out.iter_mut().find(|x| x.manifest.as_ref() == Some(&manifest_bytes)) {
-                existing.tags.extend(tags);
-                continue;
-            }
-            let config = self.file(c, &archive::blob_path(&manifest.config.digest))?;
-            let layers = manifest
-                .layers
-                .iter()
-                .map(|l| LayerRef {
-                    blob: l.digest.clone(),
-                    media_type: Some(l.media_type.clone()),
-                    name: l.digest.to_string(),
-                })
-                .collect();
-            out.push(Candidate { config, layers, tags, manifest: Some(manifest_bytes) });
+    /// An entry of `manifest.json` as an image to install.
+    fn docker_candidate(&self, c: &Collected, e: &DockerManifest) -> Result<Candidate, ImageError> {
+        let mut layers = Vec::with_capacity(e.layers.len().min(1024));
+        for l in &e.layers {
+            let target = follow(c, l);
+            let blob = c.blobs.get(target).ok_or_else(|| ImageError::MissingFile(l.clone()))?;
+            layers.push(LayerRef { blob: blob.clone(), media_type: None, name: l.clone() });
         }
-        Ok(out)
+        let tags = e.repo_tags.iter().map(|t| Reference::parse(t)).collect::<Result<Vec<_>, _>>()?;
+        let config = self.file(c, &e.config)?;
+        Ok(Candidate { config, layers, tags, manifest: None })
     }
 
     /// The image manifest a descriptor leads to, choosing linux/amd64 in indexes. `None` for
-    /// descriptors that are not images (attestations, other artifacts).
-    fn manifest_for(
-        &self,
-        c: &Collected,
-        desc: &Descriptor,
-        depth: usize,
-    ) -> Result<Option<(Vec<u8>, Manifest)>, ImageError> {
-        if depth > MAX_DEPTH {
-            return Err(ImageError::MediaType(desc.media_type.clone()));
+    /// descriptors that are not images (attestations, other artifacts). One document at a time
+    /// is in memory.
+    fn manifest_for(&self, c: &Collected, desc: &Descriptor) -> Result<Option<(Vec<u8>, Manifest)>, ImageError> {
+        let mut desc = desc.clone();
+        for _ in 0..=MAX_DEPTH {
+            let bytes = self.blob(c, &desc.digest)?;
+            let json_err = |source| ImageError::ArchiveJson { file: desc.digest.to_string(), source };
+            let sniff: Sniff = serde_json::from_slice(&bytes).map_err(json_err)?;
+            let media = sniff.media_type.clone().unwrap_or_else(|| desc.media_type.clone());
+            let is_index = media == oci::media::OCI_INDEX
+                || media == oci::media::DOCKER_MANIFEST_LIST
+                || sniff.manifests.is_some();
+            if is_index {
+                let index: Index = serde_json::from_slice(&bytes).map_err(json_err)?;
+                let pick = index.manifests.iter().find(|m| {
+                    m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
+                        && m.annotations.get("vnd.docker.reference.type").is_none_or(|t| t != "attestation-manifest")
+                });
+                desc = match (pick, index.manifests.as_slice()) {
+                    (Some(p), _) => p.clone(),
+                    (None, [only]) if only.platform.is_none() => only.clone(),
+                    _ => return Err(ImageError::NoPlatform),
+                };
+                continue;
+            }
+            if media != oci::media::OCI_MANIFEST && media != oci::media::DOCKER_MANIFEST {
+                return Ok(None);
+            }
+            let manifest: Manifest = serde_json::from_slice(&bytes).map_err(json_err)?;
+            return Ok(Some((bytes, manifest)));
         }
-        let bytes = self.file(c, &archive::blob_path(&desc.digest))?;
-        let json_err = |source| ImageError::ArchiveJson { file: desc.digest.to_string(), source };
-        let sniff: Sniff = serde_json::from_slice(&bytes).map_err(json_err)?;
-        let media = sniff.media_type.clone().unwrap_or_else(|| desc.media_type.clone());
-        let is_index =
-            media == oci::media::OCI_INDEX || media == oci::media::DOCKER_MANIFEST_LIST || sniff.manifests.is_some();
-        if is_index {
-            let index: Index = serde_json::from_slice(&bytes).map_err(json_err)?;
-            let pick = index.manifests.iter().find(|m| {
-                m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64")
-                    && m.annotations.get("vnd.docker.reference.type").is_none_or(|t| t != "attestation-manifest")
-            });
-            let pick = match (pick, index.manifests.as_slice()) {
-                (Some(p), _) => p,
-                (None, [only]) if only.platform.is_none() => only,
-                _ => return Err(ImageError::NoPlatform),
-            };
-            return self.manifest_for(c, pick, depth + 1);
-        }
-        if media != oci::media::OCI_MANIFEST && media != oci::media::DOCKER_MANIFEST {
-            return Ok(None);
-        }
-        let manifest: Manifest = serde_json::from_slice(&bytes).map_err(json_err)?;
-        Ok(Some((bytes, manifest)))
+        Err(ImageError::MediaType(desc.media_type))
     }
 
     /// Stores one image: config, layers (staged or unpacked from their blobs), manifest, then
@@ -438,6 +503,12 @@ fn archive_path(raw: &[u8]) -> Option<String> {
         return None;
     }
     Some(parts.join("/"))
+}
+
+/// Whether the archive has the file `path` (in memory or as a blob).
+fn has(c: &Collected, path: &str) -> bool {
+    let path = follow(c, path);
+    c.files.contains_key(path) || c.blobs.contains_key(path)
 }
 
 /// Follows archive symlinks (legacy saves link duplicate layers).

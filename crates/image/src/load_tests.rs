@@ -329,3 +329,99 @@ fn a_stored_layer_is_checked_against_the_archives_blob() {
     store.load(&tar[..]).unwrap();
     assert!(store.resolve("honest:1").is_ok());
 }
+
+/// Names in a store directory, temp files included.
+fn names(root: &std::path::Path, dir: &str) -> Vec<String> {
+    let mut v: Vec<String> =
+        fs::read_dir(root.join(dir)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn metadata_too_large_is_refused_by_name_and_leaves_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(root.path()).unwrap();
+    let l1 = layer1();
+    let config = config_for(&[&l1], "sh");
+    let manifest = r#"[{"Config":"c.json","RepoTags":["big:1"],"Layers":["l/layer.tar"]}]"#;
+    // Not a layer (no tar header, not compressed), not a blob: it could only be metadata.
+    let huge = vec![b'{'; MAX_DOCUMENT as usize + 1];
+    let tar = archive_of(&[
+        ("l/layer.tar", &l1),
+        ("c.json", &config),
+        ("junk.json", &huge),
+        ("manifest.json", manifest.as_bytes()),
+    ]);
+    let err = store.load(&tar[..]).unwrap_err();
+    assert!(matches!(err, ImageError::NotMetadata { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid archive: \"junk.json\" is {} bytes and not a layer: image metadata (manifests, indexes, configs) is at most 8 MiB",
+            huge.len()
+        )
+    );
+    assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+    // The layer streamed before the refusal is gone again: its blob and its staged directory.
+    assert!(names(root.path(), "blobs/sha256").is_empty(), "{:?}", names(root.path(), "blobs/sha256"));
+    assert!(names(root.path(), "layers").is_empty());
+    assert!(store.list().is_empty());
+}
+
+#[test]
+fn too_many_metadata_files_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(root.path()).unwrap();
+    let doc = vec![b' '; 4 << 20];
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}.json")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), doc.as_slice())).collect();
+    let err = store.load(&archive_of(&files)[..]).unwrap_err();
+    assert!(matches!(err, ImageError::ArchiveTooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("\"f7.json\""), "{err}");
+    // Many tiny entries add up too.
+    let names: Vec<String> = (0..300_000).map(|i| format!("d/{i:0>60}")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let err = store.load(&archive_of(&files)[..]).unwrap_err();
+    assert!(matches!(err, ImageError::ArchiveTooLarge { .. }), "{err}");
+}
+
+#[test]
+fn a_blob_named_as_config_is_read_back_bounded() {
+    let root = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(root.path()).unwrap();
+    // A big blob (an artifact, say) is fine in an OCI layout; used as a config it is refused.
+    let big = vec![b' '; MAX_DOCUMENT as usize + 10];
+    let mut files = Vec::new();
+    let d = blob(&mut files, &big);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{d}","size":{}}},"layers":[]}}"#,
+        oci::media::OCI_MANIFEST,
+        oci::media::OCI_CONFIG,
+        big.len()
+    );
+    blob(&mut files, manifest.as_bytes());
+    let index =
+        format!(r#"{{"schemaVersion":2,"manifests":[{}]}}"#, desc(oci::media::OCI_MANIFEST, manifest.as_bytes()));
+    files.push(("index.json".into(), index.into_bytes()));
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (p.as_str(), d.as_slice())).collect();
+    let err = store.load(&archive_of(&refs)[..]).unwrap_err();
+    assert!(matches!(err, ImageError::NotMetadata { .. }), "{err}");
+    assert!(err.to_string().contains(d.hex()), "{err}");
+    assert!(names(root.path(), "blobs/sha256").is_empty());
+}
+
+#[test]
+fn blobs_no_image_needs_are_not_kept() {
+    let root = tempfile::tempdir().unwrap();
+    let store = ImageStore::open(root.path()).unwrap();
+    // The OCI archive has an arm64 manifest (and its index) next to the amd64 image.
+    let (tar, id) = oci_archive(r#""io.containerd.image.name":"example.com/app:v1""#);
+    store.load(&tar[..]).unwrap();
+    let img = store.resolve(&id.to_string()).unwrap();
+    let want: Vec<String> = vec![id.hex().to_owned(), img.manifest.hex().to_owned()];
+    let blobs = names(root.path(), "blobs/sha256");
+    // Config, manifest, two layer blobs: nothing else.
+    assert_eq!(blobs.len(), 4, "{blobs:?}");
+    assert!(want.iter().all(|w| blobs.contains(w)), "{blobs:?}");
+}

@@ -211,6 +211,20 @@ impl Lease<'_> {
     }
 }
 
+/// Every blob and layer an image record or a lease needs.
+fn in_use(st: &State) -> BTreeSet<&Digest> {
+    let mut used: BTreeSet<&Digest> = st.leases.keys().collect();
+    for rec in st.images.values() {
+        used.insert(&rec.id);
+        used.insert(&rec.manifest);
+        for l in &rec.layers {
+            used.insert(&l.chain_id);
+            used.insert(&l.blob.digest);
+        }
+    }
+    used
+}
+
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         let mut st = self.store.lock();
@@ -569,15 +583,7 @@ impl ImageStore {
     /// renamed away (a concurrent load then sees them missing and unpacks them again). The
     /// detached layer trees are returned for [`purge`](Self::purge) after the lock is released.
     pub(crate) fn gc_locked(&self, st: &State) -> Result<(GcReport, Vec<PathBuf>), ImageError> {
-        let mut used: BTreeSet<&Digest> = st.leases.keys().collect();
-        for rec in st.images.values() {
-            used.insert(&rec.id);
-            used.insert(&rec.manifest);
-            for l in &rec.layers {
-                used.insert(&l.chain_id);
-                used.insert(&l.blob.digest);
-            }
-        }
+        let used = in_use(st);
         let mut report = GcReport::default();
         let mut detached = Vec::new();
         for chain in self.layers.list()? {
@@ -598,6 +604,42 @@ impl ImageStore {
             }
         }
         Ok((report, detached))
+    }
+
+    /// Ends a load's or an import's lease and removes what it held that no image uses and no
+    /// other lease holds: the blobs and layers a refused archive left, and the parts of an
+    /// accepted one no image needs (attestations, other platforms' manifests). Every removal is
+    /// tried; the first error is returned.
+    pub(crate) fn release(&self, mut lease: Lease<'_>) -> Result<(), ImageError> {
+        let mut held = std::mem::take(&mut lease.held);
+        let (result, detached) = {
+            let mut st = self.lock();
+            for d in &held {
+                if let Some(n) = st.leases.get_mut(d) {
+                    *n -= 1;
+                    if *n == 0 {
+                        st.leases.remove(d);
+                    }
+                }
+            }
+            held.sort();
+            held.dedup();
+            let used = in_use(&st);
+            let mut result = Ok(());
+            let mut detached = Vec::new();
+            for d in held.iter().filter(|d| !used.contains(d)) {
+                let done = self.content.delete(d).map_err(ImageError::from).and_then(|()| {
+                    detached.extend(self.layers.detach(d)?);
+                    Ok(())
+                });
+                if result.is_ok() {
+                    result = done;
+                }
+            }
+            (result, detached)
+        };
+        let purged = self.purge(&detached);
+        result.and(purged)
     }
 
     /// Deletes detached layer trees (without the lock: no one can see them any more).

@@ -190,3 +190,60 @@ fn unpack_into_options_and_errors() {
     let err = unpack_into(r, Path::new("/d"), &tar_of(&[Entry::symlink("l", "../../x")])[..], &no).unwrap_err();
     assert!(matches!(err, UnpackError::UnsafePath { .. }), "{err}");
 }
+
+/// A GNU sparse entry (`S`) named `name` whose one 512-byte extent of `x`s sits at `offset`; the
+/// file is `real` bytes long.
+fn sparse_tar(name: &str, offset: u64, real: u64) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.set_path(name).unwrap();
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_size(512);
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    let g = h.as_gnu_mut().unwrap();
+    // Octal, or GNU's base-256 past 8 GiB.
+    let num = |v: u64| -> [u8; 12] {
+        if v < 1 << 33 {
+            return format!("{v:011o}\0").as_bytes().try_into().unwrap();
+        }
+        let mut f = [0u8; 12];
+        f[0] = 0x80;
+        f[4..].copy_from_slice(&v.to_be_bytes());
+        f
+    };
+    g.sparse[0].offset = num(offset);
+    g.sparse[0].numbytes = num(512);
+    g.realsize = num(real);
+    h.set_cksum();
+    let mut out = h.as_bytes().to_vec();
+    out.extend([b'x'; 512]);
+    out.extend([0; 1024]);
+    out
+}
+
+#[test]
+fn sparse_files_get_holes_and_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let size = 64 << 20;
+    unpack_layer(dir.path(), &sparse_tar("s", size - 512, size)[..]).unwrap();
+    let m = fs::metadata(dir.path().join("s")).unwrap();
+    assert_eq!(m.len(), size);
+    // A hole, not 64 MiB of zeros written out.
+    assert!(m.blocks() * 512 < 1 << 20, "{} blocks", m.blocks());
+    let data = fs::read(dir.path().join("s")).unwrap();
+    let hole = usize::try_from(size - 512).unwrap();
+    assert!(data[..hole].iter().all(|&b| b == 0) && data[hole..].iter().all(|&b| b == b'x'));
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+
+    // 2 KiB of tar that asked for a petabyte of zeros.
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let err = unpack_layer(dir.path(), &sparse_tar("huge", (1 << 50) - 512, 1 << 50)[..]).unwrap_err();
+    assert!(matches!(err, UnpackError::SparseTooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("\"huge\""), "{err}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    assert!(fs::read_dir(dir.path()).unwrap().next().is_none());
+}

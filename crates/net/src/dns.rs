@@ -517,6 +517,37 @@ async fn serve_tcp(mut stream: TcpStream, ctx: Arc<Ctx>) {
     }
 }
 
+/// Entry points for the fuzz targets in `/fuzz` (feature `fuzzing`); not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// What the server sends back for `msg` (`None`: it drops it): its own answer, or for a
+    /// query it forwards, `upstream` as the upstream's reply, relayed as the server relays it.
+    pub fn exchange(
+        resolver: Arc<dyn Resolver>,
+        server: Ipv4Addr,
+        msg: &[u8],
+        tcp: bool,
+        upstream: &[u8],
+    ) -> Option<Vec<u8>> {
+        let ctx = Ctx { resolver, server, upstream: RwLock::new(Arc::new(Vec::new())) };
+        match ctx.process(msg, tcp) {
+            Outcome::Drop => None,
+            Outcome::Reply(r) => Some(r),
+            Outcome::Forward(q) if !is_reply_to(upstream, q.id) => Some(response(&q, SERVFAIL, false, &[], usize::MAX)),
+            Outcome::Forward(_) if tcp => Some(upstream.to_vec()),
+            Outcome::Forward(q) => Some(fit_udp(upstream.to_vec(), &q)),
+        }
+    }
+
+    /// The largest UDP reply a query allows (512, or its EDNS0 size capped at 4096), if it parses.
+    pub fn udp_limit(msg: &[u8]) -> Option<usize> {
+        parse_query(msg).ok().map(|q| q.udp_size)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{Schedule, ScheduleError};
 
@@ -36,8 +37,9 @@ pub struct Job {
     pub command: String,
     /// Standard input, from the `%` parts of the line.
     pub stdin: Option<String>,
-    /// Environment assignments above the job in its file, in order.
-    pub env: Vec<(String, String)>,
+    /// Environment assignments above the job in its file, in order; shared by the jobs of a
+    /// file (a copy per job would make a crontab of n assignments and n jobs cost n² strings).
+    pub env: Arc<[(String, String)]>,
     /// Where it came from, for messages: `/etc/crontab line 3`, `--cron`.
     pub origin: String,
 }
@@ -117,6 +119,8 @@ pub struct Crontab {
 pub fn parse_crontab(text: &str, has_user_field: bool) -> Crontab {
     let mut out = Crontab::default();
     let mut env: Vec<(String, String)> = Vec::new();
+    // `env` as the jobs below it share it, made again after an assignment.
+    let mut shared: Arc<[(String, String)]> = Arc::new([]);
     for (n, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -127,9 +131,12 @@ pub fn parse_crontab(text: &str, has_user_field: bool) -> Crontab {
             env.push(kv);
             continue;
         }
+        if shared.len() != env.len() {
+            shared = env.as_slice().into();
+        }
         match parse_entry(trimmed, has_user_field) {
             Ok((schedule, user, command, stdin)) => {
-                out.jobs.push(Job { schedule, user, command, stdin, env: env.clone(), origin });
+                out.jobs.push(Job { schedule, user, command, stdin, env: Arc::clone(&shared), origin });
             }
             Err(problem) => out.errors.push(CrontabError::Line { origin, problem }),
         }
@@ -141,7 +148,7 @@ pub fn parse_crontab(text: &str, has_user_field: bool) -> Crontab {
 pub fn parse_flag(flag: &str) -> Result<Job, CrontabError> {
     let origin = "--cron".to_string();
     match parse_entry(flag.trim_start(), false) {
-        Ok((schedule, user, command, stdin)) => Ok(Job { schedule, user, command, stdin, env: Vec::new(), origin }),
+        Ok((schedule, user, command, stdin)) => Ok(Job { schedule, user, command, stdin, env: Arc::new([]), origin }),
         Err(problem) => Err(CrontabError::Line { origin, problem }),
     }
 }
@@ -307,7 +314,7 @@ MAILTO='ops@example.com'
         assert_eq!(j.stdin, None);
         assert_eq!(j.origin, "line 5");
         let path = ("PATH".to_string(), "/usr/local/bin:/usr/bin:/bin".to_string());
-        assert_eq!(j.env, [("SHELL".to_string(), "/bin/sh".to_string()), path.clone()]);
+        assert_eq!(*j.env, [("SHELL".to_string(), "/bin/sh".to_string()), path.clone()]);
         // Assignments apply to the jobs below them only.
         let j = &tab.jobs[1];
         assert_eq!(j.schedule, Schedule::parse("0 0 * * *").unwrap());
@@ -405,5 +412,22 @@ MAILTO='ops@example.com'
         // An empty root has no jobs and no errors.
         let tab = find_crontabs(&root);
         assert!(tab.jobs.is_empty() && tab.errors.is_empty());
+    }
+
+    #[test]
+    fn jobs_share_the_environment_above_them() {
+        // 20000 assignments then 20000 jobs: a copy of the environment per job would be 400
+        // million strings.
+        let mut text = String::new();
+        for i in 0..20_000 {
+            text.push_str(&format!("V{i}=x\n"));
+        }
+        text.push_str(&"@reboot root true\n".repeat(20_000));
+        let tab = parse_crontab(&text, true);
+        assert_eq!(tab.jobs.len(), 20_000);
+        assert!(tab.jobs.iter().all(|j| Arc::ptr_eq(&j.env, &tab.jobs[0].env) && j.env.len() == 20_000));
+        let tab = parse_crontab("A=1\n@reboot root a\nB=2\n@reboot root b\n@reboot root c\n", true);
+        let envs: Vec<usize> = tab.jobs.iter().map(|j| j.env.len()).collect();
+        assert_eq!(envs, [1, 2, 2]);
     }
 }

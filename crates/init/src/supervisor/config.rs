@@ -57,6 +57,9 @@
 //!   `command` that `shlex` cannot split or that is empty is an error at load time rather than
 //!   when the program starts.
 //! - Two instances with the same name in one group are an error.
+//! - At most [`MAX_PROGRAMS`] (1024) processes in all, `numprocs` included, and `%` widths,
+//!   precisions and expanded values of at most 1 MiB: supervisord would try to build whatever
+//!   the file asks for, and PID 1 should not run out of memory over a typo.
 
 mod format;
 mod glob;
@@ -78,6 +81,11 @@ pub const CONFIG_PATHS: [&str; 2] = ["/etc/supervisord.conf", "/etc/supervisor/s
 
 /// Read, sorted, when no main configuration file exists.
 pub const CONF_D_PATTERN: &str = "/etc/supervisor/conf.d/*.conf";
+
+/// Most processes a configuration may define, counting every `numprocs` instance (and a program
+/// listed twice in groups twice). supervisord has no limit, but `numprocs=4000000000` would
+/// make PID 1 build four billion entries; no container runs more than a few hundred.
+pub const MAX_PROGRAMS: usize = 1024;
 
 /// What expansions need from outside the file.
 #[derive(Debug, Clone, Default)]
@@ -297,6 +305,8 @@ pub enum ConfigErrorKind {
     EmptyCommand,
     /// `[include]` without `files`.
     IncludeWithoutFiles,
+    /// More than [`MAX_PROGRAMS`] processes.
+    TooManyPrograms,
 }
 
 impl fmt::Display for ConfigError {
@@ -340,6 +350,9 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::BadCommand(e) => write!(f, "command: {e}"),
             ConfigErrorKind::EmptyCommand => f.write_str("command is empty"),
             ConfigErrorKind::IncludeWithoutFiles => f.write_str("[include] has no \"files\""),
+            ConfigErrorKind::TooManyPrograms => {
+                write!(f, "more than {MAX_PROGRAMS} processes (each numprocs instance counts)")
+            }
         }
     }
 }
@@ -662,6 +675,7 @@ fn build(ini: &Ini, ctx: &Context, files: Vec<String>, mut warnings: Vec<String>
             for prog in instances(ps, &g.name, ctx, &mut warnings)? {
                 out.push((g.priority, prog));
             }
+            too_many(&out, ps)?;
         }
     }
     for ps in &programs {
@@ -673,6 +687,7 @@ fn build(ini: &Ini, ctx: &Context, files: Vec<String>, mut warnings: Vec<String>
         for prog in instances(ps, &name, ctx, &mut warnings)? {
             out.push((prog.priority, prog));
         }
+        too_many(&out, ps)?;
     }
     out.sort_by(|(ga, a), (gb, b)| (ga, &a.group, a.priority, &a.name).cmp(&(gb, &b.group, b.priority, &b.name)));
     let mut seen = std::collections::BTreeSet::new();
@@ -692,6 +707,18 @@ fn build(ini: &Ini, ctx: &Context, files: Vec<String>, mut warnings: Vec<String>
     config.groups = groups;
     config.warnings = warnings;
     Ok(config)
+}
+
+fn too_many(out: &[(i32, Program)], s: &Section) -> Result<(), ConfigError> {
+    if out.len() <= MAX_PROGRAMS {
+        return Ok(());
+    }
+    Err(ConfigError {
+        file: s.file.clone(),
+        line: Some(s.line),
+        section: Some(s.name.clone()),
+        kind: Box::new(ConfigErrorKind::TooManyPrograms),
+    })
 }
 
 /// The instances of one `[program:x]` section in group `group`.
@@ -716,8 +743,9 @@ fn instances(s: &Section, group: &str, ctx: &Context, warnings: &mut Vec<String>
     let killasgroup = r.boolean("killasgroup", stopasgroup)?;
     let exitcodes = r.parse("exitcodes", vec![0], "exit codes 0-255 separated by commas", exitcodes)?;
     let redirect_stderr = r.boolean("redirect_stderr", false)?;
-    let numprocs: u32 =
-        r.parse("numprocs", 1, "a number of processes, at least 1", |s| s.trim().parse().ok().filter(|n| *n >= 1))?;
+    let numprocs: u32 = r.parse("numprocs", 1, "a number of processes, 1 to 1024", |s| {
+        s.trim().parse().ok().filter(|n| (1..=MAX_PROGRAMS as u32).contains(n))
+    })?;
     let numprocs_start: u32 = r.int("numprocs_start", 0, "a non-negative integer")?;
     let user = r.get("user")?.map(|(s, _)| s);
     let umask = r.parse("umask", None, "an octal number", |s| octal(s).map(Some))?;
@@ -1036,6 +1064,19 @@ files = /etc/supervisor/conf.d/*.conf
                 format!("[program:w] in {f}:4: process_name must contain %(process_num) when numprocs > 1"),
             ),
             (
+                "[program:w]\ncommand=w\nnumprocs=4000000000\nprocess_name=%(process_num)d\n",
+                format!("[program:w] in {f}:3: numprocs = \"4000000000\": expected a number of processes, 1 to 1024"),
+            ),
+            (
+                "[program:w]\ncommand=w\nnumprocs=1000\nprocess_name=%(process_num)d\n\
+                 [group:g]\nprograms=w,w\n",
+                format!("[program:w] in {f}:1: more than 1024 processes (each numprocs instance counts)"),
+            ),
+            (
+                "[program:w]\ncommand=w\nprocess_name=%(program_name)9999999999s\n",
+                format!("[program:w] in {f}:3: process_name: a width or precision over 1048576"),
+            ),
+            (
                 "[program:w]\ncommand=w\nstopasgroup=true\nkillasgroup=false\n",
                 format!("[program:w] in {f}:4: stopasgroup = true needs killasgroup = true"),
             ),
@@ -1057,7 +1098,7 @@ files = /etc/supervisor/conf.d/*.conf
             ),
             (
                 "[program:w]\ncommand=w\nnumprocs=0\n",
-                format!("[program:w] in {f}:3: numprocs = \"0\": expected a number of processes, at least 1"),
+                format!("[program:w] in {f}:3: numprocs = \"0\": expected a number of processes, 1 to 1024"),
             ),
             (
                 "[program:w]\ncommand=w\nexitcodes=0,256\n",

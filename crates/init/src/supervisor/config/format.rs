@@ -23,6 +23,11 @@ fn bad(s: &str) -> FormatError {
     FormatError::Bad(s.to_string())
 }
 
+/// Longest expansion of one value, and so the largest width or precision: Python would build a
+/// string of any size (`%(program_name)999999999s` is a gigabyte of blanks); a value of a
+/// configuration has no use for more than this.
+pub(super) const MAX_EXPANSION: usize = 1 << 20;
+
 /// Expands `s` with `args`.
 pub(super) fn format(s: &str, args: &BTreeMap<String, Arg>) -> Result<String, FormatError> {
     let mut out = String::with_capacity(s.len());
@@ -73,6 +78,9 @@ pub(super) fn format(s: &str, args: &BTreeMap<String, Arg>) -> Result<String, Fo
         } else {
             None
         };
+        if width.max(precision).is_some_and(|n| n > MAX_EXPANSION) {
+            return Err(FormatError::Bad(format!("a width or precision over {MAX_EXPANSION}")));
+        }
         while chars.peek().is_some_and(|c| "hlL".contains(*c)) {
             chars.next();
         }
@@ -109,6 +117,9 @@ pub(super) fn format(s: &str, args: &BTreeMap<String, Arg>) -> Result<String, Fo
         } else {
             out.extend(std::iter::repeat_n(' ', width - len));
             out.push_str(&body);
+        }
+        if out.len() > MAX_EXPANSION {
+            return Err(FormatError::Bad(format!("the value expands to more than {MAX_EXPANSION} bytes")));
         }
     }
     Ok(out)
@@ -187,5 +198,16 @@ mod tests {
         assert!(matches!(f("%(program_name)d"), Err(FormatError::Bad(_))));
         assert!(matches!(f("%(program_name)q"), Err(FormatError::Bad(_))));
         assert!(matches!(f("%(program_name)"), Err(FormatError::Bad(_))));
+    }
+
+    #[test]
+    fn huge_widths_are_refused_not_allocated() {
+        // Each of these asked for gigabytes of blanks or zeros.
+        for s in ["%(program_name)999999999999s", "%(process_num).99999999999d", "%(process_num)-4000000000d"] {
+            assert!(matches!(f(s), Err(FormatError::Bad(_))), "{s}");
+        }
+        assert_eq!(f(&format!("%(program_name){MAX_EXPANSION}s")).unwrap().len(), MAX_EXPANSION);
+        let many = "%(program_name)60000s".repeat(20);
+        assert!(matches!(f(&many), Err(FormatError::Bad(_))));
     }
 }
