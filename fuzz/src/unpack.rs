@@ -103,6 +103,7 @@ fn one(data: &[u8], cp: bool) {
         let opts = UnpackOptions {
             no_overwrite_dir_non_dir: crate::options(data) & 1 != 0,
             copy_uid_gid: crate::options(data) & 2 != 0,
+            owners: None,
         };
         let dest = if crate::options(data) & 4 != 0 { "/etc" } else { "/" };
         let _ = unpack_into(&root, Path::new(dest), data, &opts);
