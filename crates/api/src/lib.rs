@@ -167,9 +167,18 @@ async fn route(router: Router, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many requests this process has begun to serve (the daemon trims its memory when the
+/// count stands still).
+pub fn requests_begun() -> u64 {
+    REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Serves one request and logs it at debug level: method, path (never the query, which can
 /// carry a commit's `changes` and other values), status and the time to the response's head.
 async fn handle(router: Router, peer: Arc<str>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let start = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();

@@ -388,9 +388,20 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         notify::notify("READY=1");
         tokio::spawn(async {
             let mut tick = tokio::time::interval(Duration::from_secs(10));
+            let (mut last, mut trimmed) = (api::requests_begun(), false);
             loop {
                 tick.tick().await;
                 sys::process::trim_heap();
+                // Idle for a whole tick: drop the page-table entries of the code it ran (a burst
+                // of requests touches much of the binary); they fault back in from the page
+                // cache at the next request. Once per idle spell.
+                let now = api::requests_begun();
+                if now != last {
+                    (last, trimmed) = (now, false);
+                } else if !trimmed {
+                    sys::process::trim_file_pages();
+                    trimmed = true;
+                }
             }
         });
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
