@@ -21,11 +21,7 @@ fn as_nobody(args: &[&str]) -> Run {
         .args(args)
         .output()
         .expect("running setpriv (util-linux)");
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    Run::from(o)
 }
 
 /// The test daemon's directory is a private temp dir (0700): open it up, so that what keeps

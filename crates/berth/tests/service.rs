@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, Run, Setup, berth_bin, require_root, wait_until};
+use common::{Daemon, Run, Setup, berth_bin, wait_until};
 
 /// A port free on 127.0.0.1 a moment ago.
 fn free_port() -> u16 {
@@ -163,63 +163,7 @@ fn docker_tls(d: &Daemon, tcp: &str, certdir: &str, args: &[&str]) -> Command {
 }
 
 fn run(mut c: Command) -> Run {
-    let o = c.stdin(Stdio::null()).output().unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
-}
-
-fn run_input(mut c: Command, input: &[u8]) -> Run {
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let o = child.wait_with_output().unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
-}
-
-/// Runs `berth daemon ARGS` on a fresh root that must fail at start; returns its output.
-fn daemon_fails(args: &[&str]) -> String {
-    require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("log");
-    let mut child = Command::new(berth_bin())
-        .arg("daemon")
-        .arg("--root")
-        .arg(dir.path().join("root"))
-        .arg("--exec-root")
-        .arg(dir.path().join("run"))
-        .arg("-H")
-        .arg(format!("unix://{}", dir.path().join("s.sock").display()))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::options().append(true).open(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if t.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("berth daemon {args:?} kept running: {}", std::fs::read_to_string(&log).unwrap_or_default());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(st.code(), Some(1), "{args:?}: {out}");
-    // Refused before anything was set up.
-    assert!(!dir.path().join("root").exists(), "{args:?} created the root: {out}");
-    assert!(!dir.path().join("s.sock").exists(), "{args:?} created the socket: {out}");
-    out
+    Run::from(c.stdin(Stdio::null()).output().unwrap())
 }
 
 /// Reads from `s` until end of stream or `secs`; returns what came and how long it took.
@@ -252,7 +196,7 @@ fn the_docker_cli_over_tls_with_client_certificates() {
     // A container over TLS, and a hijacked attach stream with stdin.
     let r = run(docker_tls(&d, &tcp, &good, &["run", "--rm", "busybox", "echo", "hello over tls"]));
     assert_eq!(r.ok(), "hello over tls\n");
-    let r = run_input(
+    let r = common::run_with_stdin(
         docker_tls(&d, &tcp, &good, &["run", "--rm", "-i", "busybox", "sh", "-c", "read l; echo got $l"]),
         b"input\n",
     );
@@ -312,7 +256,7 @@ fn plain_tcp_needs_an_explicit_flag() {
     let port = free_port();
     let tcp = format!("tcp://127.0.0.1:{port}");
     // Without TLS client authentication and without the flag: refused at start.
-    let out = daemon_fails(&["-H", &tcp]);
+    let out = common::daemon_refuses(&["-H", &tcp]);
     assert!(
         out.contains(&format!("refusing to listen on {tcp} without TLS client authentication"))
             && out.contains("--tls=false")
@@ -320,10 +264,10 @@ fn plain_tcp_needs_an_explicit_flag() {
         "{out}"
     );
     // A host without a port is dockerd's 2375.
-    let out = daemon_fails(&["-H", "tcp://127.0.0.1"]);
+    let out = common::daemon_refuses(&["-H", "tcp://127.0.0.1"]);
     assert!(out.contains("refusing to listen on tcp://127.0.0.1:2375 "), "{out}");
     // Unreadable certificates are named.
-    let out = daemon_fails(&[
+    let out = common::daemon_refuses(&[
         "-H",
         &tcp,
         "--tlsverify",
@@ -333,7 +277,7 @@ fn plain_tcp_needs_an_explicit_flag() {
         "/nonexistent/cert.pem",
     ]);
     assert!(out.contains("invalid TLS configuration: --tlscert /nonexistent/cert.pem: No such file"), "{out}");
-    let out = daemon_fails(&["-H", "http://127.0.0.1:1"]);
+    let out = common::daemon_refuses(&["-H", "http://127.0.0.1:1"]);
     assert!(out.contains("invalid bind address (http://127.0.0.1:1): unsupported proto 'http'"), "{out}");
 
     // --tls=false: plain TCP, with loud warnings.
@@ -432,7 +376,7 @@ fn the_socket_group() {
     drop(d);
 
     // A group that doesn't exist is an error (only dockerd's default `docker` may be missing).
-    let out = daemon_fails(&["-G", "berth-no-such-group"]);
+    let out = common::daemon_refuses(&["-G", "berth-no-such-group"]);
     assert!(out.contains("-G/--group: group berth-no-such-group not found"), "{out}");
 }
 

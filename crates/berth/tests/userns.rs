@@ -485,49 +485,16 @@ fn containers_keep_the_mapping_they_were_created_with() {
     d.rm_f_and_assert_clean(&["plain", "mapped", "host"]);
 }
 
-/// Runs `berth daemon` with `args` expecting it to refuse to start; returns its stderr.
-fn daemon_refuses(args: &[&str]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(common::berth_bin())
-        .arg("daemon")
-        .arg("--root")
-        .arg(dir.path().join("root"))
-        .arg("--exec-root")
-        .arg(dir.path().join("run"))
-        .arg("-H")
-        .arg(format!("unix://{}", dir.path().join("s.sock").display()))
-        // Never the host's defaults, should it start after all.
-        .args(["--bridge", "btrefused0", "--firewall-table", "bt_refused", "--dns", "127.0.0.2"])
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("running berth daemon");
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(20) {
-        if let Ok(Some(st)) = child.try_wait() {
-            assert!(!st.success(), "the daemon ended well with {args:?}");
-            let mut e = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut e).unwrap();
-            return e;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the daemon started with {args:?}");
-}
-
 #[test]
 fn bad_remap_settings_are_refused() {
     common::require_root();
-    let e = daemon_refuses(&["--userns-remap", "bt-no-such-user"]);
+    let e = common::daemon_refuses(&["--userns-remap", "bt-no-such-user"]);
     assert!(e.contains("user \"bt-no-such-user\" has no entry in /etc/passwd"), "{e}");
-    let e = daemon_refuses(&["--userns-remap", "a:b:c"]);
+    let e = common::daemon_refuses(&["--userns-remap", "a:b:c"]);
     assert!(e.contains("invalid --userns-remap"), "{e}");
     // A user without subordinate ids (daemon's own group exists: `daemon` is in every
     // Debian passwd and group file).
-    let e = daemon_refuses(&["--userns-remap", "daemon"]);
+    let e = common::daemon_refuses(&["--userns-remap", "daemon"]);
     assert!(e.contains("no subuid ranges found for user \"daemon\""), "{e}");
 }
 

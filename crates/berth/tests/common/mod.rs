@@ -66,7 +66,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Self {
+    pub fn from(o: Output) -> Self {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -565,7 +565,7 @@ impl Daemon {
     }
 }
 
-fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Run {
+pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Run {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawning");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -606,4 +606,47 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!("timed out after {secs} s waiting for {what}");
+}
+
+/// Runs `berth daemon ARGS` on a fresh root where it must refuse to start: exit status 1, no root
+/// or socket made. Returns what it printed.
+#[track_caller]
+pub fn daemon_refuses(args: &[&str]) -> String {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let mut child = Command::new(berth_bin())
+        .arg("daemon")
+        .arg("--root")
+        .arg(dir.path().join("root"))
+        .arg("--exec-root")
+        .arg(dir.path().join("run"))
+        .arg("-H")
+        .arg(format!("unix://{}", dir.path().join("s.sock").display()))
+        // Never the host's defaults, should it start after all.
+        .args(["--bridge", "btrefused0", "--firewall-table", "bt_refused", "--dns", "127.0.0.2"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("berth daemon {args:?} kept running: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(st.code(), Some(1), "{args:?}: {out}");
+    // Refused before anything was set up.
+    assert!(!dir.path().join("root").exists(), "{args:?} created the root: {out}");
+    assert!(!dir.path().join("s.sock").exists(), "{args:?} created the socket: {out}");
+    out
 }
