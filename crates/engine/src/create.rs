@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::Unpoison;
 use crate::model::{CONTAINER_RECORD_VERSION, Container, ContainerConfig, CreateRequest, HostConfig, State};
 use crate::{Engine, EngineError, names, random_id, store};
 
@@ -337,7 +338,7 @@ impl Engine {
         }
         // Reserve the name.
         let name = {
-            let mut map = self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut map = self.inner.names.write().unpoisoned();
             let name = match name {
                 Some(n) => {
                     if let Some(other) = map.get(&n) {
@@ -360,7 +361,7 @@ impl Engine {
             name
         };
         let release_name = || {
-            self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&name);
+            self.inner.names.write().unpoisoned().remove(&name);
         };
         let layer_made = if host_config.persist {
             match self.persist_prepare(&name) {

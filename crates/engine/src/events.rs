@@ -1,5 +1,6 @@
 //! Engine events (`docker events`): container and image lifecycle, broadcast to subscribers.
 
+use crate::Unpoison;
 use std::collections::BTreeMap;
 
 use tokio::sync::broadcast;
@@ -49,7 +50,7 @@ impl Events {
         attributes: BTreeMap<String, String>,
     ) {
         let e = Event { kind, action: action.into(), id: id.to_owned(), attributes, time_ns: now_ns() };
-        let mut h = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut h = self.history.lock().unpoisoned();
         if h.len() == HISTORY {
             h.pop_front();
         }
@@ -65,7 +66,7 @@ impl Events {
 
     /// The kept events at or after `since_ns`, and a subscription to the ones after them.
     pub fn subscribe_since(&self, since_ns: i64) -> (Vec<Event>, broadcast::Receiver<Event>) {
-        let h = self.history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let h = self.history.lock().unpoisoned();
         let past = h.iter().filter(|e| e.time_ns >= since_ns).cloned().collect();
         (past, self.tx.subscribe())
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use shim::proto::{Exit, Request};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::Unpoison;
 use crate::model::{Status, Top};
 use crate::shimctl::{Frame, ShimConn, ShimReader, ShimWriter};
 use crate::{Ctr, Engine, EngineError, random_id, spec};
@@ -111,7 +112,7 @@ pub(crate) struct Exec {
 
 impl Exec {
     fn record_exit(&self, exit: &Exit) {
-        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self.state.lock().unpoisoned();
         s.running = false;
         s.exit_code = Some(exit.code);
         s.since = std::time::Instant::now();
@@ -119,22 +120,18 @@ impl Exec {
 
     /// Ended (or, `unstarted`, never started) more than `keep` ago.
     fn expired(&self, now: std::time::Instant, keep: Duration) -> bool {
-        let s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = self.state.lock().unpoisoned();
         let idle = !s.running && (s.exit_code.is_some() || !s.started);
         idle && now.saturating_duration_since(s.since) >= keep
     }
 
-    fn unstarted(&self) -> bool {
-        !self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).started
-    }
-
     fn ended(&self) -> bool {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).exit_code.is_some()
+        self.state.lock().unpoisoned().exit_code.is_some()
     }
 
     /// The container stopped: a running exec is gone with it.
     pub(crate) fn container_stopped(&self) {
-        let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self.state.lock().unpoisoned();
         if s.running {
             s.running = false;
             s.exit_code.get_or_insert(137);
@@ -228,7 +225,7 @@ impl Engine {
             // Checked under the pending lock: a start sets Running, then connects what is
             // pending (`connect_pending`), so an attach is either queued before that or sees
             // the container running.
-            let mut pending = ctr.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pending = ctr.pending.lock().unpoisoned();
             if !ctr.snapshot().is_running() {
                 let (tx, rx) = oneshot::channel();
                 pending.push(PendingAttach { opts, tx });
@@ -240,8 +237,7 @@ impl Engine {
 
     /// Connects the attaches that waited for the container to start.
     pub(crate) async fn connect_pending(&self, ctr: &Ctr) {
-        let pending: Vec<_> =
-            std::mem::take(&mut *ctr.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let pending: Vec<_> = std::mem::take(&mut *ctr.pending.lock().unpoisoned());
         for p in pending {
             match attach_conn(&ctr.id, &ctr.socket(), &p.opts).await {
                 Ok(conn) => {
@@ -298,11 +294,14 @@ impl Engine {
             state: Mutex::new(ExecState::default()),
         });
         {
-            let mut execs = self.inner.execs.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut execs = self.inner.execs.write().unpoisoned();
             let mut waiting: Vec<(std::time::Instant, String)> = execs
                 .values()
-                .filter(|e| e.container_id == c.id && e.unstarted())
-                .map(|e| (e.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).since, e.id.clone()))
+                .filter(|e| e.container_id == c.id)
+                .filter_map(|e| {
+                    let s = e.state.lock().unpoisoned();
+                    (!s.started).then(|| (s.since, e.id.clone()))
+                })
                 .collect();
             if waiting.len() >= MAX_UNSTARTED_EXECS {
                 // Clients start an exec right after creating it: the oldest unstarted ones
@@ -325,16 +324,12 @@ impl Engine {
     /// exec store does not keep them forever either).
     pub(crate) fn gc_execs(&self, keep: Duration) {
         let now = std::time::Instant::now();
-        self.inner
-            .execs
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, e| !e.expired(now, keep));
+        self.inner.execs.write().unpoisoned().retain(|_, e| !e.expired(now, keep));
     }
 
     /// IDs of a container's exec instances that have not ended.
     pub(crate) fn exec_ids(&self, container_id: &str) -> Vec<String> {
-        let execs = self.inner.execs.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let execs = self.inner.execs.read().unpoisoned();
         let mut ids: Vec<String> =
             execs.values().filter(|e| e.container_id == container_id && !e.ended()).map(|e| e.id.clone()).collect();
         ids.sort();
@@ -345,7 +340,7 @@ impl Engine {
         self.inner
             .execs
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unpoisoned()
             .get(id)
             .cloned()
             .ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
@@ -354,7 +349,7 @@ impl Engine {
     /// Exec inspect data.
     pub fn exec_inspect(&self, id: &str) -> Result<ExecInfo, EngineError> {
         let e = self.exec_get(id)?;
-        let s = e.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = e.state.lock().unpoisoned();
         Ok(ExecInfo {
             id: e.id.clone(),
             container_id: e.container_id.clone(),
@@ -376,7 +371,7 @@ impl Engine {
     ) -> Result<Option<(ExecReader, ShimWriter)>, EngineError> {
         let exec = self.exec_get(id)?;
         {
-            let mut s = exec.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut s = exec.state.lock().unpoisoned();
             if s.started {
                 return Err(EngineError::Conflict(format!("exec {id} has already been started")));
             }
@@ -426,7 +421,7 @@ impl Engine {
             return Err(EngineError::ExecStart { message: err });
         }
         {
-            let mut s = exec.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut s = exec.state.lock().unpoisoned();
             s.running = true;
             s.pid = resp.pid.unwrap_or(0);
         }

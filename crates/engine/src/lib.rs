@@ -30,10 +30,10 @@
 //!                                  is mounted only inside the container's own mount namespace
 //! ```
 //!
-//! Locks: the engine's std locks are taken with `unwrap_or_else(PoisonError::into_inner)`. A
-//! panic while one is held (a bug, caught by tokio in the task that hit it) must not turn every
-//! later request touching that lock into a panic too; the sections under these locks are short
-//! and change the data in one step.
+//! Locks: the engine's std locks are taken through [`Unpoison`]. A panic while one is held (a
+//! bug, caught by tokio in the task that hit it) must not turn every later request touching that
+//! lock into a panic too; the sections under these locks are short and change the data in one
+//! step.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -86,6 +86,18 @@ pub use persist::PersistentLayer;
 pub use stats::{NetDev, StatsSample};
 pub use system::SystemInfo;
 pub use upgrade::{Prefer, UpgradeReport, UpgradeRequest};
+
+/// Takes a std lock whatever a panicking holder left (see the crate's documentation, "Locks").
+pub(crate) trait Unpoison<G> {
+    /// The guard, poisoned or not.
+    fn unpoisoned(self) -> G;
+}
+
+impl<G> Unpoison<G> for std::sync::LockResult<G> {
+    fn unpoisoned(self) -> G {
+        self.unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// What kind of failure an [`EngineError`] is (for mapping to API statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +270,7 @@ pub(crate) struct Ctr {
 
 impl Ctr {
     pub(crate) fn snapshot(&self) -> Container {
-        self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.rec.lock().unpoisoned().clone()
     }
 
     pub(crate) fn socket(&self) -> PathBuf {
@@ -270,7 +282,7 @@ impl Ctr {
     /// daemon finds it: the change stands, and whatever it accompanies (a stop, a kill) goes on.
     /// Only when neither can be written is it an error.
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut Container) -> R) -> Result<R, EngineError> {
-        let mut c = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut c = self.rec.lock().unpoisoned();
         let r = f(&mut c);
         self.persist(&c)?;
         Ok(r)
@@ -310,7 +322,7 @@ impl Ctr {
     /// Retries the save of a record that could not be saved before.
     pub(crate) fn flush(&self) {
         if self.dirty.load(std::sync::atomic::Ordering::SeqCst) {
-            let c = self.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let c = self.rec.lock().unpoisoned();
             let _ = self.persist(&c);
         }
     }
@@ -445,7 +457,7 @@ impl Engine {
             .inner
             .containers
             .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unpoisoned()
             .values()
             .filter(|c| c.dirty.load(std::sync::atomic::Ordering::Relaxed))
             .cloned()
@@ -499,16 +511,8 @@ impl Engine {
             pending: Mutex::new(Vec::new()),
             hold_auto_remove: std::sync::atomic::AtomicU32::new(0),
         });
-        self.inner
-            .names
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(c.name.clone(), c.id.clone());
-        self.inner
-            .containers
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(c.id.clone(), ctr.clone());
+        self.inner.names.write().unpoisoned().insert(c.name.clone(), c.id.clone());
+        self.inner.containers.write().unpoisoned().insert(c.id.clone(), ctr.clone());
         ctr
     }
 
@@ -519,11 +523,11 @@ impl Engine {
         if key.is_empty() {
             return Err(not_found());
         }
-        let map = self.inner.containers.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.inner.containers.read().unpoisoned();
         if let Some(c) = map.get(key) {
             return Ok(c.clone());
         }
-        if let Some(id) = self.inner.names.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key)
+        if let Some(id) = self.inner.names.read().unpoisoned().get(key)
             && let Some(c) = map.get(id)
         {
             return Ok(c.clone());
@@ -547,14 +551,7 @@ impl Engine {
 
     /// Every container's record, newest first.
     pub fn containers(&self) -> Vec<Container> {
-        let mut v: Vec<Container> = self
-            .inner
-            .containers
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .map(|c| c.snapshot())
-            .collect();
+        let mut v: Vec<Container> = self.inner.containers.read().unpoisoned().values().map(|c| c.snapshot()).collect();
         v.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
         v
     }
@@ -584,7 +581,7 @@ impl Engine {
             return Err(EngineError::Conflict("Renaming a container with the same name as its current name".into()));
         }
         {
-            let mut names = self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut names = self.inner.names.write().unpoisoned();
             if let Some(other) = names.get(new_name) {
                 return Err(names::conflict(new_name, other));
             }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use shim::proto::{Exit, Request};
 use tokio::io::AsyncBufReadExt;
 
+use crate::Unpoison;
 use crate::model::{Container, Status};
 use crate::shimctl::{Frame, ShimConn};
 use crate::spec::{self, JoinedNamespaces, SpecInputs};
@@ -194,7 +195,7 @@ impl Engine {
                 });
                 ctr.watch.send_modify(|w| w.exit_code = code);
                 // Pending attaches can't be served.
-                ctr.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+                ctr.pending.lock().unpoisoned().clear();
                 Err(e)
             }
         }
@@ -447,7 +448,7 @@ impl Engine {
         self.volumes_stopped(&ctr.id);
         let finished = chrono::DateTime::from_timestamp_nanos(exit.at_ns);
         let (policy, manually_stopped, auto_remove, started_at, restart_count) = {
-            let c = ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let c = ctr.rec.lock().unpoisoned();
             (
                 c.host_config.restart_policy.clone(),
                 c.state.manually_stopped,
@@ -474,7 +475,7 @@ impl Engine {
             })
             .inspect_err(|e| tracing::error!(container = %ctr.id, "recording the exit: {e:#}"))
             .is_ok();
-        for e in self.inner.execs.read().unwrap_or_else(std::sync::PoisonError::into_inner).values() {
+        for e in self.inner.execs.read().unpoisoned().values() {
             if e.container_id == ctr.id {
                 e.container_stopped();
             }
@@ -740,9 +741,14 @@ impl Engine {
                     c.name
                 )));
             }
-            ctr.update_lenient(|c| c.state.manually_stopped = true);
-            if c.state.status == Status::Restarting {
-                ctr.update_lenient(|c| c.state.status = Status::Exited);
+            let restarting = c.state.status == Status::Restarting;
+            ctr.update_lenient(|c| {
+                c.state.manually_stopped = true;
+                if restarting {
+                    c.state.status = Status::Exited;
+                }
+            });
+            if restarting {
                 drop(op);
             } else {
                 drop(op);
@@ -764,7 +770,7 @@ impl Engine {
         if c.state.status == Status::Removing {
             return Err(EngineError::Conflict(format!("removal of container {} is already in progress", c.id)));
         }
-        ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner).state.status = Status::Removing;
+        ctr.rec.lock().unpoisoned().state.status = Status::Removing;
         let dir = ctr.dir.clone();
         let run = ctr.run.clone();
         // Rename first so a crash mid-delete leaves no half container that looks whole.
@@ -780,21 +786,17 @@ impl Engine {
         .await
         .expect("remove task");
         if let Err(e) = res {
-            ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner).state.status = Status::Dead;
+            ctr.rec.lock().unpoisoned().state.status = Status::Dead;
             return Err(EngineError::io(format!("removing container {}", ctr.id), e));
         }
-        self.inner.containers.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&ctr.id);
+        self.inner.containers.write().unpoisoned().remove(&ctr.id);
         {
-            let mut names = self.inner.names.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut names = self.inner.names.write().unpoisoned();
             if names.get(&c.name) == Some(&ctr.id) {
                 names.remove(&c.name);
             }
         }
-        self.inner
-            .execs
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, e| e.container_id != ctr.id);
+        self.inner.execs.write().unpoisoned().retain(|_, e| e.container_id != ctr.id);
         self.release_volumes(&c, volumes).await;
         self.publish_container(&ctr, "destroy", BTreeMap::new());
         ctr.watch.send_modify(|w| {
@@ -922,15 +924,8 @@ impl Engine {
         // Every other run directory is a start the previous daemon did not finish (or a
         // container it can't read): its shim and processes are killed, its cgroup freed.
         self.reap_ghosts(&live).await;
-        let running: Vec<Arc<Ctr>> = self
-            .inner
-            .containers
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .filter(|c| c.snapshot().is_running())
-            .cloned()
-            .collect();
+        let running: Vec<Arc<Ctr>> =
+            self.inner.containers.read().unpoisoned().values().filter(|c| c.snapshot().is_running()).cloned().collect();
         self.net_recover(&running).await;
         self.volumes_recover();
         // `always` containers come back after a daemon restart, even if stopped by hand before.

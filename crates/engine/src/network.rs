@@ -29,6 +29,7 @@ use net::link::{Existing, Netlink, SubInterface};
 use net::ports::{HostPort, PortRange};
 use serde::{Deserialize, Serialize};
 
+use crate::Unpoison;
 use crate::model::{Container, Endpoint, EndpointConfig, NetState, PublishedPort};
 use crate::{Ctr, Engine, EngineError};
 
@@ -196,7 +197,7 @@ struct Names {
 
 impl net::dns::Resolver for Names {
     fn lookup(&self, server: Ipv4Addr, name: &str) -> Option<Vec<Ipv4Addr>> {
-        let map = self.by_server.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.by_server.read().unpoisoned();
         let ips: Vec<Ipv4Addr> = map
             .get(&server)?
             .iter()
@@ -207,7 +208,7 @@ impl net::dns::Resolver for Names {
     }
 
     fn reverse(&self, server: Ipv4Addr, ip: Ipv4Addr) -> Option<String> {
-        let map = self.by_server.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self.by_server.read().unpoisoned();
         map.get(&server)?.iter().find(|(_, a)| *a == ip).and_then(|(n, _)| n.first().cloned())
     }
 }
@@ -342,7 +343,7 @@ impl Net {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state.lock().unpoisoned()
     }
 
     fn record(&self, name: &str, driver: &str) -> Network {
@@ -871,7 +872,7 @@ impl Engine {
 
     fn register_names(&self, c: &Container, st: &NetState) {
         let eps = self.dns_endpoints(st);
-        let mut map = self.net().names.by_server.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.net().names.by_server.write().unpoisoned();
         for (name, ep, gw) in eps {
             let mut names = vec![c.name.clone(), c.id[..12].to_owned()];
             if c.config.hostname != c.id[..12] {
@@ -890,7 +891,7 @@ impl Engine {
 
     fn unregister_names(&self, st: &NetState) {
         let eps = self.dns_endpoints(st);
-        let mut map = self.net().names.by_server.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.net().names.by_server.write().unpoisoned();
         for (_, ep, gw) in eps {
             if let Some(v) = map.get_mut(&gw) {
                 v.retain(|(_, ip)| *ip != ep.ip);
@@ -1021,13 +1022,7 @@ impl Engine {
     /// daemon makes it again). Running containers keep theirs, and their published ports.
     pub async fn shutdown(&self) {
         self.flush_records();
-        let running = self
-            .inner
-            .containers
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .any(|c| c.snapshot().is_running());
+        let running = self.inner.containers.read().unpoisoned().values().any(|c| c.snapshot().is_running());
         if !running {
             let _g = self.net().firewall.lock().await;
             // route_localnet goes before the table whose input chain guards it.

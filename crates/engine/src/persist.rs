@@ -16,6 +16,7 @@
 
 use std::path::PathBuf;
 
+use crate::Unpoison;
 use crate::model::Container;
 use crate::{Engine, EngineError, names};
 
@@ -144,10 +145,8 @@ impl Engine {
         }
         // A container of that name being created (its name is reserved before it is
         // registered) may be taking the layer over right now.
-        let reserved = self.inner.names.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&name).cloned();
-        let creating = reserved.is_some_and(|id| {
-            !self.inner.containers.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&id)
-        });
+        let reserved = self.inner.names.read().unpoisoned().get(&name).cloned();
+        let creating = reserved.is_some_and(|id| !self.inner.containers.read().unpoisoned().contains_key(&id));
         if creating {
             return Err(EngineError::Conflict(format!(
                 "the persistent layer {name:?} is being taken by container \"/{name}\", which is being created"

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::Unpoison;
 use crate::create::{command, merge};
 use crate::model::{Container, Status};
 use crate::{Ctr, Engine, EngineError, store};
@@ -366,7 +367,7 @@ impl Engine {
             let _ = crate::remove_tree(&trash);
             return Err(EngineError::io(format!("saving container {}", c.id), e));
         }
-        *ctr.rec.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = new;
+        *ctr.rec.lock().unpoisoned() = new;
         crate::failpoint("upgrade:committed");
         if trash.exists() {
             tokio::task::spawn_blocking(move || crate::remove_tree(&trash))

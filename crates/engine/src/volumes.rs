@@ -27,6 +27,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::Unpoison;
 use crate::model::{Container, ContainerConfig, HostConfig, MountKind, MountPoint, MountSpec};
 use crate::{Engine, EngineError};
 
@@ -176,7 +177,7 @@ impl Volumes {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VolState> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock().unpoisoned()
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Volume> {
